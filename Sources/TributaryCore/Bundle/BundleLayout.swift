@@ -1,0 +1,76 @@
+/// The fixed file set of a contribution bundle and the tensor layout of its two safetensors files
+/// (protocol/SPEC.md §3).
+public enum BundleLayout {
+    public static let expertFile = "expert.safetensors"
+    public static let routingFile = "routing.safetensors"
+    public static let statementFile = "statement.json"
+    public static let envelopeFile = "envelope.json"
+    public static let allFiles: Set<String> = [expertFile, routingFile, statementFile, envelopeFile]
+    /// The subjects a statement must list, in this order.
+    public static let subjectFiles = [expertFile, routingFile]
+
+    /// Metadata keys the training client writes into the safetensors files and `sign` reads back.
+    public static let anchorMetadataKey = "tributary.anchor_sha256"
+    public static let trainingMetadataKey = "tributary.training"
+    public static let routingMetadataKey = "tributary.routing"
+
+    public static func w1(_ layer: Int) -> String { "layers.\(layer).w1.weight" }
+    public static func w2(_ layer: Int) -> String { "layers.\(layer).w2.weight" }
+    public static func w3(_ layer: Int) -> String { "layers.\(layer).w3.weight" }
+    public static let centroids = "centroids"
+    public static let centroidCounts = "centroid_counts"
+    public static let routerRows = "router_rows"
+
+    /// A name a bundle may hold: no separators, no `..`, no leading dot, no control characters.
+    public static func isAcceptableName(_ name: String) -> Bool {
+        guard !name.isEmpty, name != ".", name != "..", !name.hasPrefix("."), !name.contains("/"), !name.contains("..")
+        else { return false }
+        return name.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7f && !(0x80...0x9f).contains($0.value) }
+    }
+
+    /// Derives the expert layout from `expert.safetensors`'s header: per layer `w1` [I, H], `w2` [H, I],
+    /// `w3` [I, H] (SwiGLU: down(silu(x W1ᵀ) ⊙ x W3ᵀ)), layers 0..<L, one dtype, nothing else.
+    public static func expertLayout(of header: SafetensorsHeader) throws(BundleError) -> ExpertLayout {
+        let names = Set(header.tensors.map(\.name))
+        guard header.tensors.count % 3 == 0, !header.tensors.isEmpty else {
+            throw .expertLayout("expected 3 tensors per layer, found \(header.tensors.count)")
+        }
+        let layers = header.tensors.count / 3
+        guard let first = header.tensors.first(where: { $0.name == w1(0) }), first.shape.count == 2 else {
+            throw .expertLayout("missing \(w1(0)) of shape [intermediate, hidden]")
+        }
+        let inter = first.shape[0], hidden = first.shape[1]
+        guard inter > 0, hidden > 0 else { throw .expertLayout("\(w1(0)) has an empty dimension") }
+        let dtype = first.dtype
+        guard dtype == .F32 || dtype == .BF16 else { throw .expertLayout("dtype \(dtype.rawValue) is not F32 or BF16") }
+        var tensors = [ExpertLayout.Tensor]()
+        for l in 0..<layers {
+            for (name, shape) in [(w1(l), [inter, hidden]), (w2(l), [hidden, inter]), (w3(l), [inter, hidden])] {
+                guard names.contains(name), let t = try? header.tensor(named: name) else {
+                    throw .expertLayout("missing tensor \(name)")
+                }
+                guard t.shape == shape else { throw .expertLayout("\(name) has shape \(t.shape), expected \(shape)") }
+                guard t.dtype == dtype else { throw .expertLayout("\(name) is \(t.dtype.rawValue), the expert is \(dtype.rawValue)") }
+                tensors.append(.init(name: name, shape: shape))
+            }
+        }
+        return ExpertLayout(layers: layers, hiddenSize: hidden, intermediateSize: inter, dtype: dtype.rawValue, tensors: tensors)
+    }
+
+    /// Checks `routing.safetensors`: `centroids` [k, H], `centroid_counts` [k], `router_rows` [L, H], F32.
+    public static func checkRouting(_ header: SafetensorsHeader, layers: Int, hidden: Int) throws(BundleError) -> Int {
+        guard header.tensors.count == 3 else {
+            throw .routingLayout("expected exactly \(centroids), \(centroidCounts) and \(routerRows), found \(header.tensors.map(\.name))")
+        }
+        func get(_ n: String) throws(BundleError) -> TensorInfo {
+            guard let t = try? header.tensor(named: n) else { throw .routingLayout("missing tensor \(n)") }
+            guard t.dtype == .F32 else { throw .routingLayout("\(n) must be F32, is \(t.dtype.rawValue)") }
+            return t
+        }
+        let c = try get(centroids), n = try get(centroidCounts), r = try get(routerRows)
+        guard c.shape.count == 2, c.shape[1] == hidden else { throw .routingLayout("\(centroids) has shape \(c.shape), expected [k, \(hidden)]") }
+        guard n.shape == [c.shape[0]] else { throw .routingLayout("\(centroidCounts) has shape \(n.shape), expected [\(c.shape[0])]") }
+        guard r.shape == [layers, hidden] else { throw .routingLayout("\(routerRows) has shape \(r.shape), expected [\(layers), \(hidden)]") }
+        return c.shape[0]
+    }
+}

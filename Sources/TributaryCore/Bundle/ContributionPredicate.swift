@@ -1,0 +1,299 @@
+/// The predicate of a contribution statement, type `ContributionPredicate.type` (protocol/SPEC.md §4).
+/// Every field is required; unknown fields are refused.
+public struct ContributionPredicate: Equatable, Sendable {
+    public static let type = "https://tributary.dev/contribution/v1"
+
+    public var organisation: String
+    /// Lower-case hex C2SP key ID of the signing key.
+    public var keyID: String
+    /// SHA-256 of the anchor's weights file.
+    public var anchorSHA256: String
+    public var expert: ExpertLayout
+    public var routing: RoutingParameters
+    public var training: TrainingSummary
+    /// RFC 3339 UTC with seconds, e.g. `2026-11-23T19:35:00Z`.
+    public var createdAt: String
+    /// 32 random bytes, lower-case hex: makes every statement unique, so replays are recognisable.
+    public var nonce: String
+
+    public init(organisation: String, keyID: String, anchorSHA256: String, expert: ExpertLayout,
+                routing: RoutingParameters, training: TrainingSummary, createdAt: String, nonce: String) {
+        self.organisation = organisation
+        self.keyID = keyID
+        self.anchorSHA256 = anchorSHA256
+        self.expert = expert
+        self.routing = routing
+        self.training = training
+        self.createdAt = createdAt
+        self.nonce = nonce
+    }
+
+    public var json: JSONValue {
+        .object([
+            ("organisation", .string(organisation)),
+            ("keyID", .string(keyID)),
+            ("anchor", .object([("digest", .object([("sha256", .string(anchorSHA256))]))])),
+            ("expert", expert.json),
+            ("routing", routing.json),
+            ("training", training.json),
+            ("createdAt", .string(createdAt)),
+            ("nonce", .string(nonce)),
+        ])
+    }
+
+    public init(json: JSONValue) throws(JSONSchemaError) {
+        var r = try JSONObjectReader(json, path: "predicate")
+        organisation = try r.string("organisation")
+        keyID = try r.string("keyID")
+        guard Hex.isLowerHex(keyID, byteCount: 4) else {
+            throw JSONSchemaError(path: "predicate.keyID", problem: "must be 8 lower-case hex digits")
+        }
+        var anchor = try r.object("anchor")
+        var digest = try anchor.object("digest")
+        anchorSHA256 = try digest.string("sha256")
+        try digest.finish()
+        try anchor.finish()
+        guard Hex.isLowerHex(anchorSHA256, byteCount: 32) else {
+            throw JSONSchemaError(path: "predicate.anchor.digest.sha256", problem: "must be 64 lower-case hex digits")
+        }
+        expert = try ExpertLayout(json: try r.value("expert"), path: "predicate.expert")
+        routing = try RoutingParameters(json: try r.value("routing"), path: "predicate.routing")
+        training = try TrainingSummary(json: try r.value("training"), path: "predicate.training")
+        createdAt = try r.string("createdAt")
+        guard Timestamp.parseRFC3339(createdAt) != nil else {
+            throw JSONSchemaError(path: "predicate.createdAt", problem: "must be RFC 3339 UTC like 2026-11-23T19:35:00Z")
+        }
+        nonce = try r.string("nonce")
+        guard Hex.isLowerHex(nonce, byteCount: 32) else {
+            throw JSONSchemaError(path: "predicate.nonce", problem: "must be 64 lower-case hex digits")
+        }
+        try r.finish()
+    }
+}
+
+/// The expert's tensors: names, shapes and dtype, exactly as in `expert.safetensors`.
+public struct ExpertLayout: Equatable, Sendable {
+    public static let format = "tributary-expert-v1"
+
+    public struct Tensor: Equatable, Sendable {
+        public let name: String
+        public let shape: [Int]
+        public init(name: String, shape: [Int]) {
+            self.name = name
+            self.shape = shape
+        }
+    }
+
+    public var layers: Int
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var dtype: String
+    public var tensors: [Tensor]
+
+    public init(layers: Int, hiddenSize: Int, intermediateSize: Int, dtype: String, tensors: [Tensor]) {
+        self.layers = layers
+        self.hiddenSize = hiddenSize
+        self.intermediateSize = intermediateSize
+        self.dtype = dtype
+        self.tensors = tensors
+    }
+
+    var json: JSONValue {
+        .object([
+            ("format", .string(Self.format)),
+            ("layers", .int(layers)),
+            ("hiddenSize", .int(hiddenSize)),
+            ("intermediateSize", .int(intermediateSize)),
+            ("dtype", .string(dtype)),
+            ("tensors", .array(tensors.map { .object([("name", .string($0.name)), ("shape", .array($0.shape.map { .int($0) }))]) })),
+        ])
+    }
+
+    init(json: JSONValue, path: String) throws(JSONSchemaError) {
+        var r = try JSONObjectReader(json, path: path)
+        let format = try r.string("format")
+        guard format == Self.format else { throw JSONSchemaError(path: "\(path).format", problem: "unsupported expert format \"\(format)\"") }
+        layers = try r.int("layers", in: 1...4096)
+        hiddenSize = try r.int("hiddenSize", in: 1...1 << 20)
+        intermediateSize = try r.int("intermediateSize", in: 1...1 << 22)
+        dtype = try r.string("dtype")
+        var ts = [Tensor]()
+        for (i, v) in try r.array("tensors").enumerated() {
+            var t = try JSONObjectReader(v, path: "\(path).tensors[\(i)]")
+            let name = try t.string("name")
+            let shape = try t.value("shape").intArray(path: "\(path).tensors[\(i)].shape")
+            try t.finish()
+            ts.append(Tensor(name: name, shape: shape))
+        }
+        tensors = ts
+        try r.finish()
+    }
+}
+
+/// How the routing signature was made, including the differential-privacy parameters actually used.
+public struct RoutingParameters: Equatable, Sendable {
+    public var centroids: Int
+    public var dimension: Int
+    public var layers: Int
+    /// `"trained"` (router rows after gradient training: not covered by DP unless training was DP)
+    /// or `"dp-mean"` (the differentially private mean hidden state).
+    public var routerRowSource: String
+    public var privacy: PrivacyParameters
+
+    public init(centroids: Int, dimension: Int, layers: Int, routerRowSource: String, privacy: PrivacyParameters) {
+        self.centroids = centroids
+        self.dimension = dimension
+        self.layers = layers
+        self.routerRowSource = routerRowSource
+        self.privacy = privacy
+    }
+
+    public var json: JSONValue {
+        .object([
+            ("centroids", .int(centroids)),
+            ("dimension", .int(dimension)),
+            ("layers", .int(layers)),
+            ("routerRowSource", .string(routerRowSource)),
+            ("privacy", privacy.json),
+        ])
+    }
+
+    public init(json: JSONValue, path: String) throws(JSONSchemaError) {
+        var r = try JSONObjectReader(json, path: path)
+        centroids = try r.int("centroids", in: 0...1 << 16)
+        dimension = try r.int("dimension", in: 1...1 << 20)
+        layers = try r.int("layers", in: 1...4096)
+        routerRowSource = try r.string("routerRowSource")
+        guard ["trained", "dp-mean"].contains(routerRowSource) else {
+            throw JSONSchemaError(path: "\(path).routerRowSource", problem: "must be \"trained\" or \"dp-mean\"")
+        }
+        privacy = try PrivacyParameters(json: try r.value("privacy"), path: "\(path).privacy")
+        try r.finish()
+    }
+}
+
+public struct PrivacyParameters: Equatable, Sendable {
+    /// False only for `--no-dp` experiments; a server may refuse such contributions.
+    public var enabled: Bool
+    public var mechanism: String
+    public var accountant: String
+    /// Total (epsilon, delta) over everything published; nil when DP is off.
+    public var epsilon: Double?
+    public var delta: Double?
+    public var clipNorm: Double
+    /// Gaussian noise standard deviation divided by sensitivity, per released quantity.
+    public var noiseMultipliers: [String: Double]
+    public var minClusterSize: Int
+    public var iterations: Int
+    /// What one unit of privacy is; always `"document"` in this version.
+    public var unit: String
+
+    public init(enabled: Bool, mechanism: String, accountant: String, epsilon: Double?, delta: Double?,
+                clipNorm: Double, noiseMultipliers: [String: Double], minClusterSize: Int, iterations: Int,
+                unit: String = "document") {
+        self.enabled = enabled
+        self.mechanism = mechanism
+        self.accountant = accountant
+        self.epsilon = epsilon
+        self.delta = delta
+        self.clipNorm = clipNorm
+        self.noiseMultipliers = noiseMultipliers
+        self.minClusterSize = minClusterSize
+        self.iterations = iterations
+        self.unit = unit
+    }
+
+    public var json: JSONValue {
+        .object([
+            ("enabled", .bool(enabled)),
+            ("mechanism", .string(mechanism)),
+            ("accountant", .string(accountant)),
+            ("epsilon", epsilon.map { .double($0) } ?? .null),
+            ("delta", delta.map { .double($0) } ?? .null),
+            ("clipNorm", .double(clipNorm)),
+            ("noiseMultipliers", .object(noiseMultipliers.keys.sorted().map { ($0, .double(noiseMultipliers[$0]!)) })),
+            ("minClusterSize", .int(minClusterSize)),
+            ("iterations", .int(iterations)),
+            ("unit", .string(unit)),
+        ])
+    }
+
+    public init(json: JSONValue, path: String) throws(JSONSchemaError) {
+        var r = try JSONObjectReader(json, path: path)
+        enabled = try r.bool("enabled")
+        mechanism = try r.string("mechanism")
+        accountant = try r.string("accountant")
+        epsilon = try r.optionalDouble("epsilon")
+        delta = try r.optionalDouble("delta")
+        clipNorm = try r.double("clipNorm")
+        let nmValue = try r.value("noiseMultipliers")
+        var nm = try JSONObjectReader(nmValue, path: "\(path).noiseMultipliers")
+        var multipliers = [String: Double]()
+        if case let .object(members) = nmValue {
+            for (k, _) in members { multipliers[k] = try nm.double(k) }
+        }
+        try nm.finish()
+        noiseMultipliers = multipliers
+        minClusterSize = try r.int("minClusterSize", in: 1...Int(Int32.max))
+        iterations = try r.int("iterations", in: 0...10_000)
+        unit = try r.string("unit")
+        try r.finish()
+        if enabled {
+            guard (epsilon ?? 0) > 0, let d = delta, d > 0, d < 1 else {
+                throw JSONSchemaError(path: path, problem: "with DP enabled, epsilon must be > 0 and 0 < delta < 1")
+            }
+        }
+        guard unit == "document" else { throw JSONSchemaError(path: "\(path).unit", problem: "must be \"document\"") }
+        guard clipNorm > 0 else { throw JSONSchemaError(path: "\(path).clipNorm", problem: "must be positive") }
+    }
+}
+
+/// What training did, as the owner reports it.
+public struct TrainingSummary: Equatable, Sendable {
+    public var recipe: String
+    public var steps: Int
+    public var tokens: Int
+    public var batchSize: Int
+    public var contextLength: Int
+    public var learningRate: Double
+    public var seed: Int
+    public var finalLoss: Double
+
+    public init(recipe: String, steps: Int, tokens: Int, batchSize: Int, contextLength: Int,
+                learningRate: Double, seed: Int, finalLoss: Double) {
+        self.recipe = recipe
+        self.steps = steps
+        self.tokens = tokens
+        self.batchSize = batchSize
+        self.contextLength = contextLength
+        self.learningRate = learningRate
+        self.seed = seed
+        self.finalLoss = finalLoss
+    }
+
+    public var json: JSONValue {
+        .object([
+            ("recipe", .string(recipe)),
+            ("steps", .int(steps)),
+            ("tokens", .int(tokens)),
+            ("batchSize", .int(batchSize)),
+            ("contextLength", .int(contextLength)),
+            ("learningRate", .double(learningRate)),
+            ("seed", .int(seed)),
+            ("finalLoss", .double(finalLoss)),
+        ])
+    }
+
+    public init(json: JSONValue, path: String) throws(JSONSchemaError) {
+        var r = try JSONObjectReader(json, path: path)
+        recipe = try r.string("recipe")
+        steps = try r.int("steps")
+        tokens = try r.int("tokens")
+        batchSize = try r.int("batchSize")
+        contextLength = try r.int("contextLength")
+        learningRate = try r.double("learningRate")
+        seed = try r.int("seed")
+        finalLoss = try r.double("finalLoss")
+        try r.finish()
+    }
+}

@@ -1,0 +1,48 @@
+/// A JSON document as parsed by `StrictJSONParser`: object members keep their order, numbers keep
+/// their literal text so 64-bit integers (safetensors offsets) survive exactly.
+public indirect enum JSONValue: Equatable, Sendable {
+    case null
+    case bool(Bool)
+    case number(String)
+    case string(String)
+    case array([JSONValue])
+    case object([(String, JSONValue)])
+
+    public static func == (a: JSONValue, b: JSONValue) -> Bool {
+        switch (a, b) {
+        case (.null, .null): return true
+        case let (.bool(x), .bool(y)): return x == y
+        case let (.number(x), .number(y)): return x == y
+        case let (.string(x), .string(y)): return x == y
+        case let (.array(x), .array(y)): return x == y
+        case let (.object(x), .object(y)):
+            return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: return false
+        }
+    }
+
+    public static func int(_ v: Int) -> JSONValue { .number(String(v)) }
+    public static func uint64(_ v: UInt64) -> JSONValue { .number(String(v)) }
+    /// Doubles are written in Swift's shortest round-trip form; non-finite values are not JSON.
+    public static func double(_ v: Double) -> JSONValue {
+        precondition(v.isFinite, "JSON cannot hold a non-finite number")
+        if v == v.rounded(), abs(v) < 1e15 { return .number(String(Int64(v))) }
+        return .number("\(v)")
+    }
+
+    public var typeName: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "boolean"
+        case .number: return "number"
+        case .string: return "string"
+        case .array: return "array"
+        case .object: return "object"
+        }
+    }
+
+    public subscript(key: String) -> JSONValue? {
+        if case let .object(members) = self { return members.first { $0.0 == key }?.1 }
+        return nil
+    }
+}

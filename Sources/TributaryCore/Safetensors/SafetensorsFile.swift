@@ -1,0 +1,82 @@
+import Foundation
+
+/// A safetensors file opened read-only through mmap: opening costs one header parse, and tensor bytes
+/// are paged in from the file as they are read, never copied whole into memory.
+public final class SafetensorsFile: @unchecked Sendable {
+    public let path: String
+    public let header: SafetensorsHeader
+    public let fileSize: UInt64
+    private let base: UnsafeRawPointer?
+    private let mappedLength: Int
+
+    public var tensors: [TensorInfo] { header.tensors }
+    public var metadata: [String: String] { header.metadata }
+
+    public init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileSystemError.posix("open", path, errno) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw FileSystemError.posix("stat", path, errno) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw FileSystemError.other(path, "not a regular file") }
+        fileSize = UInt64(st.st_size)
+        guard fileSize >= 8 else {
+            throw SafetensorsError.truncated("\(fileSize) bytes is too short for the 8-byte header length")
+        }
+        guard let m = mmap(nil, Int(fileSize), PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED else {
+            throw FileSystemError.posix("mmap", path, errno)
+        }
+        base = UnsafeRawPointer(m)
+        mappedLength = Int(fileSize)
+        do {
+            header = try SafetensorsHeader.parse(prefix: UnsafeRawBufferPointer(start: m, count: Int(fileSize)),
+                                                 fileSize: fileSize)
+        } catch {
+            munmap(m, Int(fileSize))
+            throw error
+        }
+    }
+
+    deinit {
+        if let base { munmap(UnsafeMutableRawPointer(mutating: base), mappedLength) }
+    }
+
+    /// The tensor's bytes inside the mapping; valid while this object lives.
+    public func rawBytes(_ info: TensorInfo) -> UnsafeRawBufferPointer {
+        let start = Int(header.dataStart + info.begin)
+        return UnsafeRawBufferPointer(start: base! + start, count: Int(info.byteCount))
+    }
+
+    public func info(_ name: String) throws -> TensorInfo { try header.tensor(named: name) }
+
+    /// Converts a F32, F16 or BF16 tensor to Float into `out` (which must hold `elementCount` values).
+    public func readFloats(_ info: TensorInfo, into out: UnsafeMutablePointer<Float>) throws {
+        let raw = rawBytes(info)
+        let n = info.elementCount
+        switch info.dtype {
+        case .F32:
+            // Little-endian on every platform we build for; the mapping may be unaligned for Float.
+            memcpy(out, raw.baseAddress!, n * 4)
+        case .F16:
+            for i in 0..<n { out[i] = HalfConversion.f16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+        case .BF16:
+            for i in 0..<n { out[i] = HalfConversion.bf16ToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+        default:
+            throw SafetensorsError.unsupportedDType(tensor: info.name, dtype: info.dtype.rawValue)
+        }
+    }
+
+    public func floats(_ name: String) throws -> [Float] {
+        let info = try header.tensor(named: name)
+        return try floats(info)
+    }
+
+    public func floats(_ info: TensorInfo) throws -> [Float] {
+        var out = [Float](repeating: 0, count: info.elementCount)
+        try out.withUnsafeMutableBufferPointer { buf in
+            if let p = buf.baseAddress { try readFloats(info, into: p) }
+        }
+        return out
+    }
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import TributaryCore
+
+/// Runs a command body and turns any error into `error[code]: message` on stderr and exit status 1,
+/// so scripts can tell failures apart by code and people can read what went wrong.
+func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let e as ExitCode {
+        throw e
+    } catch let e as CleanExit {
+        throw e
+    } catch let e as CodedError {
+        printError("error[\(e.code)]: \(e.message)")
+        throw ExitCode(1)
+    } catch let e as ValidationError {
+        throw e
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode(1)
+    }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Reads a verifier key given either literally (`name+id+key`) or as a path to a file holding one.
+func loadVerifierKey(_ argument: String) throws -> VerifierKey {
+    if FileManager.default.fileExists(atPath: argument) {
+        let bytes = try readSmallFile(argument, limit: 4096, noFollow: false)
+        return try VerifierKey(parsing: String(decoding: bytes, as: UTF8.self))
+    }
+    return try VerifierKey(parsing: argument)
+}
+
+/// Reads a private key file, refusing files other users can read.
+func loadSigningKey(_ path: String) throws -> SigningKey {
+    var st = stat()
+    guard stat(path, &st) == 0 else { throw FileSystemError.posix("stat", path, errno) }
+    if st.st_mode & 0o077 != 0 {
+        throw TributaryError("key.permissions", "\(path) is readable by others (mode \(String(st.st_mode & 0o777, radix: 8))); run chmod 600 \(path)")
+    }
+    var bytes = try readSmallFile(path, limit: 4096, noFollow: false)
+    defer { secureZero(&bytes) }
+    return try SigningKey.parse(privateKey: String(decoding: bytes, as: UTF8.self))
+}
+
+func printJSON(_ value: JSONValue) {
+    print(JSONWriter.string(value))
+}

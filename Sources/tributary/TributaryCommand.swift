@@ -1,0 +1,12 @@
+import ArgumentParser
+import TributaryCore
+
+@main
+struct Tributary: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tributary",
+        abstract: "Privacy-preserving federated expert contributions: train, sign, submit, serve, audit.",
+        subcommands: [
+            KeygenCommand.self, SignCommand.self, VerifyCommand.self, InspectCommand.self, DevCommand.self,
+        ])
+}
