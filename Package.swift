@@ -27,5 +27,7 @@ let package = Package(
             ]),
 
         .testTarget(name: "TributaryCoreTests", dependencies: ["TributaryCore"]),
+        // Runs the built `tributary` executable as a user would.
+        .testTarget(name: "TributaryCLITests", dependencies: ["TributaryCore", "tributary"]),
     ]
 )
