@@ -16,7 +16,11 @@ public indirect enum JSONValue: Equatable, Sendable {
         case let (.string(x), .string(y)): return x == y
         case let (.array(x), .array(y)): return x == y
         case let (.object(x), .object(y)):
-            return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+            // Keys are unique (the parser refuses duplicates), so member order carries no meaning.
+            guard x.count == y.count else { return false }
+            var rhs = [String: JSONValue](minimumCapacity: y.count)
+            for (k, v) in y { rhs[k] = v }
+            return x.allSatisfy { rhs[$0.0] == $0.1 }
         default: return false
         }
     }

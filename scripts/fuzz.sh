@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets under scripts/fuzz and runs each for a bounded time.
+#   scripts/fuzz.sh [SECONDS_PER_TARGET]   (default 60)
+# Seeds come from protocol/test-vectors; crashes are written to .build-fuzz/artifacts/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+root=$PWD
+scratch=$root/.build-fuzz
+(cd scripts/fuzz && swift build -c release --scratch-path "$scratch" -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
+bin=$(cd scripts/fuzz && swift build -c release --scratch-path "$scratch" --show-bin-path)
+mkdir -p "$scratch/artifacts"
+declare -A seeds=(
+  [FuzzSafetensorsHeader]="protocol/test-vectors/bundle/expert.safetensors protocol/test-vectors/bundle/routing.safetensors"
+  [FuzzEnvelope]="protocol/test-vectors/bundle/envelope.json protocol/test-vectors/bundle/statement.json"
+)
+status=0
+# Swift's own crash backtracer trips AddressSanitizer after a real failure; let libFuzzer report instead.
+export SWIFT_BACKTRACE=enable=no
+for target in FuzzSafetensorsHeader FuzzEnvelope; do
+  corpus="$scratch/corpus/$target"
+  mkdir -p "$corpus"
+  for s in ${seeds[$target]}; do cp "$s" "$corpus/"; done
+  echo "== $target for ${seconds}s"
+  if ! "$bin/$target" "$corpus" -max_total_time="$seconds" -max_len=65536 -timeout=10 \
+        -artifact_prefix="$scratch/artifacts/$target-" -print_final_stats=1 2>"$scratch/$target.log"; then
+    status=1
+    echo "$target FAILED: see $scratch/$target.log and $scratch/artifacts/"
+  fi
+  grep -E "stat::number_of_executed_units|Done [0-9]+ runs|ERROR" "$scratch/$target.log" || true
+done
+exit $status
