@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "tributary", targets: ["tributary"]),
         .library(name: "TributaryCore", targets: ["TributaryCore"]),
+        .library(name: "TributaryModel", targets: ["TributaryModel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -19,14 +20,16 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         .target(name: "TributaryCore", dependencies: ["CSodium", "CLibCrypto"]),
+        .target(name: "TributaryModel", dependencies: ["TributaryCore", "COpenBLAS"]),
         .executableTarget(
             name: "tributary",
             dependencies: [
-                "TributaryCore",
+                "TributaryCore", "TributaryModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .testTarget(name: "TributaryCoreTests", dependencies: ["TributaryCore"]),
+        .testTarget(name: "TributaryModelTests", dependencies: ["TributaryModel"]),
         // Runs the built `tributary` executable as a user would.
         .testTarget(name: "TributaryCLITests", dependencies: ["TributaryCore", "tributary"]),
     ]

@@ -1,0 +1,144 @@
+/// Where every weight lives in the model's single flat parameter buffer, under its Hugging Face name.
+///
+/// q, k and v are adjacent so they form one [3C, C] matrix (one sgemm); so are gate (w1) and up (w3),
+/// forming [2F, C]. The order is ours; names and shapes are transformers'.
+public struct ParameterLayout: Sendable {
+    public struct Tensor: Sendable, Equatable {
+        public let name: String
+        public let shape: [Int]
+        public let offset: Int
+        public var count: Int { shape.reduce(1, *) }
+    }
+
+    public struct Layer: Sendable {
+        public let attnNorm: Int, qkv: Int, o: Int, ffnNorm: Int
+        /// Dense MLP: w13 [2F, C] (gate then up), w2 [C, F]. -1 in an MoE layer.
+        public let w13: Int, w2: Int
+        /// MoE: router [E, C] and per expert w13, w2. Empty in a dense layer.
+        public let router: Int, expertW13: [Int], expertW2: [Int]
+    }
+
+    public let config: ModelConfig
+    public let tensors: [Tensor]
+    public let embed: Int, finalNorm: Int, lmHead: Int
+    public let layers: [Layer]
+    public let count: Int
+
+    public init(_ c: ModelConfig) {
+        var tensors = [Tensor]()
+        var next = 0
+        func add(_ name: String, _ shape: [Int]) -> Int {
+            let t = Tensor(name: name, shape: shape, offset: next)
+            tensors.append(t)
+            next += t.count
+            return t.offset
+        }
+        let C = c.hiddenSize, F = c.intermediateSize
+        embed = add("model.embed_tokens.weight", [c.vocabSize, C])
+        var layers = [Layer]()
+        for l in 0..<c.numLayers {
+            let p = "model.layers.\(l)."
+            let attnNorm = add(p + "input_layernorm.weight", [C])
+            let qkv = add(p + "self_attn.q_proj.weight", [C, C])
+            _ = add(p + "self_attn.k_proj.weight", [C, C])
+            _ = add(p + "self_attn.v_proj.weight", [C, C])
+            let o = add(p + "self_attn.o_proj.weight", [C, C])
+            let ffnNorm = add(p + "post_attention_layernorm.weight", [C])
+            if c.isMoE {
+                let router = add(p + "block_sparse_moe.gate.weight", [c.numExperts, C])
+                var w13 = [Int](), w2 = [Int]()
+                for e in 0..<c.numExperts {
+                    let q = p + "block_sparse_moe.experts.\(e)."
+                    w13.append(add(q + "w1.weight", [F, C]))
+                    _ = add(q + "w3.weight", [F, C])
+                    w2.append(add(q + "w2.weight", [C, F]))
+                }
+                layers.append(Layer(attnNorm: attnNorm, qkv: qkv, o: o, ffnNorm: ffnNorm, w13: -1, w2: -1,
+                                    router: router, expertW13: w13, expertW2: w2))
+            } else {
+                let w13 = add(p + "mlp.gate_proj.weight", [F, C])
+                _ = add(p + "mlp.up_proj.weight", [F, C])
+                let w2 = add(p + "mlp.down_proj.weight", [C, F])
+                layers.append(Layer(attnNorm: attnNorm, qkv: qkv, o: o, ffnNorm: ffnNorm, w13: w13, w2: w2,
+                                    router: -1, expertW13: [], expertW2: []))
+            }
+        }
+        finalNorm = add("model.norm.weight", [C])
+        lmHead = add("lm_head.weight", [c.vocabSize, C])
+        self.config = c
+        self.tensors = tensors
+        self.layers = layers
+        self.count = next
+    }
+
+    public func tensor(named name: String) -> Tensor? { tensors.first { $0.name == name } }
+}
+
+/// Which parameters train. Frozen ones get no gradient computed at all, and the backward pass stops
+/// as soon as nothing below it can train.
+public struct Trainability: Sendable {
+    public enum Mode: Sendable, Equatable {
+        /// Every parameter (anchor pretraining).
+        case full
+        /// FlexOlmo: only expert `index`'s FFN and router row `index` in every layer.
+        case expert(Int)
+    }
+
+    public let mode: Mode
+    public let embed: Bool, finalNorm: Bool, lmHead: Bool
+    public let attention: [Bool]        // q, k, v, o and input_layernorm of layer l
+    public let ffnNorm: [Bool]
+    public let denseFFN: [Bool]
+    public let expert: [[Bool]]         // [layer][expert]
+    public let routerRow: [[Bool]]      // [layer][expert]
+    /// Whether the gradient must flow into the input of layer l's FFN block / attention block.
+    public let ffnInputGrad: [Bool]
+    public let attentionInputGrad: [Bool]
+    /// (offset, count) of every trainable span of the parameter buffer.
+    public let ranges: [(offset: Int, count: Int)]
+
+    public init(layout: ParameterLayout, mode: Mode) {
+        let c = layout.config, L = c.numLayers, E = max(c.numExperts, 1)
+        self.mode = mode
+        let all = mode == .full
+        var expertIndex = -1
+        if case let .expert(i) = mode { expertIndex = i }
+        embed = all; finalNorm = all; lmHead = all
+        attention = Array(repeating: all, count: L)
+        ffnNorm = Array(repeating: all, count: L)
+        denseFFN = Array(repeating: all && !c.isMoE, count: L)
+        expert = Array(repeating: (0..<E).map { all && c.isMoE || $0 == expertIndex }, count: L)
+        routerRow = expert
+        var ffnIn = [Bool](repeating: false, count: L), attnIn = ffnIn
+        var below = embed
+        for l in 0..<L {
+            attnIn[l] = below
+            below = below || attention[l]
+            ffnIn[l] = below
+            below = below || ffnNorm[l] || denseFFN[l] || expert[l].contains(true) || routerRow[l].contains(true)
+        }
+        ffnInputGrad = ffnIn
+        attentionInputGrad = attnIn
+
+        var r = [(Int, Int)]()
+        let C = c.hiddenSize, F = c.intermediateSize
+        if embed { r.append((layout.embed, c.vocabSize * C)) }
+        for l in 0..<L {
+            let ly = layout.layers[l]
+            if attention[l] { r.append((ly.attnNorm, C)); r.append((ly.qkv, 3 * C * C)); r.append((ly.o, C * C)) }
+            if ffnNorm[l] { r.append((ly.ffnNorm, C)) }
+            if denseFFN[l] { r.append((ly.w13, 2 * F * C)); r.append((ly.w2, C * F)) }
+            if c.isMoE {
+                for e in 0..<c.numExperts {
+                    if routerRow[l][e] { r.append((ly.router + e * C, C)) }
+                    if expert[l][e] { r.append((ly.expertW13[e], 2 * F * C)); r.append((ly.expertW2[e], C * F)) }
+                }
+            }
+        }
+        if finalNorm { r.append((layout.finalNorm, C)) }
+        if lmHead { r.append((layout.lmHead, c.vocabSize * C)) }
+        ranges = r
+    }
+
+    public var trainableCount: Int { ranges.reduce(0) { $0 + $1.count } }
+}

@@ -1,0 +1,183 @@
+/// A Mixtral sparse MoE block: router logits = x W_gᵀ, each token goes to its top-k experts with
+/// weights softmax(top-k logits) (= softmax over all, top-k, renormalised), and each expert is a SwiGLU
+/// MLP. Tokens are gathered per expert so every expert runs one sgemm per projection; when an expert
+/// receives every token (training's 2 experts, top-2) no gather happens at all.
+public final class MoEWorkspace: @unchecked Sendable {
+    let n: Int, d: Int, f: Int, experts: Int, topK: Int
+    let logits: FloatBuffer        // [N, E]
+    var selected: [Int32]          // [N, k] expert per slot
+    let gates: FloatBuffer         // [N, k]
+    var count: [Int]               // tokens per expert
+    var offset: [Int]              // start of each expert's rows in the packed buffers
+    var rowToken: [Int32]          // [N*k] token of each packed row
+    var rowSlot: [Int32]           // [N*k] slot (0..<k) of each packed row
+    let xin: FloatBuffer           // [N*k, D] gathered inputs (unused for experts that take every token)
+    let h: FloatBuffer             // [N*k, 2F]
+    let a: FloatBuffer             // [N*k, F]
+    let y: FloatBuffer             // [N*k, D] expert outputs before gating
+    // Backward scratch.
+    let dy: FloatBuffer, da: FloatBuffer, dh: FloatBuffer, dx: FloatBuffer  // [N, D], [N, F], [N, 2F], [N, D]
+    let dgate: FloatBuffer         // [N, k]
+    let dlogits: FloatBuffer       // [N, E]
+
+    public init(tokens n: Int, hidden d: Int, intermediate f: Int, experts: Int, topK: Int) {
+        self.n = n; self.d = d; self.f = f; self.experts = experts; self.topK = topK
+        logits = FloatBuffer(count: n * experts)
+        selected = [Int32](repeating: 0, count: n * topK)
+        gates = FloatBuffer(count: n * topK)
+        count = [Int](repeating: 0, count: experts)
+        offset = [Int](repeating: 0, count: experts + 1)
+        rowToken = [Int32](repeating: 0, count: n * topK)
+        rowSlot = [Int32](repeating: 0, count: n * topK)
+        xin = FloatBuffer(count: topK < experts ? n * topK * d : 0)
+        h = FloatBuffer(count: n * topK * 2 * f)
+        a = FloatBuffer(count: n * topK * f)
+        y = FloatBuffer(count: n * topK * d)
+        dy = FloatBuffer(count: n * d); da = FloatBuffer(count: n * f); dh = FloatBuffer(count: n * 2 * f); dx = FloatBuffer(count: n * d)
+        dgate = FloatBuffer(count: n * topK)
+        dlogits = FloatBuffer(count: n * experts)
+    }
+
+    /// Pointers to one layer's MoE weights: router [E, D]; per expert w13 [2F, D] (w1 then w3), w2 [D, F].
+    public struct Weights {
+        public let router: UnsafeMutablePointer<Float>
+        public let w13: [UnsafeMutablePointer<Float>]
+        public let w2: [UnsafeMutablePointer<Float>]
+    }
+
+    /// Which gradients to compute. Frozen weights get none at all.
+    public struct Grads {
+        public var router: UnsafeMutablePointer<Float>?
+        public var routerRows: [Bool]
+        public var w13: [UnsafeMutablePointer<Float>?]
+        public var w2: [UnsafeMutablePointer<Float>?]
+    }
+
+    /// Rows are packed in token order, so an expert that takes every token has row r == token r and
+    /// can read x directly.
+    func takesEveryToken(_ e: Int) -> Bool { count[e] == n }
+
+    /// x[N, D] → out[N, D] (overwritten; pass `accumulate` to add into out instead).
+    public func forward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weights: Weights, accumulate: Bool) {
+        let E = experts, k = topK
+        Linear.forward(out: logits.pointer, inp: x, weight: weights.router, n: n, ic: d, oc: E)
+        // Top-k per token (ties go to the lower index) and softmax over the kept logits.
+        for c in 0..<E { count[c] = 0 }
+        for t in 0..<n {
+            let row = logits.pointer + t * E
+            var chosen = [Int](repeating: -1, count: k)
+            for s in 0..<k {
+                var best = -1
+                for e in 0..<E where !chosen.contains(e) && (best < 0 || row[e] > row[best]) { best = e }
+                chosen[s] = best
+            }
+            let m = row[chosen[0]]
+            var sum: Float = 0
+            for s in 0..<k {
+                let g = FastMath.exp(row[chosen[s]] - m)
+                gates.pointer[t * k + s] = g
+                sum += g
+            }
+            for s in 0..<k {
+                gates.pointer[t * k + s] /= sum
+                selected[t * k + s] = Int32(chosen[s])
+                count[chosen[s]] += 1
+            }
+        }
+        offset[0] = 0
+        for e in 0..<E { offset[e + 1] = offset[e] + count[e] }
+        var fill = Array(offset.prefix(E))
+        for t in 0..<n {
+            for s in 0..<k {
+                let e = Int(selected[t * k + s])
+                rowToken[fill[e]] = Int32(t)
+                rowSlot[fill[e]] = Int32(s)
+                fill[e] += 1
+            }
+        }
+        if !accumulate { out.update(repeating: 0, count: n * d) }
+        for e in 0..<E where count[e] > 0 {
+            let rows = count[e], base = offset[e]
+            let input = expertInput(e, x: x)
+            let h = self.h.pointer + base * 2 * f, a = self.a.pointer + base * f, y = self.y.pointer + base * d
+            Linear.forward(out: h, inp: input, weight: weights.w13[e], n: rows, ic: d, oc: 2 * f)
+            SwiGLU.forward(out: a, h: h, n: rows, f: f)
+            Linear.forward(out: y, inp: a, weight: weights.w2[e], n: rows, ic: f, oc: d)
+            for r in 0..<rows {
+                let t = Int(rowToken[base + r]), s = Int(rowSlot[base + r])
+                FastMath.axpy(gates.pointer[t * k + s], y + r * d, out + t * d, d)
+            }
+        }
+    }
+
+    /// The expert's input rows: x itself when it takes every token in order, else gathered into xin.
+    private func expertInput(_ e: Int, x: UnsafePointer<Float>) -> UnsafePointer<Float> {
+        if takesEveryToken(e) { return x }
+        let base = offset[e]
+        for r in 0..<count[e] {
+            (xin.pointer + (base + r) * d).update(from: x + Int(rowToken[base + r]) * d, count: d)
+        }
+        return UnsafePointer(xin.pointer + base * d)
+    }
+
+    /// dout[N, D] → dx[N, D] (+= when dx is given) and the requested weight gradients.
+    public func backward(dx dxOut: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>, x: UnsafePointer<Float>,
+                         weights: Weights, grads: Grads) {
+        let E = experts, k = topK
+        dgate.zero()
+        for e in 0..<E where count[e] > 0 {
+            let rows = count[e], base = offset[e]
+            let direct = takesEveryToken(e)
+            let input = direct ? x : UnsafePointer(xin.pointer + base * d)
+            let h = self.h.pointer + base * 2 * f, a = self.a.pointer + base * f, y = self.y.pointer + base * d
+            // dy_e = gate · dout (per row); dgate = <dout, y_e>.
+            for r in 0..<rows {
+                let t = Int(rowToken[base + r]), s = Int(rowSlot[base + r])
+                let g = gates.pointer[t * k + s]
+                let src = dout + t * d, dst = dy.pointer + r * d
+                for i in 0..<d { dst[i] = g * src[i] }
+                dgate.pointer[t * k + s] = FastMath.dot(src, y + r * d, d)
+            }
+            // Through w2, SwiGLU and w13.
+            Linear.backwardInput(dinp: da.pointer, dout: dy.pointer, weight: weights.w2[e], n: rows, ic: f, oc: d, accumulate: false)
+            if let gw2 = grads.w2[e] {
+                Linear.backwardWeight(dweight: gw2, dout: dy.pointer, inp: a, n: rows, ic: f, oc: d)
+            }
+            SwiGLU.backward(dh: dh.pointer, da: da.pointer, h: h, n: rows, f: f)
+            if let gw13 = grads.w13[e] {
+                Linear.backwardWeight(dweight: gw13, dout: dh.pointer, inp: input, n: rows, ic: d, oc: 2 * f)
+            }
+            guard let dxOut else { continue }
+            if direct {
+                Linear.backwardInput(dinp: dxOut, dout: dh.pointer, weight: weights.w13[e], n: rows, ic: d, oc: 2 * f, accumulate: true)
+            } else {
+                Linear.backwardInput(dinp: dx.pointer, dout: dh.pointer, weight: weights.w13[e], n: rows, ic: d, oc: 2 * f, accumulate: false)
+                for r in 0..<rows {
+                    let t = Int(rowToken[base + r])
+                    FastMath.axpy(1, dx.pointer + r * d, dxOut + t * d, d)
+                }
+            }
+        }
+        // Router: for kept slots, dlogit_s = g_s (dg_s − Σ_j g_j dg_j); unselected logits get no gradient.
+        let needRouter = grads.router != nil && grads.routerRows.contains(true)
+        guard needRouter || dxOut != nil else { return }
+        dlogits.zero()
+        for t in 0..<n {
+            var s0: Float = 0
+            for s in 0..<k { s0 += gates.pointer[t * k + s] * dgate.pointer[t * k + s] }
+            for s in 0..<k {
+                let g = gates.pointer[t * k + s]
+                dlogits.pointer[t * E + Int(selected[t * k + s])] = g * (dgate.pointer[t * k + s] - s0)
+            }
+        }
+        if let gr = grads.router {
+            for e in 0..<E where grads.routerRows[e] {
+                // dW_g[e] += Σ_t dlogit[t, e] x_t
+                sgemm(transA: true, m: 1, n: d, k: n, a: dlogits.pointer + e, lda: E, b: x, ldb: d, beta: 1, c: gr + e * d, ldc: d)
+            }
+        }
+        if let dxOut {
+            Linear.backwardInput(dinp: dxOut, dout: dlogits.pointer, weight: weights.router, n: n, ic: d, oc: E, accumulate: true)
+        }
+    }
+}

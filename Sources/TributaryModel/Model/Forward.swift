@@ -1,0 +1,47 @@
+/// The forward pass, layer by layer (llm.c style): every intermediate the backward pass needs is
+/// written into `Activations`.
+extension Model {
+    /// Runs the model over `acts.tokens`; returns the summed cross-entropy (nats) against `acts.targets`.
+    /// With `gradScale`, logits are replaced by ∂loss/∂logits scaled by it, ready for `backward`.
+    @discardableResult
+    public func forward(_ acts: Activations, gradScale: Float? = nil, computeLoss: Bool = true) -> Double {
+        let c = config, N = acts.tokenCount, C = c.hiddenSize, F = c.intermediateSize
+        let B = acts.batch, T = acts.seqLen
+        precondition(T <= c.contextLength, "sequence of \(T) tokens exceeds the context of \(c.contextLength)")
+        // Token embedding: resid0[t] = E[token[t]]
+        let emb = pointer(layout.embed)
+        let x0 = acts.resid[0].pointer
+        for t in 0..<N { (x0 + t * C).update(from: emb + Int(acts.tokens[t]) * C, count: C) }
+
+        for l in 0..<c.numLayers {
+            let ly = layout.layers[l], s = acts.slot(l)
+            let x = acts.resid[l].pointer, mid = acts.mid[l].pointer, out = acts.resid[l + 1].pointer
+            let ln1 = acts.ln1[s].pointer, qkv = acts.qkv[s].pointer, att = acts.att[s].pointer, ln2 = acts.ln2[s].pointer
+            // Attention block: mid = x + Wo · attn(rope(Wqkv · norm(x)))
+            RMSNorm.forward(out: ln1, rstd: acts.rstd1[s].pointer, inp: x, weight: pointer(ly.attnNorm), n: N, c: C, eps: c.rmsNormEps)
+            Linear.forward(out: qkv, inp: ln1, weight: pointer(ly.qkv), n: N, ic: C, oc: 3 * C)
+            rope.apply(qkv: qkv, batch: B, seqLen: T, channels: C)
+            Attention.forward(out: att, probs: acts.probs[s].pointer, qkv: qkv, batch: B, seqLen: T, channels: C, heads: c.numHeads)
+            mid.update(from: x, count: N * C)
+            Linear.forward(out: mid, inp: att, weight: pointer(ly.o), n: N, ic: C, oc: C, accumulate: true)
+            // Feed-forward block: out = mid + FFN(norm(mid))
+            RMSNorm.forward(out: ln2, rstd: acts.rstd2[s].pointer, inp: mid, weight: pointer(ly.ffnNorm), n: N, c: C, eps: c.rmsNormEps)
+            out.update(from: mid, count: N * C)
+            if c.isMoE {
+                acts.moe[s].forward(out: out, x: ln2, weights: moeWeights(l), accumulate: true)
+            } else {
+                let h = acts.ffnH[s].pointer, a = acts.ffnA[s].pointer
+                Linear.forward(out: h, inp: ln2, weight: pointer(ly.w13), n: N, ic: C, oc: 2 * F)
+                SwiGLU.forward(out: a, h: h, n: N, f: F)
+                Linear.forward(out: out, inp: a, weight: pointer(ly.w2), n: N, ic: F, oc: C, accumulate: true)
+            }
+        }
+        RMSNorm.forward(out: acts.lnf.pointer, rstd: acts.rstdf.pointer, inp: acts.resid[c.numLayers].pointer,
+                        weight: pointer(layout.finalNorm), n: N, c: C, eps: c.rmsNormEps)
+        Linear.forward(out: acts.logits.pointer, inp: acts.lnf.pointer, weight: pointer(layout.lmHead), n: N, ic: C, oc: c.vocabSize)
+        guard computeLoss else { return 0 }
+        return acts.targets.withUnsafeBufferPointer {
+            CrossEntropy.forward(logits: acts.logits.pointer, targets: $0.baseAddress!, n: N, v: c.vocabSize, gradScale: gradScale)
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import Testing
+@testable import TributaryModel
+
+@Suite struct KernelGradientTests {
+    @Test func rmsNorm() {
+        var rng = RNG(seed: 1)
+        let n = 3, c = 8
+        let x = randomBuffer(n * c, &rng), w = randomBuffer(c, &rng), r = randomBuffer(n * c, &rng)
+        let out = FloatBuffer(count: n * c), rstd = FloatBuffer(count: n)
+        func loss() -> Double {
+            RMSNorm.forward(out: out.pointer, rstd: rstd.pointer, inp: x.pointer, weight: w.pointer, n: n, c: c, eps: 1e-5)
+            return weightedSum(out, r)
+        }
+        _ = loss()
+        let dx = FloatBuffer(count: n * c), dw = FloatBuffer(count: c)
+        RMSNorm.backward(dinp: dx.pointer, dweight: dw.pointer, dout: r.pointer, inp: x.pointer, weight: w.pointer, rstd: rstd.pointer, n: n, c: c)
+        expectGradientsMatch("dx", analytic: dx, x: x.pointer, indices: Array(0..<n * c), f: loss)
+        expectGradientsMatch("dw", analytic: dw, x: w.pointer, indices: Array(0..<c), f: loss)
+    }
+
+    @Test func ropeBackwardIsTheTransposeRotation() {
+        var rng = RNG(seed: 2)
+        let b = 2, t = 5, c = 8
+        let rope = RoPE(headDim: 4, maxPositions: 8, theta: 10000)
+        let x = randomBuffer(b * t * 3 * c, &rng), r = randomBuffer(b * t * 3 * c, &rng)
+        let y = FloatBuffer(count: x.count)
+        func loss() -> Double {
+            y.pointer.update(from: x.pointer, count: x.count)
+            rope.apply(qkv: y.pointer, batch: b, seqLen: t, channels: c)
+            return weightedSum(y, r)
+        }
+        let g = FloatBuffer(r.array)
+        rope.apply(qkv: g.pointer, batch: b, seqLen: t, channels: c, inverse: true)
+        expectGradientsMatch("drope", analytic: g, x: x.pointer, indices: Array(0..<x.count), f: loss)
+        // Position 0 is the identity rotation.
+        let z = FloatBuffer(x.array)
+        rope.apply(qkv: z.pointer, batch: 1, seqLen: 1, channels: c)
+        #expect(z.slice(0, 2 * c) == x.slice(0, 2 * c))
+    }
+
+    @Test func attention() {
+        var rng = RNG(seed: 3)
+        let b = 2, t = 5, c = 8, h = 2
+        let qkv = randomBuffer(b * t * 3 * c, &rng), r = randomBuffer(b * t * c, &rng)
+        let out = FloatBuffer(count: b * t * c), probs = FloatBuffer(count: b * h * t * t)
+        func loss() -> Double {
+            Attention.forward(out: out.pointer, probs: probs.pointer, qkv: qkv.pointer, batch: b, seqLen: t, channels: c, heads: h)
+            return weightedSum(out, r)
+        }
+        _ = loss()
+        // Causality: probabilities above the diagonal are exactly zero, rows sum to one.
+        for bh in 0..<b * h {
+            for i in 0..<t {
+                var s: Float = 0
+                for j in 0..<t {
+                    let p = probs[bh * t * t + i * t + j]
+                    if j > i { #expect(p == 0) }
+                    s += p
+                }
+                #expect(abs(s - 1) < 1e-5)
+            }
+        }
+        let dqkv = FloatBuffer(count: qkv.count), scratch = FloatBuffer(count: t * t)
+        Attention.backward(dqkv: dqkv.pointer, dout: r.pointer, qkv: qkv.pointer, probs: probs.pointer, scratch: scratch.pointer,
+                           batch: b, seqLen: t, channels: c, heads: h)
+        expectGradientsMatch("dqkv", analytic: dqkv, x: qkv.pointer, indices: Array(0..<qkv.count), f: loss)
+    }
+
+    @Test func swiglu() {
+        var rng = RNG(seed: 4)
+        let n = 3, f = 11
+        let hBuf = randomBuffer(n * 2 * f, &rng, scale: 2), r = randomBuffer(n * f, &rng)
+        let a = FloatBuffer(count: n * f)
+        func loss() -> Double {
+            SwiGLU.forward(out: a.pointer, h: hBuf.pointer, n: n, f: f)
+            return weightedSum(a, r)
+        }
+        _ = loss()
+        let dh = FloatBuffer(count: hBuf.count)
+        SwiGLU.backward(dh: dh.pointer, da: r.pointer, h: hBuf.pointer, n: n, f: f)
+        expectGradientsMatch("dh", analytic: dh, x: hBuf.pointer, indices: Array(0..<hBuf.count), f: loss)
+    }
+
+    @Test func crossEntropy() {
+        var rng = RNG(seed: 5)
+        let n = 4, v = 13
+        let logits = randomBuffer(n * v, &rng, scale: 3)
+        let targets: [Int32] = [0, 12, 5, 7]
+        let work = FloatBuffer(count: n * v)
+        func loss() -> Double {
+            work.pointer.update(from: logits.pointer, count: n * v)
+            return CrossEntropy.forward(logits: work.pointer, targets: targets, n: n, v: v, gradScale: nil)
+        }
+        let grad = FloatBuffer(logits.array)
+        let l = CrossEntropy.forward(logits: grad.pointer, targets: targets, n: n, v: v, gradScale: 1)
+        #expect(abs(l - loss()) < 1e-5)
+        expectGradientsMatch("dlogits", analytic: grad, x: logits.pointer, indices: Array(0..<n * v), f: loss)
+    }
+
+    @Test func fastExpIsAccurate() {
+        var worst: Float = 0
+        var x: Float = -80
+        while x < 80 {
+            let want = Float(Foundation.exp(Double(x)))
+            worst = max(worst, abs(FastMath.exp(x) - want) / want)
+            x += 0.173
+        }
+        #expect(worst < 5e-7)
+        #expect(FastMath.exp(-1000) >= 0)
+        #expect(FastMath.exp(1000).isFinite)
+    }
+
+    @Test(arguments: [(3, 2), (2, 2), (4, 1)])
+    func moeBlock(experts: Int, topK: Int) {
+        var rng = RNG(seed: 6)
+        let n = 7, d = 4, f = 6
+        let ws = MoEWorkspace(tokens: n, hidden: d, intermediate: f, experts: experts, topK: topK)
+        let x = randomBuffer(n * d, &rng), r = randomBuffer(n * d, &rng)
+        let router = randomBuffer(experts * d, &rng)
+        let w13 = (0..<experts).map { _ in randomBuffer(2 * f * d, &rng, scale: 0.5) }
+        let w2 = (0..<experts).map { _ in randomBuffer(d * f, &rng, scale: 0.5) }
+        let weights = MoEWorkspace.Weights(router: router.pointer, w13: w13.map(\.pointer), w2: w2.map(\.pointer))
+        let out = FloatBuffer(count: n * d)
+        func loss() -> Double {
+            ws.forward(out: out.pointer, x: x.pointer, weights: weights, accumulate: false)
+            return weightedSum(out, r)
+        }
+        _ = loss()
+        let dx = FloatBuffer(count: n * d), dr = FloatBuffer(count: router.count)
+        let d13 = (0..<experts).map { _ in FloatBuffer(count: 2 * f * d) }, d2 = (0..<experts).map { _ in FloatBuffer(count: d * f) }
+        let grads = MoEWorkspace.Grads(router: dr.pointer, routerRows: Array(repeating: true, count: experts),
+                                       w13: d13.map { Optional($0.pointer) }, w2: d2.map { Optional($0.pointer) })
+        ws.backward(dx: dx.pointer, dout: r.pointer, x: x.pointer, weights: weights, grads: grads)
+        expectGradientsMatch("dx", analytic: dx, x: x.pointer, indices: Array(0..<x.count), eps: 1e-3, f: loss)
+        expectGradientsMatch("drouter", analytic: dr, x: router.pointer, indices: Array(0..<router.count), eps: 1e-3, f: loss)
+        for e in 0..<experts {
+            expectGradientsMatch("dw13[\(e)]", analytic: d13[e], x: w13[e].pointer, indices: Array(stride(from: 0, to: 2 * f * d, by: 3)), eps: 1e-3, f: loss)
+            expectGradientsMatch("dw2[\(e)]", analytic: d2[e], x: w2[e].pointer, indices: Array(stride(from: 0, to: d * f, by: 2)), eps: 1e-3, f: loss)
+        }
+    }
+}
+
+import Foundation
