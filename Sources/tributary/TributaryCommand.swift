@@ -7,6 +7,7 @@ struct Tributary: AsyncParsableCommand {
         commandName: "tributary",
         abstract: "Privacy-preserving federated expert contributions: train, sign, submit, serve, audit.",
         subcommands: [
-            KeygenCommand.self, SignCommand.self, VerifyCommand.self, InspectCommand.self, DevCommand.self,
+            KeygenCommand.self, SignCommand.self, VerifyCommand.self, InspectCommand.self,
+            AnchorCommand.self, EvalCommand.self, GenerateCommand.self, DevCommand.self,
         ])
 }

@@ -7,7 +7,11 @@ public enum FastMath {
     @inline(__always)
     public static func exp(_ x: V) -> V {
         let clamped = x.clamped(lowerBound: V(repeating: -87.33654), upperBound: V(repeating: 88.0))
-        let n = (clamped * 1.442695041).rounded(.toNearestOrEven)
+        // n = round(x / ln2) without a float→int conversion (Swift's generic SIMD one is slow): adding
+        // 1.5·2^23 leaves n in the low mantissa bits of t.
+        let magic = V(repeating: 12582912)
+        let t = clamped * 1.442695041 + magic
+        let n = t - magic
         // r = x - n ln2, ln2 split in two so n*hi is exact.
         var r = clamped - n * 0.693359375
         r = r + n * 2.12194440e-4
@@ -18,7 +22,8 @@ public enum FastMath {
         p = p * r + 1.6666665459e-1
         p = p * r + 5.0000001201e-1
         p = p * (r * r) + r + 1
-        let bits = (SIMD8<Int32>(n) &+ 127) &<< 23
+        // 2^n: n + 127 into the exponent field. t's bit pattern is 0x4B400000 + n.
+        let bits = (unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
         return p * unsafeBitCast(bits, to: V.self)
     }
 

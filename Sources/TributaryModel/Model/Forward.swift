@@ -3,8 +3,11 @@
 extension Model {
     /// Runs the model over `acts.tokens`; returns the summed cross-entropy (nats) against `acts.targets`.
     /// With `gradScale`, logits are replaced by ∂loss/∂logits scaled by it, ready for `backward`.
+    /// `observe(l, x)` sees each layer's FFN input (the normalised hidden state, [N, C]) for l < L, and
+    /// the final normalised hidden state for l == L: what router rows and embeddings are built from.
     @discardableResult
-    public func forward(_ acts: Activations, gradScale: Float? = nil, computeLoss: Bool = true) -> Double {
+    public func forward(_ acts: Activations, gradScale: Float? = nil, computeLoss: Bool = true,
+                        observe: ((Int, UnsafePointer<Float>) -> Void)? = nil) -> Double {
         let c = config, N = acts.tokenCount, C = c.hiddenSize, F = c.intermediateSize
         let B = acts.batch, T = acts.seqLen
         precondition(T <= c.contextLength, "sequence of \(T) tokens exceeds the context of \(c.contextLength)")
@@ -26,6 +29,7 @@ extension Model {
             Linear.forward(out: mid, inp: att, weight: pointer(ly.o), n: N, ic: C, oc: C, accumulate: true)
             // Feed-forward block: out = mid + FFN(norm(mid))
             RMSNorm.forward(out: ln2, rstd: acts.rstd2[s].pointer, inp: mid, weight: pointer(ly.ffnNorm), n: N, c: C, eps: c.rmsNormEps)
+            observe?(l, ln2)
             out.update(from: mid, count: N * C)
             if c.isMoE {
                 acts.moe[s].forward(out: out, x: ln2, weights: moeWeights(l), accumulate: true)
@@ -38,6 +42,7 @@ extension Model {
         }
         RMSNorm.forward(out: acts.lnf.pointer, rstd: acts.rstdf.pointer, inp: acts.resid[c.numLayers].pointer,
                         weight: pointer(layout.finalNorm), n: N, c: C, eps: c.rmsNormEps)
+        observe?(c.numLayers, acts.lnf.pointer)
         Linear.forward(out: acts.logits.pointer, inp: acts.lnf.pointer, weight: pointer(layout.lmHead), n: N, ic: C, oc: c.vocabSize)
         guard computeLoss else { return 0 }
         return acts.targets.withUnsafeBufferPointer {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// xoshiro256** seeded through SplitMix64: fast, reproducible on every platform, and splittable by
 /// seeding children from the parent's output. Every random choice in training goes through one.
 public struct RNG: Sendable {
@@ -58,5 +60,3 @@ public struct RNG: Sendable {
         return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 }
-
-import Foundation

@@ -1,0 +1,53 @@
+import Foundation
+
+public struct Evaluation: Sendable, Equatable {
+    public let bits: Double
+    public let bytes: Int
+    public let tokens: Int
+    public var bitsPerByte: Double { bits / Double(max(bytes, 1)) }
+}
+
+/// Bits per byte and hidden-state statistics over whole documents, sharded across cores.
+public enum Evaluator {
+    /// Runs `body(worker, activations, windows)` over shards of the windows, `batch` windows at a time.
+    static func sweep(model: Model, windows: [DocumentWindow], batch: Int, workers: Int,
+                      body: (Int, Activations, ArraySlice<DocumentWindow>) -> Void) {
+        guard !windows.isEmpty else { return }
+        let T = windows[0].inputs.count
+        let w = max(1, min(workers, (windows.count + batch - 1) / batch))
+        let previous = BLASThreads.current
+        BLASThreads.set(1)
+        defer { BLASThreads.set(previous) }
+        parallelFor(w) { worker in
+            let acts = Activations(config: model.config, batch: batch, seqLen: T, training: false)
+            var i = worker * batch
+            while i < windows.count {
+                let chunk = windows[i..<min(i + batch, windows.count)]
+                var inp = chunk.flatMap(\.inputs), tgt = chunk.flatMap(\.targets)
+                if chunk.count < batch {
+                    inp += [Int32](repeating: Int32(ByteTokenizer.eos), count: (batch - chunk.count) * T)
+                    tgt += [Int32](repeating: Windows.padding, count: (batch - chunk.count) * T)
+                }
+                inp.withUnsafeBufferPointer { a in tgt.withUnsafeBufferPointer { acts.load(tokens: a, targets: $0) } }
+                body(worker, acts, chunk)
+                i += w * batch
+            }
+        }
+    }
+
+    /// Total bits of every predicted token (bytes and EOS) divided by the number of bytes.
+    public static func evaluate(model: Model, corpus: Corpus, seqLen: Int? = nil, batch: Int = 8, workers: Int = 2) -> Evaluation {
+        let T = seqLen ?? model.config.contextLength
+        let windows = Windows.make(corpus, seqLen: T)
+        var nats = [Double](repeating: 0, count: workers)
+        nats.withUnsafeMutableBufferPointer { out in
+            let o = out.baseAddress!
+            sweep(model: model, windows: windows, batch: batch, workers: workers) { worker, acts, _ in
+                o[worker] += model.forward(acts)
+            }
+        }
+        let tokens = windows.reduce(0) { $0 + $1.targets.filter { $0 >= 0 }.count }
+        let bytes = windows.reduce(0) { $0 + $1.targets.filter { $0 >= 0 && $0 < 256 }.count }
+        return Evaluation(bits: nats.reduce(0, +) / log(2), bytes: bytes, tokens: tokens)
+    }
+}

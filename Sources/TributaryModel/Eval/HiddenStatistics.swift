@@ -1,0 +1,76 @@
+import Foundation
+
+/// What one document looks like inside a model: the mean normalised hidden state entering every
+/// layer's FFN (router-row material) and the mean final normalised hidden state, L2-normalised
+/// (the sequence embedding that centroids are built from).
+public struct DocumentStatistics: Sendable {
+    /// [L * C], layer-major.
+    public var layerMeans: [Float]
+    /// [C], unit length.
+    public var embedding: [Float]
+    public var tokens: Int
+}
+
+extension Evaluator {
+    /// Statistics for every document, reading at most `maxTokensPerDocument` tokens of each.
+    public static func documentStatistics(model: Model, corpus: Corpus, maxTokensPerDocument: Int = 512,
+                                          batch: Int = 8, workers: Int = 2) -> [DocumentStatistics] {
+        let c = model.config, C = c.hiddenSize, L = c.numLayers
+        let T = c.contextLength
+        let windows = Windows.make(corpus, seqLen: T, maxTokensPerDocument: maxTokensPerDocument)
+        // Sums per document; each worker writes only the documents of its own windows... which may
+        // straddle workers, so each worker keeps its own sums and they are added at the end.
+        let perWorker = (0..<workers).map { _ in
+            (layer: FloatBuffer(count: corpus.documents.count * L * C), final: FloatBuffer(count: corpus.documents.count * C),
+             tokens: UnsafeMutableBufferPointer<Int>.allocate(capacity: corpus.documents.count))
+        }
+        for p in perWorker { p.tokens.initialize(repeating: 0) }
+        defer { for p in perWorker { p.tokens.deallocate() } }
+        sweep(model: model, windows: windows, batch: batch, workers: workers) { worker, acts, chunk in
+            let sums = perWorker[worker]
+            let rows = Array(chunk)
+            model.forward(acts, computeLoss: false) { l, x in
+                for (b, win) in rows.enumerated() {
+                    let dst = l < L ? sums.layer.pointer + (win.document * L + l) * C : sums.final.pointer + win.document * C
+                    for t in 0..<T where win.targets[t] >= 0 { FastMath.axpy(1, x + (b * T + t) * C, dst, C) }
+                }
+            }
+            for win in rows { sums.tokens[win.document] += win.targets.filter { $0 >= 0 }.count }
+        }
+        var out = [DocumentStatistics]()
+        for d in 0..<corpus.documents.count {
+            var layer = [Float](repeating: 0, count: L * C), final = [Float](repeating: 0, count: C)
+            var n = 0
+            for p in perWorker {
+                for i in 0..<L * C { layer[i] += p.layer[d * L * C + i] }
+                for i in 0..<C { final[i] += p.final[d * C + i] }
+                n += p.tokens[d]
+            }
+            let inv = 1 / Float(max(n, 1))
+            layer = layer.map { $0 * inv }
+            out.append(DocumentStatistics(layerMeans: layer, embedding: VectorMath.normalized(final), tokens: n))
+        }
+        return out
+    }
+
+    /// The plain (non-private) router row of a corpus: per layer, the mean over documents of their mean
+    /// FFN input, L2-normalised per layer (mergekit's "hidden" gate). [L * C].
+    public static func routerRows(_ stats: [DocumentStatistics], layers L: Int, hidden C: Int) -> [Float] {
+        var sum = [Float](repeating: 0, count: L * C)
+        for s in stats { for i in 0..<L * C { sum[i] += s.layerMeans[i] } }
+        return VectorMath.normalizedPerRow(sum, rows: L, cols: C)
+    }
+}
+
+public enum VectorMath {
+    public static func norm(_ v: [Float]) -> Float { v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+
+    public static func normalized(_ v: [Float]) -> [Float] {
+        let n = norm(v)
+        return n > 0 ? v.map { $0 / n } : v
+    }
+
+    public static func normalizedPerRow(_ v: [Float], rows: Int, cols: Int) -> [Float] {
+        (0..<rows).flatMap { normalized(Array(v[$0 * cols..<($0 + 1) * cols])) }
+    }
+}

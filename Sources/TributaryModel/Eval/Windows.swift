@@ -1,0 +1,32 @@
+/// Cuts documents into model-sized windows. Each document is BOS bytes EOS; a window holds up to
+/// T inputs and the T next tokens as targets, consecutive windows overlapping by one token so every
+/// token after BOS is predicted exactly once. Short windows are padded (targets -1).
+public struct DocumentWindow: Sendable {
+    public let document: Int
+    public let inputs: [Int32]
+    public let targets: [Int32]
+}
+
+public enum Windows {
+    public static let padding: Int32 = -1
+
+    public static func make(_ corpus: Corpus, seqLen T: Int, maxTokensPerDocument: Int = .max) -> [DocumentWindow] {
+        var out = [DocumentWindow]()
+        for (i, doc) in corpus.documents.enumerated() {
+            let toks = Array(ByteTokenizer.encodeDocument(doc.bytes).prefix(maxTokensPerDocument))
+            var start = 0
+            while start + 1 < toks.count {
+                let end = min(start + T, toks.count - 1)
+                var inp = Array(toks[start..<end]), tgt = Array(toks[start + 1...end])
+                let real = inp.count
+                if real < T {
+                    inp += [Int32](repeating: Int32(ByteTokenizer.eos), count: T - real)
+                    tgt += [Int32](repeating: padding, count: T - real)
+                }
+                out.append(DocumentWindow(document: i, inputs: inp, targets: tgt))
+                start = end
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,165 @@
+import Dispatch
+import Foundation
+import TributaryCore
+
+public struct TrainingResult: Sendable {
+    public let steps: Int
+    public let finalLoss: Double
+    /// Mean training loss (nats per token) of every step, from step 0, including resumed history.
+    public let losses: [Double]
+    public let tokensPerSecond: Double
+    public let seconds: Double
+    public let resumedFrom: Int?
+    public let stoppedEarly: Bool
+}
+
+/// The training loop: data-parallel workers (one shard of the batch each, single-threaded sgemm
+/// inside), gradient sum, global-norm clipping, AdamW with a cosine schedule, checkpoints, resume.
+public final class Trainer {
+    public let model: Model
+    public let trainable: Trainability
+    public let options: TrainingOptions
+    let batcher: Batcher
+    let checkpoints: CheckpointStore?
+    let optimizer: AdamW
+    let workers: [(acts: Activations, grads: FloatBuffer)]
+    /// Identifies (model base, data, mode, options): a checkpoint resumes only the same run.
+    public let fingerprint: String
+
+    /// `baseFingerprint` names what the model started from (the anchor digest or the init seed).
+    public init(model: Model, mode: Trainability.Mode, options: TrainingOptions, batcher: Batcher,
+                checkpointDirectory: String?, baseFingerprint: String, dataFingerprint: String) throws {
+        try options.validate(contextLength: model.config.contextLength)
+        self.model = model
+        self.options = options
+        self.batcher = batcher
+        trainable = Trainability(layout: model.layout, mode: mode)
+        var hyper = AdamW.Hyper()
+        hyper.weightDecay = mode == .full ? options.weightDecay : 0  // FlexOlmo: no decay, or "frozen" rows would drift
+        let decayable = Set(model.layout.tensors.filter { $0.shape.count == 2 }.map(\.offset))
+        let spans = trainable.ranges.map { r in
+            (offset: r.offset, count: r.count, decay: decayable.contains(r.offset) || model.layout.tensors.contains { $0.shape.count == 2 && r.offset >= $0.offset && r.offset < $0.offset + $0.count })
+        }
+        optimizer = AdamW(spans: spans, hyper: hyper)
+        let per = options.batchSize / options.workers
+        workers = (0..<options.workers).map { _ in
+            (Activations(config: model.config, batch: per, seqLen: options.seqLen), FloatBuffer(count: model.layout.count))
+        }
+        let modeText: String
+        switch mode {
+        case .full: modeText = "full"
+        case let .expert(i): modeText = "expert\(i)"
+        }
+        let h = SHA256Hasher()
+        h.update(JSONWriter.serialize(.object([
+            ("config", model.config.huggingFaceJSON), ("mode", .string(modeText)), ("options", options.json),
+            ("base", .string(baseFingerprint)), ("data", .string(dataFingerprint)),
+        ])))
+        fingerprint = Hex.encode(h.finalize())
+        checkpoints = checkpointDirectory.map { CheckpointStore(directory: $0, keep: options.keepCheckpoints) }
+    }
+
+    public var schedule: CosineSchedule {
+        CosineSchedule(maxLR: options.learningRate, minLR: options.learningRate * options.minLRFraction,
+                       warmupSteps: options.warmupSteps, totalSteps: options.steps)
+    }
+
+    /// Trains to `options.steps`, resuming from the newest matching checkpoint when there is one.
+    public func run(progress: ProgressReporter? = nil) throws -> TrainingResult {
+        let previousThreads = BLASThreads.current
+        BLASThreads.set(1)
+        defer { BLASThreads.set(previousThreads) }
+
+        var start = 0
+        var losses = [Double]()
+        var resumed: Int?
+        if let store = checkpoints, let ckpt = try store.latest(fingerprint: fingerprint) {
+            try restore(ckpt)
+            start = ckpt.step
+            losses = ckpt.losses
+            resumed = ckpt.step
+            progress?.log("resuming from checkpoint at step \(ckpt.step)")
+        }
+        let tokensPerStep = options.batchSize * options.seqLen
+        let t0 = ProgressReporter.now()
+        var step = start
+        while step < options.steps {
+            if let stop = options.stopAfter, step >= stop { break }
+            let loss = trainStep(step)
+            losses.append(loss)
+            step += 1
+            let rate = Double((step - start) * tokensPerStep) / max(ProgressReporter.now() - t0, 1e-9)
+            progress?.update(step: step, total: options.steps,
+                             fields: [String(format: "loss %.4f", loss), "lr \(String(format: "%.2e", schedule.lr(step: step - 1)))",
+                                      "\(ProgressReporter.thousands(rate)) tok/s"])
+            if let store = checkpoints, options.checkpointEvery > 0, step % options.checkpointEvery == 0 || step == options.steps {
+                try store.save(Checkpoint(step: step, fingerprint: fingerprint, trainable: trainableValues(),
+                                          m: optimizer.m.array, v: optimizer.v.array, losses: losses))
+            }
+        }
+        let seconds = ProgressReporter.now() - t0
+        return TrainingResult(steps: step, finalLoss: losses.last ?? .nan, losses: losses,
+                              tokensPerSecond: Double((step - start) * tokensPerStep) / max(seconds, 1e-9),
+                              seconds: seconds, resumedFrom: resumed, stoppedEarly: step < options.steps)
+    }
+
+    /// One optimisation step on the batch of `step`; returns the mean loss (nats per token).
+    public func trainStep(_ step: Int) -> Double {
+        let (inputs, targets) = batcher.batch(step: step)
+        let per = options.batchSize / options.workers * options.seqLen
+        let scale = 1 / Float(options.batchSize * options.seqLen)
+        var shardLoss = [Double](repeating: 0, count: workers.count)
+        shardLoss.withUnsafeMutableBufferPointer { lossOut in
+            let out = lossOut.baseAddress!
+            inputs.withUnsafeBufferPointer { inp in
+                targets.withUnsafeBufferPointer { tgt in
+                    parallelFor(workers.count) { w in
+                        let (acts, grads) = workers[w]
+                        acts.load(tokens: UnsafeBufferPointer(rebasing: inp[w * per..<(w + 1) * per]),
+                                  targets: UnsafeBufferPointer(rebasing: tgt[w * per..<(w + 1) * per]))
+                        for r in trainable.ranges { grads.zero(offset: r.offset, count: r.count) }
+                        out[w] = model.forward(acts, gradScale: scale)
+                        model.backward(acts, grads: grads, trainable: trainable)
+                    }
+                }
+            }
+        }
+        // Sum the workers' gradients into worker 0's buffer, in a fixed order.
+        let g = workers[0].grads.pointer
+        for w in 1..<workers.count {
+            let other = workers[w].grads.pointer
+            for r in trainable.ranges { FastMath.axpy(1, other + r.offset, g + r.offset, r.count) }
+        }
+        // Global-norm clipping.
+        var sq: Double = 0
+        for r in trainable.ranges { sq += Double(FastMath.dot(g + r.offset, g + r.offset, r.count)) }
+        let norm = sq.squareRoot()
+        if norm > Double(options.gradClip) {
+            let s = Float(Double(options.gradClip) / norm)
+            for r in trainable.ranges { for i in r.offset..<r.offset + r.count { g[i] *= s } }
+        }
+        optimizer.update(params: model.parameters.pointer, grads: g, lr: schedule.lr(step: step))
+        return shardLoss.reduce(0, +) * Double(scale)
+    }
+
+    func trainableValues() -> [Float] {
+        var out = [Float]()
+        out.reserveCapacity(trainable.trainableCount)
+        for r in trainable.ranges { out += model.parameters.slice(r.offset, r.count) }
+        return out
+    }
+
+    func restore(_ ckpt: Checkpoint) throws {
+        guard ckpt.trainable.count == trainable.trainableCount, ckpt.m.count == optimizer.m.count else {
+            throw TributaryError("train.checkpoint_mismatch", "checkpoint at step \(ckpt.step) does not fit this model")
+        }
+        var k = 0
+        ckpt.trainable.withUnsafeBufferPointer { src in
+            for r in trainable.ranges {
+                (model.parameters.pointer + r.offset).update(from: src.baseAddress! + k, count: r.count)
+                k += r.count
+            }
+        }
+        optimizer.restore(step: ckpt.step, m: ckpt.m, v: ckpt.v)
+    }
+}
