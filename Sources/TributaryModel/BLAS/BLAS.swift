@@ -7,14 +7,17 @@ public func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k:
                   alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                   beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
     if m == 0 || n == 0 { return }
+    _ = BLASThreads.singleThreaded
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
-/// OpenBLAS's own threading. Training and evaluation shard work across cores themselves and run
-/// single-threaded GEMMs inside each shard, which measured faster at these sizes (see benchmarks/).
+/// OpenBLAS's own threading is switched off for the whole process before the first GEMM: we shard
+/// work across cores ourselves (`parallelFor`) and run single-threaded GEMMs inside each shard. That
+/// measured faster at our sizes (see benchmarks/), keeps results independent of timing, and avoids
+/// OpenBLAS 0.3.21's races when several threads call a multi-threaded GEMM at once.
 public enum BLASThreads {
-    public static func set(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+    static let singleThreaded: Void = { openblas_set_num_threads(1) }()
     public static var current: Int { Int(openblas_get_num_threads()) }
     public static var coreName: String { String(cString: openblas_get_corename()) }
     public static var config: String { String(cString: openblas_get_config()) }

@@ -15,9 +15,6 @@ public enum Evaluator {
         guard !windows.isEmpty else { return }
         let T = windows[0].inputs.count
         let w = max(1, min(workers, (windows.count + batch - 1) / batch))
-        let previous = BLASThreads.current
-        BLASThreads.set(1)
-        defer { BLASThreads.set(previous) }
         parallelFor(w) { worker in
             let acts = Activations(config: model.config, batch: batch, seqLen: T, training: false)
             var i = worker * batch

@@ -6,7 +6,9 @@ public enum FastMath {
 
     @inline(__always)
     public static func exp(_ x: V) -> V {
-        let clamped = x.clamped(lowerBound: V(repeating: -87.33654), upperBound: V(repeating: 88.0))
+        // Select, not clamped(lowerBound:upperBound:), which does not inline here and costs more than the rest.
+        let lo = V(repeating: -87.33654), hi = V(repeating: 88.0)
+        let clamped = x.replacing(with: lo, where: x .< lo).replacing(with: hi, where: x .> hi)
         // n = round(x / ln2) without a float→int conversion (Swift's generic SIMD one is slow): adding
         // 1.5·2^23 leaves n in the low mantissa bits of t.
         let magic = V(repeating: 12582912)
@@ -63,7 +65,8 @@ public enum FastMath {
         if n >= 8 {
             var acc = V(repeating: -.infinity)
             while i + 8 <= n {
-                acc = pointwiseMax(acc, UnsafeRawPointer(x + i).loadUnaligned(as: V.self))
+                let v = UnsafeRawPointer(x + i).loadUnaligned(as: V.self)
+                acc = acc.replacing(with: v, where: v .> acc)
                 i += 8
             }
             m = acc.max()

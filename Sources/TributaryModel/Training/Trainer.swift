@@ -66,10 +66,6 @@ public final class Trainer {
 
     /// Trains to `options.steps`, resuming from the newest matching checkpoint when there is one.
     public func run(progress: ProgressReporter? = nil) throws -> TrainingResult {
-        let previousThreads = BLASThreads.current
-        BLASThreads.set(1)
-        defer { BLASThreads.set(previousThreads) }
-
         var start = 0
         var losses = [Double]()
         var resumed: Int?
