@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "tributary", targets: ["tributary"]),
         .library(name: "TributaryCore", targets: ["TributaryCore"]),
         .library(name: "TributaryModel", targets: ["TributaryModel"]),
+        .library(name: "TributaryRouting", targets: ["TributaryRouting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -21,15 +22,17 @@ let package = Package(
 
         .target(name: "TributaryCore", dependencies: ["CSodium", "CLibCrypto"]),
         .target(name: "TributaryModel", dependencies: ["TributaryCore", "COpenBLAS"]),
+        .target(name: "TributaryRouting", dependencies: ["TributaryCore", "TributaryModel"]),
         .executableTarget(
             name: "tributary",
             dependencies: [
-                "TributaryCore", "TributaryModel",
+                "TributaryCore", "TributaryModel", "TributaryRouting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .testTarget(name: "TributaryCoreTests", dependencies: ["TributaryCore"]),
         .testTarget(name: "TributaryModelTests", dependencies: ["TributaryModel"]),
+        .testTarget(name: "TributaryRoutingTests", dependencies: ["TributaryRouting"]),
         // Runs the built `tributary` executable as a user would.
         .testTarget(name: "TributaryCLITests", dependencies: ["TributaryCore", "tributary"]),
     ]

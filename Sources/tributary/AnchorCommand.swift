@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TributaryCore
 import TributaryModel
+import TributaryRouting
 
 struct AnchorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "anchor", abstract: "The public anchor model.",
@@ -23,6 +24,7 @@ struct AnchorTrainCommand: AsyncParsableCommand {
     @Option(help: "Output directory.") var out: String
     @OptionGroup var corpusOptions: CorpusOptions
     @OptionGroup var training: TrainingArguments
+    @Option(help: "Centroids of the public corpus (the anchor's routing entry).") var clusters = 8
     @Flag(help: "Print the summary as JSON.") var json = false
 
     func run() async throws {
@@ -33,8 +35,11 @@ struct AnchorTrainCommand: AsyncParsableCommand {
             let options = training.options(contextLength: cfg.contextLength, defaultSteps: 1000, defaultLR: 3e-3)
             let progress = ProgressReporter(label: "anchor", quiet: training.quiet)
             progress.log("anchor: \(config) model, \(train.documents.count) documents (\(train.totalBytes) bytes) for training, \(held?.documents.count ?? 0) held out")
+            let k = clusters
             let r = try AnchorTraining.train(config: cfg, train: train, heldOut: held, options: options, out: out,
-                                             restart: training.restart, progress: progress)
+                                             restart: training.restart, progress: progress) { stats in
+                AnchorRouting.centroids(stats, layers: cfg.numLayers, hidden: cfg.hiddenSize, clusters: k, seed: options.seed)
+            }
             guard !r.training.stoppedEarly else { return }
             if json {
                 printJSON(.object([("digest", .string(r.digest)), ("steps", .int(r.training.steps)),

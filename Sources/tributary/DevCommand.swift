@@ -6,7 +6,7 @@ import TributaryModel
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev", abstract: "Tools for Tributary's own developers.", shouldDisplay: false,
-        subcommands: [TestVectorsCommand.self, BLASInfoCommand.self])
+        subcommands: [TestVectorsCommand.self, BLASInfoCommand.self, LogitsCommand.self])
 }
 
 struct TestVectorsCommand: AsyncParsableCommand {
@@ -34,5 +34,26 @@ struct BLASInfoCommand: AsyncParsableCommand {
         print("threads: \(BLASThreads.current)")
         print("decision: \(BLASCoreType.decision())")
         print("OPENBLAS_CORETYPE: \(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
+    }
+}
+
+struct LogitsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logits", abstract: "Print a model's logits for token ids as JSON (for interop checks).")
+
+    @Option(help: "Model directory.") var model: String
+    @Option(help: "Comma-separated token ids.") var tokens: String
+
+    func run() async throws {
+        prepareCompute()
+        try await reportingErrors {
+            let m = try ModelDirectory.load(model)
+            let ids = try tokens.split(separator: ",").map { s -> Int32 in
+                guard let v = Int32(s), v >= 0, Int(v) < m.config.vocabSize else { throw ValidationError("bad token id \(s)") }
+                return v
+            }
+            let logits = ModelInference.logits(model: m, tokens: ids)
+            printJSON(.object([("logits", .array(logits.map { .array($0.map { .double(Double($0)) }) }))]))
+        }
     }
 }

@@ -8,6 +8,6 @@ struct Tributary: AsyncParsableCommand {
         abstract: "Privacy-preserving federated expert contributions: train, sign, submit, serve, audit.",
         subcommands: [
             KeygenCommand.self, SignCommand.self, VerifyCommand.self, InspectCommand.self,
-            AnchorCommand.self, EvalCommand.self, GenerateCommand.self, DevCommand.self,
+            AnchorCommand.self, TrainCommand.self, EvalCommand.self, GenerateCommand.self, RouteCommand.self, DevCommand.self,
         ])
 }

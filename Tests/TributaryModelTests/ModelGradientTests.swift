@@ -54,11 +54,14 @@ import Testing
 
     @Test func flexOlmoExpertModeTrainsOnlyExpertAndRouterRow() {
         let m = model(Self.tinyDense.withExperts(2, topK: 2), seed: 3)
-        check(m, mode: .expert(1))
-        let tr = Trainability(layout: m.layout, mode: .expert(1))
+        check(m, mode: .expert(1, router: true))
+        let tr = Trainability(layout: m.layout, mode: .expert(1, router: true))
         let C = m.config.hiddenSize, F = m.config.intermediateSize, L = m.config.numLayers
         #expect(tr.trainableCount == L * (C + 3 * F * C))
         #expect(tr.ffnInputGrad == [false, true])
         #expect(tr.attentionInputGrad == [false, true])
+        let frozenRouter = Trainability(layout: m.layout, mode: .expert(1, router: false))
+        #expect(frozenRouter.trainableCount == L * 3 * F * C)
+        check(m, mode: .expert(1, router: false))
     }
 }

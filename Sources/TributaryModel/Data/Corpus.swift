@@ -8,6 +8,12 @@ public struct Corpus: Sendable {
         /// Where it came from (a path), for messages only.
         public let source: String
         public let bytes: [UInt8]
+
+        public init(source: String, bytes: [UInt8]) {
+            self.source = source
+            self.bytes = bytes
+        }
+
         /// BLAKE2b-128 of the content: decides the split, so identical files always land together.
         public var contentHash: [UInt8] { BLAKE2b.hash(bytes, outputLength: 16) }
     }

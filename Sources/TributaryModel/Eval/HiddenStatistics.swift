@@ -53,11 +53,19 @@ extension Evaluator {
         return out
     }
 
-    /// The plain (non-private) router row of a corpus: per layer, the mean over documents of their mean
-    /// FFN input, L2-normalised per layer (mergekit's "hidden" gate). [L * C].
+    /// The plain (non-private) router rows of a corpus: per layer, the sum over documents of each
+    /// document's mean FFN-input direction, L2-normalised (mergekit's "hidden" gate, with every
+    /// document weighing the same). [L * C]. The DP version adds noise to the same sum.
     public static func routerRows(_ stats: [DocumentStatistics], layers L: Int, hidden C: Int) -> [Float] {
         var sum = [Float](repeating: 0, count: L * C)
-        for s in stats { for i in 0..<L * C { sum[i] += s.layerMeans[i] } }
+        for s in stats {
+            for l in 0..<L {
+                let v = Array(s.layerMeans[l * C..<(l + 1) * C])
+                let n = VectorMath.norm(v)
+                guard n > 0 else { continue }
+                for c in 0..<C { sum[l * C + c] += v[c] / n }
+            }
+        }
         return VectorMath.normalizedPerRow(sum, rows: L, cols: C)
     }
 }

@@ -105,3 +105,26 @@ public enum ExpertAssembly {
         }
     }
 }
+
+extension ExpertAssembly {
+    /// The dense anchor inside a combined model: its shared weights with expert 0 as the MLP. Every
+    /// Tributary release keeps the anchor's FFN as expert 0, so queries can be embedded exactly as the
+    /// owners embedded their data.
+    public static func anchor(of model: Model) -> Model {
+        guard model.config.isMoE else { return model }
+        let c = model.config.dense, C = c.hiddenSize, F = c.intermediateSize
+        let dense = Model(config: c)
+        let dst = dense.parameters.pointer, src = model.parameters.pointer
+        func copy(_ from: Int, _ to: Int, _ n: Int) { (dst + to).update(from: src + from, count: n) }
+        copy(model.layout.embed, dense.layout.embed, c.vocabSize * C)
+        copy(model.layout.finalNorm, dense.layout.finalNorm, C)
+        copy(model.layout.lmHead, dense.layout.lmHead, c.vocabSize * C)
+        for l in 0..<c.numLayers {
+            let s = model.layout.layers[l], d = dense.layout.layers[l]
+            copy(s.attnNorm, d.attnNorm, C); copy(s.qkv, d.qkv, 3 * C * C); copy(s.o, d.o, C * C); copy(s.ffnNorm, d.ffnNorm, C)
+            copy(s.expertW13[0], d.w13, 2 * F * C)
+            copy(s.expertW2[0], d.w2, C * F)
+        }
+        return dense
+    }
+}

@@ -45,10 +45,11 @@ public enum AnchorTraining {
     }
 
     /// Trains from scratch (or resumes from `out/checkpoints`) and writes the anchor directory.
-    /// `extraRouting` adds tensors to routing.safetensors (the public centroids, from TributaryRouting).
+    /// `extraRouting` adds tensors and metadata to routing.safetensors, given the public documents'
+    /// statistics (TributaryRouting adds the public centroids this way).
     public static func train(config: ModelConfig, train: Corpus, heldOut: Corpus?, options: TrainingOptions, out: String,
                              restart: Bool, progress: ProgressReporter?,
-                             extraRouting: ((Model) throws -> (tensors: [(String, [Int], [Float])], metadata: [String: String]))? = nil) throws -> Result {
+                             extraRouting: (([DocumentStatistics]) throws -> (tensors: [(String, [Int], [Float])], metadata: [String: String]))? = nil) throws -> Result {
         try config.validate()
         guard !config.isMoE else { throw TributaryError("anchor.not_dense", "the anchor must be dense") }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -69,7 +70,7 @@ public enum AnchorTraining {
         var routing = SafetensorsWriter()
         routing.add(BundleLayout.routerRows, shape: [config.numLayers, config.hiddenSize], values: rows)
         if let extraRouting {
-            let extra = try extraRouting(model)
+            let extra = try extraRouting(stats)
             for (name, shape, values) in extra.tensors { routing.add(name, shape: shape, values: values) }
             routing.metadata = extra.metadata
         }

@@ -16,6 +16,11 @@ public struct CheckpointStore: Sendable {
     public let directory: String
     public let keep: Int
 
+    public init(directory: String, keep: Int) {
+        self.directory = directory
+        self.keep = keep
+    }
+
     func path(_ step: Int) -> String { directory + "/step-" + String(format: "%08d", step) + ".safetensors" }
 
     public func save(_ c: Checkpoint) throws {

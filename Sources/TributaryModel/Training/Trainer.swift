@@ -48,7 +48,7 @@ public final class Trainer {
         let modeText: String
         switch mode {
         case .full: modeText = "full"
-        case let .expert(i): modeText = "expert\(i)"
+        case let .expert(i, router): modeText = "expert\(i)" + (router ? "+router" : "")
         }
         let h = SHA256Hasher()
         h.update(JSONWriter.serialize(.object([

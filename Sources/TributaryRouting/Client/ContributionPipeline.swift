@@ -1,0 +1,126 @@
+import Foundation
+import TributaryCore
+import TributaryModel
+
+/// What a data owner runs: measure its documents in the anchor's space, release the DP routing
+/// signature, train the FlexOlmo expert, and write the two files of a contribution bundle.
+///
+///     OUT/bundle/expert.safetensors, OUT/bundle/routing.safetensors   ready for `tributary sign`
+///     OUT/model/                     the 2-expert model [anchor, own expert], for local eval and routing
+///     OUT/signature-dp.safetensors   the DP release, reused on resume so noise is never drawn twice
+///     OUT/checkpoints/, OUT/state.json, OUT/report.json
+public enum ContributionPipeline {
+    public struct Result: Sendable {
+        public let out: String
+        public let training: TrainingResult
+        public let plan: PrivacyPlan?
+        public let signature: RoutingSignature
+        public let documents: Int
+        public let reusedSignature: Bool
+        public var bundle: String { out + "/bundle" }
+        public var model: String { out + "/model" }
+    }
+
+    public static func train<N: NoiseSource>(anchor: AnchorDirectory, data: Corpus, training: TrainingOptions, signature o: SignatureOptions,
+                                             out: String, restart: Bool, progress: ProgressReporter?, noise: inout N) throws -> Result {
+        let c = anchor.model.config, L = c.numLayers, C = c.hiddenSize
+        let plan = try SignatureBuilder.plan(o)
+        try training.validate(contextLength: c.contextLength)
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: out + "/bundle", withIntermediateDirectories: true)
+
+        // The run's identity: a DP release is reused only for exactly the same inputs.
+        let state = JSONValue.object([
+            ("anchor", .string(anchor.digest)), ("data", .string(data.fingerprint)),
+            ("signature", .object([("epsilon", .double(o.epsilon)), ("delta", .double(o.delta)), ("disabled", .bool(o.disabled)),
+                                   ("clusters", .int(o.clusters)), ("iterations", .int(o.iterations)),
+                                   ("minClusterSize", .int(o.minClusterSize)), ("routerRows", .string(o.routerRowSource)),
+                                   ("seed", .uint64(o.seed))])),
+        ])
+        let statePath = out + "/state.json", sigPath = out + "/signature-dp.safetensors"
+        if restart {
+            try? fm.removeItem(atPath: sigPath)
+            try? fm.removeItem(atPath: statePath)
+            CheckpointStore(directory: out + "/checkpoints", keep: 0).clear()
+        }
+        var reused = false
+        var released: RoutingSignature
+        if fm.fileExists(atPath: statePath) {
+            let old = try StrictJSONParser.parse(try readSmallFile(statePath, limit: 1 << 20))
+            guard old == state else {
+                throw TributaryError("train.state_mismatch", "\(out) holds a run with another anchor, data or privacy options; use --restart to discard it")
+            }
+            released = try RoutingSignature.read(sigPath)
+            reused = true
+            progress?.log("reusing the routing signature already released in \(sigPath) (no new noise is drawn)")
+        } else {
+            progress?.log("embedding \(data.documents.count) documents with the anchor")
+            let stats = Evaluator.documentStatistics(model: anchor.model, corpus: data, workers: training.workers)
+            released = try SignatureBuilder.build(stats: stats, layers: L, hidden: C, options: withSource(o, "dp-mean"), plan: plan, noise: &noise)
+            try released.write(to: sigPath)
+            try AtomicFileWriter.write(JSONWriter.serialize(state) + [0x0a], to: statePath)
+        }
+        if let plan {
+            progress?.log(String(format: "differential privacy: (ε = %.3g, δ = %.1e) by the RDP accountant (exact Gaussian composition: ε = %.3g); noise multiplier %.2f on %d releases",
+                                 plan.epsilon, plan.delta, plan.exactEpsilon, plan.releases[0].noiseMultiplier,
+                                 plan.releases.reduce(0) { $0 + $1.count }))
+        } else {
+            progress?.log("differential privacy DISABLED (--no-dp): the signature is recorded as such")
+        }
+        progress?.log("routing signature: \(released.k) of \(o.clusters) clusters kept (minimum size \(o.minClusterSize))")
+
+        let trainRouter = o.routerRowSource == "trained"
+        let result = try ExpertTraining.train(anchor: anchor, data: data, routerRows: released.routerRows, trainRouter: trainRouter,
+                                              options: training, checkpointDirectory: out + "/checkpoints", restart: false, progress: progress)
+        var finalSignature = released
+        if trainRouter {
+            finalSignature.routerRows = result.trainedRouterRows
+            finalSignature.parameters.routerRowSource = "trained"
+        }
+        if !result.training.stoppedEarly {
+            try writeOutputs(anchor: anchor, result: result, signature: finalSignature, training: training, out: out, plan: plan)
+        }
+        return Result(out: out, training: result.training, plan: plan, signature: finalSignature, documents: data.documents.count,
+                      reusedSignature: reused)
+    }
+
+    static func withSource(_ o: SignatureOptions, _ source: String) -> SignatureOptions {
+        var c = o
+        c.routerRowSource = source
+        return c
+    }
+
+    static func writeOutputs(anchor: AnchorDirectory, result: ExpertTraining.Result, signature: RoutingSignature,
+                             training: TrainingOptions, out: String, plan: PrivacyPlan?) throws {
+        let c = anchor.model.config
+        let bundle = out + "/bundle"
+        // A bundle's old statement and envelope no longer match new files: remove them first.
+        for stale in [BundleLayout.statementFile, BundleLayout.envelopeFile] { try? FileManager.default.removeItem(atPath: bundle + "/" + stale) }
+        var expert = SafetensorsWriter(metadata: [
+            BundleLayout.anchorMetadataKey: anchor.digest,
+            BundleLayout.trainingMetadataKey: JSONWriter.string(ExpertTraining.summary(result.training, options: training).json),
+        ])
+        result.expert.add(to: &expert, config: c)
+        try expert.write(to: bundle + "/" + BundleLayout.expertFile)
+        try signature.write(to: bundle + "/" + BundleLayout.routingFile)
+
+        try ModelDirectory.save(result.model, to: out + "/model")
+        let anchorSig = try RoutingSignature.read(anchor.path + "/" + AnchorDirectory.routingFile)
+        try RoutingIndex(dimension: c.hiddenSize, experts: [
+            .init(name: "anchor", centroids: anchorSig.centroids, counts: anchorSig.counts),
+            .init(name: "own", centroids: signature.centroids, counts: signature.counts),
+        ]).write(to: out + "/model/" + RoutingIndex.fileName)
+
+        let r = result.training
+        let report = JSONValue.object([
+            ("anchor", .string(anchor.digest)),
+            ("training", .object([("steps", .int(r.steps)), ("finalLoss", .double(r.finalLoss.isFinite ? r.finalLoss : 0)),
+                                  ("tokensPerSecond", .double(r.tokensPerSecond)), ("seconds", .double(r.seconds)),
+                                  ("losses", .array(r.losses.map { .double($0.isFinite ? $0 : 0) }))])),
+            ("privacy", signature.parameters.privacy.json),
+            ("exactEpsilon", plan.map { .double($0.exactEpsilon) } ?? .null),
+            ("centroidsKept", .int(signature.k)),
+        ])
+        try AtomicFileWriter.write(JSONWriter.serialize(report) + [0x0a], to: out + "/report.json")
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import TributaryCore
+import TributaryModel
+
+/// The centroids of every expert of a combined model, in expert order (expert 0 is the anchor, whose
+/// centroids come from the public corpus). Stored next to a model as `routing-index.safetensors`:
+/// tensors `experts.{e}.centroids` [k_e, C] and `experts.{e}.counts` [k_e], metadata
+/// `tributary.experts` = JSON array of expert names.
+public struct RoutingIndex: Sendable {
+    public static let fileName = "routing-index.safetensors"
+    static let namesKey = "tributary.experts"
+
+    public struct Expert: Sendable {
+        public var name: String
+        public var centroids: [Float]
+        public var counts: [Float]
+        public init(name: String, centroids: [Float], counts: [Float]) {
+            self.name = name
+            self.centroids = centroids
+            self.counts = counts
+        }
+    }
+
+    public var dimension: Int
+    public var experts: [Expert]
+
+    public init(dimension: Int, experts: [Expert]) {
+        self.dimension = dimension
+        self.experts = experts
+    }
+
+    public func write(to path: String) throws {
+        var w = SafetensorsWriter(metadata: [Self.namesKey: JSONWriter.string(.array(experts.map { .string($0.name) }))])
+        for (e, ex) in experts.enumerated() {
+            w.add("experts.\(e).centroids", shape: [ex.counts.count, dimension], values: ex.centroids)
+            w.add("experts.\(e).counts", shape: [ex.counts.count], values: ex.counts)
+        }
+        try w.write(to: path)
+    }
+
+    public static func read(_ path: String) throws -> RoutingIndex {
+        let file = try SafetensorsFile(path: path)
+        guard let text = file.metadata[namesKey], case let .array(items) = try StrictJSONParser.parse(Array(text.utf8)) else {
+            throw TributaryError("routing.index", "\(path): missing \(namesKey)")
+        }
+        let names = items.map { if case let .string(s) = $0 { return s } else { return "?" } }
+        var experts = [Expert](), dimension = 0
+        for (e, name) in names.enumerated() {
+            let c = try file.info("experts.\(e).centroids")
+            guard c.shape.count == 2 else { throw TributaryError("routing.index", "\(path): experts.\(e).centroids is not a matrix") }
+            if dimension == 0 { dimension = c.shape[1] }
+            guard c.shape[1] == dimension else { throw TributaryError("routing.index", "\(path): experts.\(e) has dimension \(c.shape[1])") }
+            experts.append(Expert(name: name, centroids: try file.floats(c), counts: try file.floats("experts.\(e).counts")))
+        }
+        return RoutingIndex(dimension: dimension, experts: experts)
+    }
+}

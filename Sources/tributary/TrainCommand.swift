@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import TributaryCore
+import TributaryModel
+import TributaryRouting
+
+struct PrivacyArguments: ParsableArguments {
+    @Option(help: "Total differential-privacy epsilon of the routing signature.") var epsilon: Double = 1
+    @Option(help: "Total differential-privacy delta.") var delta: Double = 1e-6
+    @Flag(help: "No differential privacy (experiments only; written into the statement, servers may refuse it).") var noDp = false
+    @Option(help: "Centroids to fit (clusters below --min-cluster-size are dropped).") var clusters = 4
+    @Option(help: "DP-Lloyd iterations.") var iterations = 3
+    @Option(help: "Smallest (noisy) cluster size that is published.") var minClusterSize = 32
+    @Option(help: "Router rows to publish: dp-mean (covered by DP) or trained (not covered).") var routerRows = "dp-mean"
+
+    func options(seed: UInt64) -> SignatureOptions {
+        var o = SignatureOptions()
+        o.epsilon = epsilon
+        o.delta = delta
+        o.disabled = noDp
+        o.clusters = clusters
+        o.iterations = iterations
+        o.minClusterSize = minClusterSize
+        o.routerRowSource = routerRows
+        o.seed = seed
+        return o
+    }
+}
+
+struct TrainCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train an expert on private data against the anchor and write a contribution bundle.",
+        discussion: """
+        The FlexOlmo recipe: every FFN becomes [anchor FFN (frozen), copy (trained)]; nothing else trains. \
+        Writes OUT/bundle/{expert,routing}.safetensors (sign them with `tributary sign OUT/bundle`), \
+        OUT/model (the 2-expert model for `tributary eval`/`route`), OUT/report.json and checkpoints; \
+        a killed run resumes, reusing the DP release so no noise is drawn twice.
+        """)
+
+    @Option(help: "Anchor directory (from `tributary anchor train`).") var anchor: String
+    @Option(parsing: .upToNextOption, help: "Private text: files or directories. One file = one document.") var data: [String]
+    @Option(help: "Output directory.") var out: String
+    @OptionGroup var corpusOptions: CorpusOptions
+    @OptionGroup var training: TrainingArguments
+    @OptionGroup var privacy: PrivacyArguments
+    @Flag(help: "Print the summary as JSON.") var json = false
+
+    func run() async throws {
+        prepareCompute()
+        try await reportingErrors {
+            let a = try AnchorDirectory.load(anchor)
+            let (train, held) = try corpusOptions.loadSplit(data)
+            let options = training.options(contextLength: a.model.config.contextLength, defaultSteps: 300, defaultLR: 2e-3)
+            let progress = ProgressReporter(label: "expert", quiet: training.quiet)
+            progress.log("expert: \(train.documents.count) private documents (\(train.totalBytes) bytes), \(held?.documents.count ?? 0) held out; anchor \(a.digest.prefix(16))…")
+            var noise = SecureNoise()
+            let r = try ContributionPipeline.train(anchor: a, data: train, training: options, signature: privacy.options(seed: training.seed),
+                                                   out: out, restart: training.restart, progress: progress, noise: &noise)
+            guard !r.training.stoppedEarly else { return }
+            var heldOut: (anchor: Evaluation, expert: Evaluation)?
+            if let held {
+                heldOut = (Evaluator.evaluate(model: a.model, corpus: held, workers: options.workers),
+                           Evaluator.evaluate(model: try ModelDirectory.load(r.model), corpus: held, workers: options.workers))
+            }
+            if json {
+                printJSON(.object([
+                    ("bundle", .string(r.bundle)), ("model", .string(r.model)), ("steps", .int(r.training.steps)),
+                    ("finalLoss", .double(r.training.finalLoss)), ("tokensPerSecond", .double(r.training.tokensPerSecond)),
+                    ("privacy", r.signature.parameters.privacy.json), ("exactEpsilon", r.plan.map { .double($0.exactEpsilon) } ?? .null),
+                    ("centroids", .int(r.signature.k)),
+                    ("heldOutBitsPerByte", heldOut.map { .object([("anchor", .double($0.anchor.bitsPerByte)), ("expert", .double($0.expert.bitsPerByte))]) } ?? .null),
+                ]))
+                return
+            }
+            print("expert written to \(r.bundle) (sign it with: tributary sign \(r.bundle) --key KEY)")
+            print(String(format: "  %d steps, final loss %.4f, %.0f tokens/s", r.training.steps, r.training.finalLoss, r.training.tokensPerSecond))
+            if let p = r.plan {
+                print(String(format: "  privacy: (ε = %.3g, δ = %.1e) per document (RDP accountant; exact composition ε = %.3g)", p.epsilon, p.delta, p.exactEpsilon))
+            } else {
+                print("  privacy: DISABLED (--no-dp)")
+            }
+            print("  routing signature: \(r.signature.k) centroids, router rows \(r.signature.parameters.routerRowSource)")
+            if let h = heldOut {
+                print(String(format: "  held-out bits/byte: anchor %.4f -> with expert %.4f", h.anchor.bitsPerByte, h.expert.bitsPerByte))
+            }
+        }
+    }
+}

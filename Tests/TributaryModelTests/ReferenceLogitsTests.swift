@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+import TributaryCore
+@testable import TributaryModel
+
+/// Our forward pass against an independent numpy implementation of Llama/Mixtral reading the files we
+/// wrote (scripts/interop/llama_reference.py). The same script checks against transformers itself
+/// on demand (`transformers` mode), see benchmarks/README.md.
+@Suite struct ReferenceLogitsTests {
+    func python() throws -> String {
+        if let p = ProcessInfo.processInfo.environment["TRIBUTARY_PYTHON"], !p.isEmpty { return p }
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            let venv = url.appendingPathComponent(".venv/bin/python").path
+            if FileManager.default.isExecutableFile(atPath: venv) { return venv }
+        }
+        throw TributaryError("test.python_missing", "no .venv with numpy and safetensors: run scripts/test.sh")
+    }
+
+    var script: String {
+        var url = URL(fileURLWithPath: #filePath)
+        url.deleteLastPathComponent(); url.deleteLastPathComponent(); url.deleteLastPathComponent()
+        return url.path + "/scripts/interop/llama_reference.py"
+    }
+
+    func referenceLogits(_ dir: String, _ tokens: [Int32]) throws -> [[Double]] {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try python())
+        p.arguments = [script, "numpy", dir, tokens.map(String.init).joined(separator: ",")]
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw TributaryError("test.reference", String(decoding: e, as: UTF8.self)) }
+        guard case let .array(rows)? = try StrictJSONParser.parse([UInt8](data))["logits"] else { return [] }
+        return rows.map { row in
+            guard case let .array(v) = row else { return [] }
+            return v.map { if case let .number(t) = $0 { return Double(t)! } else { return .nan } }
+        }
+    }
+
+    func ourLogits(_ m: Model, _ tokens: [Int32]) -> [[Double]] {
+        let acts = Activations(config: m.config, batch: 1, seqLen: tokens.count, training: false)
+        let pad = [Int32](repeating: -1, count: tokens.count)
+        tokens.withUnsafeBufferPointer { t in pad.withUnsafeBufferPointer { acts.load(tokens: t, targets: $0) } }
+        m.forward(acts, computeLoss: false)
+        let V = m.config.vocabSize
+        return (0..<tokens.count).map { t in (0..<V).map { Double(acts.logits[t * V + $0]) } }
+    }
+
+    @Test(arguments: [0, 3])
+    func logitsMatchTheNumpyReference(experts: Int) throws {
+        let dir = TempDir()
+        var config = ModelConfig(hiddenSize: 32, numLayers: 2, numHeads: 4, intermediateSize: 48, contextLength: 16)
+        if experts > 0 { config = config.withExperts(experts, topK: 2) }
+        let m = Model.initialised(config: config, seed: 11)
+        // Larger weights than the init so attention and routing are far from uniform.
+        var rng = RNG(seed: 12)
+        for i in 0..<m.parameters.count { m.parameters[i] += Float(rng.normal() * 0.1) }
+        try ModelDirectory.save(m, to: dir.path)
+        let tokens: [Int32] = [256, 84, 114, 105, 98, 117, 116, 97, 114, 121, 33, 10, 0, 255, 257]
+        let ours = ourLogits(m, tokens), ref = try referenceLogits(dir.path, tokens)
+        #expect(ref.count == tokens.count)
+        var worst = 0.0
+        for (a, b) in zip(ours, ref) { for (x, y) in zip(a, b) { worst = max(worst, abs(x - y)) } }
+        #expect(worst < 1e-4, "max |logit difference| = \(worst)")
+    }
+}
