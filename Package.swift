@@ -1,6 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+let optimisedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "Tributary",
     platforms: [.macOS(.v14)],
@@ -21,8 +23,10 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         .target(name: "TributaryCore", dependencies: ["CSodium", "CLibCrypto"]),
-        .target(name: "TributaryModel", dependencies: ["TributaryCore", "COpenBLAS"]),
-        .target(name: "TributaryRouting", dependencies: ["TributaryCore", "TributaryModel"]),
+        // The numeric kernels are optimised even in debug builds: unoptimised they run 10-50x slower,
+        // which would make the test suite (debug, by design) take most of CI's budget.
+        .target(name: "TributaryModel", dependencies: ["TributaryCore", "COpenBLAS"], swiftSettings: optimisedInDebug),
+        .target(name: "TributaryRouting", dependencies: ["TributaryCore", "TributaryModel"], swiftSettings: optimisedInDebug),
         .executableTarget(
             name: "tributary",
             dependencies: [

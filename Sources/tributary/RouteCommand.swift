@@ -25,7 +25,7 @@ struct RouteCommand: AsyncParsableCommand {
             }
             let anchor = ExpertAssembly.anchor(of: m)
             let doc = Corpus(documents: [Corpus.Document(source: "query", bytes: Array(text.utf8))])
-            let q = Evaluator.documentStatistics(model: anchor, corpus: doc, workers: 1)[0].embedding
+            let q = Evaluator.documentStatistics(model: anchor, corpus: doc, center: index.center, workers: 1)[0].embedding
             let routes = CentroidRouter(index: index, temperature: temperature, topK: topK).route(q, count: 1)[0]
             if json {
                 printJSON(.object([("experts", .array(routes.map {

@@ -34,6 +34,13 @@ public indirect enum JSONValue: Equatable, Sendable {
         return .number("\(v)")
     }
 
+    /// A double that always reads back as a float in strictly typed consumers (`10000.0`, not `10000`).
+    public static func decimal(_ v: Double) -> JSONValue {
+        precondition(v.isFinite, "JSON cannot hold a non-finite number")
+        if v == v.rounded(), abs(v) < 1e15 { return .number("\(Int64(v)).0") }
+        return .number("\(v)")
+    }
+
     public var typeName: String {
         switch self {
         case .null: return "null"

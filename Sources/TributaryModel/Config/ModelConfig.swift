@@ -81,13 +81,13 @@ public struct ModelConfig: Equatable, Sendable {
             ("num_key_value_heads", .int(numHeads)),
             ("head_dim", .int(headDim)),
             ("max_position_embeddings", .int(contextLength)),
-            ("rms_norm_eps", .double(Double(rmsNormEps))),
-            ("rope_theta", .double(Double(ropeTheta))),
+            ("rms_norm_eps", .decimal(Double("\(rmsNormEps)")!)),
+            ("rope_theta", .decimal(Double("\(ropeTheta)")!)),
             ("hidden_act", .string("silu")),
             ("tie_word_embeddings", .bool(false)),
             ("attention_bias", .bool(false)),
-            ("attention_dropout", .int(0)),
-            ("initializer_range", .double(0.02)),
+            ("attention_dropout", .decimal(0)),
+            ("initializer_range", .decimal(0.02)),
             ("bos_token_id", .int(ByteTokenizer.bos)),
             ("eos_token_id", .int(ByteTokenizer.eos)),
             ("torch_dtype", .string("float32")),
@@ -96,7 +96,7 @@ public struct ModelConfig: Equatable, Sendable {
         if isMoE {
             m += [("num_local_experts", .int(numExperts)), ("num_experts_per_tok", .int(expertsPerToken)),
                   ("sliding_window", .null), ("output_router_logits", .bool(false)),
-                  ("router_aux_loss_coef", .int(0)), ("router_jitter_noise", .int(0))]
+                  ("router_aux_loss_coef", .decimal(0)), ("router_jitter_noise", .decimal(0))]
         } else {
             m += [("mlp_bias", .bool(false)), ("pretraining_tp", .int(1))]
         }

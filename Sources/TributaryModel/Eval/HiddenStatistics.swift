@@ -1,19 +1,47 @@
 import Foundation
 
 /// What one document looks like inside a model: the mean normalised hidden state entering every
-/// layer's FFN (router-row material) and the mean final normalised hidden state, L2-normalised
-/// (the sequence embedding that centroids are built from).
+/// layer's FFN (router-row material) and the sequence embedding that centroids are built from:
+/// the mean final normalised hidden state, minus the anchor's public embedding centre, L2-normalised.
+/// (Byte-level models' hidden states share one large common direction; removing the public mean,
+/// which costs no privacy, raises the angle between domains several-fold, so DP noise hurts less.)
 public struct DocumentStatistics: Sendable {
     /// [L * C], layer-major.
     public var layerMeans: [Float]
     /// [C], unit length.
     public var embedding: [Float]
+    /// [C], the mean final hidden state before normalisation.
+    public var rawEmbedding: [Float]
     public var tokens: Int
+
+    public init(layerMeans: [Float], embedding: [Float], tokens: Int) {
+        self.layerMeans = layerMeans
+        self.embedding = embedding
+        self.rawEmbedding = embedding
+        self.tokens = tokens
+    }
+
+    init(layerMeans: [Float], raw: [Float], center: [Float]?, tokens: Int) {
+        self.layerMeans = layerMeans
+        self.embedding = VectorMath.normalized(center.map { zip(raw, $0).map { $0 - $1 } } ?? raw)
+        self.rawEmbedding = raw
+        self.tokens = tokens
+    }
+
+    /// The mean raw embedding of a set of documents: the anchor's public embedding centre.
+    public static func center(_ stats: [DocumentStatistics]) -> [Float] {
+        guard let c = stats.first?.rawEmbedding.count else { return [] }
+        var sum = [Double](repeating: 0, count: c)
+        for s in stats { for i in 0..<c { sum[i] += Double(s.rawEmbedding[i]) } }
+        return sum.map { Float($0 / Double(stats.count)) }
+    }
 }
 
 extension Evaluator {
-    /// Statistics for every document, reading at most `maxTokensPerDocument` tokens of each.
-    public static func documentStatistics(model: Model, corpus: Corpus, maxTokensPerDocument: Int = 512,
+    /// Statistics for every document, reading at most `maxTokensPerDocument` tokens of each (whole
+    /// documents matter: a source file's first lines are often a licence). `center` is subtracted
+    /// before the embedding is normalised.
+    public static func documentStatistics(model: Model, corpus: Corpus, center: [Float]? = nil, maxTokensPerDocument: Int = 2048,
                                           batch: Int = 8, workers: Int = 2) -> [DocumentStatistics] {
         let c = model.config, C = c.hiddenSize, L = c.numLayers
         let T = c.contextLength
@@ -48,7 +76,7 @@ extension Evaluator {
             }
             let inv = 1 / Float(max(n, 1))
             layer = layer.map { $0 * inv }
-            out.append(DocumentStatistics(layerMeans: layer, embedding: VectorMath.normalized(final), tokens: n))
+            out.append(DocumentStatistics(layerMeans: layer, raw: final.map { $0 * inv }, center: center, tokens: n))
         }
         return out
     }

@@ -4,7 +4,8 @@ import TributaryCore
 /// The public anchor on disk: a dense Llama model plus what every party needs to route against it.
 ///
 ///     DIR/config.json, DIR/model.safetensors   the model (transformers layout)
-///     DIR/routing.safetensors                  router_rows [L, C] (+ centroids of the public corpus)
+///     DIR/routing.safetensors                  router_rows [L, C], embedding_center [C]
+///                                              (+ centroids of the public corpus)
 ///     DIR/anchor.json                          digest and training summary
 public struct AnchorDirectory: Sendable {
     public static let routingFile = "routing.safetensors"
@@ -16,6 +17,15 @@ public struct AnchorDirectory: Sendable {
     public let digest: String
     /// The anchor's router row per layer, [L * C].
     public let routerRows: [Float]
+    /// The mean raw sequence embedding of the public corpus, [C]: subtracted from every embedding.
+    public let embeddingCenter: [Float]
+    public static let centerTensor = "embedding_center"
+
+    /// The centroids of the public corpus (the anchor's routing entry), [k, C] and [k].
+    public func publicCentroids() throws -> (centroids: [Float], counts: [Float]) {
+        let f = try SafetensorsFile(path: path + "/" + Self.routingFile)
+        return (try f.floats(BundleLayout.centroids), try f.floats(BundleLayout.centroidCounts))
+    }
 
     public static func load(_ path: String) throws -> AnchorDirectory {
         let model = try ModelDirectory.load(path)
@@ -32,7 +42,11 @@ public struct AnchorDirectory: Sendable {
         guard rows.count == c.numLayers * c.hiddenSize else {
             throw TributaryError("anchor.incomplete", "\(routingPath): router_rows has \(rows.count) values, expected \(c.numLayers) x \(c.hiddenSize)")
         }
-        return AnchorDirectory(path: path, model: model, digest: try ModelDirectory.digest(path), routerRows: rows)
+        let center = try routing.floats(centerTensor)
+        guard center.count == c.hiddenSize else {
+            throw TributaryError("anchor.incomplete", "\(routingPath): \(centerTensor) has \(center.count) values, expected \(c.hiddenSize)")
+        }
+        return AnchorDirectory(path: path, model: model, digest: try ModelDirectory.digest(path), routerRows: rows, embeddingCenter: center)
     }
 }
 
@@ -64,11 +78,14 @@ public enum AnchorTraining {
             return Result(training: result, digest: "", heldOut: nil)
         }
         progress?.log("computing the anchor's router rows over \(train.documents.count) public documents")
-        let stats = Evaluator.documentStatistics(model: model, corpus: train, workers: options.workers)
+        var stats = Evaluator.documentStatistics(model: model, corpus: train, workers: options.workers)
+        let center = DocumentStatistics.center(stats)
+        stats = stats.map { DocumentStatistics(layerMeans: $0.layerMeans, raw: $0.rawEmbedding, center: center, tokens: $0.tokens) }
         let rows = Evaluator.routerRows(stats, layers: config.numLayers, hidden: config.hiddenSize)
         try ModelDirectory.save(model, to: out)
         var routing = SafetensorsWriter()
         routing.add(BundleLayout.routerRows, shape: [config.numLayers, config.hiddenSize], values: rows)
+        routing.add(AnchorDirectory.centerTensor, shape: [config.hiddenSize], values: center)
         if let extraRouting {
             let extra = try extraRouting(stats)
             for (name, shape, values) in extra.tensors { routing.add(name, shape: shape, values: values) }

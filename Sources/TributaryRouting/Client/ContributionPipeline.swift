@@ -55,7 +55,7 @@ public enum ContributionPipeline {
             progress?.log("reusing the routing signature already released in \(sigPath) (no new noise is drawn)")
         } else {
             progress?.log("embedding \(data.documents.count) documents with the anchor")
-            let stats = Evaluator.documentStatistics(model: anchor.model, corpus: data, workers: training.workers)
+            let stats = Evaluator.documentStatistics(model: anchor.model, corpus: data, center: anchor.embeddingCenter, workers: training.workers)
             released = try SignatureBuilder.build(stats: stats, layers: L, hidden: C, options: withSource(o, "dp-mean"), plan: plan, noise: &noise)
             try released.write(to: sigPath)
             try AtomicFileWriter.write(JSONWriter.serialize(state) + [0x0a], to: statePath)
@@ -105,9 +105,9 @@ public enum ContributionPipeline {
         try signature.write(to: bundle + "/" + BundleLayout.routingFile)
 
         try ModelDirectory.save(result.model, to: out + "/model")
-        let anchorSig = try RoutingSignature.read(anchor.path + "/" + AnchorDirectory.routingFile)
-        try RoutingIndex(dimension: c.hiddenSize, experts: [
-            .init(name: "anchor", centroids: anchorSig.centroids, counts: anchorSig.counts),
+        let pub = try anchor.publicCentroids()
+        try RoutingIndex(dimension: c.hiddenSize, center: anchor.embeddingCenter, experts: [
+            .init(name: "anchor", centroids: pub.centroids, counts: pub.counts),
             .init(name: "own", centroids: signature.centroids, counts: signature.counts),
         ]).write(to: out + "/model/" + RoutingIndex.fileName)
 

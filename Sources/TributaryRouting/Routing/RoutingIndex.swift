@@ -3,9 +3,10 @@ import TributaryCore
 import TributaryModel
 
 /// The centroids of every expert of a combined model, in expert order (expert 0 is the anchor, whose
-/// centroids come from the public corpus). Stored next to a model as `routing-index.safetensors`:
-/// tensors `experts.{e}.centroids` [k_e, C] and `experts.{e}.counts` [k_e], metadata
-/// `tributary.experts` = JSON array of expert names.
+/// centroids come from the public corpus), and the anchor's embedding centre that queries are
+/// centred on. Stored next to a model as `routing-index.safetensors`: tensors `embedding_center` [C],
+/// `experts.{e}.centroids` [k_e, C] and `experts.{e}.counts` [k_e], metadata `tributary.experts` =
+/// JSON array of expert names.
 public struct RoutingIndex: Sendable {
     public static let fileName = "routing-index.safetensors"
     static let namesKey = "tributary.experts"
@@ -22,15 +23,19 @@ public struct RoutingIndex: Sendable {
     }
 
     public var dimension: Int
+    public var center: [Float]
     public var experts: [Expert]
 
-    public init(dimension: Int, experts: [Expert]) {
+    public init(dimension: Int, center: [Float], experts: [Expert]) {
+        precondition(center.count == dimension)
         self.dimension = dimension
+        self.center = center
         self.experts = experts
     }
 
     public func write(to path: String) throws {
         var w = SafetensorsWriter(metadata: [Self.namesKey: JSONWriter.string(.array(experts.map { .string($0.name) }))])
+        w.add(AnchorDirectory.centerTensor, shape: [dimension], values: center)
         for (e, ex) in experts.enumerated() {
             w.add("experts.\(e).centroids", shape: [ex.counts.count, dimension], values: ex.centroids)
             w.add("experts.\(e).counts", shape: [ex.counts.count], values: ex.counts)
@@ -52,6 +57,9 @@ public struct RoutingIndex: Sendable {
             guard c.shape[1] == dimension else { throw TributaryError("routing.index", "\(path): experts.\(e) has dimension \(c.shape[1])") }
             experts.append(Expert(name: name, centroids: try file.floats(c), counts: try file.floats("experts.\(e).counts")))
         }
-        return RoutingIndex(dimension: dimension, experts: experts)
+        let center = try file.floats(AnchorDirectory.centerTensor)
+        if dimension == 0 { dimension = center.count }
+        guard center.count == dimension else { throw TributaryError("routing.index", "\(path): embedding_center has \(center.count) values") }
+        return RoutingIndex(dimension: dimension, center: center, experts: experts)
     }
 }
