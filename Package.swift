@@ -27,16 +27,19 @@ let package = Package(
         // which would make the test suite (debug, by design) take most of CI's budget.
         .target(name: "TributaryModel", dependencies: ["TributaryCore", "COpenBLAS"], swiftSettings: optimisedInDebug),
         .target(name: "TributaryRouting", dependencies: ["TributaryCore", "TributaryModel"], swiftSettings: optimisedInDebug),
+        // The end-to-end scenario (corpora, orchestration, evaluation), shared by `tributary demo` and the tests.
+        .target(name: "TributaryDemo", dependencies: ["TributaryCore", "TributaryModel", "TributaryRouting"]),
         .executableTarget(
             name: "tributary",
             dependencies: [
-                "TributaryCore", "TributaryModel", "TributaryRouting",
+                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .testTarget(name: "TributaryCoreTests", dependencies: ["TributaryCore"]),
         .testTarget(name: "TributaryModelTests", dependencies: ["TributaryModel"]),
         .testTarget(name: "TributaryRoutingTests", dependencies: ["TributaryRouting"]),
+        .testTarget(name: "TributaryDemoTests", dependencies: ["TributaryDemo"]),
         // Runs the built `tributary` executable as a user would.
         .testTarget(name: "TributaryCLITests", dependencies: ["TributaryCore", "tributary"]),
     ]

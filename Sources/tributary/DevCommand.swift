@@ -2,11 +2,13 @@ import ArgumentParser
 import Foundation
 import TributaryCore
 import TributaryModel
+import TributaryRouting
+import TributaryDemo
 
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev", abstract: "Tools for Tributary's own developers.", shouldDisplay: false,
-        subcommands: [TestVectorsCommand.self, BLASInfoCommand.self, LogitsCommand.self])
+        subcommands: [TestVectorsCommand.self, BLASInfoCommand.self, LogitsCommand.self, PrepareCorporaCommand.self, RoutingEvalCommand.self])
 }
 
 struct TestVectorsCommand: AsyncParsableCommand {
@@ -54,6 +56,54 @@ struct LogitsCommand: AsyncParsableCommand {
             }
             let logits = ModelInference.logits(model: m, tokens: ids)
             printJSON(.object([("logits", .array(logits.map { .array($0.map { .double(Double($0)) }) }))]))
+        }
+    }
+}
+
+struct PrepareCorporaCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prepare-corpora", abstract: "Write the demo corpora under WORKDIR/corpora.")
+    @Option(help: "Work directory.") var workdir = ".demo"
+    @Option(help: "Documents per private domain.") var documents = 700
+
+    func run() async throws {
+        try await reportingErrors {
+            try DemoCorpora(documentsPerDomain: documents).prepare(workdir: workdir) { print($0) }
+        }
+    }
+}
+
+struct RoutingEvalCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "routing-eval",
+        abstract: "Routing accuracy of DP signatures of the demo domains (train split) on their held-out split.")
+    @Option(help: "Anchor directory.") var anchor: String
+    @Option(help: "Work directory holding corpora/.") var workdir = ".demo"
+    @OptionGroup var privacy: PrivacyArguments
+    @Option(help: "Seed of the DP noise (this is an experiment; real releases use the CSPRNG).") var noiseSeed: UInt64 = 1
+
+    func run() async throws {
+        prepareCompute()
+        try await reportingErrors {
+            let a = try AnchorDirectory.load(anchor)
+            let c = a.model.config
+            let pub = try a.publicCentroids()
+            var experts: [RoutingIndex.Expert] = [.init(name: "anchor", centroids: pub.centroids, counts: pub.counts)]
+            var held = [(name: String, corpus: Corpus)]()
+            let o = privacy.options(seed: 1)
+            let plan = try SignatureBuilder.plan(o)
+            for d in DemoCorpora.privateDomains {
+                let (train, test) = try Corpus.load(paths: [DemoCorpora.directory(workdir, d.name)]).split(heldOutFraction: 0.1)
+                let stats = Evaluator.documentStatistics(model: a.model, corpus: train, center: a.embeddingCenter)
+                var noise = SeededNoise(seed: noiseSeed)
+                let s = try SignatureBuilder.build(stats: stats, layers: c.numLayers, hidden: c.hiddenSize, options: o, plan: plan, noise: &noise)
+                experts.append(.init(name: d.name, centroids: s.centroids, counts: s.counts))
+                held.append((d.name, test))
+                print("\(d.name): \(train.documents.count) training documents, \(s.k) centroids, counts \(s.counts.map { Int($0) })")
+            }
+            if let plan { print(String(format: "ε = %.3g (exact %.3g), centroid-sum noise multiplier %.2f", plan.epsilon, plan.exactEpsilon, plan.noiseMultiplier("centroidSums") ?? 0)) }
+            let index = RoutingIndex(dimension: c.hiddenSize, center: a.embeddingCenter, experts: experts)
+            print("routing accuracy: " + RoutingAccuracy.measure(anchor: a.model, index: index, heldOut: held).summary)
         }
     }
 }

@@ -8,10 +8,11 @@ struct PrivacyArguments: ParsableArguments {
     @Option(help: "Total differential-privacy epsilon of the routing signature.") var epsilon: Double = 1
     @Option(help: "Total differential-privacy delta.") var delta: Double = 1e-6
     @Flag(help: "No differential privacy (experiments only; written into the statement, servers may refuse it).") var noDp = false
-    @Option(help: "Centroids to fit (clusters below --min-cluster-size are dropped).") var clusters = 4
-    @Option(help: "DP-Lloyd iterations.") var iterations = 3
+    @Option(help: "Centroids to fit (clusters below --min-cluster-size are dropped).") var clusters = 2
+    @Option(help: "DP-Lloyd iterations (with more than one cluster).") var iterations = 2
     @Option(help: "Smallest (noisy) cluster size that is published.") var minClusterSize = 32
-    @Option(help: "Router rows to publish: dp-mean (covered by DP) or trained (not covered).") var routerRows = "dp-mean"
+    @Option(help: "Router rows to publish: trained (FlexOlmo; not covered by DP) or dp-mean (covered; kept frozen in training).")
+    var routerRows = "trained"
 
     func options(seed: UInt64) -> SignatureOptions {
         var o = SignatureOptions()

@@ -25,7 +25,7 @@ func syntheticEmbeddings(n: Int, C: Int, k: Int, spread: Double, seed: UInt64) -
     @Test func recoversWellSeparatedClustersWithoutNoise() {
         let (points, centres, _) = syntheticEmbeddings(n: 600, C: 16, k: 3, spread: 0.3, seed: 1)
         var noise = SeededNoise(seed: 1)
-        let r = LloydClustering(clusters: 3, iterations: 10, noiseMultiplier: nil, minClusterSize: 1, initSeed: 7)
+        let r = LloydClustering(clusters: 3, iterations: 10, sumNoise: nil, countNoise: nil, minClusterSize: 1, initSeed: 7)
             .fit(points: points, dimension: 16, noise: &noise)
         #expect(r.k == 3)
         for centre in centres {
@@ -38,7 +38,7 @@ func syntheticEmbeddings(n: Int, C: Int, k: Int, spread: Double, seed: UInt64) -
     @Test func smallClustersAreNeverPublished() {
         let (points, _, _) = syntheticEmbeddings(n: 40, C: 8, k: 4, spread: 0.2, seed: 2)
         var noise = SeededNoise(seed: 2)
-        let r = LloydClustering(clusters: 4, iterations: 3, noiseMultiplier: nil, minClusterSize: 32, initSeed: 1)
+        let r = LloydClustering(clusters: 4, iterations: 3, sumNoise: nil, countNoise: nil, minClusterSize: 32, initSeed: 1)
             .fit(points: points, dimension: 8, noise: &noise)
         #expect(r.counts.allSatisfy { $0 >= 32 })
         #expect(r.k + r.dropped == 4)
@@ -65,6 +65,8 @@ func syntheticEmbeddings(n: Int, C: Int, k: Int, spread: Double, seed: UInt64) -
         #expect(back.parameters == sig.parameters)
         #expect(back.parameters.privacy.enabled)
         #expect(abs(back.parameters.privacy.epsilon! - plan!.epsilon) < 1e-12)
+        #expect(back.parameters.routerRowSource == "trained")
+        #expect(back.parameters.privacy.noiseMultipliers["routerRows"] == nil)
         // Router rows are unit per layer.
         for l in 0..<2 { #expect(abs(VectorMath.norm(Array(sig.routerRows[l * 8..<(l + 1) * 8])) - 1) < 1e-5) }
     }

@@ -18,18 +18,18 @@ import TributaryModel
         return wins / Double(pos.count * neg.count)
     }
 
-    static func attack(trials: Int, noiseMultiplier: Double?, minClusterSize: Int) -> Double {
+    static func attack(trials: Int, sumNoise noise: Double?, minClusterSize: Int) -> Double {
         var results = [(Double, Bool)]()
         for t in 0..<trials {
             let (all, _, _) = syntheticEmbeddings(n: n + 1, C: C, k: clusters, spread: 0.5, seed: UInt64(1000 + t))
             let others = Array(all[0..<n * C]), target = Array(all[n * C..<(n + 1) * C])
             let member = t % 2 == 0
-            let algorithm = LloydClustering(clusters: clusters, iterations: iterations, noiseMultiplier: noiseMultiplier,
-                                            minClusterSize: minClusterSize, initSeed: 42)
-            var noise = SeededNoise(seed: UInt64(50_000 + t))
-            let released = algorithm.fit(points: member ? others + target : others, dimension: C, noise: &noise)
+            let algorithm = LloydClustering(clusters: clusters, iterations: iterations, sumNoise: noise,
+                                            countNoise: noise.map { $0 * SignatureBuilder.countNoiseWeight }, minClusterSize: minClusterSize, initSeed: 42)
+            var rng = SeededNoise(seed: UInt64(50_000 + t))
+            let released = algorithm.fit(points: member ? others + target : others, dimension: C, noise: &rng)
             var none = SeededNoise(seed: 0)
-            let guessWithout = LloydClustering(clusters: clusters, iterations: iterations, noiseMultiplier: nil, minClusterSize: 1, initSeed: 42)
+            let guessWithout = LloydClustering(clusters: clusters, iterations: iterations, sumNoise: nil, countNoise: nil, minClusterSize: 1, initSeed: 42)
                 .fit(points: others, dimension: C, noise: &none)
             func closest(_ r: LloydClustering.Result) -> Double {
                 (0..<r.k).map { j in (0..<C).reduce(0.0) { $0 + Double(r.centroids[j * C + $1]) * Double(target[$1]) } }.max() ?? -1
@@ -40,7 +40,7 @@ import TributaryModel
     }
 
     @Test func withoutDPTheAttackerWins() {
-        let a = Self.attack(trials: 200, noiseMultiplier: nil, minClusterSize: 1)
+        let a = Self.attack(trials: 200, sumNoise: nil, minClusterSize: 1)
         print("membership AUC without DP, min cluster size 1, 200 trials: \(a)")
         #expect(a > 0.9, "AUC without DP = \(a)")
     }
@@ -49,9 +49,10 @@ import TributaryModel
         // The noise a real signature gets at ε = 1, δ = 1e-6 (same releases as SignatureBuilder).
         var o = SignatureOptions()
         o.epsilon = 1
+        o.clusters = Self.clusters
         o.iterations = Self.iterations
-        let z = try SignatureBuilder.plan(o)!.noiseMultiplier("centroidSums")
-        let a = Self.attack(trials: 400, noiseMultiplier: z, minClusterSize: 32)
+        let z = try SignatureBuilder.plan(o)!.noiseMultiplier("centroidSums")!
+        let a = Self.attack(trials: 400, sumNoise: z, minClusterSize: 32)
         print("membership AUC with DP at ε = 1, δ = 1e-6, min cluster size 32, 400 trials: \(a)")
         #expect(a < 0.6, "AUC with DP (ε = 1) = \(a)")
     }

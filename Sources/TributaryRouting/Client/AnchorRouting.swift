@@ -7,9 +7,9 @@ public enum AnchorRouting {
     public static func centroids(_ stats: [DocumentStatistics], layers: Int, hidden: Int, clusters: Int, seed: UInt64)
         -> (tensors: [(String, [Int], [Float])], metadata: [String: String]) {
         var noise = SeededNoise(seed: seed)
-        let result = LloydClustering(clusters: clusters, iterations: 10, noiseMultiplier: nil, minClusterSize: 1, initSeed: seed)
+        let result = LloydClustering(clusters: clusters, iterations: 10, sumNoise: nil, countNoise: nil, minClusterSize: 1, initSeed: seed)
             .fit(points: stats.flatMap(\.embedding), dimension: hidden, noise: &noise)
-        let params = RoutingParameters(centroids: result.k, dimension: hidden, layers: layers, routerRowSource: "dp-mean",
+        let params = RoutingParameters(centroids: result.k, dimension: hidden, layers: layers, routerRowSource: "trained",
                                        privacy: PrivacyParameters(enabled: false, mechanism: "none", accountant: "none", epsilon: nil,
                                                                   delta: nil, clipNorm: 1, noiseMultipliers: [:], minClusterSize: 1,
                                                                   iterations: 10, unit: "document"))

@@ -7,7 +7,8 @@ import TributaryModel
 ///
 ///     OUT/bundle/expert.safetensors, OUT/bundle/routing.safetensors   ready for `tributary sign`
 ///     OUT/model/                     the 2-expert model [anchor, own expert], for local eval and routing
-///     OUT/signature-dp.safetensors   the DP release, reused on resume so noise is never drawn twice
+///     OUT/signature-dp.safetensors   the DP release (and the initial router rows), reused on resume so
+///                                    noise is never drawn twice
 ///     OUT/checkpoints/, OUT/state.json, OUT/report.json
 public enum ContributionPipeline {
     public struct Result: Sendable {
@@ -56,14 +57,13 @@ public enum ContributionPipeline {
         } else {
             progress?.log("embedding \(data.documents.count) documents with the anchor")
             let stats = Evaluator.documentStatistics(model: anchor.model, corpus: data, center: anchor.embeddingCenter, workers: training.workers)
-            released = try SignatureBuilder.build(stats: stats, layers: L, hidden: C, options: withSource(o, "dp-mean"), plan: plan, noise: &noise)
+            released = try SignatureBuilder.build(stats: stats, layers: L, hidden: C, options: o, plan: plan, noise: &noise)
             try released.write(to: sigPath)
             try AtomicFileWriter.write(JSONWriter.serialize(state) + [0x0a], to: statePath)
         }
         if let plan {
-            progress?.log(String(format: "differential privacy: (ε = %.3g, δ = %.1e) by the RDP accountant (exact Gaussian composition: ε = %.3g); noise multiplier %.2f on %d releases",
-                                 plan.epsilon, plan.delta, plan.exactEpsilon, plan.releases[0].noiseMultiplier,
-                                 plan.releases.reduce(0) { $0 + $1.count }))
+            progress?.log(String(format: "differential privacy: (ε = %.3g, δ = %.1e) by the RDP accountant (exact Gaussian composition: ε = %.3g); centroid-sum noise multiplier %.2f, %d releases",
+                                 plan.epsilon, plan.delta, plan.exactEpsilon, plan.noiseMultiplier("centroidSums") ?? 0, plan.releaseCount))
         } else {
             progress?.log("differential privacy DISABLED (--no-dp): the signature is recorded as such")
         }
@@ -73,21 +73,12 @@ public enum ContributionPipeline {
         let result = try ExpertTraining.train(anchor: anchor, data: data, routerRows: released.routerRows, trainRouter: trainRouter,
                                               options: training, checkpointDirectory: out + "/checkpoints", restart: false, progress: progress)
         var finalSignature = released
-        if trainRouter {
-            finalSignature.routerRows = result.trainedRouterRows
-            finalSignature.parameters.routerRowSource = "trained"
-        }
+        if trainRouter { finalSignature.routerRows = result.trainedRouterRows }
         if !result.training.stoppedEarly {
             try writeOutputs(anchor: anchor, result: result, signature: finalSignature, training: training, out: out, plan: plan)
         }
         return Result(out: out, training: result.training, plan: plan, signature: finalSignature, documents: data.documents.count,
                       reusedSignature: reused)
-    }
-
-    static func withSource(_ o: SignatureOptions, _ source: String) -> SignatureOptions {
-        var c = o
-        c.routerRowSource = source
-        return c
     }
 
     static func writeOutputs(anchor: AnchorDirectory, result: ExpertTraining.Result, signature: RoutingSignature,

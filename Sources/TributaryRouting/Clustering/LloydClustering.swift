@@ -8,7 +8,8 @@ import TributaryModel
 /// One document is one point of norm ≤ 1 (embeddings are unit vectors), so adding or removing a
 /// document changes one cluster's sum by at most 1 in L2 and one count by 1: each iteration is two
 /// Gaussian releases of sensitivity 1. Initialisation uses a noisy global mean (two more releases)
-/// spread by data-independent random directions; nothing else looks at the data.
+/// spread by data-independent random directions; nothing else looks at the data. With one cluster the
+/// noisy mean is the answer and no iteration runs.
 public struct LloydClustering: Sendable {
     public struct Result: Sendable {
         /// [k, C] unit vectors, only clusters whose (noisy) count reached `minClusterSize`.
@@ -21,37 +22,40 @@ public struct LloydClustering: Sendable {
 
     public var clusters: Int
     public var iterations: Int
-    /// σ / sensitivity for every release; nil means no noise (public data, or `--no-dp`).
-    public var noiseMultiplier: Double?
+    /// σ / sensitivity of the sum releases and of the count releases; nil means no noise (public data,
+    /// or `--no-dp`).
+    public var sumNoise: Double?
+    public var countNoise: Double?
     public var minClusterSize: Int
     /// Seeds the data-independent spread of the initial centroids.
     public var initSeed: UInt64
 
-    public init(clusters: Int, iterations: Int, noiseMultiplier: Double?, minClusterSize: Int, initSeed: UInt64) {
+    public init(clusters: Int, iterations: Int, sumNoise: Double?, countNoise: Double?, minClusterSize: Int, initSeed: UInt64) {
         self.clusters = clusters
-        self.iterations = iterations
-        self.noiseMultiplier = noiseMultiplier
+        self.iterations = clusters > 1 ? iterations : 0
+        self.sumNoise = sumNoise
+        self.countNoise = countNoise
         self.minClusterSize = minClusterSize
         self.initSeed = initSeed
     }
 
-    /// Number of Gaussian releases of sums and of counts (each).
+    /// Number of Gaussian releases of sums, and of counts.
     public var releasesPerQuantity: Int { iterations + 1 }
 
     /// `points` [n, C], each of norm ≤ 1.
     public func fit<N: NoiseSource>(points: [Float], dimension C: Int, noise: inout N) -> Result {
         let n = points.count / C
         let k = clusters
-        func addNoise(_ v: inout [Double]) {
-            guard let z = noiseMultiplier else { return }
+        func addNoise(_ v: inout [Double], _ multiplier: Double?) {
+            guard let z = multiplier else { return }
             for i in v.indices { v[i] += z * noise.gaussian() }
         }
         // Initialisation: noisy mean, then k directions spread around it.
         var sum = [Double](repeating: 0, count: C)
         for i in 0..<n { for c in 0..<C { sum[c] += Double(points[i * C + c]) } }
         var count = [Double(n)]
-        addNoise(&sum)
-        addNoise(&count)
+        addNoise(&sum, sumNoise)
+        addNoise(&count, countNoise)
         let mean = sum.map { $0 / max(count[0], 1) }
         let meanNorm = mean.reduce(0) { $0 + $1 * $1 }.squareRoot()
         let spread = (max(0.01, 1 - min(meanNorm, 1) * min(meanNorm, 1))).squareRoot()
@@ -64,6 +68,12 @@ public struct LloydClustering: Sendable {
             for c in 0..<C { centroids[j * C + c] = Float(v[c]) }
         }
         var counts = [Double](repeating: 0, count: k)
+        if k == 1 {
+            // One cluster: the noisy mean's direction and the noisy count are the release.
+            let norm = sum.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            if norm > 0 { for c in 0..<C { centroids[c] = Float(sum[c] / norm) } }
+            counts[0] = count[0]
+        }
         var scores = [Float](repeating: 0, count: max(n * k, 1))
         for _ in 0..<iterations {
             // Assign each point to its most similar centroid: scores = X Cᵀ [n, k].
@@ -82,8 +92,8 @@ public struct LloydClustering: Sendable {
                 counts[best] += 1
                 for c in 0..<C { sums[best * C + c] += Double(points[i * C + c]) }
             }
-            addNoise(&sums)
-            addNoise(&counts)
+            addNoise(&sums, sumNoise)
+            addNoise(&counts, countNoise)
             for j in 0..<k {
                 let norm = (0..<C).reduce(0.0) { $0 + sums[j * C + $1] * sums[j * C + $1] }.squareRoot()
                 // An empty cluster without noise keeps its centroid; with noise, the noisy sum is all there is.

@@ -7,12 +7,12 @@ public struct SignatureOptions: Sendable {
     public var delta: Double = 1e-6
     /// `--no-dp`: no noise, recorded in the statement so a server can refuse it.
     public var disabled = false
-    public var clusters = 4
-    public var iterations = 3
+    public var clusters = 2
+    public var iterations = 2
     public var minClusterSize = 32
-    /// `dp-mean` (default) publishes the DP mean as router row; `trained` publishes the row after
-    /// gradient training, which DP does not cover.
-    public var routerRowSource = "dp-mean"
+    /// `trained` (default, the FlexOlmo recipe) publishes the router row after gradient training, which
+    /// DP does not cover; `dp-mean` publishes the DP mean and keeps the row frozen during training.
+    public var routerRowSource = "trained"
     /// Public seed for the data-independent part of the centroid initialisation.
     public var seed: UInt64 = 1
     public init() {}
@@ -27,46 +27,60 @@ public struct SignatureOptions: Sendable {
     }
 }
 
-/// Builds routing signatures from per-document statistics of the anchor.
+/// Builds routing signatures from per-document statistics of the anchor, in two releases that the
+/// pipeline makes at different times: centroids (and, for `dp-mean`, router rows) before training,
+/// the trained router rows (for `trained`) after.
 public enum SignatureBuilder {
-    /// Names of the Gaussian releases, as they appear in the statement's `noiseMultipliers`.
-    public static let releaseNames = ["centroidSums", "centroidCounts", "routerRows"]
+    /// Noise of a count relative to a sum: counts only decide whether a cluster is published.
+    public static let countNoiseWeight = 4.0
 
     public static func plan(_ o: SignatureOptions) throws -> PrivacyPlan? {
         try o.validate()
         guard !o.disabled else { return nil }
-        return try PrivacyPlan(epsilon: o.epsilon, delta: o.delta,
-                               releases: [("centroidSums", o.iterations + 1), ("centroidCounts", o.iterations + 1), ("routerRows", 1)])
+        let rounds = o.clusters > 1 ? o.iterations + 1 : 1
+        var releases: [(name: String, count: Int, weight: Double)] = [("centroidSums", rounds, 1), ("centroidCounts", rounds, countNoiseWeight)]
+        if o.routerRowSource == "dp-mean" { releases.append(("routerRows", 1, 1)) }
+        return try PrivacyPlan(epsilon: o.epsilon, delta: o.delta, releases: releases)
     }
 
-    /// The private (or, with `--no-dp`, plain) signature of a set of documents. `trainedRouterRows`
-    /// replaces the published rows when the options ask for trained rows.
-    public static func build<N: NoiseSource>(stats: [DocumentStatistics], layers L: Int, hidden C: Int, options o: SignatureOptions,
-                                             plan: PrivacyPlan?, trainedRouterRows: [Float]? = nil, noise: inout N) throws -> RoutingSignature {
+    /// DP-Lloyd over the documents' unit embeddings.
+    public static func releaseCentroids<N: NoiseSource>(_ stats: [DocumentStatistics], hidden C: Int, options o: SignatureOptions,
+                                                        plan: PrivacyPlan?, noise: inout N) throws -> LloydClustering.Result {
         guard !stats.isEmpty else { throw TributaryError("corpus.empty", "no documents to build a routing signature from") }
-        // Centroids: DP-Lloyd over the unit embeddings.
-        let clustering = LloydClustering(clusters: o.clusters, iterations: o.iterations, noiseMultiplier: plan?.noiseMultiplier("centroidSums"),
-                                         minClusterSize: o.minClusterSize, initSeed: o.seed)
-        let result = clustering.fit(points: stats.flatMap(\.embedding), dimension: C, noise: &noise)
-        // Router rows: each document's per-layer mean direction (unit per layer, so the whole vector has
-        // norm √L = the sensitivity), summed, noised, renormalised per layer.
-        var rows = try dpRouterRows(stats, layers: L, hidden: C, noiseMultiplier: plan?.noiseMultiplier("routerRows"), noise: &noise)
-        if o.routerRowSource == "trained" {
-            guard let trained = trainedRouterRows, trained.count == L * C else {
-                throw TributaryError("dp.invalid_options", "router rows \"trained\" requested but no trained rows were given")
-            }
-            rows = trained
-        }
+        return LloydClustering(clusters: o.clusters, iterations: o.iterations, sumNoise: plan?.noiseMultiplier("centroidSums"),
+                               countNoise: plan?.noiseMultiplier("centroidCounts"), minClusterSize: o.minClusterSize, initSeed: o.seed)
+            .fit(points: stats.flatMap(\.embedding), dimension: C, noise: &noise)
+    }
+
+    /// The router rows an owner starts training from: the DP mean when the plan releases router rows,
+    /// else the plain mean (used only as a starting point for rows that are then trained and
+    /// published as trained, which DP does not cover either way).
+    public static func initialRouterRows<N: NoiseSource>(_ stats: [DocumentStatistics], layers L: Int, hidden C: Int,
+                                                         plan: PrivacyPlan?, noise: inout N) throws -> [Float] {
+        try dpRouterRows(stats, layers: L, hidden: C, noiseMultiplier: plan?.noiseMultiplier("routerRows"), noise: &noise)
+    }
+
+    public static func assemble(centroids: LloydClustering.Result, routerRows: [Float], layers L: Int, hidden C: Int,
+                                options o: SignatureOptions, plan: PrivacyPlan?) -> RoutingSignature {
         let privacy = PrivacyParameters(
             enabled: plan != nil, mechanism: plan != nil ? "analytic-gaussian" : "none", accountant: plan != nil ? "rdp" : "none",
             epsilon: plan?.epsilon, delta: plan?.delta, clipNorm: 1,
             noiseMultipliers: plan.map { p in Dictionary(uniqueKeysWithValues: p.releases.map { ($0.name, $0.noiseMultiplier) }) } ?? [:],
-            minClusterSize: o.minClusterSize, iterations: o.iterations)
-        let params = RoutingParameters(centroids: result.k, dimension: C, layers: L, routerRowSource: o.routerRowSource, privacy: privacy)
-        return RoutingSignature(centroids: result.centroids, counts: result.counts, routerRows: rows, parameters: params)
+            minClusterSize: o.minClusterSize, iterations: o.clusters > 1 ? o.iterations : 0)
+        let params = RoutingParameters(centroids: centroids.k, dimension: C, layers: L, routerRowSource: o.routerRowSource, privacy: privacy)
+        return RoutingSignature(centroids: centroids.centroids, counts: centroids.counts, routerRows: routerRows, parameters: params)
     }
 
-    /// The (noisy) normalised sum of per-document per-layer mean directions, [L * C].
+    /// Centroids and initial router rows in one go (the router rows are final for `dp-mean`).
+    public static func build<N: NoiseSource>(stats: [DocumentStatistics], layers L: Int, hidden C: Int, options o: SignatureOptions,
+                                             plan: PrivacyPlan?, noise: inout N) throws -> RoutingSignature {
+        let centroids = try releaseCentroids(stats, hidden: C, options: o, plan: plan, noise: &noise)
+        let rows = try initialRouterRows(stats, layers: L, hidden: C, plan: plan, noise: &noise)
+        return assemble(centroids: centroids, routerRows: rows, layers: L, hidden: C, options: o, plan: plan)
+    }
+
+    /// The (noisy) normalised sum of per-document per-layer mean directions, [L * C]. Each document's
+    /// vector is unit per layer, so its norm is √L: the sensitivity the noise is scaled to.
     public static func dpRouterRows<N: NoiseSource>(_ stats: [DocumentStatistics], layers L: Int, hidden C: Int,
                                                     noiseMultiplier z: Double?, noise: inout N) throws -> [Float] {
         var sum = [Double](repeating: 0, count: L * C)

@@ -1,0 +1,152 @@
+import Foundation
+import TributaryCore
+import TributaryModel
+
+/// The demo's text, all from Debian packages that scripts/setup.sh installs (nothing is downloaded at
+/// run time and nothing is committed): public English prose for the anchor and three clearly different
+/// private domains. Each is copied into `WORKDIR/corpora/NAME/` as one file per document, so every
+/// command (and a person following examples/) reads plain directories.
+public struct DemoCorpora: Sendable {
+    public struct Domain: Sendable {
+        public let name: String
+        public let description: String
+        /// Source directories and the file-name endings taken from them.
+        public let sources: [(path: String, endings: [String])]
+        public let packages: [String]
+    }
+
+    public static let publicDomain = "public"
+
+    public static let privateDomains: [Domain] = [
+        Domain(name: "c-headers", description: "C headers (/usr/include)",
+               sources: [("/usr/include", [".h"])], packages: ["linux-libc-dev", "libc6-dev"]),
+        Domain(name: "python", description: "Python source (/usr/lib/python3.11, /usr/lib/python3/dist-packages)",
+               sources: [("/usr/lib/python3.11", [".py"]), ("/usr/lib/python3/dist-packages", [".py"])], packages: ["libpython3.11-stdlib"]),
+        Domain(name: "legal", description: "licences and copyright files (/usr/share/common-licenses, /usr/share/doc/*/copyright)",
+               sources: [("/usr/share/common-licenses", [""]), ("/usr/share/doc", ["/copyright"])], packages: ["base-files"]),
+    ]
+
+    public var documentsPerDomain: Int
+    public var bytesPerDocument: Int
+    public var publicBytes: Int
+
+    public init(documentsPerDomain: Int = 700, bytesPerDocument: Int = 6000, publicBytes: Int = 4_000_000) {
+        self.documentsPerDomain = documentsPerDomain
+        self.bytesPerDocument = bytesPerDocument
+        self.publicBytes = publicBytes
+    }
+
+    public static func directory(_ workdir: String, _ name: String) -> String { workdir + "/corpora/" + name }
+
+    /// Writes every corpus under WORKDIR/corpora (skipping those already there), returns document counts.
+    @discardableResult
+    public func prepare(workdir: String, log: (String) -> Void = { _ in }) throws -> [String: Int] {
+        var counts = [String: Int]()
+        counts[Self.publicDomain] = try preparePublic(Self.directory(workdir, Self.publicDomain), log: log)
+        for d in Self.privateDomains {
+            counts[d.name] = try preparePrivate(d, into: Self.directory(workdir, d.name), log: log)
+        }
+        return counts
+    }
+
+    /// Fortune cookies (records split at "%" lines) and the Jargon File (nodes split at 0x1F), grouped
+    /// into documents of about 4 KB.
+    func preparePublic(_ dir: String, log: (String) -> Void) throws -> Int {
+        if let n = existing(dir) { return n }
+        var records = [String]()
+        let fortunes = "/usr/share/games/fortunes"
+        if let names = try? FileManager.default.contentsOfDirectory(atPath: fortunes) {
+            for name in names.sorted() where !name.contains(".") {
+                guard let text = try? String(contentsOfFile: fortunes + "/" + name, encoding: .utf8) else { continue }
+                records += text.components(separatedBy: "\n%\n").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { $0.count > 20 }
+            }
+        }
+        if let jargon = try? gunzip("/usr/share/info/jargon.info.gz") {
+            records += String(decoding: jargon, as: UTF8.self).split(separator: "\u{1F}").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
+                .filter { $0.count > 40 }
+        }
+        guard !records.isEmpty else {
+            throw TributaryError("demo.corpus_missing", "no public text found: install the fortunes and jargon packages (scripts/setup.sh does)")
+        }
+        var docs = [String](), current = "", total = 0
+        for r in records {
+            current += r + "\n\n"
+            if current.utf8.count >= 4000 {
+                docs.append(current)
+                total += current.utf8.count
+                current = ""
+                if total >= publicBytes { break }
+            }
+        }
+        if !current.isEmpty && total < publicBytes { docs.append(current) }
+        try write(docs.map { Array($0.utf8) }, to: dir, ext: ".txt")
+        log("corpus public: \(docs.count) documents (fortunes and the Jargon File)")
+        return docs.count
+    }
+
+    /// Up to `documentsPerDomain` files, picked by SHA-256 of their content (so the sample spreads over
+    /// the whole tree and is the same on every machine with the same packages), each cut to
+    /// `bytesPerDocument`. SHA-256, not the BLAKE2b that decides the train/held-out split: picking by
+    /// the split's own hash would put most picked documents on one side of it.
+    func preparePrivate(_ domain: Domain, into dir: String, log: (String) -> Void) throws -> Int {
+        if let n = existing(dir) { return n }
+        var files = [String]()
+        let fm = FileManager.default
+        for (root, endings) in domain.sources {
+            guard let e = fm.enumerator(atPath: root) else { continue }
+            while let rel = e.nextObject() as? String {
+                let path = root + "/" + rel
+                guard endings.contains(where: { $0.isEmpty ? !rel.contains("/") : path.hasSuffix($0) }) else { continue }
+                var st = stat()
+                guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size >= 512 else { continue }
+                files.append(path)
+            }
+        }
+        var docs = [(key: [UInt8], bytes: [UInt8])]()
+        var seen = Set<[UInt8]>()
+        for path in files {
+            guard let data = fm.contents(atPath: path) else { continue }
+            let bytes = [UInt8](data.prefix(bytesPerDocument))
+            let key = SHA256.digest(bytes)
+            guard seen.insert(key).inserted else { continue }  // identical files count once
+            docs.append((key, bytes))
+        }
+        guard docs.count >= 50 else {
+            throw TributaryError("demo.corpus_missing", "only \(docs.count) documents for \(domain.name); install \(domain.packages.joined(separator: ", ")) (scripts/setup.sh does)")
+        }
+        let picked = docs.sorted { $0.key.lexicographicallyPrecedes($1.key) }.prefix(documentsPerDomain).map(\.bytes)
+        try write(Array(picked), to: dir, ext: ".txt")
+        log("corpus \(domain.name): \(picked.count) documents from \(domain.description)")
+        return picked.count
+    }
+
+    func existing(_ dir: String) -> Int? {
+        guard FileManager.default.fileExists(atPath: dir + "/.complete"),
+              let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return nil }
+        return names.filter { !$0.hasPrefix(".") }.count
+    }
+
+    /// Writes documents as 00000.txt, ... then a `.complete` marker, so a half-written corpus is redone.
+    func write(_ docs: [[UInt8]], to dir: String, ext: String) throws {
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for (i, d) in docs.enumerated() {
+            try AtomicFileWriter.write(d, to: dir + "/" + String(format: "%05d", i) + ext)
+        }
+        try AtomicFileWriter.write([UInt8](), to: dir + "/.complete")
+    }
+
+    func gunzip(_ path: String) throws -> [UInt8] {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        p.arguments = ["-dc", path]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw TributaryError("demo.corpus_missing", "could not decompress \(path)") }
+        return [UInt8](data)
+    }
+}
