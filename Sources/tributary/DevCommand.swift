@@ -8,7 +8,8 @@ import TributaryDemo
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev", abstract: "Tools for Tributary's own developers.", shouldDisplay: false,
-        subcommands: [TestVectorsCommand.self, BLASInfoCommand.self, LogitsCommand.self, PrepareCorporaCommand.self, RoutingEvalCommand.self])
+        subcommands: [TestVectorsCommand.self, BLASInfoCommand.self, LogitsCommand.self, PrepareCorporaCommand.self, RoutingEvalCommand.self,
+                      BenchSgemmCommand.self, BenchTrainCommand.self, BenchRoutingCommand.self])
 }
 
 struct TestVectorsCommand: AsyncParsableCommand {

@@ -42,49 +42,58 @@ public final class CentroidRouter: @unchecked Sendable {
         let C = index.dimension, M = centroidCount, E = index.experts.count
         guard M > 0, n > 0 else { return Array(repeating: [], count: n) }
         var out = [[Route]](repeating: [], count: n)
-        // Similarities S = Q Mᵀ, [n, M], one sgemm per worker's block of queries.
-        let sims = FloatBuffer(count: n * M, zeroed: false)
+        // Similarities S = Q Mᵀ one block of queries at a time per worker, so the block stays in cache
+        // and the buffer is reused instead of one n × M matrix.
         let w = max(1, min(workers, n))
         let per = (n + w - 1) / w
-        queries.withUnsafeBufferPointer { q in
-            parallelFor(w) { i in
-                let lo = i * per, hi = min(n, lo + per)
-                guard lo < hi else { return }
-                sgemm(transB: true, m: hi - lo, n: M, k: C, a: q.baseAddress! + lo * C, lda: C, b: packed.pointer, ldb: C,
-                      c: sims.pointer + lo * M, ldc: M)
-            }
-        }
+        let block = 32
         out.withUnsafeMutableBufferPointer { results in
             let res = results.baseAddress!
-            parallelFor(w) { i in
-                let lo = i * per, hi = min(n, lo + per)
-                guard lo < hi else { return }
-                var dist = [Double](repeating: .infinity, count: E)
-                for row in lo..<hi {
-                    let s = sims.pointer + row * M
-                    for e in 0..<E where firstOf[e + 1] > firstOf[e] {
-                        var best = -Float.infinity
-                        for j in firstOf[e]..<firstOf[e + 1] where s[j] > best { best = s[j] }
-                        // Unit vectors: |q − c|² = 2 − 2 q·c.
-                        dist[e] = max(0, 2 - 2 * Double(best))
+            queries.withUnsafeBufferPointer { q in
+                parallelFor(w) { i in
+                    let lo = i * per, hi = min(n, lo + per)
+                    guard lo < hi else { return }
+                    let sims = FloatBuffer(count: block * M, zeroed: false)
+                    var dist = [Double](repeating: .infinity, count: E)
+                    var start = lo
+                    while start < hi {
+                        let rows = min(block, hi - start)
+                        sgemm(transB: true, m: rows, n: M, k: C, a: q.baseAddress! + start * C, lda: C, b: packed.pointer, ldb: C,
+                              c: sims.pointer, ldc: M)
+                        for r in 0..<rows {
+                            let s = sims.pointer + r * M
+                            for e in 0..<E where firstOf[e + 1] > firstOf[e] {
+                                // Unit vectors: |q − c|² = 2 − 2 q·c, so the nearest centroid is the most similar.
+                                let best = FastMath.max(s + firstOf[e], firstOf[e + 1] - firstOf[e])
+                                dist[e] = max(0, 2 - 2 * Double(best))
+                            }
+                            res[start + r] = Self.pick(dist, temperature: temperature, topK: topK)
+                        }
+                        start += rows
                     }
-                    res[row] = Self.pick(dist, temperature: temperature, topK: topK)
-                    for e in 0..<E { dist[e] = .infinity }
                 }
             }
         }
         return out
     }
 
-    /// softmax(−d²/T) over the experts with a finite distance, top-k, renormalised.
+    /// softmax(−d²/T) over the experts with a finite distance, top-k, renormalised. The softmax's
+    /// denominator cancels in the renormalisation, so only the k kept weights are ever exponentiated.
     static func pick(_ dist: [Double], temperature: Double, topK: Int) -> [Route] {
-        let candidates = dist.indices.filter { dist[$0].isFinite }
-        guard !candidates.isEmpty else { return [] }
-        let logits = candidates.map { -dist[$0] / temperature }
-        let m = logits.max()!
-        let weights = logits.map { exp($0 - m) }
-        let ranked = zip(candidates, weights).sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(max(1, topK))
-        let total = ranked.reduce(0) { $0 + $1.1 }
-        return ranked.map { Route(expert: $0.0, weight: $0.1 / total, distance: dist[$0.0]) }
+        let k = max(1, topK)
+        var kept = [(expert: Int, d: Double)]()
+        kept.reserveCapacity(k + 1)
+        for (e, d) in dist.enumerated() where d.isFinite {
+            // Insert into the sorted top-k (ascending distance; ties keep the lower index first).
+            guard kept.count < k || d < kept[kept.count - 1].d else { continue }
+            var i = kept.count
+            while i > 0 && kept[i - 1].d > d { i -= 1 }
+            kept.insert((e, d), at: i)
+            if kept.count > k { kept.removeLast() }
+        }
+        guard let nearest = kept.first?.d else { return [] }
+        let weights = kept.map { exp(-($0.d - nearest) / temperature) }
+        let total = weights.reduce(0, +)
+        return zip(kept, weights).map { Route(expert: $0.expert, weight: $1 / total, distance: $0.d) }
     }
 }

@@ -1,0 +1,143 @@
+import ArgumentParser
+import Foundation
+import TributaryCore
+import TributaryModel
+import TributaryRouting
+
+/// Peak resident set size of this process, in MiB.
+func peakRSSMiB() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_maxrss) / 1024
+}
+
+struct BenchSgemmCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench-sgemm",
+        abstract: "Measured cblas_sgemm peak: one thread, and every core each running its own (how training uses them).")
+    @Option(help: "Matrix size n (n x n x n).") var size = 512
+    @Option(help: "Threads.") var threads = 2
+    @Flag var json = false
+
+    func run() async throws {
+        prepareCompute()
+        let n = size
+        let a = FloatBuffer((0..<n * n).map { Float($0 % 7) * 0.1 }), b = FloatBuffer((0..<n * n).map { Float($0 % 5) * 0.1 })
+        let c = (0..<threads).map { _ in FloatBuffer(count: n * n) }
+        func measure(_ workers: Int) -> Double {
+            var best = 0.0
+            for _ in 0..<5 {
+                let reps = 20
+                let t0 = ProgressReporter.now()
+                parallelFor(workers) { w in
+                    for _ in 0..<reps { sgemm(m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, c: c[w].pointer, ldc: n) }
+                }
+                let dt = ProgressReporter.now() - t0
+                best = max(best, 2 * Double(n * n * n) * Double(reps * workers) / dt / 1e9)
+            }
+            return best
+        }
+        let one = measure(1), all = measure(threads)
+        if json {
+            printJSON(.object([("core", .string(BLASThreads.coreName)), ("singleThread", .double(one)), ("allThreads", .double(all)), ("threads", .int(threads))]))
+        } else {
+            print(String(format: "sgemm %dx%dx%d (%@): 1 thread %.1f GFLOP/s, %d threads %.1f GFLOP/s", n, n, n, BLASThreads.coreName, one, threads, all))
+        }
+    }
+}
+
+struct BenchTrainCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench-train",
+        abstract: "Training throughput on synthetic tokens: dense pretraining or FlexOlmo expert training.")
+    @Option(help: "dense or expert.") var mode = "dense"
+    @Option(help: "Model config.") var config = "small"
+    @Option var steps = 30
+    @Option var warmup = 3
+    @Option var batch = 32
+    @Option var threads = 2
+    @Flag var json = false
+
+    func run() async throws {
+        prepareCompute()
+        try await reportingErrors {
+            let dense = try ModelConfig.preset(config)
+            var rng = RNG(seed: 7)
+            let stream = (0..<200_000).map { _ in Int32(rng.below(256)) }
+            var o = TrainingOptions()
+            o.steps = warmup + steps
+            o.batchSize = batch
+            o.seqLen = dense.contextLength
+            o.workers = threads
+            o.checkpointEvery = 0
+            let model: Model, trainMode: Trainability.Mode
+            if mode == "dense" {
+                model = Model.initialised(config: dense, seed: 1)
+                trainMode = .full
+            } else if mode == "expert" {
+                let anchor = Model.initialised(config: dense, seed: 1)
+                let ffn = ExpertWeights(denseFFNOf: anchor)
+                let rows = [Float](repeating: 0.1, count: dense.numLayers * dense.hiddenSize)
+                model = try ExpertAssembly.assemble(anchor: anchor, experts: [ffn, ffn], routerRows: [rows, rows], topK: 2)
+                trainMode = .expert(1, router: true)
+            } else {
+                throw ValidationError("--mode must be dense or expert")
+            }
+            let trainer = try Trainer(model: model, mode: trainMode, options: o, batcher: try Batcher(stream: stream, batch: batch, seqLen: o.seqLen, seed: 1),
+                                      checkpointDirectory: nil, baseFingerprint: "bench", dataFingerprint: "synthetic")
+            for s in 0..<warmup { _ = trainer.trainStep(s) }
+            let t0 = ProgressReporter.now()
+            for s in warmup..<(warmup + steps) { _ = trainer.trainStep(s) }
+            let dt = ProgressReporter.now() - t0
+            let tokensPerSecond = Double(steps * batch * o.seqLen) / dt
+            let flops = FlopCount.trainingPerToken(config: model.config, trainable: trainer.trainable, seqLen: o.seqLen)
+            if json {
+                printJSON(.object([("mode", .string(mode)), ("tokensPerSecond", .double(tokensPerSecond)), ("flopsPerToken", .double(flops)),
+                                   ("gflops", .double(flops * tokensPerSecond / 1e9)), ("peakRSSMiB", .double(peakRSSMiB())),
+                                   ("core", .string(BLASThreads.coreName))]))
+            } else {
+                print(String(format: "%@ (%@): %.0f tokens/s, %.2f MFLOP/token, %.1f GFLOP/s, peak RSS %.0f MiB",
+                             mode, config, tokensPerSecond, flops / 1e6, flops * tokensPerSecond / 1e9, peakRSSMiB()))
+            }
+        }
+    }
+}
+
+struct BenchRoutingCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench-routing",
+        abstract: "Batched centroid routing on synthetic data (queries x experts x centroids).")
+    @Option var queries = 1000
+    @Option var experts = 1000
+    @Option var centroids = 16
+    @Option var dim = 128
+    @Option var topK = 2
+    @Option var repeats = 5
+    @Flag var json = false
+
+    func run() async throws {
+        prepareCompute()
+        var rng = RNG(seed: 3)
+        func unit(_ n: Int) -> [Float] {
+            var v = [Float]()
+            v.reserveCapacity(n * dim)
+            for _ in 0..<n { v += VectorMath.normalized((0..<dim).map { _ in Float(rng.normal()) }) }
+            return v
+        }
+        let index = RoutingIndex(dimension: dim, center: [Float](repeating: 0, count: dim), experts: (0..<experts).map {
+            .init(name: "e\($0)", centroids: unit(centroids), counts: [Float](repeating: 100, count: centroids))
+        })
+        let q = unit(queries)
+        let router = CentroidRouter(index: index, temperature: 0.1, topK: topK)
+        var best = Double.infinity
+        var checksum = 0
+        for _ in 0..<repeats {
+            let t0 = ProgressReporter.now()
+            let r = router.route(q, count: queries)
+            best = min(best, ProgressReporter.now() - t0)
+            checksum = r.reduce(0) { $0 + ($1.first?.expert ?? 0) }
+        }
+        if json {
+            printJSON(.object([("seconds", .double(best)), ("queriesPerSecond", .double(Double(queries) / best)), ("checksum", .int(checksum))]))
+        } else {
+            print(String(format: "routing %d queries x %d experts x %d centroids (C=%d): %.1f ms, %.0f queries/s", queries, experts, centroids, dim, best * 1000, Double(queries) / best))
+        }
+    }
+}
