@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "TributaryCore", targets: ["TributaryCore"]),
         .library(name: "TributaryModel", targets: ["TributaryModel"]),
         .library(name: "TributaryRouting", targets: ["TributaryRouting"]),
+        .library(name: "TributaryLog", targets: ["TributaryLog"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,6 +28,7 @@ let package = Package(
         // which would make the test suite (debug, by design) take most of CI's budget.
         .target(name: "TributaryModel", dependencies: ["TributaryCore", "COpenBLAS"], swiftSettings: optimisedInDebug),
         .target(name: "TributaryRouting", dependencies: ["TributaryCore", "TributaryModel"], swiftSettings: optimisedInDebug),
+        .target(name: "TributaryLog", dependencies: ["TributaryCore"]),
         // The end-to-end scenario (corpora, orchestration, evaluation), shared by `tributary demo` and the tests.
         .target(name: "TributaryDemo", dependencies: ["TributaryCore", "TributaryModel", "TributaryRouting"]),
         .executableTarget(
@@ -39,6 +41,7 @@ let package = Package(
         .testTarget(name: "TributaryCoreTests", dependencies: ["TributaryCore"]),
         .testTarget(name: "TributaryModelTests", dependencies: ["TributaryModel"]),
         .testTarget(name: "TributaryRoutingTests", dependencies: ["TributaryRouting"]),
+        .testTarget(name: "TributaryLogTests", dependencies: ["TributaryLog"]),
         .testTarget(name: "TributaryDemoTests", dependencies: ["TributaryDemo"]),
         // Runs the built `tributary` executable as a user would.
         .testTarget(name: "TributaryCLITests", dependencies: ["TributaryCore", "tributary"]),
