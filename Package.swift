@@ -12,9 +12,16 @@ let package = Package(
         .library(name: "TributaryModel", targets: ["TributaryModel"]),
         .library(name: "TributaryRouting", targets: ["TributaryRouting"]),
         .library(name: "TributaryLog", targets: ["TributaryLog"]),
+        .library(name: "TributaryServer", targets: ["TributaryServer"]),
+        .library(name: "TributaryClient", targets: ["TributaryClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System C libraries, installed from Debian's -dev packages by scripts/setup.sh.
@@ -29,12 +36,30 @@ let package = Package(
         .target(name: "TributaryModel", dependencies: ["TributaryCore", "COpenBLAS"], swiftSettings: optimisedInDebug),
         .target(name: "TributaryRouting", dependencies: ["TributaryCore", "TributaryModel"], swiftSettings: optimisedInDebug),
         .target(name: "TributaryLog", dependencies: ["TributaryCore"]),
+        .target(
+            name: "TributaryServer",
+            dependencies: [
+                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryLog", "CSQLite",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]),
+        // The HTTP client side of the protocol: submit, revoke, log and release downloads.
+        .target(
+            name: "TributaryClient",
+            dependencies: [
+                "TributaryCore", "TributaryLog",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]),
         // The end-to-end scenario (corpora, orchestration, evaluation), shared by `tributary demo` and the tests.
-        .target(name: "TributaryDemo", dependencies: ["TributaryCore", "TributaryModel", "TributaryRouting"]),
+        .target(name: "TributaryDemo", dependencies: ["TributaryCore", "TributaryModel", "TributaryRouting", "TributaryLog", "TributaryClient"]),
         .executableTarget(
             name: "tributary",
             dependencies: [
-                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryDemo",
+                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryLog", "TributaryServer", "TributaryClient", "TributaryDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -42,6 +67,7 @@ let package = Package(
         .testTarget(name: "TributaryModelTests", dependencies: ["TributaryModel"]),
         .testTarget(name: "TributaryRoutingTests", dependencies: ["TributaryRouting"]),
         .testTarget(name: "TributaryLogTests", dependencies: ["TributaryLog"]),
+        .testTarget(name: "TributaryServerTests", dependencies: ["TributaryServer", "TributaryClient", "TributaryDemo"]),
         .testTarget(name: "TributaryDemoTests", dependencies: ["TributaryDemo"]),
         // Runs the built `tributary` executable as a user would.
         .testTarget(name: "TributaryCLITests", dependencies: ["TributaryCore", "tributary"]),

@@ -69,7 +69,7 @@ struct PrepareCorporaCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            try DemoCorpora(documentsPerDomain: documents).prepare(workdir: workdir) { print($0) }
+            _ = try DemoCorpora(documentsPerDomain: documents).prepare(workdir: workdir) { print($0) }
         }
     }
 }

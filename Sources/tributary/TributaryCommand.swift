@@ -8,6 +8,7 @@ struct Tributary: AsyncParsableCommand {
         abstract: "Privacy-preserving federated expert contributions: train, sign, submit, serve, audit.",
         subcommands: [
             KeygenCommand.self, SignCommand.self, VerifyCommand.self, InspectCommand.self,
-            AnchorCommand.self, TrainCommand.self, EvalCommand.self, GenerateCommand.self, RouteCommand.self, DevCommand.self,
+            AnchorCommand.self, TrainCommand.self, EvalCommand.self, GenerateCommand.self, RouteCommand.self,
+            ServeCommand.self, AdminCommand.self, SubmitCommand.self, RevokeCommand.self, DevCommand.self,
         ])
 }

@@ -1,0 +1,151 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import TributaryCore
+import TributaryLog
+
+/// An error the server answered with (`{"error": {"code", "message"}}`), or a transport failure.
+public struct RemoteError: CodedError {
+    public let status: Int
+    public let code: String
+    public let message: String
+}
+
+/// The client side of the HTTP API: what data owners, operators and auditors call.
+public struct TributaryClient: Sendable {
+    public let base: String
+    let http: HTTPClient
+    public var timeout: TimeAmount = .seconds(600)
+
+    /// `server` like `http://127.0.0.1:8080`.
+    public init(server: String, http: HTTPClient = .shared) throws {
+        guard let url = URL(string: server), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw TributaryError("client.bad_url", "\(server) is not an http(s) URL")
+        }
+        base = server.hasSuffix("/") ? String(server.dropLast()) : server
+        self.http = http
+    }
+
+    // MARK: Transport
+
+    func send(_ method: HTTPMethod, _ path: String, body: HTTPClientRequest.Body? = nil, contentType: String = "application/json",
+              limit: Int = 64 << 20) async throws -> (status: Int, body: [UInt8]) {
+        var request = HTTPClientRequest(url: base + path)
+        request.method = method
+        if let body {
+            request.body = body
+            request.headers.add(name: "Content-Type", value: contentType)
+        }
+        let response: HTTPClientResponse
+        do { response = try await http.execute(request, timeout: timeout) } catch {
+            throw RemoteError(status: 0, code: "client.unreachable", message: "\(base)\(path): \(error)")
+        }
+        let bytes = Array(buffer: try await response.body.collect(upTo: limit))
+        let status = Int(response.status.code)
+        guard (200..<300).contains(status) else {
+            if let json = try? StrictJSONParser.parse(bytes), case let .string(code)? = json["error"]?["code"],
+               case let .string(message)? = json["error"]?["message"] {
+                throw RemoteError(status: status, code: code, message: message)
+            }
+            throw RemoteError(status: status, code: "client.http_\(status)", message: String(decoding: bytes.prefix(300), as: UTF8.self))
+        }
+        return (status, bytes)
+    }
+
+    public func getJSON(_ path: String) async throws -> JSONValue {
+        try StrictJSONParser.parse(try await send(.GET, path).body)
+    }
+
+    public func postJSON(_ path: String, _ body: JSONValue) async throws -> JSONValue {
+        try StrictJSONParser.parse(try await send(.POST, path, body: .bytes(ByteBuffer(bytes: JSONWriter.serialize(body)))).body)
+    }
+
+    public func postBytes(_ path: String, _ bytes: [UInt8], contentType: String = "application/json") async throws -> JSONValue {
+        try StrictJSONParser.parse(try await send(.POST, path, body: .bytes(ByteBuffer(bytes: bytes)), contentType: contentType).body)
+    }
+
+    /// Streams a response body into a file (atomically), returning its SHA-256.
+    @discardableResult
+    public func download(_ path: String, to file: String) async throws -> String {
+        var request = HTTPClientRequest(url: base + path)
+        request.method = .GET
+        let response = try await http.execute(request, timeout: timeout)
+        guard response.status == .ok else {
+            let bytes = Array(buffer: try await response.body.collect(upTo: 1 << 20))
+            if let json = try? StrictJSONParser.parse(bytes), case let .string(code)? = json["error"]?["code"] {
+                throw RemoteError(status: Int(response.status.code), code: code, message: "\(path): \(json["error"]?["message"] ?? .null)")
+            }
+            throw RemoteError(status: Int(response.status.code), code: "client.http_\(response.status.code)", message: path)
+        }
+        let writer = try AtomicFileWriter(path: file)
+        let hasher = SHA256Hasher()
+        for try await buffer in response.body {
+            try buffer.withUnsafeReadableBytes { raw in
+                hasher.update(raw)
+                try writer.write(raw)
+            }
+        }
+        try writer.commit()
+        return Hex.encode(hasher.finalize())
+    }
+
+    // MARK: Contributions
+
+    /// Uploads a signed bundle directory as a streamed ustar archive.
+    public func submit(bundle directory: String) async throws -> JSONValue {
+        let chunks = try BundleArchive.chunks(directory: directory).map { ByteBuffer(bytes: $0) }
+        let r = try await send(.POST, "/v1/contributions", body: .stream(chunks, length: .unknown), contentType: "application/x-tar")
+        return try StrictJSONParser.parse(r.body)
+    }
+
+    public func revokeContribution(_ index: UInt64, key: SigningKey) async throws -> JSONValue {
+        let req = SignedRequest.make(action: "revoke-contribution", parameters: .object([("contribution", .uint64(index))]), key: key)
+        return try await postBytes("/v1/contributions/\(index)/revocation", req)
+    }
+
+    public func enrol(_ key: VerifierKey, operatorKey: SigningKey) async throws -> JSONValue {
+        let req = SignedRequest.make(action: "enrol", parameters: .object([("verifierKey", .string(key.encoded))]), key: operatorKey)
+        return try await postBytes("/v1/admin/enrolments", req)
+    }
+
+    public func revokeKey(_ keyID: String, key: SigningKey) async throws -> JSONValue {
+        let req = SignedRequest.make(action: "revoke-key", parameters: .object([("keyID", .string(keyID))]), key: key)
+        return try await postBytes("/v1/keys/\(keyID)/revocation", req)
+    }
+
+    public func publishRelease(operatorKey: SigningKey) async throws -> JSONValue {
+        try await postBytes("/v1/releases", SignedRequest.make(action: "publish-release", parameters: .object([]), key: operatorKey))
+    }
+
+    // MARK: Log
+
+    public func checkpoint() async throws -> [UInt8] { try await send(.GET, "/checkpoint").body }
+
+    public func entries(start: UInt64, end: UInt64) async throws -> [[UInt8]] {
+        let json = try await getJSON("/v1/log/entries?start=\(start)&end=\(end)")
+        guard case let .array(items)? = json["entries"] else { throw RemoteError(status: 200, code: "client.bad_response", message: "no entries") }
+        return try items.map {
+            guard case let .string(s) = $0, let b = Base64.decodeStandard(s) else { throw RemoteError(status: 200, code: "client.bad_response", message: "entry not base64") }
+            return b
+        }
+    }
+
+    public func inclusionProof(index: UInt64, size: UInt64) async throws -> [[UInt8]] {
+        try Self.hashes(try await getJSON("/v1/log/proof/inclusion?index=\(index)&size=\(size)")["proof"])
+    }
+
+    public func consistencyProof(first: UInt64, second: UInt64) async throws -> [[UInt8]] {
+        try Self.hashes(try await getJSON("/v1/log/proof/consistency?first=\(first)&second=\(second)")["proof"])
+    }
+
+    public static func hashes(_ v: JSONValue?) throws -> [[UInt8]] {
+        guard case let .array(items)? = v else { throw RemoteError(status: 200, code: "client.bad_response", message: "missing proof") }
+        return try items.map {
+            guard case let .string(s) = $0, let b = Base64.decodeStandard(s), b.count == 32 else {
+                throw RemoteError(status: 200, code: "client.bad_response", message: "proof hash is not 32 bytes of base64")
+            }
+            return b
+        }
+    }
+}

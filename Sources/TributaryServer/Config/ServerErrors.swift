@@ -1,0 +1,68 @@
+import TributaryCore
+
+/// Why the server refused a contribution after its signature checked out (protocol/SPEC.md §8).
+public enum ContributionError: CodedError, Equatable {
+    case unknownKey(String)
+    case keyRevoked(String)
+    case wrongAnchor(expected: String, got: String)
+    case shapeMismatch(String)
+    case nonFinite(String)
+    case normBound(layer: Int, ratio: Double, limit: Double)
+    case privacyPolicy(String)
+    case harmful(anchor: Double, withExpert: Double, limit: Double)
+    case duplicate(String)
+
+    public var code: String {
+        switch self {
+        case .unknownKey: return "contribution.unknown_key"
+        case .keyRevoked: return "contribution.key_revoked"
+        case .wrongAnchor: return "contribution.wrong_anchor"
+        case .shapeMismatch: return "contribution.shape_mismatch"
+        case .nonFinite: return "contribution.non_finite"
+        case .normBound: return "contribution.norm_bound"
+        case .privacyPolicy: return "contribution.privacy_policy"
+        case .harmful: return "contribution.harmful"
+        case .duplicate: return "contribution.duplicate"
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case let .unknownKey(k): return "the envelope is signed by key \(k), which is not enrolled here"
+        case let .keyRevoked(k): return "key \(k) has been revoked"
+        case let .wrongAnchor(e, g): return "the expert was trained against anchor \(g.prefix(16))…, this server serves \(e.prefix(16))…"
+        case let .shapeMismatch(why): return "the expert does not fit the anchor: \(why)"
+        case let .nonFinite(what): return "\(what) holds a NaN or infinite value"
+        case let .normBound(l, r, lim): return String(format: "layer %d's expert weights have %.2fx the norm of the anchor's FFN (limit %.2fx)", l, r, lim)
+        case let .privacyPolicy(why): return "refused by the server's privacy policy: \(why)"
+        case let .harmful(a, e, lim):
+            return String(format: "the expert raises the public probe's bits per byte from %.4f to %.4f (limit %.4f)", a, e, lim)
+        case let .duplicate(what): return "a contribution with the same \(what) was already accepted"
+        }
+    }
+}
+
+/// Everything else the HTTP API can refuse with.
+public enum ServerError: CodedError, Equatable {
+    case notFound(String)
+    case badRequest(String)
+    case conflict(String)
+    case unavailable(String)
+    case forbidden(String)
+
+    public var code: String {
+        switch self {
+        case .notFound: return "api.not_found"
+        case .badRequest: return "api.bad_request"
+        case .conflict: return "api.conflict"
+        case .unavailable: return "api.unavailable"
+        case .forbidden: return "api.forbidden"
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case let .notFound(m), let .badRequest(m), let .conflict(m), let .unavailable(m), let .forbidden(m): return m
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import Hummingbird
+import TributaryCore
+import TributaryLog
+
+/// Enrolment and key revocation: signed requests only.
+struct AdminRoutes {
+    let server: AggregationServer
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.post("/v1/admin/enrolments") { request, _ -> Response in
+            let body = try await JSONResponse.body(request)
+            let (_, req) = try SignedRequest.parse(body)
+            guard case let .string(text)? = req.parameters["verifierKey"] else {
+                throw RequestError.malformed("parameters.verifierKey is required")
+            }
+            let r = try await server.enrol(try VerifierKey(parsing: text), request: body)
+            return JSONResponse.make(AppendResponse.json(r), status: .created)
+        }
+        router.get("/v1/keys") { _, _ -> Response in
+            let keys = try await server.store.keys()
+            return JSONResponse.make(.object([("keys", .array(keys.map {
+                .object([("keyID", .string($0.keyID)), ("organisation", .string($0.organisation)),
+                         ("verifierKey", .string($0.verifierKey.encoded)), ("enrolledAt", .uint64($0.enrolledAt)),
+                         ("revokedAt", $0.revokedAt.map { .uint64($0) } ?? .null)])
+            }))]))
+        }
+        router.post("/v1/keys/{keyID}/revocation") { request, context -> Response in
+            let keyID = try context.parameters.require("keyID")
+            guard Hex.isLowerHex(keyID, byteCount: 4) else { throw ServerError.badRequest("key ID must be 8 lower-case hex digits") }
+            let r = try await server.revokeKey(keyID, request: try await JSONResponse.body(request))
+            return JSONResponse.make(AppendResponse.json(r), status: .created)
+        }
+        router.get("/v1/policy") { _, _ -> Response in
+            JSONResponse.make(.object([
+                ("policy", server.config.policy.json), ("anchor", .object([("sha256", .string(server.anchor.digest))])),
+                ("maxUploadBytes", .uint64(server.config.maxUploadBytes)), ("expertsPerToken", .int(server.config.expertsPerToken)),
+                ("probeBitsPerByte", .double(server.verifier.probe.anchorBitsPerByte)),
+                ("logKey", .string(server.logVerifierKey.encoded)),
+            ]))
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import Hummingbird
+import NIOCore
+import TributaryCore
+import TributaryLog
+
+/// Uploading, inspecting and revoking contributions.
+struct ContributionRoutes {
+    let server: AggregationServer
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.post("/v1/contributions") { request, _ -> Response in
+            // Streamed: each body chunk goes straight into the archive reader and onto disk.
+            let accepted = try await server.submit(archive: request.body.map { Array(buffer: $0) })
+            return JSONResponse.make(.object([
+                ("logIndex", .uint64(accepted.logIndex)),
+                ("leafHash", .string(Base64.encode(accepted.leafHash))),
+                ("statementSHA256", .string(accepted.statementSHA256)),
+                ("treeSize", .uint64(accepted.treeSize)),
+                ("checkpoint", .string(accepted.checkpoint)),
+                ("inclusionProof", .base64Array(accepted.inclusionProof)),
+            ]), status: .created)
+        }
+        router.get("/v1/contributions/{index}") { _, context -> Response in
+            let index = try context.parameters.require("index", as: UInt64.self)
+            guard let c = try await server.store.contribution(index) else { throw ServerError.notFound("no contribution at log index \(index)") }
+            return JSONResponse.make(Self.describe(c))
+        }
+        router.post("/v1/contributions/{index}/revocation") { request, context -> Response in
+            let index = try context.parameters.require("index", as: UInt64.self)
+            let r = try await server.revokeContribution(index, request: try await JSONResponse.body(request))
+            return JSONResponse.make(AppendResponse.json(r), status: .created)
+        }
+    }
+
+    static func describe(_ c: ContributionRecord) -> JSONValue {
+        .object([
+            ("logIndex", .uint64(c.logIndex)), ("organisation", .string(c.organisation)), ("keyID", .string(c.keyID)),
+            ("statementSHA256", .string(c.statementSHA256)), ("envelopeSHA256", .string(c.envelopeSHA256)),
+            ("files", .object([(BundleLayout.expertFile, .string(c.expertSHA256)), (BundleLayout.routingFile, .string(c.routingSHA256))])),
+            ("privacy", (try? StrictJSONParser.parse(Array(c.privacy.utf8))) ?? .null),
+            ("revokedAt", c.revokedAt.map { .uint64($0) } ?? .null),
+        ])
+    }
+}
+
+enum AppendResponse {
+    static func json(_ r: AppendResult) -> JSONValue {
+        .object([("logIndex", .uint64(r.index)), ("treeSize", .uint64(r.size)), ("checkpoint", .string(r.checkpoint)),
+                 ("inclusionProof", .base64Array(r.proof))])
+    }
+}

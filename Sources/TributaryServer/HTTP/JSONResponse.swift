@@ -1,0 +1,48 @@
+import Hummingbird
+import NIOCore
+import TributaryCore
+
+enum JSONResponse {
+    static func make(_ json: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        var bytes = JSONWriter.serialize(json)
+        bytes.append(0x0a)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    static func text(_ text: String, contentType: String = "text/plain; charset=utf-8") -> Response {
+        Response(status: .ok, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// The request body, at most `limit` bytes.
+    static func body(_ request: Request, limit: Int = 1 << 20) async throws -> [UInt8] {
+        var r = request
+        do {
+            let buffer = try await r.collectBody(upTo: limit)
+            return Array(buffer: buffer)
+        } catch let e as HTTPError where e.status == .contentTooLarge {
+            throw ArchiveError.tooLarge(limit: UInt64(limit))
+        }
+    }
+
+    /// The request body parsed strictly as a JSON object.
+    static func object(_ request: Request, limit: Int = 1 << 20) async throws -> JSONValue {
+        let bytes = try await body(request, limit: limit)
+        let json: JSONValue
+        do { json = try StrictJSONParser.parse(bytes, maxDepth: 16) } catch { throw ServerError.badRequest("body is not valid JSON: \(error)") }
+        guard case .object = json else { throw ServerError.badRequest("body must be a JSON object") }
+        return json
+    }
+}
+
+extension Request {
+    /// A required non-negative integer query parameter, at most `max`.
+    func integer(_ name: String, max: UInt64 = UInt64(Int64.max)) throws -> UInt64 {
+        guard let text = uri.queryParameters[Substring(name)].map(String.init) else { throw ServerError.badRequest("missing query parameter \(name)") }
+        guard let v = UInt64(text), v <= max else { throw ServerError.badRequest("query parameter \(name) must be an integer in 0...\(max)") }
+        return v
+    }
+}
+
+extension JSONValue {
+    static func base64Array(_ hashes: [[UInt8]]) -> JSONValue { .array(hashes.map { .string(Base64.encode($0)) }) }
+}

@@ -1,0 +1,50 @@
+import Hummingbird
+import TributaryCore
+import TributaryLog
+
+/// The transparency log: checkpoint, entries, inclusion and consistency proofs (C2SP / RFC 9162).
+struct LogRoutes {
+    let server: AggregationServer
+    static let maxEntriesPerPage: UInt64 = 1000
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/checkpoint") { _, _ -> Response in
+            guard let cp = try await server.store.checkpoint() else { throw ServerError.unavailable("the log is empty") }
+            return JSONResponse.text(cp.note)
+        }
+        router.get("/v1/log/key") { _, _ -> Response in
+            JSONResponse.make(.object([("origin", .string(server.logKey.name)), ("verifierKey", .string(server.logVerifierKey.encoded))]))
+        }
+        router.get("/v1/log/entries") { request, _ -> Response in
+            let size = await server.store.logSize
+            let start = try request.integer("start", max: size)
+            let end = try request.integer("end", max: size)
+            guard start <= end, end - start <= Self.maxEntriesPerPage else {
+                throw ServerError.badRequest("need start ≤ end ≤ log size \(size), at most \(Self.maxEntriesPerPage) entries")
+            }
+            let entries = try await server.store.entries(start: start, end: end)
+            return JSONResponse.make(.object([
+                ("start", .uint64(start)),
+                ("entries", .array(entries.map { .string(Base64.encode($0)) })),
+            ]))
+        }
+        router.get("/v1/log/proof/inclusion") { request, _ -> Response in
+            let logSize = await server.store.logSize
+            let size = try request.integer("size", max: logSize)
+            let index = try request.integer("index", max: logSize)
+            guard index < size else { throw MerkleTreeError.badRange("index \(index) is not below size \(size)") }
+            let proof = try await server.store.inclusionProof(index: index, size: size)
+            let leaf = try await server.store.entries(start: index, end: index + 1).first.map { MerkleHash.leaf($0) } ?? []
+            return JSONResponse.make(.object([("index", .uint64(index)), ("size", .uint64(size)),
+                                              ("leafHash", .string(Base64.encode(leaf))), ("proof", .base64Array(proof))]))
+        }
+        router.get("/v1/log/proof/consistency") { request, _ -> Response in
+            let logSize = await server.store.logSize
+            let first = try request.integer("first", max: logSize)
+            let second = try request.integer("second", max: logSize)
+            guard first <= second else { throw MerkleTreeError.badRange("first \(first) is above second \(second)") }
+            let proof = try await server.store.consistencyProof(first: first, second: second)
+            return JSONResponse.make(.object([("first", .uint64(first)), ("second", .uint64(second)), ("proof", .base64Array(proof))]))
+        }
+    }
+}

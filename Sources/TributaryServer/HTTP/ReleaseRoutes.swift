@@ -1,0 +1,65 @@
+import Hummingbird
+import TributaryCore
+import TributaryLog
+import TributaryModel
+import TributaryRouting
+
+/// Releases, their files, contributed blobs and the anchor: everything an auditor downloads.
+struct ReleaseRoutes {
+    let server: AggregationServer
+    static let releaseFiles: Set<String> = ["manifest.json", ModelDirectory.configFile, ModelDirectory.weightsFile, RoutingIndex.fileName]
+    static let anchorFiles: Set<String> = [ModelDirectory.configFile, ModelDirectory.weightsFile, AnchorDirectory.routingFile]
+
+    func register(on router: Router<BasicRequestContext>) {
+        let files = FileIO()
+        router.post("/v1/releases") { request, _ -> Response in
+            guard let r = try await server.publishRelease(request: try await JSONResponse.body(request)) else {
+                throw ServerError.conflict("nothing to release")
+            }
+            return JSONResponse.make(Self.describe(r.manifest), status: .created)
+        }
+        router.get("/v1/releases/latest") { _, _ -> Response in
+            guard let n = try await server.store.latestRelease()?.number else { throw ServerError.notFound("no release yet") }
+            return JSONResponse.make(Self.describe(try await release(n)))
+        }
+        router.get("/v1/releases/{number}") { _, context -> Response in
+            JSONResponse.make(Self.describe(try await release(try context.parameters.require("number", as: Int.self))))
+        }
+        router.get("/v1/releases/{number}/files/{name}") { _, context -> Response in
+            let n = try context.parameters.require("number", as: Int.self)
+            let name = try context.parameters.require("name")
+            guard Self.releaseFiles.contains(name), try await server.store.release(n) != nil else {
+                throw ServerError.notFound("no file \(name) in release \(n)")
+            }
+            let path = server.config.releaseDirectory + "/" + ReleaseBuilder.directoryName(n) + "/" + name
+            return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: try await files.loadFile(path: path, context: context))
+        }
+        router.get("/v1/blobs/{sha256}") { _, context -> Response in
+            let sha = try context.parameters.require("sha256")
+            guard Hex.isLowerHex(sha, byteCount: 32), server.blobs.contains(sha) else { throw ServerError.notFound("no blob \(sha)") }
+            return Response(status: .ok, headers: [.contentType: "application/octet-stream"],
+                            body: try await files.loadFile(path: server.blobs.path(sha), context: context))
+        }
+        router.get("/v1/anchor/files/{name}") { _, context -> Response in
+            let name = try context.parameters.require("name")
+            guard Self.anchorFiles.contains(name) else { throw ServerError.notFound("the anchor has no file \(name)") }
+            return Response(status: .ok, headers: [.contentType: "application/octet-stream"],
+                            body: try await files.loadFile(path: server.anchor.path + "/" + name, context: context))
+        }
+    }
+
+    func release(_ n: Int) async throws -> ReleaseManifest {
+        guard try await server.store.release(n) != nil else { throw ServerError.notFound("no release \(n)") }
+        let path = server.config.releaseDirectory + "/" + ReleaseBuilder.directoryName(n) + "/manifest.json"
+        return try ReleaseManifest.verify(try readSmallFile(path, limit: 1 << 20), key: server.logVerifierKey)
+    }
+
+    static func describe(_ m: ReleaseManifest) -> JSONValue {
+        var json = m.json
+        if case var .object(members) = json {
+            members.append(("manifestFile", .string("/v1/releases/\(m.release)/files/manifest.json")))
+            json = .object(members)
+        }
+        return json
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import TributaryCore
+import TributaryLog
+import TributaryModel
+import TributaryRouting
+
+/// Builds releases: the anchor's shared weights and, in every layer, experts [anchor FFN, accepted
+/// unrevoked contributions in log order] with router rows stacked the same way (FlexOlmo's merge), as
+/// a Mixtral model with a routing index and a manifest signed by the log key, logged as an entry.
+///
+///     releases/NNNNNN/config.json, model.safetensors, routing-index.safetensors, manifest.json
+public actor ReleaseBuilder {
+    let config: ServerConfig
+    let store: MetadataStore
+    let blobs: BlobStore
+    let anchor: AnchorDirectory
+    let logKey: SigningKey
+    let pool: ComputePool
+    public private(set) var current: LoadedRelease?
+
+    public init(config: ServerConfig, store: MetadataStore, blobs: BlobStore, anchor: AnchorDirectory, logKey: SigningKey, pool: ComputePool) {
+        self.config = config
+        self.store = store
+        self.blobs = blobs
+        self.anchor = anchor
+        self.logKey = logKey
+        self.pool = pool
+    }
+
+    public static func directoryName(_ n: Int) -> String { String(format: "%06d", n) }
+
+    /// Removes release directories a crash left without their log entry, and loads the latest release.
+    public func recover() async throws {
+        let known = Set(try await store.releaseNumbers())
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: config.releaseDirectory, withIntermediateDirectories: true)
+        for name in try fm.contentsOfDirectory(atPath: config.releaseDirectory) where name.hasPrefix(".tmp-") || Int(name).map({ !known.contains($0) }) == true {
+            try? fm.removeItem(atPath: config.releaseDirectory + "/" + name)
+        }
+        if let latest = try await store.latestRelease() { current = try await load(latest.number) }
+    }
+
+    public func load(_ number: Int) async throws -> LoadedRelease {
+        let dir = config.releaseDirectory + "/" + Self.directoryName(number)
+        let anchor = self.anchor
+        let key = logKey.verifierKey
+        return try await pool.run {
+            let manifest = try ReleaseManifest.verify(try readSmallFile(dir + "/manifest.json", limit: 1 << 20), key: key)
+            return LoadedRelease(directory: dir, manifest: manifest, model: try ModelDirectory.load(dir),
+                                 index: try RoutingIndex.read(dir + "/" + RoutingIndex.fileName), anchor: anchor.model)
+        }
+    }
+
+    /// Publishes a release of the current live contributions unless the latest release already has
+    /// exactly them (`force` publishes regardless). Returns the release now current.
+    @discardableResult
+    public func publish(force: Bool = false) async throws -> LoadedRelease? {
+        let (live, logSize) = try await store.releaseSnapshot()
+        if !force, let cur = current, cur.manifest.experts.map(\.contribution) == live.map(\.logIndex) { return cur }
+        if !force, current == nil, live.isEmpty { return nil }
+        let number = (try await store.latestRelease()?.number ?? 0) + 1
+        let tmp = config.releaseDirectory + "/.tmp-" + Self.directoryName(number)
+        let final = config.releaseDirectory + "/" + Self.directoryName(number)
+        try? FileManager.default.removeItem(atPath: tmp)
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        let (anchor, blobs, k) = (self.anchor, self.blobs, config.expertsPerToken)
+        let manifestBytes: [UInt8] = try await pool.run { [logKey] in
+            var experts = [ExpertWeights(denseFFNOf: anchor.model)], rows = [anchor.routerRows]
+            let pub = try anchor.publicCentroids()
+            var index = [RoutingIndex.Expert(name: "anchor", centroids: pub.centroids, counts: pub.counts)]
+            for c in live {
+                experts.append(try ExpertWeights(file: try SafetensorsFile(path: blobs.path(c.expertSHA256)), config: anchor.model.config))
+                let sig = try RoutingSignature.read(blobs.path(c.routingSHA256))
+                rows.append(sig.routerRows)
+                index.append(.init(name: c.organisation, centroids: sig.centroids, counts: sig.counts))
+            }
+            let model = try ExpertAssembly.assemble(anchor: anchor.model, experts: experts, routerRows: rows, topK: k)
+            try ModelDirectory.save(model, to: tmp, metadata: ["tributary.release": String(number)])
+            try RoutingIndex(dimension: anchor.model.config.hiddenSize, center: anchor.embeddingCenter, experts: index)
+                .write(to: tmp + "/" + RoutingIndex.fileName)
+            var files = [String: String]()
+            for name in [ModelDirectory.configFile, ModelDirectory.weightsFile, RoutingIndex.fileName] {
+                files[name] = Hex.encode(try SHA256.digest(fileAt: tmp + "/" + name).digest)
+            }
+            let manifest = ReleaseManifest(
+                release: number, createdAt: Timestamp.nowRFC3339(), logSize: logSize, anchorSHA256: anchor.digest,
+                expertsPerToken: model.config.expertsPerToken,
+                experts: live.map { .init(organisation: $0.organisation, contribution: $0.logIndex, statementSHA256: $0.statementSHA256,
+                                          expertSHA256: $0.expertSHA256, routingSHA256: $0.routingSHA256) },
+                files: files)
+            let bytes = manifest.signed(by: logKey)
+            try AtomicFileWriter.write(bytes, to: tmp + "/manifest.json")
+            return bytes
+        }
+        // Directory first, then the log entry: a crash in between leaves a directory `recover` removes.
+        guard rename(tmp, final) == 0 else { throw FileSystemError.posix("rename", final, errno) }
+        syncDirectory(of: final)
+        _ = try await store.commitRelease(number: number, manifest: manifestBytes, logSize: logSize)
+        current = try await load(number)
+        return current
+    }
+}
+
+/// A release in memory: its manifest, the combined model and the routing index.
+public struct LoadedRelease: @unchecked Sendable {
+    public let directory: String
+    public let manifest: ReleaseManifest
+    public let model: Model
+    public let index: RoutingIndex
+    /// The dense anchor, for embedding routing queries exactly as owners embedded their data.
+    public let anchor: Model
+}

@@ -1,0 +1,65 @@
+import Foundation
+import TributaryCore
+import TributaryModel
+import TributaryRouting
+
+/// One routed expert as the API reports it: never its centroids.
+public struct RoutedExpert: Sendable {
+    public let expert: Int
+    public let organisation: String
+    public let contribution: UInt64?
+    public let weight: Double
+}
+
+extension AggregationServer {
+    func currentRelease() async throws -> LoadedRelease {
+        guard let r = await releases.current else { throw ServerError.unavailable("no release has been published yet") }
+        return r
+    }
+
+    func describe(_ r: LoadedRelease, _ route: CentroidRouter.Route) -> RoutedExpert {
+        let e = route.expert
+        if e == 0 { return RoutedExpert(expert: 0, organisation: "anchor", contribution: nil, weight: route.weight) }
+        let m = r.manifest.experts[e - 1]
+        return RoutedExpert(expert: e, organisation: m.organisation, contribution: m.contribution, weight: route.weight)
+    }
+
+    /// Sequence-level routing of texts against the current release's routing index.
+    public func route(texts: [String], topK: Int, temperature: Double) async throws -> [[RoutedExpert]] {
+        let r = try await currentRelease()
+        let routes = try await pool.run {
+            let corpus = Corpus(documents: texts.enumerated().map { Corpus.Document(source: "query \($0.offset)", bytes: Array($0.element.utf8)) })
+            let q = Evaluator.documentStatistics(model: r.anchor, corpus: corpus, center: r.index.center, batch: 4, workers: 1).flatMap(\.embedding)
+            return CentroidRouter(index: r.index, temperature: temperature, topK: topK).route(q, count: texts.count, workers: 1)
+        }
+        return routes.map { $0.map { describe(r, $0) } }
+    }
+
+    /// Routing of already-embedded queries (unit vectors in the anchor's centred embedding space).
+    public func route(embeddings: [[Float]], topK: Int, temperature: Double) async throws -> [[RoutedExpert]] {
+        let r = try await currentRelease()
+        let C = r.index.dimension
+        for e in embeddings where e.count != C { throw ServerError.badRequest("embeddings must have \(C) values") }
+        guard embeddings.allSatisfy({ $0.allSatisfy(\.isFinite) }) else { throw ServerError.badRequest("embeddings must be finite") }
+        let flat = embeddings.flatMap { VectorMath.normalized($0) }
+        let routes = try await pool.run { CentroidRouter(index: r.index, temperature: temperature, topK: topK).route(flat, count: embeddings.count, workers: 1) }
+        return routes.map { $0.map { describe(r, $0) } }
+    }
+
+    /// Bits per byte of a text under the current combined model.
+    public func score(text: String) async throws -> (release: Int, evaluation: Evaluation) {
+        let r = try await currentRelease()
+        let e = try await pool.run {
+            Evaluator.evaluate(model: r.model, corpus: Corpus(documents: [.init(source: "text", bytes: Array(text.utf8))]), batch: 4, workers: 1)
+        }
+        return (r.manifest.release, e)
+    }
+
+    public func generate(prompt: String, maxTokens: Int, temperature: Float, topK: Int, seed: UInt64) async throws -> (release: Int, text: String) {
+        let r = try await currentRelease()
+        let out = try await pool.run {
+            Generator.generate(model: r.model, prompt: Array(prompt.utf8), maxTokens: maxTokens, temperature: temperature, topK: topK, seed: seed)
+        }
+        return (r.manifest.release, String(decoding: out, as: UTF8.self))
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+import TributaryCore
+
+/// Content-addressed files: `DIR/ab/cdef…` named by their SHA-256. A blob is moved into place only
+/// once it is complete and fsync'd (rename is atomic), so a name always means its whole content.
+public struct BlobStore: Sendable {
+    public let directory: String
+
+    public init(directory: String) throws {
+        self.directory = directory
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    public func path(_ sha256: String) -> String {
+        directory + "/" + sha256.prefix(2) + "/" + sha256.dropFirst(2)
+    }
+
+    public func contains(_ sha256: String) -> Bool { FileManager.default.fileExists(atPath: path(sha256)) }
+
+    /// Moves a fully written, fsync'd file (on the same file system) into the store under its digest,
+    /// after re-hashing it. Keeps the existing blob when one with that digest is already there.
+    public func adopt(file: String, sha256: String) throws {
+        guard Hex.isLowerHex(sha256, byteCount: 32) else { throw ServerError.badRequest("not a SHA-256: \(sha256)") }
+        let actual = Hex.encode(try SHA256.digest(fileAt: file).digest)
+        guard actual == sha256 else { throw BundleError.digestMismatch(file: file, expected: sha256, actual: actual) }
+        let dest = path(sha256)
+        try FileManager.default.createDirectory(atPath: (dest as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        if FileManager.default.fileExists(atPath: dest) {
+            try? FileManager.default.removeItem(atPath: file)
+            return
+        }
+        guard rename(file, dest) == 0 else { throw FileSystemError.posix("rename", dest, errno) }
+        syncDirectory(of: dest)
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import TributaryCore
+import TributaryModel
+
+/// The harmful-expert probe: bits per byte of the 2-expert model [anchor, new expert] on the server's
+/// public probe text, against the anchor's own. An expert that makes public text clearly worse —
+/// broken, or trained to do harm — is refused before it can enter a release.
+public struct ExpertProbe: Sendable {
+    public let corpus: Corpus
+    public let anchorBitsPerByte: Double
+    public let tolerance: Double
+    let workers: Int
+
+    public init(anchor: AnchorDirectory, probe: Corpus, tolerance: Double, workers: Int) {
+        corpus = probe
+        anchorBitsPerByte = Evaluator.evaluate(model: anchor.model, corpus: probe, workers: workers).bitsPerByte
+        self.tolerance = tolerance
+        self.workers = workers
+    }
+
+    public var limit: Double { anchorBitsPerByte * (1 + tolerance) }
+
+    /// The 2-expert model's probe bits per byte; throws `contribution.harmful` above the limit.
+    @discardableResult
+    public func check(anchor: AnchorDirectory, expert: ExpertWeights, routerRows: [Float]) throws -> Double {
+        let model = try ExpertAssembly.assemble(anchor: anchor.model, experts: [ExpertWeights(denseFFNOf: anchor.model), expert],
+                                                routerRows: [anchor.routerRows, routerRows], topK: 2)
+        let bpb = Evaluator.evaluate(model: model, corpus: corpus, workers: workers).bitsPerByte
+        guard bpb <= limit else { throw ContributionError.harmful(anchor: anchorBitsPerByte, withExpert: bpb, limit: limit) }
+        return bpb
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import TributaryCore
+import TributaryServer
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the aggregation server: verification, transparency log, releases, routing.",
+        discussion: """
+        DIR holds everything (SQLite in WAL mode, content-addressed blobs, releases, the log key \
+        created on first start). The log's verifier key is printed at start and written to DIR/log.pub.
+        """)
+
+    @Option(name: .customLong("dir"), help: "Data directory.") var directory: String
+    @Option(help: "Anchor directory (from `tributary anchor train`).") var anchor: String
+    @Option(parsing: .upToNextOption, help: "Public text for the harmful-expert probe.") var probe: [String]
+    @Option var host = "127.0.0.1"
+    @Option var port = 8080
+    @Option(help: "TLS certificate chain (PEM).") var tlsCert: String?
+    @Option(help: "TLS private key (PEM).") var tlsKey: String?
+    @Option(help: "Log origin (also the log key's name).") var origin = "tributary.local/log"
+    @Option(help: "The operator's verifier key (or a file with it); admin requests must be signed by it.") var operatorKey: String?
+    @Option(help: "Largest accepted upload.") var maxUploadBytes: UInt64 = 4 << 30
+    @Option(help: "Largest accepted DP epsilon.") var maxEpsilon = 10.0
+    @Option(help: "Smallest accepted minimum cluster size.") var minClusterSize = 32
+    @Flag(help: "Accept --no-dp signatures.") var allowNoDp = false
+    @Flag(help: "Refuse router rows published as trained (not DP).") var requireDpRouterRows = false
+    @Option(help: "Largest expert/anchor FFN norm ratio per layer.") var maxNormRatio = 2.0
+    @Option(help: "Largest relative rise of the probe's bits per byte.") var probeTolerance = 0.05
+    @Option(help: "Experts per token in releases.") var expertsPerToken = 2
+    @Flag(help: "Do not publish a release after every change (use POST /v1/releases).") var noAutoRelease = false
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
+
+    func config() throws -> ServerConfig {
+        var c = ServerConfig(directory: directory, anchor: anchor, probe: probe)
+        c.host = host
+        c.port = port
+        c.tlsCertificate = tlsCert
+        c.tlsKey = tlsKey
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        c.origin = origin
+        c.operatorKey = try operatorKey.map(loadVerifierKey)
+        c.maxUploadBytes = maxUploadBytes
+        c.policy.maxEpsilon = maxEpsilon
+        c.policy.minClusterSize = minClusterSize
+        c.policy.allowNoDP = allowNoDp
+        c.policy.requireDPRouterRows = requireDpRouterRows
+        c.policy.maxNormRatio = maxNormRatio
+        c.policy.probeTolerance = probeTolerance
+        c.expertsPerToken = expertsPerToken
+        c.autoRelease = !noAutoRelease
+        return c
+    }
+
+    func run() async throws {
+        prepareCompute()
+        try await reportingErrors {
+            var logger = Logger(label: "tributary.server")
+            logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+            let server = try await AggregationServer.open(try config(), logger: logger)
+            let scheme = tlsCert == nil ? "http" : "https"
+            let app = try ServerApplication.make(server: server) { port in
+                print("tributary serving on \(scheme)://\(host):\(port)")
+                print("log key: \(server.logVerifierKey.encoded)")
+                FileHandle.standardOutput.synchronizeFile()
+            }
+            try await app.runService()
+        }
+    }
+}
