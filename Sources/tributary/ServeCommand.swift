@@ -63,9 +63,8 @@ struct ServeCommand: AsyncParsableCommand {
             let server = try await AggregationServer.open(try config(), logger: logger)
             let scheme = tlsCert == nil ? "http" : "https"
             let app = try ServerApplication.make(server: server) { port in
-                print("tributary serving on \(scheme)://\(host):\(port)")
-                print("log key: \(server.logVerifierKey.encoded)")
-                FileHandle.standardOutput.synchronizeFile()
+                // Unbuffered: scripts wait for this line on a pipe.
+                FileHandle.standardOutput.write(Data("tributary serving on \(scheme)://\(host):\(port)\nlog key: \(server.logVerifierKey.encoded)\n".utf8))
             }
             try await app.runService()
         }

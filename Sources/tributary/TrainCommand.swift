@@ -42,6 +42,9 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(help: "Anchor directory (from `tributary anchor train`).") var anchor: String
     @Option(parsing: .upToNextOption, help: "Private text: files or directories. One file = one document.") var data: [String]
     @Option(help: "Output directory.") var out: String
+    @Option(parsing: .upToNextOption, help: "Public text (like the anchor's), replayed every --public-every steps so the expert does not degrade it.")
+    var publicText: [String] = []
+    @Option(help: "Train on a public batch every this many steps (2 = half the steps).") var publicEvery = 2
     @OptionGroup var corpusOptions: CorpusOptions
     @OptionGroup var training: TrainingArguments
     @OptionGroup var privacy: PrivacyArguments
@@ -56,7 +59,8 @@ struct TrainCommand: AsyncParsableCommand {
             let progress = ProgressReporter(label: "expert", quiet: training.quiet)
             progress.log("expert: \(train.documents.count) private documents (\(train.totalBytes) bytes), \(held?.documents.count ?? 0) held out; anchor \(a.digest.prefix(16))…")
             var noise = SecureNoise()
-            let r = try ContributionPipeline.train(anchor: a, data: train, training: options, signature: privacy.options(seed: training.seed),
+            let pub = publicText.isEmpty ? nil : try corpusOptions.load(publicText)
+            let r = try ContributionPipeline.train(anchor: a, data: train, publicText: pub, publicEvery: publicEvery, training: options, signature: privacy.options(seed: training.seed),
                                                    out: out, restart: training.restart, progress: progress, noise: &noise)
             guard !r.training.stoppedEarly else { return }
             var heldOut: (anchor: Evaluation, expert: Evaluation)?

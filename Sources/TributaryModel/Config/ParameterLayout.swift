@@ -82,6 +82,8 @@ public struct Trainability: Sendable {
         case full
         /// FlexOlmo: only expert `index`'s FFN in every layer, and its router row when `router` is set.
         case expert(Int, router: Bool)
+        /// Only router row `index` in every layer.
+        case routerRow(Int)
     }
 
     public let mode: Mode
@@ -101,17 +103,18 @@ public struct Trainability: Sendable {
         let c = layout.config, L = c.numLayers, E = max(c.numExperts, 1)
         self.mode = mode
         let all = mode == .full
-        var expertIndex = -1, trainRouter = all
+        var expertIndex = -1, trainRouter = all, rowOnly = -1
         if case let .expert(i, router) = mode {
             expertIndex = i
             trainRouter = router
         }
+        if case let .routerRow(i) = mode { rowOnly = i }
         embed = all; finalNorm = all; lmHead = all
         attention = Array(repeating: all, count: L)
         ffnNorm = Array(repeating: all, count: L)
         denseFFN = Array(repeating: all && !c.isMoE, count: L)
         expert = Array(repeating: (0..<E).map { all && c.isMoE || $0 == expertIndex }, count: L)
-        routerRow = expert.map { $0.map { $0 && trainRouter } }
+        routerRow = rowOnly >= 0 ? Array(repeating: (0..<E).map { $0 == rowOnly }, count: L) : expert.map { $0.map { $0 && trainRouter } }
         var ffnIn = [Bool](repeating: false, count: L), attnIn = ffnIn
         var below = embed
         for l in 0..<L {

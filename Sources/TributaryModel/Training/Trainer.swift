@@ -20,6 +20,19 @@ public final class Trainer {
     public let trainable: Trainability
     public let options: TrainingOptions
     let batcher: Batcher
+    /// Every `every`-th step trains on `batcher`'s batch with only `trainable` (FlexOlmo expert training
+    /// uses public text here, updating only the router row, so routing learns what is not its domain).
+    public struct AuxiliaryBatches: Sendable {
+        public let batcher: Batcher
+        public let trainable: Trainability
+        public let every: Int
+        public init(batcher: Batcher, trainable: Trainability, every: Int) {
+            self.batcher = batcher
+            self.trainable = trainable
+            self.every = every
+        }
+    }
+    let auxiliary: AuxiliaryBatches?
     let checkpoints: CheckpointStore?
     let optimizer: AdamW
     let workers: [(acts: Activations, grads: FloatBuffer)]
@@ -28,12 +41,19 @@ public final class Trainer {
 
     /// `baseFingerprint` names what the model started from (the anchor digest or the init seed).
     public init(model: Model, mode: Trainability.Mode, options: TrainingOptions, batcher: Batcher,
+                auxiliary: AuxiliaryBatches? = nil,
                 checkpointDirectory: String?, baseFingerprint: String, dataFingerprint: String) throws {
         try options.validate(contextLength: model.config.contextLength)
         self.model = model
         self.options = options
         self.batcher = batcher
+        self.auxiliary = auxiliary
         trainable = Trainability(layout: model.layout, mode: mode)
+        if let aux = auxiliary {
+            precondition(aux.every >= 2, "auxiliary batches need every >= 2")
+            precondition(Set(aux.trainable.ranges.map(\.offset)).isSubset(of: Set(trainable.ranges.map(\.offset))),
+                         "auxiliary steps may only train a subset of what the main steps train")
+        }
         var hyper = AdamW.Hyper()
         hyper.weightDecay = mode == .full ? options.weightDecay : 0  // FlexOlmo: no decay, or "frozen" rows would drift
         let decayable = Set(model.layout.tensors.filter { $0.shape.count == 2 }.map(\.offset))
@@ -49,11 +69,13 @@ public final class Trainer {
         switch mode {
         case .full: modeText = "full"
         case let .expert(i, router): modeText = "expert\(i)" + (router ? "+router" : "")
+        case let .routerRow(i): modeText = "router\(i)"
         }
         let h = SHA256Hasher()
         h.update(JSONWriter.serialize(.object([
             ("config", model.config.huggingFaceJSON), ("mode", .string(modeText)), ("options", options.json),
             ("base", .string(baseFingerprint)), ("data", .string(dataFingerprint)),
+            ("auxiliary", auxiliary.map { .object([("every", .int($0.every)), ("data", .string(Hex.encode(SHA256.digest($0.batcher.stream.flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) }))))]) } ?? .null),
         ])))
         fingerprint = Hex.encode(h.finalize())
         checkpoints = checkpointDirectory.map { CheckpointStore(directory: $0, keep: options.keepCheckpoints) }
@@ -101,7 +123,9 @@ public final class Trainer {
 
     /// One optimisation step on the batch of `step`; returns the mean loss (nats per token).
     public func trainStep(_ step: Int) -> Double {
-        let (inputs, targets) = batcher.batch(step: step)
+        let aux = auxiliary.flatMap { step % $0.every == $0.every - 1 ? $0 : nil }
+        let (inputs, targets) = (aux?.batcher ?? batcher).batch(step: step)
+        let stepTrainable = aux?.trainable ?? trainable
         let per = options.batchSize / options.workers * options.seqLen
         let scale = 1 / Float(options.batchSize * options.seqLen)
         var shardLoss = [Double](repeating: 0, count: workers.count)
@@ -113,15 +137,16 @@ public final class Trainer {
                         let (acts, grads) = workers[w]
                         acts.load(tokens: UnsafeBufferPointer(rebasing: inp[w * per..<(w + 1) * per]),
                                   targets: UnsafeBufferPointer(rebasing: tgt[w * per..<(w + 1) * per]))
-                        for r in trainable.ranges { grads.zero(offset: r.offset, count: r.count) }
+                        for r in self.trainable.ranges { grads.zero(offset: r.offset, count: r.count) }
                         out[w] = model.forward(acts, gradScale: scale)
-                        model.backward(acts, grads: grads, trainable: trainable)
+                        model.backward(acts, grads: grads, trainable: stepTrainable)
                     }
                 }
             }
         }
         // Sum the workers' gradients into worker 0's buffer, in a fixed order.
         let g = workers[0].grads.pointer
+        // Sum and step over every trained span (an auxiliary step left some at zero).
         for w in 1..<workers.count {
             let other = workers[w].grads.pointer
             for r in trainable.ranges { FastMath.axpy(1, other + r.offset, g + r.offset, r.count) }

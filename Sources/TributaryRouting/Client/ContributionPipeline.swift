@@ -22,8 +22,11 @@ public enum ContributionPipeline {
         public var model: String { out + "/model" }
     }
 
-    public static func train<N: NoiseSource>(anchor: AnchorDirectory, data: Corpus, training: TrainingOptions, signature o: SignatureOptions,
-                                             out: String, restart: Bool, progress: ProgressReporter?, noise: inout N) throws -> Result {
+    /// `publicText` (optional, public) teaches the trained router row what is not the owner's domain.
+    public static func train<N: NoiseSource>(anchor: AnchorDirectory, data: Corpus, publicText: Corpus? = nil, publicEvery: Int = 2,
+                                             training: TrainingOptions,
+                                             signature o: SignatureOptions, out: String, restart: Bool, progress: ProgressReporter?,
+                                             noise: inout N) throws -> Result {
         let c = anchor.model.config, L = c.numLayers, C = c.hiddenSize
         let plan = try SignatureBuilder.plan(o)
         try training.validate(contextLength: c.contextLength)
@@ -71,7 +74,7 @@ public enum ContributionPipeline {
 
         let trainRouter = o.routerRowSource == "trained"
         let result = try ExpertTraining.train(anchor: anchor, data: data, routerRows: released.routerRows, trainRouter: trainRouter,
-                                              options: training, checkpointDirectory: out + "/checkpoints", restart: false, progress: progress)
+                                              publicText: publicText, publicEvery: publicEvery, options: training, checkpointDirectory: out + "/checkpoints", restart: false, progress: progress)
         var finalSignature = released
         if trainRouter { finalSignature.routerRows = result.trainedRouterRows }
         if !result.training.stoppedEarly {
