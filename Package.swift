@@ -67,7 +67,10 @@ let package = Package(
         .testTarget(name: "TributaryModelTests", dependencies: ["TributaryModel"]),
         .testTarget(name: "TributaryRoutingTests", dependencies: ["TributaryRouting"]),
         .testTarget(name: "TributaryLogTests", dependencies: ["TributaryLog"]),
-        .testTarget(name: "TributaryServerTests", dependencies: ["TributaryServer", "TributaryClient", "TributaryDemo"]),
+        .testTarget(name: "TributaryServerTests", dependencies: [
+            "TributaryServer", "TributaryClient", "TributaryDemo",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .testTarget(name: "TributaryDemoTests", dependencies: ["TributaryDemo"]),
         // Runs the built `tributary` executable as a user would.
         .testTarget(name: "TributaryCLITests", dependencies: ["TributaryCore", "tributary"]),

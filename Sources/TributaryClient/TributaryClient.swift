@@ -29,7 +29,7 @@ public struct TributaryClient: Sendable {
 
     // MARK: Transport
 
-    func send(_ method: HTTPMethod, _ path: String, body: HTTPClientRequest.Body? = nil, contentType: String = "application/json",
+    public func send(_ method: HTTPMethod, _ path: String, body: HTTPClientRequest.Body? = nil, contentType: String = "application/json",
               limit: Int = 64 << 20) async throws -> (status: Int, body: [UInt8]) {
         var request = HTTPClientRequest(url: base + path)
         request.method = method

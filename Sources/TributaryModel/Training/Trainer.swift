@@ -138,7 +138,7 @@ public final class Trainer {
                         acts.load(tokens: UnsafeBufferPointer(rebasing: inp[w * per..<(w + 1) * per]),
                                   targets: UnsafeBufferPointer(rebasing: tgt[w * per..<(w + 1) * per]))
                         for r in self.trainable.ranges { grads.zero(offset: r.offset, count: r.count) }
-                        out[w] = model.forward(acts, gradScale: scale)
+                        out[w] = model.forward(acts, gradScale: options.maximiseLoss ? -scale : scale)
                         model.backward(acts, grads: grads, trainable: stepTrainable)
                     }
                 }

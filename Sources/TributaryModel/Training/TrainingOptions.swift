@@ -18,6 +18,9 @@ public struct TrainingOptions: Sendable, Equatable {
     public var keepCheckpoints = 2
     /// For tests and kill drills: stop (as if killed) after this many steps.
     public var stopAfter: Int? = nil
+    /// Gradient ascent instead of descent. Exists only to build a deliberately harmful expert, the
+    /// kind the server's probe must refuse (its tests do exactly that).
+    public var maximiseLoss = false
 
     public init() {}
 
@@ -25,7 +28,8 @@ public struct TrainingOptions: Sendable, Equatable {
         .object([("steps", .int(steps)), ("batchSize", .int(batchSize)), ("seqLen", .int(seqLen)),
                  ("learningRate", .double(Double(learningRate))), ("minLRFraction", .double(Double(minLRFraction))),
                  ("warmupSteps", .int(warmupSteps)), ("weightDecay", .double(Double(weightDecay))),
-                 ("gradClip", .double(Double(gradClip))), ("seed", .uint64(seed)), ("workers", .int(workers))])
+                 ("gradClip", .double(Double(gradClip))), ("seed", .uint64(seed)), ("workers", .int(workers)),
+                 ("maximiseLoss", .bool(maximiseLoss))])
     }
 
     public func validate(contextLength: Int) throws {

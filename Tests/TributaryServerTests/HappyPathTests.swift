@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+import TributaryClient
+import TributaryCore
+import TributaryLog
+@testable import TributaryServer
+
+@Suite(.serialized) struct HappyPathTests {
+    @Test func enrolSubmitReleaseRouteScoreGenerate() async throws {
+        let f = try await Fixture.shared.value
+        let dir = tempDir("happy")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = f.serverConfig(dir)
+        config.autoRelease = false
+        let s = try await RunningServer.start(config)
+        defer { Task { await s.stop() } }
+        let logKey = s.server.logVerifierKey
+        // Enrol two organisations (one by the local admin path, one by a signed operator request).
+        _ = try await s.server.enrol(f.orgs["acme"]!.key.verifierKey, request: nil)
+        _ = try await s.client.enrol(f.orgs["globex"]!.key.verifierKey, operatorKey: f.operatorKey)
+        var indices = [UInt64]()
+        for org in ["acme", "globex"] {
+            let r = try await s.client.submit(bundle: try f.signedBundle(org))
+            guard case let .number(i)? = r["logIndex"], let index = UInt64(i), case let .string(note)? = r["checkpoint"],
+                  case let .string(leaf)? = r["leafHash"] else { Issue.record("incomplete receipt \(r)"); return }
+            // The receipt checks out against the signed checkpoint.
+            let cp = try Checkpoint.verify(note: Array(note.utf8), key: logKey)
+            #expect(ProofVerification.inclusion(index: index, size: cp.size, leafHash: Base64.decodeStandard(leaf)!,
+                                                proof: try TributaryClient.hashes(r["inclusionProof"]), root: cp.root))
+            indices.append(index)
+        }
+        #expect(indices == [2, 3])
+        // The operator publishes a release: both experts, after the anchor's.
+        _ = try await s.client.publishRelease(operatorKey: f.operatorKey)
+        let release = try await s.waitForRelease(with: indices)
+        guard case let .array(experts)? = release["experts"] else { Issue.record("no experts"); return }
+        #expect(experts.count == 3)
+        #expect(experts[0]["source"] == .string("anchor"))
+        #expect(experts[1]["organisation"] == .string("acme"))
+        // The release's files download and match the manifest.
+        guard case let .number(n)? = release["release"] else { return }
+        let manifestPath = dir + "/dl-manifest.json"
+        try await s.client.download("/v1/releases/\(n)/files/manifest.json", to: manifestPath)
+        let manifest = try ReleaseManifest.verify(try readSmallFile(manifestPath, limit: 1 << 20), key: logKey)
+        let weights = try await s.client.download("/v1/releases/\(n)/files/model.safetensors", to: dir + "/dl-model.safetensors")
+        #expect(manifest.files["model.safetensors"] == weights)
+        // Serving.
+        let route = try await s.client.postJSON("/v1/route", .object([("text", .string("#include <stdio.h>\nint main(void) { return 0; }\n"))]))
+        guard case let .array(routed)? = route["experts"] else { Issue.record("no route"); return }
+        #expect(routed.count == 2)
+        #expect(routed.allSatisfy { $0["centroids"] == nil })
+        let batch = try await s.client.postJSON("/v1/route", .object([("texts", .array([.string("def f(x):\n    return x\n"), .string("hello")]))]))
+        guard case let .array(results)? = batch["results"] else { Issue.record("no batch results"); return }
+        #expect(results.count == 2)
+        let score = try await s.client.postJSON("/v1/score", .object([("text", .string("The quick brown fox jumps over the lazy dog."))]))
+        guard case let .number(bpb)? = score["bitsPerByte"] else { Issue.record("no score"); return }
+        #expect(Double(bpb)! > 0 && Double(bpb)! < 9)
+        let gen = try await s.client.postJSON("/v1/generate", .object([("prompt", .string("The ")), ("maxTokens", .int(20))]))
+        #expect(gen["text"] != nil)
+        let list = try await s.client.getJSON("/v1/experts")
+        guard case let .array(es)? = list["experts"] else { return }
+        #expect(es.count == 3)
+        #expect(es[1]["privacy"]?["enabled"] == .bool(true))
+        // Metrics and the log's own endpoints.
+        let metrics = String(decoding: try await s.client.send(.GET, "/metrics").body, as: UTF8.self)
+        #expect(metrics.contains("tributary_contributions_accepted_total"))
+        let entries = try await s.client.entries(start: 0, end: 5)
+        let tree = MemoryTree()
+        for e in entries { tree.append(entry: e) }
+        let cp = try Checkpoint.verify(note: try await s.client.checkpoint(), key: logKey)
+        #expect(cp.size == 5)
+        #expect(tree.root() == cp.root)
+        #expect(try LogEntry.parse(entries[4]).type == "release")
+    }
+}
