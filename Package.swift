@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "TributaryLog", targets: ["TributaryLog"]),
         .library(name: "TributaryServer", targets: ["TributaryServer"]),
         .library(name: "TributaryClient", targets: ["TributaryClient"]),
+        .library(name: "TributaryAudit", targets: ["TributaryAudit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -54,12 +55,14 @@ let package = Package(
                 "TributaryCore", "TributaryLog",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]),
+        // `tributary audit`: everything checked from public material.
+        .target(name: "TributaryAudit", dependencies: ["TributaryCore", "TributaryLog", "TributaryClient"]),
         // The end-to-end scenario (corpora, orchestration, evaluation), shared by `tributary demo` and the tests.
-        .target(name: "TributaryDemo", dependencies: ["TributaryCore", "TributaryModel", "TributaryRouting", "TributaryLog", "TributaryClient"]),
+        .target(name: "TributaryDemo", dependencies: ["TributaryCore", "TributaryModel", "TributaryRouting", "TributaryLog", "TributaryClient", "TributaryAudit"]),
         .executableTarget(
             name: "tributary",
             dependencies: [
-                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryLog", "TributaryServer", "TributaryClient", "TributaryDemo",
+                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryLog", "TributaryServer", "TributaryClient", "TributaryAudit", "TributaryDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -68,7 +71,7 @@ let package = Package(
         .testTarget(name: "TributaryRoutingTests", dependencies: ["TributaryRouting"]),
         .testTarget(name: "TributaryLogTests", dependencies: ["TributaryLog"]),
         .testTarget(name: "TributaryServerTests", dependencies: [
-            "TributaryServer", "TributaryClient", "TributaryDemo",
+            "TributaryServer", "TributaryClient", "TributaryAudit", "TributaryDemo",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         .testTarget(name: "TributaryDemoTests", dependencies: ["TributaryDemo"]),

@@ -53,7 +53,7 @@ public final class AggregationServer: Sendable {
         let server = AggregationServer(config: config, store: store, blobs: blobs, anchor: anchor, logKey: logKey,
                                        verifier: ContributionVerifier(anchor: anchor, policy: config.policy, probe: probe),
                                        releases: releases, pool: pool, logger: logger, metrics: ServerMetrics.shared)
-        await server.metrics.logSize.record(Int64(await store.logSize))
+        server.metrics.logSize.record(Int64(await store.logSize))
         return server
     }
 

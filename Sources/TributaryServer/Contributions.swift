@@ -36,7 +36,8 @@ extension AggregationServer {
     func commit(_ upload: VerifiedUpload, stage: String) async throws -> AcceptedContribution {
         let b = upload.bundle
         let envelopeSHA = Hex.encode(SHA256.digest(upload.envelopeBytes))
-        for name in BundleLayout.subjectFiles { try blobs.adopt(file: stage + "/" + name, sha256: b.digests[name]!) }
+        // Hashed by the verifier a moment ago, in a staging directory only this request writes to.
+        for name in BundleLayout.subjectFiles { try blobs.adopt(file: stage + "/" + name, sha256: b.digests[name]!, verified: true) }
         try blobs.adopt(file: stage + "/" + BundleLayout.envelopeFile, sha256: envelopeSHA)
         try blobs.adopt(file: stage + "/" + BundleLayout.statementFile, sha256: upload.statementSHA256)
         let record = ContributionRecord(

@@ -9,7 +9,8 @@ struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev", abstract: "Tools for Tributary's own developers.", shouldDisplay: false,
         subcommands: [TestVectorsCommand.self, BLASInfoCommand.self, LogitsCommand.self, PrepareCorporaCommand.self, RoutingEvalCommand.self,
-                      BenchSgemmCommand.self, BenchTrainCommand.self, BenchRoutingCommand.self, GateStatsCommand.self])
+                      BenchSgemmCommand.self, BenchTrainCommand.self, BenchRoutingCommand.self, GateStatsCommand.self,
+                      BenchLogCommand.self, BenchFixturesCommand.self])
 }
 
 struct TestVectorsCommand: AsyncParsableCommand {

@@ -9,6 +9,7 @@ struct Tributary: AsyncParsableCommand {
         subcommands: [
             KeygenCommand.self, SignCommand.self, VerifyCommand.self, InspectCommand.self,
             AnchorCommand.self, TrainCommand.self, EvalCommand.self, GenerateCommand.self, RouteCommand.self,
-            ServeCommand.self, AdminCommand.self, SubmitCommand.self, RevokeCommand.self, DevCommand.self,
+            ServeCommand.self, AdminCommand.self, SubmitCommand.self, RevokeCommand.self, VerifyInclusionCommand.self,
+            AuditCommand.self, LogCommand.self, DevCommand.self,
         ])
 }

@@ -14,6 +14,7 @@ public enum Evaluator {
                       body: (Int, Activations, ArraySlice<DocumentWindow>) -> Void) {
         guard !windows.isEmpty else { return }
         let T = windows[0].inputs.count
+        let batch = min(batch, windows.count)
         let w = max(1, min(workers, (windows.count + batch - 1) / batch))
         parallelFor(w) { worker in
             let acts = Activations(config: model.config, batch: batch, seqLen: T, training: false)

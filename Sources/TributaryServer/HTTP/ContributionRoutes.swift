@@ -20,6 +20,13 @@ struct ContributionRoutes {
                 ("inclusionProof", .base64Array(accepted.inclusionProof)),
             ]), status: .created)
         }
+        router.get("/v1/contributions") { request, _ -> Response in
+            guard let sha = request.uri.queryParameters["statementSHA256"].map(String.init), Hex.isLowerHex(sha, byteCount: 32) else {
+                throw ServerError.badRequest("give statementSHA256 (64 lower-case hex digits)")
+            }
+            guard let c = try await server.store.contribution(statementSHA256: sha) else { throw ServerError.notFound("no contribution with statement \(sha)") }
+            return JSONResponse.make(Self.describe(c))
+        }
         router.get("/v1/contributions/{index}") { _, context -> Response in
             let index = try context.parameters.require("index", as: UInt64.self)
             guard let c = try await server.store.contribution(index) else { throw ServerError.notFound("no contribution at log index \(index)") }

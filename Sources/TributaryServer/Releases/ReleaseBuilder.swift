@@ -46,8 +46,9 @@ public actor ReleaseBuilder {
         let key = logKey.verifierKey
         return try await pool.run {
             let manifest = try ReleaseManifest.verify(try readSmallFile(dir + "/manifest.json", limit: 1 << 20), key: key)
-            return LoadedRelease(directory: dir, manifest: manifest, model: try ModelDirectory.load(dir),
-                                 index: try RoutingIndex.read(dir + "/" + RoutingIndex.fileName), anchor: anchor.model)
+            let index = try RoutingIndex.read(dir + "/" + RoutingIndex.fileName)
+            return LoadedRelease(directory: dir, manifest: manifest, model: try ModelDirectory.load(dir), index: index,
+                                 router: CentroidRouter(index: index), anchor: anchor.model)
         }
     }
 
@@ -107,6 +108,8 @@ public struct LoadedRelease: @unchecked Sendable {
     public let manifest: ReleaseManifest
     public let model: Model
     public let index: RoutingIndex
+    /// Routes with the default temperature and top-k; built once per release.
+    public let router: CentroidRouter
     /// The dense anchor, for embedding routing queries exactly as owners embedded their data.
     public let anchor: Model
 }

@@ -17,6 +17,11 @@ extension AggregationServer {
         return r
     }
 
+    /// The release's cached router unless the request asks for other settings.
+    static func router(_ r: LoadedRelease, temperature: Double, topK: Int) -> CentroidRouter {
+        r.router.temperature == temperature && r.router.topK == topK ? r.router : CentroidRouter(index: r.index, temperature: temperature, topK: topK)
+    }
+
     func describe(_ r: LoadedRelease, _ route: CentroidRouter.Route) -> RoutedExpert {
         let e = route.expert
         if e == 0 { return RoutedExpert(expert: 0, organisation: "anchor", contribution: nil, weight: route.weight) }
@@ -29,8 +34,8 @@ extension AggregationServer {
         let r = try await currentRelease()
         let routes = try await pool.run {
             let corpus = Corpus(documents: texts.enumerated().map { Corpus.Document(source: "query \($0.offset)", bytes: Array($0.element.utf8)) })
-            let q = Evaluator.documentStatistics(model: r.anchor, corpus: corpus, center: r.index.center, batch: 4, workers: 1).flatMap(\.embedding)
-            return CentroidRouter(index: r.index, temperature: temperature, topK: topK).route(q, count: texts.count, workers: 1)
+            let q = Evaluator.documentStatistics(model: r.anchor, corpus: corpus, center: r.index.center, batch: 8, workers: 1).flatMap(\.embedding)
+            return Self.router(r, temperature: temperature, topK: topK).route(q, count: texts.count, workers: 1)
         }
         return routes.map { $0.map { describe(r, $0) } }
     }
@@ -42,7 +47,7 @@ extension AggregationServer {
         for e in embeddings where e.count != C { throw ServerError.badRequest("embeddings must have \(C) values") }
         guard embeddings.allSatisfy({ $0.allSatisfy(\.isFinite) }) else { throw ServerError.badRequest("embeddings must be finite") }
         let flat = embeddings.flatMap { VectorMath.normalized($0) }
-        let routes = try await pool.run { CentroidRouter(index: r.index, temperature: temperature, topK: topK).route(flat, count: embeddings.count, workers: 1) }
+        let routes = try await pool.run { Self.router(r, temperature: temperature, topK: topK).route(flat, count: embeddings.count, workers: 1) }
         return routes.map { $0.map { describe(r, $0) } }
     }
 

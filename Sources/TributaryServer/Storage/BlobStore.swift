@@ -17,12 +17,15 @@ public struct BlobStore: Sendable {
 
     public func contains(_ sha256: String) -> Bool { FileManager.default.fileExists(atPath: path(sha256)) }
 
-    /// Moves a fully written, fsync'd file (on the same file system) into the store under its digest,
-    /// after re-hashing it. Keeps the existing blob when one with that digest is already there.
-    public func adopt(file: String, sha256: String) throws {
+    /// Moves a fully written, fsync'd file (on the same file system) into the store under its digest.
+    /// `verified`: the caller has just hashed this very file in a directory only it writes to; otherwise
+    /// it is hashed again here. Keeps the existing blob when one with that digest is already there.
+    public func adopt(file: String, sha256: String, verified: Bool = false) throws {
         guard Hex.isLowerHex(sha256, byteCount: 32) else { throw ServerError.badRequest("not a SHA-256: \(sha256)") }
-        let actual = Hex.encode(try SHA256.digest(fileAt: file).digest)
-        guard actual == sha256 else { throw BundleError.digestMismatch(file: file, expected: sha256, actual: actual) }
+        if !verified {
+            let actual = Hex.encode(try SHA256.digest(fileAt: file).digest)
+            guard actual == sha256 else { throw BundleError.digestMismatch(file: file, expected: sha256, actual: actual) }
+        }
         let dest = path(sha256)
         try FileManager.default.createDirectory(atPath: (dest as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         if FileManager.default.fileExists(atPath: dest) {

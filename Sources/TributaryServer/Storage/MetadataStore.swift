@@ -65,7 +65,7 @@ public actor MetadataStore {
                 throw StoreError.corrupt("the log key is named \(logKey.name) but this log's origin is \(storedOrigin)")
             }
         }
-        let size = UInt64(try db.first("SELECT COUNT(*) FROM log_entries", [], { $0.int(0) }) ?? 0)
+        let size = UInt64(try db.first("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries", [], { $0.int(0) }) ?? 0)
         try Self.checkIntegrity(db, size: size)
         self.db = db
         self.logKey = logKey
@@ -113,12 +113,13 @@ public actor MetadataStore {
     // MARK: Appending
 
     /// Appends `entry` and signs a checkpoint; `extra` runs in the same transaction (index tables).
-    private func append(_ entry: LogEntry, extra: (UInt64) throws -> Void) throws -> AppendResult {
+    /// Internal, not private: the auditor's tamper tests play a compromised server with it.
+    func append(_ entry: LogEntry, extra: (UInt64) throws -> Void) throws -> AppendResult {
         let bytes = entry.bytes
         let result: AppendResult = try db.transaction {
             // Read the size inside the (immediate, write-locked) transaction: a local admin tool may
             // have appended since this process last looked.
-            let index = UInt64(try db.first("SELECT COUNT(*) FROM log_entries", [], { $0.int(0) }) ?? 0)
+            let index = UInt64(try db.first("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries", [], { $0.int(0) }) ?? 0)
             let leaf = MerkleHash.leaf(bytes)
             try db.run("INSERT INTO log_entries (idx, entry, leaf_hash, type) VALUES (?, ?, ?, ?)",
                        [.int(Int64(index)), .blob(bytes), .blob(leaf), .text(entry.type)])
@@ -144,10 +145,32 @@ public actor MetadataStore {
         return result
     }
 
+    /// Benchmarks only: appends `count` synthetic entries in one transaction and signs one checkpoint,
+    /// to build a large log quickly. Not reachable from the API.
+    public func appendSyntheticEntries(_ count: Int) throws {
+        try db.transaction {
+            var index = UInt64(try db.first("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries", [], { $0.int(0) }) ?? 0)
+            for i in 0..<count {
+                let bytes = LogEntry.enrolment(organisation: "bench\(i)", verifierKey: "synthetic", time: "2026-01-01T00:00:00Z", request: nil).bytes
+                let leaf = MerkleHash.leaf(bytes)
+                try db.run("INSERT INTO log_entries (idx, entry, leaf_hash, type) VALUES (?, ?, ?, ?)",
+                           [.int(Int64(index)), .blob(bytes), .blob(leaf), .text("enrolment")])
+                for n in try MerkleTree.nodesCompleted(byLeaf: index, leafHash: leaf, store: nodes) {
+                    try db.run("INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)", [.int(Int64(n.level)), .int(Int64(n.index)), .blob(n.hash)])
+                }
+                index += 1
+            }
+            let root = try MerkleTree.root(size: index, store: nodes)
+            let note = try Checkpoint(origin: origin, size: index, root: root).signed(by: logKey).serialized
+            try db.run("INSERT INTO checkpoints (size, root, note) VALUES (?, ?, ?)", [.int(Int64(index)), .blob(root), .text(note)])
+            size = index
+        }
+    }
+
     // MARK: Reading the log
 
     public var logSize: UInt64 {
-        if let n = try? db.first("SELECT COUNT(*) FROM log_entries", [], { $0.int(0) }) { size = UInt64(n) }
+        if let n = try? db.first("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries", [], { $0.int(0) }) { size = UInt64(n) }
         return size
     }
 
@@ -255,6 +278,10 @@ public actor MetadataStore {
 
     public func contribution(_ index: UInt64) throws -> ContributionRecord? {
         try db.first("SELECT \(Self.contributionColumns) FROM contributions WHERE log_index = ?", [.int(Int64(index))], Self.contributionRow)
+    }
+
+    public func contribution(statementSHA256 sha: String) throws -> ContributionRecord? {
+        try db.first("SELECT \(Self.contributionColumns) FROM contributions WHERE statement_sha256 = ?", [.text(sha)], Self.contributionRow)
     }
 
     /// Accepted and not revoked, in log order.

@@ -1,0 +1,44 @@
+import Foundation
+import TributaryClient
+import TributaryCore
+import TributaryLog
+
+/// Copies everything public about a log into a directory an offline audit reads
+/// (`ExportedLogSource`): checkpoint, entries, blobs/ (every contributed file), releases/<n>/, anchor/.
+public enum LogExporter {
+    public static func export(client: TributaryClient, to out: String) async throws -> (entries: Int, blobs: Int, releases: Int) {
+        let fm = FileManager.default
+        for d in ["blobs", "releases", "anchor"] { try fm.createDirectory(atPath: out + "/" + d, withIntermediateDirectories: true) }
+        let note = try await client.checkpoint()
+        guard case let .string(k)? = try await client.getJSON("/v1/log/key")["verifierKey"] else {
+            throw TributaryError("client.bad_response", "no log key")
+        }
+        let cp = try Checkpoint.verify(note: note, key: try VerifierKey(parsing: k))
+        let entries = try await ServerLogSource(client: client).entries(start: 0, end: cp.size)
+        var blobs = 0, releases = 0
+        for e in entries {
+            switch try LogEntry.parse(e) {
+            case let .contribution(_, _, _, _, files):
+                for sha in files.values where !fm.fileExists(atPath: out + "/blobs/" + sha) {
+                    try await client.download("/v1/blobs/\(sha)", to: out + "/blobs/" + sha)
+                    blobs += 1
+                }
+            case let .release(n, _, _):
+                try fm.createDirectory(atPath: out + "/releases/\(n)", withIntermediateDirectories: true)
+                for name in ["manifest.json", "config.json", "model.safetensors", "routing-index.safetensors"] {
+                    try await client.download("/v1/releases/\(n)/files/\(name)", to: out + "/releases/\(n)/" + name)
+                }
+                releases += 1
+            default: break
+            }
+        }
+        for name in ["config.json", "model.safetensors", "routing.safetensors"] {
+            try await client.download("/v1/anchor/files/\(name)", to: out + "/anchor/" + name)
+        }
+        // The checkpoint last: the export is whole only once it is there.
+        try AtomicFileWriter.write(ExportedLogSource.encodeEntries(entries), to: out + "/entries")
+        try AtomicFileWriter.write(Array((k + "\n").utf8), to: out + "/log.pub")
+        try AtomicFileWriter.write(note, to: out + "/checkpoint")
+        return (entries.count, blobs, releases)
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import TributaryCore
+import TributaryLog
+
+/// Checks one release against public material, bit for bit: its files against the signed manifest,
+/// the anchor against its digest, every contributed file against its logged digest, and every tensor
+/// of the combined model against the anchor's or the contribution's it must come from.
+struct ReleaseVerifier {
+    let source: LogSource
+    let work: String
+
+    func verify(_ release: LogReplay.Release, report: inout AuditReport) async {
+        let m = release.manifest
+        let n = m.release, dir = work + "/release-\(n)"
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            // The manifest the server serves is the one in the log.
+            try await source.fetch("release/\(n)/manifest.json", to: dir + "/manifest.json")
+            guard try readSmallFile(dir + "/manifest.json", limit: 1 << 20) == release.envelope else {
+                return report.fail("audit.release_manifest_mismatch", "release \(n)'s served manifest.json differs from the logged one")
+            }
+            for name in ["config.json", "model.safetensors", "routing-index.safetensors"] {
+                try await source.fetch("release/\(n)/\(name)", to: dir + "/" + name)
+                let got = Hex.encode(try SHA256.digest(fileAt: dir + "/" + name).digest)
+                guard got == m.files[name] else {
+                    return report.fail("audit.release_file_mismatch", "release \(n)'s \(name) has SHA-256 \(got.prefix(16))…, the manifest says \((m.files[name] ?? "nothing").prefix(16))…")
+                }
+            }
+            for name in ["model.safetensors", "routing.safetensors", "config.json"] {
+                try await source.fetch("anchor/\(name)", to: dir + "/anchor-" + name)
+            }
+            let anchorSHA = Hex.encode(try SHA256.digest(fileAt: dir + "/anchor-model.safetensors").digest)
+            guard anchorSHA == m.anchorSHA256 else {
+                return report.fail("audit.anchor_mismatch", "the served anchor has SHA-256 \(anchorSHA.prefix(16))…, release \(n) names \(m.anchorSHA256.prefix(16))…")
+            }
+            var experts = [(expert: String, routing: String)]()
+            for (i, e) in m.experts.enumerated() {
+                let ex = dir + "/expert-\(i + 1).safetensors", ro = dir + "/routing-\(i + 1).safetensors"
+                for (sha, path) in [(e.expertSHA256, ex), (e.routingSHA256, ro)] {
+                    try await source.fetch("blob/\(sha)", to: path)
+                    let got = Hex.encode(try SHA256.digest(fileAt: path).digest)
+                    guard got == sha else {
+                        return report.fail("audit.blob_mismatch", "the blob served for contribution \(e.contribution) has SHA-256 \(got.prefix(16))…, the log says \(sha.prefix(16))…")
+                    }
+                }
+                experts.append((ex, ro))
+            }
+            try compareTensors(release: dir, manifest: m, experts: experts, report: &report)
+            report.releasesVerifiedDeeply.append(n)
+        } catch {
+            report.fail("audit.release_unavailable", "release \(n) could not be checked: \(error)")
+        }
+    }
+
+    func compareTensors(release dir: String, manifest m: ReleaseManifest, experts: [(expert: String, routing: String)],
+                        report: inout AuditReport) throws {
+        let model = try SafetensorsFile(path: dir + "/model.safetensors")
+        let anchor = try SafetensorsFile(path: dir + "/anchor-model.safetensors")
+        let anchorRouting = try SafetensorsFile(path: dir + "/anchor-routing.safetensors")
+        let config = try StrictJSONParser.parse(try readSmallFile(dir + "/config.json", limit: 1 << 20))
+        guard config["num_local_experts"] == .int(m.experts.count + 1), config["num_experts_per_tok"] == .int(m.expertsPerToken) else {
+            return report.fail("audit.release_config", "release \(m.release)'s config.json does not declare \(m.experts.count + 1) experts, \(m.expertsPerToken) per token")
+        }
+        guard case let .number(lt)? = config["num_hidden_layers"], let L = Int(lt), case let .number(ct)? = config["hidden_size"], let C = Int(ct) else {
+            return report.fail("audit.release_config", "release \(m.release)'s config.json lacks its dimensions")
+        }
+        var compared = 0
+        func same(_ a: SafetensorsFile, _ an: String, _ b: SafetensorsFile, _ bn: String, row: (index: Int, width: Int)? = nil) throws -> Bool {
+            compared += 1
+            let x = try a.floats(an), y = try b.floats(bn)
+            if let row {
+                guard (row.index + 1) * row.width <= x.count else { return false }
+                return Array(x[row.index * row.width..<(row.index + 1) * row.width]).map(\.bitPattern) == y.map(\.bitPattern)
+            }
+            return x.map(\.bitPattern) == y.map(\.bitPattern)
+        }
+        // Shared weights and expert 0 are the anchor's.
+        for t in anchor.tensors {
+            var releaseName = t.name
+            for (dense, moe) in [("mlp.gate_proj", "block_sparse_moe.experts.0.w1"), ("mlp.up_proj", "block_sparse_moe.experts.0.w3"),
+                                 ("mlp.down_proj", "block_sparse_moe.experts.0.w2")] {
+                releaseName = releaseName.replacingOccurrences(of: dense, with: moe)
+            }
+            guard try same(model, releaseName, anchor, t.name) else {
+                report.fail("audit.release_tensor_mismatch", "release \(m.release): \(releaseName) is not the anchor's \(t.name)")
+                continue
+            }
+        }
+        let anchorRows = try anchorRouting.floats(BundleLayout.routerRows)
+        for l in 0..<L {
+            let gate = "model.layers.\(l).block_sparse_moe.gate.weight"
+            if try model.floats(gate)[0..<C].map(\.bitPattern) != anchorRows[l * C..<(l + 1) * C].map(\.bitPattern) {
+                report.fail("audit.release_tensor_mismatch", "release \(m.release): router row 0 of layer \(l) is not the anchor's")
+            }
+            compared += 1
+            for (i, files) in experts.enumerated() {
+                let e = i + 1, c = m.experts[i].contribution
+                let expert = try SafetensorsFile(path: files.expert), routing = try SafetensorsFile(path: files.routing)
+                for w in ["w1", "w2", "w3"] where try !same(model, "model.layers.\(l).block_sparse_moe.experts.\(e).\(w).weight", expert, "layers.\(l).\(w).weight") {
+                    report.fail("audit.release_tensor_mismatch", "release \(m.release): expert \(e) (contribution \(c)) layer \(l) \(w) differs from the contributed tensor")
+                }
+                let rows = try routing.floats(BundleLayout.routerRows)
+                if try model.floats(gate)[e * C..<(e + 1) * C].map(\.bitPattern) != rows[l * C..<(l + 1) * C].map(\.bitPattern) {
+                    report.fail("audit.release_tensor_mismatch", "release \(m.release): router row \(e) of layer \(l) differs from contribution \(c)'s")
+                }
+                compared += 1
+            }
+        }
+        // The routing index carries exactly the published centroids and the anchor's embedding centre.
+        let index = try SafetensorsFile(path: dir + "/routing-index.safetensors")
+        if try !same(index, "embedding_center", anchorRouting, "embedding_center") || !same(index, "experts.0.centroids", anchorRouting, BundleLayout.centroids) {
+            report.fail("audit.release_tensor_mismatch", "release \(m.release): the routing index's anchor entry is not the anchor's")
+        }
+        for (i, files) in experts.enumerated() {
+            let routing = try SafetensorsFile(path: files.routing)
+            if try !same(index, "experts.\(i + 1).centroids", routing, BundleLayout.centroids) {
+                report.fail("audit.release_tensor_mismatch", "release \(m.release): expert \(i + 1)'s centroids differ from contribution \(m.experts[i].contribution)'s")
+            }
+        }
+        report.tensorsCompared += compared
+        report.check("release \(m.release): \(compared) tensors bit-identical to the anchor's and the \(experts.count) contributed experts'")
+    }
+}
