@@ -7,6 +7,8 @@ import Foundation
 /// disk as it arrives, so memory does not grow with the size of an expert.
 public enum BundleArchive {
     public static let blockSize = 512
+    /// The largest size an 11-digit octal ustar size field holds (8 GiB − 1).
+    public static let maxFileSize: UInt64 = 0o77777777777
 
     /// Header + content + padding of every bundle file, then the two zero blocks, in chunks of at most
     /// `chunkSize` bytes (for streaming uploads). Reads files lazily.
@@ -22,6 +24,9 @@ public enum BundleArchive {
                     defer { close(fd) }
                     var st = stat()
                     guard fstat(fd, &st) == 0 else { throw FileSystemError.posix("stat", path, errno) }
+                    guard UInt64(st.st_size) <= maxFileSize else {
+                        throw FileSystemError.other(path, "larger than the 8 GiB a ustar archive entry can hold")
+                    }
                     continuation.yield(header(name: name, size: UInt64(st.st_size)))
                     var remaining = Int(st.st_size)
                     var buffer = [UInt8](repeating: 0, count: chunkSize)
@@ -50,8 +55,9 @@ public enum BundleArchive {
         return out
     }
 
-    /// A ustar header for a regular file.
+    /// A ustar header for a regular file (`size` at most `maxFileSize`).
     public static func header(name: String, size: UInt64, typeflag: UInt8 = UInt8(ascii: "0")) -> [UInt8] {
+        precondition(size <= maxFileSize, "ustar sizes stop at 8 GiB")
         var h = [UInt8](repeating: 0, count: blockSize)
         func put(_ s: String, at offset: Int, max: Int) {
             for (i, b) in s.utf8.prefix(max).enumerated() { h[offset + i] = b }

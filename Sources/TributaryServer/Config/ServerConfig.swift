@@ -46,6 +46,8 @@ public struct ServerConfig: Sendable {
     public var autoRelease = true
     /// Worker threads for model computation (probe, releases, scoring).
     public var computeThreads = 2
+    /// A connection that sends nothing for this long is closed (slow-loris uploads included).
+    public var idleTimeoutSeconds: Int64 = 30
 
     public init(directory: String, anchor: String, probe: [String]) {
         self.directory = directory

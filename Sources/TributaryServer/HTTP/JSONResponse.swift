@@ -19,6 +19,8 @@ enum JSONResponse {
         do {
             let buffer = try await r.collectBody(upTo: limit)
             return Array(buffer: buffer)
+        } catch is NIOTooManyBytesError {
+            throw ArchiveError.tooLarge(limit: UInt64(limit))
         } catch let e as HTTPError where e.status == .contentTooLarge {
             throw ArchiveError.tooLarge(limit: UInt64(limit))
         }

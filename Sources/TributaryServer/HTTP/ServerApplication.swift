@@ -31,7 +31,7 @@ public enum ServerApplication {
     public static func make(server: AggregationServer, onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
         throws -> some ApplicationProtocol {
         let c = server.config
-        let http = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(30)))
+        let http = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(c.idleTimeoutSeconds)))
         let builder: HTTPServerBuilder
         if let cert = c.tlsCertificate, let key = c.tlsKey {
             let tls = TLSConfiguration.makeServerConfiguration(
