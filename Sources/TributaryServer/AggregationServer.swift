@@ -48,6 +48,10 @@ public final class AggregationServer: Sendable {
         }
         logger.info("probe ready", metadata: ["documents": "\(probeText.documents.count)", "anchor_bpb": "\(probe.anchorBitsPerByte)"])
         let blobs = try BlobStore(directory: config.blobDirectory)
+        // Blobs of uploads that died between the blob move and the commit: referenced by nothing.
+        let referenced = Set(try await store.allContributions().flatMap { [$0.expertSHA256, $0.routingSHA256, $0.envelopeSHA256, $0.statementSHA256] })
+        let removed = blobs.removeUnreferenced(keeping: referenced)
+        if removed > 0 { logger.notice("removed unreferenced blobs", metadata: ["count": "\(removed)"]) }
         let releases = ReleaseBuilder(config: config, store: store, blobs: blobs, anchor: anchor, logKey: logKey, pool: pool)
         try await releases.recover()
         let server = AggregationServer(config: config, store: store, blobs: blobs, anchor: anchor, logKey: logKey,

@@ -17,6 +17,18 @@ public struct BlobStore: Sendable {
 
     public func contains(_ sha256: String) -> Bool { FileManager.default.fileExists(atPath: path(sha256)) }
 
+    /// Deletes every blob whose digest is not in `keeping`; returns how many.
+    public func removeUnreferenced(keeping: Set<String>) -> Int {
+        var removed = 0
+        let fm = FileManager.default
+        for prefix in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] {
+            for rest in (try? fm.contentsOfDirectory(atPath: directory + "/" + prefix)) ?? [] where !keeping.contains(prefix + rest) {
+                if (try? fm.removeItem(atPath: directory + "/" + prefix + "/" + rest)) != nil { removed += 1 }
+            }
+        }
+        return removed
+    }
+
     /// Moves a fully written, fsync'd file (on the same file system) into the store under its digest.
     /// `verified`: the caller has just hashed this very file in a directory only it writes to; otherwise
     /// it is hashed again here. Keeps the existing blob when one with that digest is already there.
