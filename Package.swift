@@ -58,7 +58,12 @@ let package = Package(
         // `tributary audit`: everything checked from public material.
         .target(name: "TributaryAudit", dependencies: ["TributaryCore", "TributaryLog", "TributaryClient"]),
         // The end-to-end scenario (corpora, orchestration, evaluation), shared by `tributary demo` and the tests.
-        .target(name: "TributaryDemo", dependencies: ["TributaryCore", "TributaryModel", "TributaryRouting", "TributaryLog", "TributaryClient", "TributaryAudit"]),
+        .target(
+            name: "TributaryDemo",
+            dependencies: [
+                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryLog", "TributaryClient", "TributaryAudit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]),
         .executableTarget(
             name: "tributary",
             dependencies: [

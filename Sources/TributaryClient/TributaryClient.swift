@@ -17,6 +17,11 @@ public struct TributaryClient: Sendable {
     public let base: String
     let http: HTTPClient
     public var timeout: TimeAmount = .seconds(600)
+    /// The same, for callers that do not import NIO.
+    public var timeoutSeconds: Int64 {
+        get { timeout.nanoseconds / 1_000_000_000 }
+        set { timeout = .seconds(newValue) }
+    }
 
     /// `server` like `http://127.0.0.1:8080`.
     public init(server: String, http: HTTPClient = .shared) throws {

@@ -99,8 +99,6 @@ public final class AggregationServer: Sendable {
     func scheduleRelease() {
         guard config.autoRelease else { return }
         let releases = self.releases, logger = self.logger
-        Task {
-            do { try await releases.publish() } catch { logger.error("release failed", metadata: ["error": "\(error)"]) }
-        }
+        Task { await releases.schedulePublish { logger.error("release failed", metadata: ["error": "\($0)"]) } }
     }
 }

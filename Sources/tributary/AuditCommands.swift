@@ -75,36 +75,18 @@ struct VerifyInclusionCommand: AsyncParsableCommand {
         try await reportingErrors {
             let client = try TributaryClient(server: server)
             let statement = try readSmallFile(bundle + "/" + BundleLayout.statementFile, limit: 1 << 20)
-            let sha = Hex.encode(SHA256.digest(statement))
             let key: VerifierKey
             if let logKey { key = try loadVerifierKey(logKey) } else {
                 guard case let .string(k)? = try await client.getJSON("/v1/log/key")["verifierKey"] else { throw TributaryError("client.bad_response", "no log key") }
                 key = try VerifierKey(parsing: k)
             }
-            let record = try await client.getJSON("/v1/contributions?statementSHA256=\(sha)")
-            guard case let .number(t)? = record["logIndex"], let index = UInt64(t) else { throw TributaryError("client.bad_response", "no log index") }
-            let cp = try Checkpoint.verify(note: try await client.checkpoint(), key: key)
-            let entry = try await client.entries(start: index, end: index + 1)[0]
-            guard case let .contribution(_, _, _, envelope, _) = try LogEntry.parse(entry), try DSSEEnvelope.parse(envelope).payload == statement else {
-                throw TributaryError("inclusion.mismatch", "log entry \(index) is not this bundle's statement")
-            }
-            let proof = try await client.inclusionProof(index: index, size: cp.size)
-            guard ProofVerification.inclusion(index: index, size: cp.size, leafHash: MerkleHash.leaf(entry), proof: proof, root: cp.root) else {
-                throw TributaryError("inclusion.bad_proof", "the inclusion proof for entry \(index) does not lead to the signed checkpoint")
-            }
-            let revoked = record["revokedAt"].map { $0 != .null } ?? false
-            var inRelease: Int?
-            if let latest = try? await client.getJSON("/v1/releases/latest"), case let .array(experts)? = latest["experts"],
-               experts.contains(where: { $0["contribution"] == .uint64(index) && $0["statementSHA256"] == .string(sha) }),
-               case let .number(n)? = latest["release"] {
-                inRelease = Int(n)
-            }
+            let r = try await InclusionCheck.run(client: client, statement: statement, logKey: key)
             if json {
-                printJSON(.object([("logIndex", .uint64(index)), ("treeSize", .uint64(cp.size)), ("included", .bool(true)),
-                                   ("revoked", .bool(revoked)), ("release", inRelease.map { .int($0) } ?? .null)]))
+                printJSON(.object([("logIndex", .uint64(r.logIndex)), ("treeSize", .uint64(r.treeSize)), ("included", .bool(true)),
+                                   ("revoked", .bool(r.revoked)), ("release", r.release.map { .int($0) } ?? .null)]))
             } else {
-                print("included: log entry \(index), proof verified against the checkpoint of size \(cp.size) signed by \(key.name)")
-                print(revoked ? "revoked: yes (opted out)" : (inRelease.map { "in the current release: yes (release \($0))" } ?? "in the current release: not yet"))
+                print("included: log entry \(r.logIndex), proof verified against the checkpoint of size \(r.treeSize) signed by \(key.name)")
+                print(r.revoked ? "revoked: yes (opted out)" : (r.release.map { "in the current release: yes (release \($0))" } ?? "in the current release: not yet"))
             }
         }
     }

@@ -9,72 +9,29 @@ import TributaryModel
 import TributaryRouting
 @testable import TributaryServer
 
-/// A tiny anchor trained on real public text, two organisations with keys, and their unsigned
-/// bundles (trained for a few steps on two demo domains). Built once per test process.
+/// The server tests' deployment (TributaryDemo's SmallDeployment): a tiny anchor trained on real public
+/// text, two organisations with keys and unsigned bundles for two demo domains. Built once per process.
 struct Fixture: Sendable {
-    let work: String
-    let anchorDir: String
-    let probe: [String]
-    let publicDir: String
-    let orgs: [String: Org]
-    let operatorKey: SigningKey
+    let deployment: SmallDeployment
+    var work: String { deployment.work }
+    var anchorDir: String { deployment.anchor }
+    var probe: [String] { deployment.probe }
+    var publicDir: String { deployment.publicText }
+    var orgs: [String: SmallDeployment.Organisation] { deployment.organisations }
+    var operatorKey: SigningKey { deployment.operatorKey }
 
-    struct Org: Sendable {
-        let name: String
-        let key: SigningKey
-        /// Unsigned bundle files (expert.safetensors, routing.safetensors); copy before signing.
-        let unsignedBundle: String
-    }
-
-    static let config = ModelConfig(hiddenSize: 32, numLayers: 2, numHeads: 2, intermediateSize: 64, contextLength: 64)
-    static let shared = Task<Fixture, Error> { try await build() }
-
-    static func options(steps: Int) -> TrainingOptions {
-        var o = TrainingOptions()
-        o.steps = steps
-        o.batchSize = 8
-        o.seqLen = 64
-        o.learningRate = 3e-3
-        o.warmupSteps = 3
-        o.checkpointEvery = 0
-        return o
-    }
-
-    static func build() async throws -> Fixture {
+    static let config = SmallDeployment.config
+    static let shared = Task<Fixture, Error> {
         let work = NSTemporaryDirectory() + "tributary-server-fixture-" + Hex.encode(secureRandomBytes(6))
-        try DemoCorpora(documentsPerDomain: 120, bytesPerDocument: 3000, publicBytes: 400_000).prepare(workdir: work)
-        let publicDir = DemoCorpora.directory(work, DemoCorpora.publicDomain)
-        let (pubTrain, pubHeld) = try Corpus.load(paths: [publicDir]).split(heldOutFraction: 0.2)
-        _ = try AnchorTraining.train(config: config, train: pubTrain, heldOut: nil, options: options(steps: 80), out: work + "/anchor",
-                                     restart: false, progress: nil) {
-            AnchorRouting.centroids($0, layers: config.numLayers, hidden: config.hiddenSize, clusters: 4, seed: 1)
-        }
-        // Probe: a few held-out public documents, written as files.
-        try FileManager.default.createDirectory(atPath: work + "/probe", withIntermediateDirectories: true)
-        for (i, d) in pubHeld.documents.prefix(6).enumerated() { try AtomicFileWriter.write(d.bytes, to: work + "/probe/\(i).txt") }
-        let anchor = try AnchorDirectory.load(work + "/anchor")
-        var orgs = [String: Org]()
-        for (name, domain) in [("acme", "c-headers"), ("globex", "python")] {
-            let data = try Corpus.load(paths: [DemoCorpora.directory(work, domain)])
-            var sig = SignatureOptions()
-            sig.epsilon = 4
-            sig.clusters = 1
-            var noise = SeededNoise(seed: 7)
-            let r = try ContributionPipeline.train(anchor: anchor, data: data, publicText: pubTrain, training: options(steps: 12),
-                                                   signature: sig, out: work + "/\(name)", restart: false, progress: nil, noise: &noise)
-            orgs[name] = Org(name: name, key: try SigningKey.generate(name: name), unsignedBundle: r.bundle)
-        }
-        return Fixture(work: work, anchorDir: work + "/anchor", probe: [work + "/probe"], publicDir: publicDir, orgs: orgs,
-                       operatorKey: try SigningKey.generate(name: "operator"))
+        return Fixture(deployment: try SmallDeployment.build(work: work, organisations: [("acme", "c-headers"), ("globex", "python")]))
     }
+
+    static func options(steps: Int) -> TrainingOptions { SmallDeployment.trainingOptions(steps: steps) }
 
     /// A fresh copy of an organisation's bundle, signed by `signer` (default: the organisation's key).
     func signedBundle(_ org: String, signer: SigningKey? = nil, mutate: ((String) throws -> Void)? = nil) throws -> String {
         let dir = NSTemporaryDirectory() + "tributary-bundle-" + Hex.encode(secureRandomBytes(6))
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        for f in BundleLayout.subjectFiles { try FileManager.default.copyItem(atPath: orgs[org]!.unsignedBundle + "/" + f, toPath: dir + "/" + f) }
-        try mutate?(dir)
-        try ContributionBundle.sign(directory: dir, key: signer ?? orgs[org]!.key)
+        try deployment.signedBundle(org, in: dir, signer: signer, mutate: mutate)
         return dir
     }
 

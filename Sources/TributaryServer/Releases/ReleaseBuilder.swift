@@ -17,6 +17,11 @@ public actor ReleaseBuilder {
     let logKey: SigningKey
     let pool: ComputePool
     public private(set) var current: LoadedRelease?
+    /// The last publish queued: each publish waits for the one before it, so two never interleave
+    /// (they would pick the same release number).
+    private var tail: Task<LoadedRelease?, Error>?
+    /// A scheduled publish is queued and has not read the live set yet: later changes ride along.
+    private var scheduledWaiting = false
 
     public init(config: ServerConfig, store: MetadataStore, blobs: BlobStore, anchor: AnchorDirectory, logKey: SigningKey, pool: ComputePool) {
         self.config = config
@@ -53,9 +58,38 @@ public actor ReleaseBuilder {
     }
 
     /// Publishes a release of the current live contributions unless the latest release already has
-    /// exactly them (`force` publishes regardless). Returns the release now current.
+    /// exactly them (`force` publishes regardless), after any publish already under way. Returns the
+    /// release now current.
     @discardableResult
     public func publish(force: Bool = false) async throws -> LoadedRelease? {
+        let previous = tail
+        let task = Task {
+            _ = try? await previous?.value
+            return try await self.publishNow(force: force)
+        }
+        tail = task
+        return try await task.value
+    }
+
+    /// Queues a publish after a change unless one is already queued and not yet started: a burst of
+    /// contributions makes one release, not one per contribution.
+    public func schedulePublish(onError: @escaping @Sendable (Error) -> Void) {
+        guard !scheduledWaiting else { return }
+        scheduledWaiting = true
+        let previous = tail
+        tail = Task {
+            _ = try? await previous?.value
+            self.scheduledStarted()
+            do { return try await self.publishNow(force: false) } catch {
+                onError(error)
+                throw error
+            }
+        }
+    }
+
+    private func scheduledStarted() { scheduledWaiting = false }
+
+    private func publishNow(force: Bool) async throws -> LoadedRelease? {
         let (live, logSize) = try await store.releaseSnapshot()
         if !force, let cur = current, cur.manifest.experts.map(\.contribution) == live.map(\.logIndex) { return cur }
         if !force, current == nil, live.isEmpty { return nil }

@@ -1,0 +1,108 @@
+import Foundation
+import TributaryAudit
+import TributaryClient
+import TributaryCore
+import TributaryLog
+
+/// What a drill checks against a server it has just restarted, or at the end of a load run. Each
+/// problem found goes into the ledger as a failure with a message that says where.
+struct DrillChecks: Sendable {
+    let client: TributaryClient
+    let ledger: DrillLedger
+    let deployment: SmallDeployment
+    let logKey: VerifierKey
+    let dataDirectory: String
+    let scratch: String
+
+    /// The checkpoint now, after every checkpoint handed out earlier was shown to be a prefix of it
+    /// (same root at the same size, an RFC 9162 consistency proof otherwise). Returns how many distinct
+    /// earlier checkpoints were checked.
+    func consistency(with earlier: [TributaryLog.Checkpoint]) async throws -> (TributaryLog.Checkpoint, Int) {
+        let now = try TributaryLog.Checkpoint.verify(note: try await client.checkpoint(), key: logKey)
+        var roots = [UInt64: [UInt8]]()
+        for c in earlier {
+            if let r = roots[c.size], r != c.root {
+                await ledger.fail("fork: two checkpoints of size \(c.size) with different roots were handed out")
+            }
+            roots[c.size] = c.root
+        }
+        for (size, root) in roots.sorted(by: { $0.key < $1.key }) {
+            if size > now.size {
+                await ledger.fail("rollback: a checkpoint of size \(size) was handed out, the log now has \(now.size) entries")
+            } else if size == now.size {
+                if root != now.root { await ledger.fail("fork: the checkpoint of size \(size) handed out earlier has another root than the log now") }
+            } else {
+                let proof = try await client.consistencyProof(first: size, second: now.size)
+                if !ProofVerification.consistency(first: size, second: now.size, firstRoot: root, secondRoot: now.root, proof: proof) {
+                    await ledger.fail("fork: no valid consistency proof from the checkpoint of size \(size) handed out earlier to size \(now.size)")
+                }
+            }
+        }
+        return (now, roots.count)
+    }
+
+    /// Finds a sent bundle on the server; when present, downloads its four files from the blob store
+    /// and verifies them as a bundle signed by its organisation's key, and checks its inclusion proof.
+    /// Returns nil when the server has no such contribution.
+    func verifyStored(_ sent: SentBundle) async throws -> (index: UInt64, revoked: Bool, digests: [String])? {
+        let record: JSONValue
+        do { record = try await client.getJSON("/v1/contributions?statementSHA256=\(sent.statementSHA256)") } catch let e as RemoteError where e.status == 404 {
+            return nil
+        }
+        guard case let .number(t)? = record["logIndex"], let index = UInt64(t),
+              case let .string(envelope)? = record["envelopeSHA256"], case let .string(statement)? = record["statementSHA256"],
+              case let .string(expert)? = record["files"]?[BundleLayout.expertFile], case let .string(routing)? = record["files"]?[BundleLayout.routingFile] else {
+            throw TributaryError("drill.bad_record", "the contribution record for \(sent.statementSHA256) is incomplete")
+        }
+        let dir = scratch + "/verify-" + sent.statementSHA256.prefix(16)
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (name, sha) in [(BundleLayout.envelopeFile, envelope), (BundleLayout.statementFile, statement),
+                            (BundleLayout.expertFile, expert), (BundleLayout.routingFile, routing)] {
+            let got = try await client.download("/v1/blobs/\(sha)", to: dir + "/" + name)
+            if got != sha { await ledger.fail("blob \(sha) of contribution \(index) came back with digest \(got)") }
+        }
+        let key = deployment.organisations[sent.organisation]!.key.verifierKey
+        do { _ = try ContributionBundle.verify(directory: dir, keys: [key]) } catch {
+            await ledger.fail("contribution \(index) as stored does not verify: \(error)")
+        }
+        let inclusion = try await InclusionCheck.run(client: client, statement: sent.statement, logKey: logKey)
+        if inclusion.logIndex != index { await ledger.fail("contribution \(sent.statementSHA256) is at \(inclusion.logIndex), its record says \(index)") }
+        return (index, inclusion.revoked, [envelope, statement, expert, routing])
+    }
+
+    /// Nothing half-written survives a restart: no staged upload, no unfinished release directory,
+    /// and exactly the blobs of the logged contributions.
+    func storageIsTidy(expectedBlobs: Set<String>) async {
+        let fm = FileManager.default
+        let staged = (try? fm.contentsOfDirectory(atPath: dataDirectory + "/tmp")) ?? []
+        if !staged.isEmpty { await ledger.fail("\(staged.count) staged upload(s) left in tmp/ after the restart") }
+        let releases = (try? fm.contentsOfDirectory(atPath: dataDirectory + "/releases")) ?? []
+        for name in releases where name.hasPrefix(".tmp-") { await ledger.fail("unfinished release directory releases/\(name) after the restart") }
+        var blobs = Set<String>()
+        for prefix in (try? fm.contentsOfDirectory(atPath: dataDirectory + "/blobs")) ?? [] {
+            for rest in (try? fm.contentsOfDirectory(atPath: dataDirectory + "/blobs/" + prefix)) ?? [] { blobs.insert(prefix + rest) }
+        }
+        let orphans = blobs.subtracting(expectedBlobs), missing = expectedBlobs.subtracting(blobs)
+        if !orphans.isEmpty { await ledger.fail("\(orphans.count) blob(s) no logged contribution references, e.g. \(orphans.first!)") }
+        if !missing.isEmpty { await ledger.fail("\(missing.count) blob(s) of logged contributions missing, e.g. \(missing.first!)") }
+    }
+
+    /// `tributary audit` against the server, with state kept across calls (so a rollback between two
+    /// audits is caught); its counts must match what the ledger knows.
+    func audit(state: String) async throws -> AuditReport {
+        let options = AuditOptions(logKey: logKey, operatorKey: deployment.operatorKey.verifierKey, stateDirectory: state)
+        let report = try await Auditor(source: ServerLogSource(client: client), options: options).run()
+        for f in report.findings { await ledger.fail("audit: [\(f.code)] " + (f.entry.map { "entry \($0): " } ?? "") + f.message) }
+        let known = await ledger.contributions
+        if report.passed && report.contributions != known.count {
+            await ledger.fail("the log holds \(report.contributions) contributions, the drill knows of \(known.count)")
+        }
+        let revoked = known.values.filter(\.revoked).count
+        if report.passed && report.revocations != revoked {
+            await ledger.fail("the log holds \(report.revocations) opt-outs, the drill knows of \(revoked)")
+        }
+        return report
+    }
+}

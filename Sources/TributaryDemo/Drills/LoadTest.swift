@@ -1,0 +1,157 @@
+import Foundation
+import TributaryClient
+import TributaryCore
+import TributaryLog
+import TributaryModel
+
+public struct LoadTestOptions: Sendable {
+    public var uploaders = 20
+    public var routers = 200
+    public var seconds = 180.0
+    /// Pause between one organisation's uploads, seconds.
+    public var uploadPause: ClosedRange<Double> = 0.5...1.5
+    public var keepLive = 12
+    public var releaseInterval = 2.0
+    public var seed: UInt64 = 1
+    public init() {}
+}
+
+public struct LoadTestReport: Sendable {
+    public struct Operation: Sendable {
+        public let name: String
+        public let outcomes: [String: Int]
+        public let latencies: [Double]
+        public func percentile(_ p: Double) -> Double {
+            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
+        }
+    }
+    public var seconds = 0.0
+    public var uploaders = 0, routers = 0
+    public var operations: [Operation] = []
+    public var acknowledgedUploads = 0
+    public var verifiedAfterwards = 0
+    public var lost = 0
+    public var finalLogSize: UInt64 = 0
+    public var auditPassed = false
+    public var failureCount = 0
+    public var failures: [String] = []
+
+    public var serverErrors: Int { operations.reduce(0) { $0 + ($1.outcomes["5xx"] ?? 0) } }
+    public var passed: Bool { failureCount == 0 && serverErrors == 0 && lost == 0 && auditPassed }
+
+    public var text: String {
+        var lines = [String(format: "load test: %d uploading organisations and %d routing clients for %.0f s (loopback)", uploaders, routers, seconds),
+                     "  operation   requests    req/s     p50 ms    p99 ms    max ms   outcomes"]
+        for op in operations {
+            let n = op.outcomes.values.reduce(0, +)
+            let outcomes = op.outcomes.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " ")
+            lines.append(String(format: "  %-9@ %9d %8.1f %10.1f %9.1f %9.1f   %@", op.name, n, Double(n) / seconds, op.percentile(0.5) * 1000,
+                                op.percentile(0.99) * 1000, (op.latencies.last ?? 0) * 1000, outcomes))
+        }
+        lines.append("  5xx responses: \(serverErrors)")
+        lines.append("  acknowledged contributions: \(acknowledgedUploads); present and verified afterwards: \(verifiedAfterwards); lost: \(lost)")
+        lines.append("  final log size: \(finalLogSize) entries; audit: \(auditPassed ? "verified" : "FAILED")")
+        lines.append(passed ? "PASSED" : "FAILED: \(failureCount) problem(s)")
+        lines += failures.map { "  - " + $0 }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Many organisations uploading and opting out, many routing users querying, and an operator
+/// publishing releases, all at once against one `tributary serve` on loopback for a fixed time; then
+/// every acknowledged contribution is downloaded and verified and the log is audited.
+public struct LoadTest: Sendable {
+    public let binary: String
+    public let work: String
+    public let options: LoadTestOptions
+
+    public init(binary: String, work: String, options: LoadTestOptions) {
+        self.binary = binary
+        self.work = work
+        self.options = options
+    }
+
+    public func run(log: @escaping @Sendable (String) -> Void) async throws -> LoadTestReport {
+        let domains = DemoCorpora.privateDomains.map(\.name)
+        let names = (0..<options.uploaders).map { "org\($0)" }
+        log("building a small deployment: tiny anchor, \(names.count) organisations")
+        let deployment = try SmallDeployment.build(work: work + "/deployment", organisations: names.enumerated().map { ($1, domains[$0 % domains.count]) })
+        let data = work + "/server", scratch = work + "/scratch"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        let server = ServerProcess(binary: binary, arguments: [
+            "--dir", data, "--anchor", deployment.anchor, "--probe"] + deployment.probe + [
+            "--origin", "load.tributary/log", "--operator-key", deployment.operatorKey.verifierKey.encoded,
+            "--no-auto-release", "--log-level", "warning"], port: try ServerProcess.freePort(), logFile: work + "/server.log")
+        defer { server.kill() }
+        try await server.start()
+        let logKey = try VerifierKey(parsing: String(decoding: try readSmallFile(data + "/log.pub", limit: 4096), as: UTF8.self))
+        let http = FaultDrill.httpClient()
+        var client = try TributaryClient(server: server.url, http: http)
+        client.timeoutSeconds = 120
+        for name in names { _ = try await client.enrol(deployment.organisations[name]!.key.verifierKey, operatorKey: deployment.operatorKey) }
+        // Routing needs a release: one contribution and a release first.
+        try deployment.signedBundle(names[0], in: scratch + "/first")
+        let warmUp = try await client.submit(bundle: scratch + "/first")
+        _ = try await client.publishRelease(operatorKey: deployment.operatorKey)
+
+        var texts = [String]()
+        for d in [DemoCorpora.publicDomain] + domains {
+            let corpus = try Corpus.load(paths: [DemoCorpora.directory(deployment.work, d)])
+            texts += corpus.documents.prefix(20).map { String(decoding: $0.bytes.prefix(400), as: UTF8.self) }
+        }
+        let ledger = DrillLedger()
+        await ledger.beginPhase()
+        if case let .number(t)? = warmUp["logIndex"], let index = UInt64(t) { await ledger.discovered(index, organisation: names[0], revoked: false) }
+        let workers = DrillWorkers(client: client, ledger: ledger, deployment: deployment, logKey: logKey, scratch: scratch)
+        let o = options, queries = texts
+        log("server up on \(server.url); \(o.uploaders) uploaders, \(o.routers) routing clients for \(Int(o.seconds)) s")
+        let t0 = DrillWorkers.now()
+        let load = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for (i, name) in names.enumerated() { group.addTask { await workers.uploader(name, pause: o.uploadPause, seed: o.seed &+ UInt64(i)) } }
+                for i in 0..<o.routers { group.addTask { await workers.router(texts: queries, seed: o.seed &+ 1000 &+ UInt64(i)) } }
+                group.addTask { await workers.revoker(keepLive: o.keepLive, seed: o.seed &+ 100) }
+                group.addTask { await workers.publisher(interval: o.releaseInterval) }
+                group.addTask { await workers.checkpointWatcher(interval: 0.5) }
+            }
+        }
+        var next = 30.0
+        while DrillWorkers.now() - t0 < o.seconds {
+            try await Task.sleep(nanoseconds: 500_000_000)
+            if DrillWorkers.now() - t0 >= next {
+                let route = await ledger.outcomes["route"]?.values.reduce(0, +) ?? 0
+                log("  \(Int(next)) s: \(await ledger.acknowledged.count) contributions acknowledged, \(route) routing queries, \(await ledger.failureCount) failure(s)")
+                next += 30
+            }
+        }
+        await ledger.stop()
+        await load.value
+        var report = LoadTestReport()
+        report.seconds = DrillWorkers.now() - t0
+        report.uploaders = o.uploaders
+        report.routers = o.routers
+        let (outcomes, latencies) = (await ledger.outcomes, await ledger.latencies)
+        for (name, counts) in outcomes.sorted(by: { $0.key < $1.key }) {
+            report.operations.append(.init(name: name, outcomes: counts, latencies: (latencies[name] ?? []).sorted()))
+        }
+
+        log("checking every acknowledged contribution and auditing the log")
+        let checker = DrillChecks(client: client, ledger: ledger, deployment: deployment, logKey: logKey, dataDirectory: data, scratch: scratch)
+        let (now, _) = try await checker.consistency(with: await ledger.checkpoints)
+        for (sent, index) in await ledger.acknowledged {
+            report.acknowledgedUploads += 1
+            if let stored = try await checker.verifyStored(sent), stored.index == index { report.verifiedAfterwards += 1 } else {
+                report.lost += 1
+                await ledger.fail("acknowledged contribution \(index) is missing or moved")
+            }
+        }
+        let audit = try await checker.audit(state: work + "/audit-state")
+        report.auditPassed = audit.passed
+        report.finalLogSize = now.size
+        report.failureCount = await ledger.failureCount
+        report.failures = await ledger.failures
+        try? await http.shutdown()
+        server.stop()
+        return report
+    }
+}
