@@ -81,6 +81,6 @@ let package = Package(
         ]),
         .testTarget(name: "TributaryDemoTests", dependencies: ["TributaryDemo"]),
         // Runs the built `tributary` executable as a user would.
-        .testTarget(name: "TributaryCLITests", dependencies: ["TributaryCore", "tributary"]),
+        .testTarget(name: "TributaryCLITests", dependencies: ["TributaryCore", "TributaryClient", "TributaryLog", "TributaryDemo", "tributary"]),
     ]
 )

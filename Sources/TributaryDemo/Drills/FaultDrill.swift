@@ -75,11 +75,14 @@ public struct FaultDrill: Sendable {
     public let binary: String
     public let work: String
     public let options: FaultDrillOptions
+    /// Built in `work` when not given; its organisations must be named org0, org1, ….
+    public let deployment: SmallDeployment?
 
-    public init(binary: String, work: String, options: FaultDrillOptions) {
+    public init(binary: String, work: String, options: FaultDrillOptions, deployment: SmallDeployment? = nil) {
         self.binary = binary
         self.work = work
         self.options = options
+        self.deployment = deployment
     }
 
     static func httpClient() -> HTTPClient {
@@ -92,17 +95,11 @@ public struct FaultDrill: Sendable {
         let t0 = DrillWorkers.now()
         let domains = DemoCorpora.privateDomains.map(\.name)
         let names = (0..<options.uploaders).map { "org\($0)" }
-        log("building a small deployment: tiny anchor, \(names.count) organisations")
-        let deployment = try SmallDeployment.build(work: work + "/deployment", organisations: names.enumerated().map { ($1, domains[$0 % domains.count]) })
+        let deployment = try DrillSetup.deployment(self.deployment, work: work, organisations: names, log: log)
         let data = work + "/server", scratch = work + "/scratch", auditState = work + "/audit-state"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        let server = ServerProcess(binary: binary, arguments: [
-            "--dir", data, "--anchor", deployment.anchor, "--probe"] + deployment.probe + [
-            "--origin", "drill.tributary/log", "--operator-key", deployment.operatorKey.verifierKey.encoded,
-            "--no-auto-release", "--log-level", "warning"], port: try ServerProcess.freePort(), logFile: work + "/server.log")
+        let (server, logKey) = try await DrillSetup.startServer(binary: binary, work: work, deployment: deployment, origin: "drill.tributary/log")
         defer { server.kill() }
-        try await server.start()
-        let logKey = try VerifierKey(parsing: String(decoding: try readSmallFile(data + "/log.pub", limit: 4096), as: UTF8.self))
         let setup = try TributaryClient(server: server.url)
         for name in names { _ = try await setup.enrol(deployment.organisations[name]!.key.verifierKey, operatorKey: deployment.operatorKey) }
 

@@ -64,27 +64,24 @@ public struct LoadTest: Sendable {
     public let binary: String
     public let work: String
     public let options: LoadTestOptions
+    /// Built in `work` when not given; its organisations must be named org0, org1, ….
+    public let deployment: SmallDeployment?
 
-    public init(binary: String, work: String, options: LoadTestOptions) {
+    public init(binary: String, work: String, options: LoadTestOptions, deployment: SmallDeployment? = nil) {
         self.binary = binary
         self.work = work
         self.options = options
+        self.deployment = deployment
     }
 
     public func run(log: @escaping @Sendable (String) -> Void) async throws -> LoadTestReport {
         let domains = DemoCorpora.privateDomains.map(\.name)
         let names = (0..<options.uploaders).map { "org\($0)" }
-        log("building a small deployment: tiny anchor, \(names.count) organisations")
-        let deployment = try SmallDeployment.build(work: work + "/deployment", organisations: names.enumerated().map { ($1, domains[$0 % domains.count]) })
+        let deployment = try DrillSetup.deployment(self.deployment, work: work, organisations: names, log: log)
         let data = work + "/server", scratch = work + "/scratch"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        let server = ServerProcess(binary: binary, arguments: [
-            "--dir", data, "--anchor", deployment.anchor, "--probe"] + deployment.probe + [
-            "--origin", "load.tributary/log", "--operator-key", deployment.operatorKey.verifierKey.encoded,
-            "--no-auto-release", "--log-level", "warning"], port: try ServerProcess.freePort(), logFile: work + "/server.log")
+        let (server, logKey) = try await DrillSetup.startServer(binary: binary, work: work, deployment: deployment, origin: "load.tributary/log")
         defer { server.kill() }
-        try await server.start()
-        let logKey = try VerifierKey(parsing: String(decoding: try readSmallFile(data + "/log.pub", limit: 4096), as: UTF8.self))
         let http = FaultDrill.httpClient()
         var client = try TributaryClient(server: server.url, http: http)
         client.timeoutSeconds = 120

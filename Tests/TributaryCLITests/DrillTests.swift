@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+import TributaryClient
+import TributaryCore
+@testable import TributaryDemo
+import TributaryLog
+
+/// The fault drill and the load test, small: a few kill/restart cycles and a few seconds of load
+/// against the `tributary` binary of this build. RELIABILITY.md has the full-size figures.
+@Suite(.serialized)
+struct DrillTests {
+    static let deployment = Task<SmallDeployment, Error> {
+        let work = NSTemporaryDirectory() + "tributary-drill-deployment-" + Hex.encode(secureRandomBytes(6))
+        return try SmallDeployment.build(work: work, organisations: [("org0", "c-headers"), ("org1", "python"), ("org2", "legal")])
+    }
+
+    @Test func faultDrillLosesNothingAcrossKills() async throws {
+        let dir = TempDir()
+        var o = FaultDrillOptions()
+        o.cycles = 3
+        o.uploaders = 3
+        o.uptime = 0.4...0.9
+        let report = try await FaultDrill(binary: tributaryBinary, work: dir.path, options: o, deployment: try await Self.deployment.value).run { _ in }
+        #expect(report.passed, "\(report.text)")
+        #expect(report.cycles == 3)
+        #expect(report.auditsPassed == 3)
+        #expect(report.uploadsAcknowledged > 0)
+        #expect(report.checkpointsChecked > 0)
+    }
+
+    @Test func loadTestLosesNothing() async throws {
+        let dir = TempDir()
+        var o = LoadTestOptions()
+        o.uploaders = 3
+        o.routers = 16
+        o.seconds = 4
+        o.uploadPause = 0.05...0.2
+        o.releaseInterval = 1
+        let report = try await LoadTest(binary: tributaryBinary, work: dir.path, options: o, deployment: try await Self.deployment.value).run { _ in }
+        #expect(report.passed, "\(report.text)")
+        #expect(report.acknowledgedUploads > 0 && report.lost == 0)
+        #expect(report.operations.first { $0.name == "route" }.map { ($0.outcomes["200"] ?? 0) > 0 } == true)
+    }
+
+    /// The drill's checks have teeth: a server restored from a backup taken before an acknowledged
+    /// upload is caught rolling back the checkpoint it handed out, and losing the contribution.
+    @Test func restoredBackupIsCaughtAsRollback() async throws {
+        let dir = TempDir()
+        let deployment = try await Self.deployment.value
+        let (server, logKey) = try await DrillSetup.startServer(binary: tributaryBinary, work: dir.path, deployment: deployment, origin: "drill.test/log")
+        defer { server.kill() }
+        let client = try TributaryClient(server: server.url)
+        _ = try await client.enrol(deployment.organisations["org0"]!.key.verifierKey, operatorKey: deployment.operatorKey)
+        server.kill()
+        try FileManager.default.copyItem(atPath: dir.file("server"), toPath: dir.file("backup"))
+        try await server.start()
+
+        let ledger = DrillLedger()
+        await ledger.beginPhase()
+        let signed = try deployment.signedBundle("org0", in: dir.file("bundle"))
+        let sent = SentBundle(organisation: "org0", directory: signed.directory, statement: signed.statementBytes,
+                              statementSHA256: Hex.encode(SHA256.digest(signed.statementBytes)))
+        let reply = try await client.submit(bundle: dir.file("bundle"))
+        let note = try #require({ if case let .string(s)? = reply["checkpoint"] { return s } else { return nil } }())
+        await ledger.saw(try Checkpoint.verify(note: Array(note.utf8), key: logKey))
+
+        server.kill()
+        try FileManager.default.removeItem(atPath: dir.file("server"))
+        try FileManager.default.moveItem(atPath: dir.file("backup"), toPath: dir.file("server"))
+        try await server.start()
+        let checks = DrillChecks(client: client, ledger: ledger, deployment: deployment, logKey: logKey, dataDirectory: dir.file("server"), scratch: dir.path)
+        _ = try await checks.consistency(with: await ledger.checkpoints)
+        let stored = try await checks.verifyStored(sent)
+        #expect(stored == nil, "the contribution acknowledged after the backup is gone")
+        let failures = await ledger.failures
+        #expect(failures.contains { $0.hasPrefix("rollback:") }, "\(failures)")
+    }
+}
