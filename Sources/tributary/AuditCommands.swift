@@ -29,14 +29,26 @@ struct AuditCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await reportingErrors {
-            let source: LogSource = try server.map { ServerLogSource(client: try TributaryClient(server: $0)) } ?? ExportedLogSource(directory: export!)
-            var options = AuditOptions(logKey: try loadVerifierKey(logKey), operatorKey: try operatorKey.map(loadVerifierKey), stateDirectory: state)
-            options.allReleases = allReleases
-            let report = try await Auditor(source: source, options: options).run()
-            if json { printJSON(report.json) } else { print(report.text) }
-            if !report.passed { throw ExitCode(1) }
-        }
+        var passed = false
+        try await reportingErrors { passed = try await audit() }
+        if !passed { throw ExitCode(1) }
+    }
+
+    // The source and options are built outside `audit()`: Swift 6.3's release build crashes splitting
+    // that coroutine when they are built inside it.
+    @inline(never)
+    private func auditor() throws -> Auditor {
+        let source: LogSource
+        if let server { source = ServerLogSource(client: try TributaryClient(server: server)) } else { source = ExportedLogSource(directory: export!) }
+        var options = AuditOptions(logKey: try loadVerifierKey(logKey), operatorKey: try operatorKey.map(loadVerifierKey), stateDirectory: state)
+        options.allReleases = allReleases
+        return Auditor(source: source, options: options)
+    }
+
+    private func audit() async throws -> Bool {
+        let report = try await auditor().run()
+        if json { printJSON(report.json) } else { print(report.text) }
+        return report.passed
     }
 }
 
