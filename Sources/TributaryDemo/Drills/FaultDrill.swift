@@ -88,6 +88,9 @@ public struct FaultDrill: Sendable {
     static func httpClient() -> HTTPClient {
         var c = HTTPClient.Configuration()
         c.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        // A refused connection (the server was just killed) fails at once rather than being retried
+        // for the default 10 s.
+        c.timeout = .init(connect: .seconds(1))
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: c)
     }
 
