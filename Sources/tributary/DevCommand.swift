@@ -10,7 +10,7 @@ struct DevCommand: AsyncParsableCommand {
         commandName: "dev", abstract: "Tools for Tributary's own developers.", shouldDisplay: false,
         subcommands: [TestVectorsCommand.self, BLASInfoCommand.self, LogitsCommand.self, PrepareCorporaCommand.self, RoutingEvalCommand.self,
                       BenchSgemmCommand.self, BenchTrainCommand.self, BenchRoutingCommand.self, GateStatsCommand.self,
-                      BenchLogCommand.self, BenchFixturesCommand.self, FaultDrillCommand.self, LoadTestCommand.self])
+                      BenchLogCommand.self, BenchFixturesCommand.self, FaultDrillCommand.self, LoadTestCommand.self, CombineEvalCommand.self])
 }
 
 struct TestVectorsCommand: AsyncParsableCommand {

@@ -128,3 +128,36 @@ extension ExpertAssembly {
         return dense
     }
 }
+
+extension ExpertAssembly {
+    /// The same experts and router rows with another `num_experts_per_tok`.
+    public static func withTopK(_ model: Model, _ k: Int) throws -> Model {
+        let experts = (0..<model.config.numExperts).map { ExpertWeights(expert: $0, of: model) }
+        return try assemble(anchor: anchor(of: model), experts: experts, routerRows: routerRows(of: model), topK: k)
+    }
+
+    /// A model soup of an MoE's experts: one FFN whose weights are the uniform average of every
+    /// expert's, as a dense model.
+    public static func uniformSoup(_ model: Model) -> Model {
+        let E = model.config.numExperts
+        let experts = (0..<E).map { ExpertWeights(expert: $0, of: model) }
+        func mean(_ pick: (ExpertWeights) -> [[Float]]) -> [[Float]] {
+            (0..<model.config.numLayers).map { l in
+                var acc = [Float](repeating: 0, count: pick(experts[0])[l].count)
+                for e in experts { for (i, v) in pick(e)[l].enumerated() { acc[i] += v / Float(E) } }
+                return acc
+            }
+        }
+        let soup = ExpertWeights(w1: mean(\.w1), w2: mean(\.w2), w3: mean(\.w3))
+        let dense = anchor(of: model)
+        let c = dense.config, C = c.hiddenSize, F = c.intermediateSize
+        let dst = dense.parameters.pointer
+        for l in 0..<c.numLayers {
+            let d = dense.layout.layers[l]
+            soup.w1[l].withUnsafeBufferPointer { (dst + d.w13).update(from: $0.baseAddress!, count: F * C) }
+            soup.w3[l].withUnsafeBufferPointer { (dst + d.w13 + F * C).update(from: $0.baseAddress!, count: F * C) }
+            soup.w2[l].withUnsafeBufferPointer { (dst + d.w2).update(from: $0.baseAddress!, count: C * F) }
+        }
+        return dense
+    }
+}

@@ -100,19 +100,13 @@ public actor ReleaseBuilder {
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         let (anchor, blobs, k) = (self.anchor, self.blobs, config.expertsPerToken)
         let manifestBytes: [UInt8] = try await pool.run { [logKey] in
-            var experts = [ExpertWeights(denseFFNOf: anchor.model)], rows = [anchor.routerRows]
-            let pub = try anchor.publicCentroids()
-            var index = [RoutingIndex.Expert(name: "anchor", centroids: pub.centroids, counts: pub.counts)]
-            for c in live {
-                experts.append(try ExpertWeights(file: try SafetensorsFile(path: blobs.path(c.expertSHA256)), config: anchor.model.config))
-                let sig = try RoutingSignature.read(blobs.path(c.routingSHA256))
-                rows.append(sig.routerRows)
-                index.append(.init(name: c.organisation, centroids: sig.centroids, counts: sig.counts))
+            let contributions = try live.map {
+                try CombinedModel.Contribution(name: $0.organisation, expertFile: blobs.path($0.expertSHA256),
+                                               routingFile: blobs.path($0.routingSHA256), config: anchor.model.config)
             }
-            let model = try ExpertAssembly.assemble(anchor: anchor.model, experts: experts, routerRows: rows, topK: k)
+            let (model, index) = try CombinedModel.assemble(anchor: anchor, contributions: contributions, topK: k)
             try ModelDirectory.save(model, to: tmp, metadata: ["tributary.release": String(number)])
-            try RoutingIndex(dimension: anchor.model.config.hiddenSize, center: anchor.embeddingCenter, experts: index)
-                .write(to: tmp + "/" + RoutingIndex.fileName)
+            try index.write(to: tmp + "/" + RoutingIndex.fileName)
             var files = [String: String]()
             for name in [ModelDirectory.configFile, ModelDirectory.weightsFile, RoutingIndex.fileName] {
                 files[name] = Hex.encode(try SHA256.digest(fileAt: tmp + "/" + name).digest)

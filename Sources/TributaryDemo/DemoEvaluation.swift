@@ -1,0 +1,120 @@
+import Foundation
+import TributaryCore
+import TributaryModel
+import TributaryRouting
+
+/// The models the demo compares, all held in memory.
+public struct EvaluationInputs: Sendable {
+    public struct Organisation: Sendable {
+        public let name: String
+        public let domain: String
+        /// The organisation's own 2-expert model: [anchor FFN, its expert].
+        public let model: Model
+        public init(name: String, domain: String, model: Model) {
+            self.name = name
+            self.domain = domain
+            self.model = model
+        }
+    }
+
+    public var anchor: Model
+    public var organisations: [Organisation]
+    /// The published release: [anchor FFN, contributed experts…] in `releaseOrder`.
+    public var combined: Model
+    /// The release's routing index (anchor first, then the experts in release order).
+    public var index: RoutingIndex
+    public var releaseOrder: [String]
+    /// The release after one organisation opted out.
+    public var afterOptOut: (removed: String, model: Model)?
+    /// Held-out text per domain, public first.
+    public var heldOut: [(domain: String, corpus: Corpus)]
+
+    public init(anchor: Model, organisations: [Organisation], combined: Model, index: RoutingIndex, releaseOrder: [String],
+                afterOptOut: (removed: String, model: Model)?, heldOut: [(domain: String, corpus: Corpus)]) {
+        self.anchor = anchor
+        self.organisations = organisations
+        self.combined = combined
+        self.index = index
+        self.releaseOrder = releaseOrder
+        self.afterOptOut = afterOptOut
+        self.heldOut = heldOut
+    }
+}
+
+/// Held-out bits per byte of the anchor, each organisation's 2-expert model, the combined MoE (top-1
+/// and top-2), a uniform soup of its experts, a c-BTM style ensemble routed per document by
+/// centroids, an oracle that uses each domain's own model, and the combined MoE after an opt-out.
+public enum DemoEvaluation {
+    public static let anchorRow = "anchor alone"
+    public static let top1Row = "combined MoE, top-1"
+    public static let top2Row = "combined MoE, top-2"
+    public static let soupRow = "uniform soup of the experts"
+    public static let cbtmRow = "c-BTM ensemble (centroid routing)"
+    public static let oracleRow = "oracle (domain's own model)"
+    public static func ownRow(_ org: String, _ domain: String) -> String { "\(org) 2-expert (\(domain))" }
+    public static func optOutRow(_ org: String) -> String { "combined after \(org) opts out" }
+
+    public static func run(_ inputs: EvaluationInputs, workers: Int = 2, log: (String) -> Void = { _ in }) throws -> EvaluationTable {
+        let domains = inputs.heldOut.map(\.domain)
+        var table = EvaluationTable(domains: domains)
+        func scores(_ label: String, _ model: Model) -> [TokenScores] {
+            let t0 = Date()
+            let s = inputs.heldOut.map { Evaluator.tokenScores(model: model, corpus: $0.corpus, workers: workers) }
+            log(String(format: "  %@: %.1f s", label, Date().timeIntervalSince(t0)))
+            return s
+        }
+        func add(_ label: String, _ note: String, _ s: [TokenScores]) {
+            table.rows.append(.init(label: label, note: note, bitsPerByte: s.map { $0.bitsPerByte() }))
+        }
+
+        let anchor = scores(anchorRow, inputs.anchor)
+        add(anchorRow, "the public dense model everyone trains against", anchor)
+        var own = [String: [TokenScores]]()
+        for o in inputs.organisations {
+            own[o.name] = scores(ownRow(o.name, o.domain), o.model)
+            add(ownRow(o.name, o.domain), "the anchor's FFN (frozen) plus \(o.name)'s expert, as \(o.name) trained it", own[o.name]!)
+        }
+        let k = inputs.combined.config.expertsPerToken
+        let top1 = k == 1 ? inputs.combined : try ExpertAssembly.withTopK(inputs.combined, 1)
+        let top2 = k == 2 ? inputs.combined : try ExpertAssembly.withTopK(inputs.combined, 2)
+        add(top1Row, "the release's experts and router rows, 1 expert per token", scores(top1Row, top1))
+        add(top2Row, "the release's experts and router rows, 2 experts per token (Mixtral)", scores(top2Row, top2))
+        add(soupRow, "one dense FFN averaging all \(inputs.combined.config.numExperts) experts' weights", scores(soupRow, ExpertAssembly.uniformSoup(inputs.combined)))
+
+        // c-BTM: each document routed by its anchor embedding to the nearest centroids (top-2, the
+        // release's index), scored by the routed models' mixture; the anchor stands for "anchor".
+        let models = [anchor] + inputs.releaseOrder.map { own[$0]! }
+        let router = CentroidRouter(index: inputs.index, temperature: 0.1, topK: 2)
+        var cbtm = [Double]()
+        for (d, held) in inputs.heldOut.enumerated() {
+            let stats = Evaluator.documentStatistics(model: inputs.anchor, corpus: held.corpus, center: inputs.index.center, workers: workers)
+            let routes = router.route(stats.flatMap(\.embedding), count: stats.count, workers: workers)
+            cbtm.append(TokenScores.mixtureBitsPerByte(models.map { $0[d] }, weights: routes.map { $0.map { ($0.expert, $0.weight) } }))
+        }
+        table.rows.append(.init(label: cbtmRow, note: "per document: nearest centroids (top-2, temperature 0.1) pick which 2-expert models to mix", bitsPerByte: cbtm))
+        let oracle = domains.enumerated().map { d, domain -> Double in
+            guard let o = inputs.organisations.first(where: { $0.domain == domain }) else { return anchor[d].bitsPerByte() }
+            return own[o.name]![d].bitsPerByte()
+        }
+        table.rows.append(.init(label: oracleRow, note: "each domain scored by its own organisation's model (the anchor for public)", bitsPerByte: oracle))
+        if let (removed, model) = inputs.afterOptOut {
+            add(optOutRow(removed), "the release published after \(removed)'s revocation", scores(optOutRow(removed), model))
+        }
+        return table
+    }
+}
+
+/// The held-out split `tributary train` and `anchor train` leave aside (by content hash, default
+/// options), capped to `maxBytes` per domain for evaluation time.
+public enum DemoHeldOut {
+    public static func load(_ directory: String, fraction: Double = 0.1, maxBytes: Int = .max) throws -> Corpus {
+        let held = try Corpus.load(paths: [directory]).split(heldOutFraction: fraction).heldOut
+        var docs = [Corpus.Document](), total = 0
+        for d in held.documents where total < maxBytes {
+            docs.append(d)
+            total += d.bytes.count
+        }
+        guard !docs.isEmpty else { throw TributaryError("demo.no_held_out", "no held-out documents in \(directory)") }
+        return Corpus(documents: docs)
+    }
+}
