@@ -103,3 +103,25 @@ struct VerifyInclusionCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct FetchReleaseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fetch-release",
+        abstract: "Download a published release (the combined model), checking the manifest's signature and every file's digest.")
+
+    @Option(help: "Server URL.") var server: String
+    @Option(help: "The log's verifier key, or a file with it (pin it out of band).") var logKey: String
+    @Option(help: "Release number (default: the latest).") var number: Int?
+    @Option(help: "New directory for the model: config.json, model.safetensors, routing-index.safetensors, manifest.json.") var out: String
+
+    func run() async throws {
+        try await reportingErrors {
+            let r = try await ReleaseDownload.fetch(client: try TributaryClient(server: server), logKey: try loadVerifierKey(logKey),
+                                                    number: number, to: out)
+            let m = r.manifest
+            print("release \(m.release) (log size \(m.logSize), \(m.expertsPerToken) experts per token): experts "
+                  + (["anchor"] + m.experts.map { "\($0.organisation) (contribution \($0.contribution))" }).joined(separator: ", "))
+            print("signature and \(m.files.count) file digests verified; written to \(out)")
+        }
+    }
+}

@@ -10,6 +10,6 @@ struct Tributary: AsyncParsableCommand {
             KeygenCommand.self, SignCommand.self, VerifyCommand.self, InspectCommand.self,
             AnchorCommand.self, TrainCommand.self, EvalCommand.self, GenerateCommand.self, RouteCommand.self,
             ServeCommand.self, AdminCommand.self, SubmitCommand.self, RevokeCommand.self, VerifyInclusionCommand.self,
-            AuditCommand.self, LogCommand.self, DevCommand.self,
+            AuditCommand.self, FetchReleaseCommand.self, LogCommand.self, DemoCommand.self, DevCommand.self,
         ])
 }
