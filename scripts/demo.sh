@@ -1,15 +1,9 @@
 #!/usr/bin/env bash
-# Sets everything up and runs the main job (release build).
+# Sets everything up and runs the main job: `tributary demo` (release build) in .demo/ — three
+# organisations, an operator and an auditor on loopback, then the evaluation. Reruns reuse the
+# corpora and the anchor kept in .demo/. Extra arguments go to `tributary demo`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build -c release --product tributary
-bin=.build/release/tributary
-work=${TRIBUTARY_WORKDIR:-.demo}
-rm -rf "$work/roundtrip" && mkdir -p "$work/roundtrip"
-"$bin" keygen --name acme --out "$work/roundtrip/keys"
-mkdir -p "$work/roundtrip/bundle"
-cp protocol/test-vectors/bundle/expert.safetensors protocol/test-vectors/bundle/routing.safetensors "$work/roundtrip/bundle/"
-"$bin" sign "$work/roundtrip/bundle" --key "$work/roundtrip/keys/acme.key"
-"$bin" verify "$work/roundtrip/bundle" --pubkey "$work/roundtrip/keys/acme.pub"
-"$bin" inspect "$work/roundtrip/bundle"
+exec .build/release/tributary demo --workdir "${TRIBUTARY_WORKDIR:-.demo}" "$@"

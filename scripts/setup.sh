@@ -2,14 +2,14 @@
 # Installs everything Tributary needs on a fresh Debian/Ubuntu machine that has Swift:
 #   - the system C libraries its SwiftPM system-library targets link (libsodium, libcrypto, sqlite3, OpenBLAS);
 #   - the Debian text packages the demo uses as corpora (fortunes, jargon, python3.11's stdlib, C headers, licences);
-#   - wrk, for the HTTP benchmarks;
+#   - wrk, for the HTTP benchmarks; rsvg-convert (librsvg2-bin), for the demo chart as PNG;
 #   - a Python virtualenv (.venv) with Hugging Face's safetensors and numpy, for the interop tests.
 # Idempotent: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(pkg-config libsodium-dev libssl-dev libsqlite3-dev libopenblas-dev
-          fortunes-min fortunes jargon libpython3.11-stdlib linux-libc-dev base-files wrk python3-venv)
+          fortunes-min fortunes jargon libpython3.11-stdlib linux-libc-dev base-files wrk python3-venv librsvg2-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

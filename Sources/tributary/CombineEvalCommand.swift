@@ -24,6 +24,7 @@ struct CombineEvalCommand: AsyncParsableCommand {
     @Flag var ldaBias = false
     @Flag var ldaPooled = false
     @Option var ldaShrink: Double = 0.1
+    @Option(parsing: .upToNextOption, help: "Also evaluate the merged model with these experts-per-token values.") var alsoTopK: [Int] = []
     @Flag var json = false
     @Flag(help: "Also print the combined model's mean gate per expert on each domain's held-out text.") var gates = false
 
@@ -106,6 +107,11 @@ struct CombineEvalCommand: AsyncParsableCommand {
                     printError("gates on \(domain): " + zip(names, mean).map { "\($0) " + String(format: "%.2f", $1) }.joined(separator: ", ")
                                + "   per layer: " + g.map { $0.map { String(format: "%.2f", $0) }.joined(separator: "/") }.joined(separator: " "))
                 }
+            }
+            for k in alsoTopK {
+                let m = try ExpertAssembly.withTopK(combined, k)
+                let v = held.map { Evaluator.tokenScores(model: m, corpus: $0.1).bitsPerByte() }
+                printError("combined top-\(k): " + zip(held, v).map { "\($0.0.0) " + String(format: "%.3f", $0.1) }.joined(separator: ", "))
             }
             let table = try DemoEvaluation.run(EvaluationInputs(anchor: a.model, organisations: orgs, combined: combined, index: index,
                                                                 releaseOrder: orgs.map(\.name), afterOptOut: after, heldOut: held)) { printError($0) }

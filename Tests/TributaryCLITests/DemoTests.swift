@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+import TributaryCore
+import TributaryDemo
+import TributaryLog
+
+/// `tributary demo` end to end on tiny configurations (seconds): then the protocol's outcomes are
+/// checked again here, independently of what the demo itself printed.
+@Suite(.serialized)
+struct DemoTests {
+    static let organisations = ["acme", "globex", "initech"]
+
+    @Test func demoRunsTheWholeProtocol() async throws {
+        let dir = TempDir()
+        let r = try tributary(["demo", "--workdir", dir.path, "--anchor-config", "tiny", "--anchor-steps", "40", "--expert-steps", "12",
+                               "--documents", "60", "--public-bytes", "250000", "--evaluation-bytes", "15000", "--json"])
+        try #require(r.status == 0, "\(r.stderr.suffix(3000))")
+        let run = dir.file("run")
+        func text(_ path: String) throws -> String {
+            String(decoding: try readSmallFile(path, limit: 1 << 20), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        // Every bundle verifies under its owner's key, and is signed by that owner.
+        for org in Self.organisations {
+            let key = try VerifierKey(parsing: try text(run + "/keys/\(org).pub"))
+            let v = try ContributionBundle.verify(directory: run + "/owners/\(org)/bundle", keys: [key])
+            #expect(v.predicate.organisation == org)
+        }
+
+        // The downloaded releases carry the log key's signature and exactly the expected experts.
+        let logKey = try VerifierKey(parsing: try text(run + "/server/log.pub"))
+        let first = try ReleaseManifest.verify(try readSmallFile(run + "/releases/1/manifest.json", limit: 1 << 20), key: logKey)
+        let second = try ReleaseManifest.verify(try readSmallFile(run + "/releases/2/manifest.json", limit: 1 << 20), key: logKey)
+        #expect(first.experts.map(\.organisation) == Self.organisations)
+        #expect(second.experts.map(\.organisation) == ["acme", "globex"])
+        #expect(!second.experts.contains { $0.organisation == "initech" })
+        #expect(try text(run + "/releases/1/config.json").contains("\"num_local_experts\":4"))
+        #expect(try text(run + "/releases/2/config.json").contains("\"num_local_experts\":3"))
+
+        // A new auditor, with no state, audits the whole log again against the restarted server.
+        let server = ServerProcess(binary: tributaryBinary, arguments: [
+            "--dir", run + "/server", "--anchor", dir.file("anchor"), "--probe", dir.file("corpora/public"),
+            "--operator-key", run + "/keys/operator.pub", "--no-auto-release", "--log-level", "warning"],
+            port: try ServerProcess.freePort(), logFile: dir.file("server-again.log"))
+        try await server.start()
+        defer { server.kill() }
+        let audit = try tributary(["audit", "--server", server.url, "--log-key", run + "/server/log.pub", "--operator-key",
+                                   run + "/keys/operator.pub", "--state", dir.file("auditor-again"), "--all-releases", "--json"])
+        #expect(audit.status == 0, "\(audit.stdout) \(audit.stderr)")
+        let report = try StrictJSONParser.parse(Array(audit.stdout.utf8))
+        #expect(report["verified"] == .bool(true))
+        #expect(report["counts"]?["contributions"] == .int(3))
+        #expect(report["counts"]?["contributionRevocations"] == .int(1))
+        #expect(report["counts"]?["releases"] == .int(2))
+
+        // The evaluation: every row of the table, and the report that shows it.
+        let table = try StrictJSONParser.parse(Array((r.stdout.split(separator: "\n").last { $0.hasPrefix("{") } ?? "").utf8))
+        guard case let .array(rows)? = table["rows"] else { Issue.record("no table rows in \(r.stdout)"); return }
+        #expect(rows.count == 10)
+        for row in rows {
+            guard case let .object(values)? = row["bitsPerByte"] else { Issue.record("row without values"); continue }
+            #expect(values.count == 4)
+            for (_, v) in values { if case let .number(n) = v { #expect((Double(n) ?? 0) > 0) } }
+        }
+        let md = try text(dir.file("report.md"))
+        #expect(md.contains("| combined MoE, top-2 |"))
+        #expect(md.contains("Release 2: experts anchor, acme, globex."))
+        #expect(FileManager.default.fileExists(atPath: dir.file("chart.svg")))
+    }
+
+    @Test func demoRefusesBadOptionsWithoutTouchingTheWorkdir() throws {
+        let dir = TempDir()
+        let r = try tributary(["demo", "--workdir", dir.file("w"), "--expert-steps", "0"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("must be positive"))
+        #expect(!FileManager.default.fileExists(atPath: dir.file("w")))
+    }
+}
