@@ -45,8 +45,6 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Public text (like the anchor's), replayed every --public-every steps so the expert does not degrade it.")
     var publicText: [String] = []
     @Option(help: "Train on a public batch every this many steps (2 = half the steps).") var publicEvery = 2
-    @Option(help: "Weight of the router's own loss (own text → own expert, public text → the anchor); 0 = none. Needs --public-text.")
-    var routerSupervision: Float = 0
     @OptionGroup var corpusOptions: CorpusOptions
     @OptionGroup var training: TrainingArguments
     @OptionGroup var privacy: PrivacyArguments
@@ -62,7 +60,7 @@ struct TrainCommand: AsyncParsableCommand {
             progress.log("expert: \(train.documents.count) private documents (\(train.totalBytes) bytes), \(held?.documents.count ?? 0) held out; anchor \(a.digest.prefix(16))…")
             var noise = SecureNoise()
             let pub = publicText.isEmpty ? nil : try corpusOptions.load(publicText)
-            let r = try ContributionPipeline.train(anchor: a, data: train, publicText: pub, publicEvery: publicEvery, routerSupervision: routerSupervision, training: options, signature: privacy.options(seed: training.seed),
+            let r = try ContributionPipeline.train(anchor: a, data: train, publicText: pub, publicEvery: publicEvery, training: options, signature: privacy.options(seed: training.seed),
                                                    out: out, restart: training.restart, progress: progress, noise: &noise)
             guard !r.training.stoppedEarly else { return }
             var heldOut: (anchor: Evaluation, expert: Evaluation)?

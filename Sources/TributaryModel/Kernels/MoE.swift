@@ -19,10 +19,6 @@ public final class MoEWorkspace: @unchecked Sendable {
     let dy: FloatBuffer, da: FloatBuffer, dh: FloatBuffer, dx: FloatBuffer  // [N, D], [N, F], [N, 2F], [N, D]
     let dgate: FloatBuffer         // [N, k]
     let dlogits: FloatBuffer       // [N, E]
-    /// Router supervision for the next backward: cross-entropy of the router's softmax against
-    /// `expert` for every token, times `weight` (FlexOlmo expert training: own text → own expert,
-    /// public text → the anchor). Needs every expert kept (top-k = E).
-    public var routerTarget: (expert: Int, weight: Float)?
 
     public init(tokens n: Int, hidden d: Int, intermediate f: Int, experts: Int, topK: Int) {
         self.n = n; self.d = d; self.f = f; self.experts = experts; self.topK = topK
@@ -166,15 +162,12 @@ public final class MoEWorkspace: @unchecked Sendable {
         let needRouter = grads.router != nil && grads.routerRows.contains(true)
         guard needRouter || dxOut != nil else { return }
         dlogits.zero()
-        let target = k == E ? routerTarget : nil
         for t in 0..<n {
             var s0: Float = 0
             for s in 0..<k { s0 += gates.pointer[t * k + s] * dgate.pointer[t * k + s] }
             for s in 0..<k {
-                let g = gates.pointer[t * k + s], e = Int(selected[t * k + s])
-                // + w (p_e − [e = target]): the softmax cross-entropy's gradient.
-                let supervision = target.map { $0.weight * (g - (e == $0.expert ? 1 : 0)) } ?? 0
-                dlogits.pointer[t * E + e] = g * (dgate.pointer[t * k + s] - s0) + supervision
+                let g = gates.pointer[t * k + s]
+                dlogits.pointer[t * E + Int(selected[t * k + s])] = g * (dgate.pointer[t * k + s] - s0)
             }
         }
         if let gr = grads.router {

@@ -23,7 +23,6 @@ public enum ExpertTraining {
     /// made public text 25% worse than the anchor; with replay every 2nd step, 2.6%.
     public static func train(anchor: AnchorDirectory, data: Corpus, routerRows: [Float]? = nil, trainRouter: Bool = true,
                              publicText: Corpus? = nil, publicEvery: Int = 2, publicTrainsExpert: Bool = true,
-                             routerSupervision: Float = 0,
                              options: TrainingOptions, checkpointDirectory: String?, restart: Bool,
                              progress: ProgressReporter?) throws -> Result {
         let a = anchor.model, c = a.config
@@ -46,8 +45,7 @@ public enum ExpertTraining {
             auxiliary = .init(batcher: try Batcher(stream: publicText.tokenStream(), batch: options.batchSize, seqLen: options.seqLen,
                                                    seed: options.seed &+ 7919),
                               trainable: Trainability(layout: model.layout, mode: publicTrainsExpert ? .expert(1, router: true) : .routerRow(1)),
-                              every: publicEvery,
-                              routerTargets: routerSupervision > 0 ? (main: 1, auxiliary: 0, weight: routerSupervision) : nil)
+                              every: publicEvery)
         }
         let trainer = try Trainer(model: model, mode: .expert(1, router: trainRouter), options: options, batcher: batcher,
                                   auxiliary: auxiliary,

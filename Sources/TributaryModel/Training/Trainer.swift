@@ -26,14 +26,10 @@ public final class Trainer {
         public let batcher: Batcher
         public let trainable: Trainability
         public let every: Int
-        /// Router supervision: (expert the router should pick on main batches, on auxiliary batches,
-        /// weight per token relative to the language-model loss).
-        public var routerTargets: (main: Int, auxiliary: Int, weight: Float)?
-        public init(batcher: Batcher, trainable: Trainability, every: Int, routerTargets: (main: Int, auxiliary: Int, weight: Float)? = nil) {
+        public init(batcher: Batcher, trainable: Trainability, every: Int) {
             self.batcher = batcher
             self.trainable = trainable
             self.every = every
-            self.routerTargets = routerTargets
         }
     }
     let auxiliary: AuxiliaryBatches?
@@ -79,7 +75,7 @@ public final class Trainer {
         h.update(JSONWriter.serialize(.object([
             ("config", model.config.huggingFaceJSON), ("mode", .string(modeText)), ("options", options.json),
             ("base", .string(baseFingerprint)), ("data", .string(dataFingerprint)),
-            ("auxiliary", auxiliary.map { .object([("every", .int($0.every)), ("routerTargets", $0.routerTargets.map { .string("\($0.main)/\($0.auxiliary)/\($0.weight)") } ?? .null), ("data", .string(Hex.encode(SHA256.digest($0.batcher.stream.flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) }))))]) } ?? .null),
+            ("auxiliary", auxiliary.map { .object([("every", .int($0.every)), ("data", .string(Hex.encode(SHA256.digest($0.batcher.stream.flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) }))))]) } ?? .null),
         ])))
         fingerprint = Hex.encode(h.finalize())
         checkpoints = checkpointDirectory.map { CheckpointStore(directory: $0, keep: options.keepCheckpoints) }
@@ -142,9 +138,6 @@ public final class Trainer {
                         acts.load(tokens: UnsafeBufferPointer(rebasing: inp[w * per..<(w + 1) * per]),
                                   targets: UnsafeBufferPointer(rebasing: tgt[w * per..<(w + 1) * per]))
                         for r in self.trainable.ranges { grads.zero(offset: r.offset, count: r.count) }
-                        if let t = self.auxiliary?.routerTargets {
-                            for m in acts.moe { m.routerTarget = (aux == nil ? t.main : t.auxiliary, t.weight * scale) }
-                        }
                         out[w] = model.forward(acts, gradScale: options.maximiseLoss ? -scale : scale)
                         model.backward(acts, grads: grads, trainable: stepTrainable)
                     }

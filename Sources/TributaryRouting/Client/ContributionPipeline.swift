@@ -24,7 +24,6 @@ public enum ContributionPipeline {
 
     /// `publicText` (optional, public) teaches the trained router row what is not the owner's domain.
     public static func train<N: NoiseSource>(anchor: AnchorDirectory, data: Corpus, publicText: Corpus? = nil, publicEvery: Int = 2,
-                                             routerSupervision: Float = 0,
                                              training: TrainingOptions,
                                              signature o: SignatureOptions, out: String, restart: Bool, progress: ProgressReporter?,
                                              noise: inout N) throws -> Result {
@@ -75,7 +74,7 @@ public enum ContributionPipeline {
 
         let trainRouter = o.routerRowSource == "trained"
         let result = try ExpertTraining.train(anchor: anchor, data: data, routerRows: released.routerRows, trainRouter: trainRouter,
-                                              publicText: publicText, publicEvery: publicEvery, routerSupervision: routerSupervision, options: training, checkpointDirectory: out + "/checkpoints", restart: false, progress: progress)
+                                              publicText: publicText, publicEvery: publicEvery, options: training, checkpointDirectory: out + "/checkpoints", restart: false, progress: progress)
         var finalSignature = released
         if trainRouter { finalSignature.routerRows = result.trainedRouterRows }
         if !result.training.stoppedEarly {
