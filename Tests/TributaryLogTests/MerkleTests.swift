@@ -138,4 +138,17 @@ func tree(_ n: Int) -> MemoryTree {
         let other = try SigningKey.generate(name: "other.org/log")
         #expect(throws: CheckpointError.self) { _ = try Checkpoint(origin: "example.org/log", size: 1, root: CTVectors.roots[0]).signed(by: other) }
     }
+
+    /// Wrong-origin checkpoints: another log's (signed by its own key) fails the pinned key's
+    /// signature check; one whose text names another origin, even signed by the pinned key, is refused.
+    @Test func wrongOriginCheckpointsAreRefused() throws {
+        let key = try SigningKey.generate(name: "example.org/log")
+        let other = try SigningKey.generate(name: "other.org/log")
+        let foreign = try Checkpoint(origin: "other.org/log", size: 8, root: CTVectors.roots[7]).signed(by: other)
+        #expect(throws: (any Error).self) { _ = try Checkpoint.verify(note: Array(foreign.serialized.utf8), key: key.verifierKey) }
+        let relabelled = try SignedNote.sign(text: "other.org/log\n8\n" + Base64.encode(CTVectors.roots[7]) + "\n", with: key)
+        #expect(throws: CheckpointError.originMismatch(expected: "example.org/log", key: "other.org/log")) {
+            _ = try Checkpoint.verify(note: Array(relabelled.serialized.utf8), key: key.verifierKey)
+        }
+    }
 }
