@@ -48,6 +48,8 @@ public enum DemoEvaluation {
     public static let anchorRow = "anchor alone"
     public static let top1Row = "combined MoE, top-1"
     public static let top2Row = "combined MoE, top-2"
+    public static let signatureRow = "combined, signature-routed, top-2"
+    public static let tokenRow = "combined, router rows only, top-2"
     public static let soupRow = "uniform soup of the experts"
     public static let cbtmRow = "c-BTM ensemble (centroid routing)"
     public static let oracleRow = "oracle (domain's own model)"
@@ -77,8 +79,28 @@ public enum DemoEvaluation {
         let k = inputs.combined.config.expertsPerToken
         let top1 = k == 1 ? inputs.combined : try ExpertAssembly.withTopK(inputs.combined, 1)
         let top2 = k == 2 ? inputs.combined : try ExpertAssembly.withTopK(inputs.combined, 2)
-        add(top1Row, "the release's experts and router rows, 1 expert per token", scores(top1Row, top1))
-        add(top2Row, "the release's experts and router rows, 2 experts per token (Mixtral)", scores(top2Row, top2))
+        // Posterior routing (the release's method): each token goes to the expert set whose restricted
+        // model has explained the text read so far best; the router rows gate within the set.
+        func posterior(_ label: String, _ model: Model) -> [TokenScores] {
+            let t0 = Date()
+            let routing = PosteriorRouting(experts: model.config.numExperts)
+            let results = inputs.heldOut.map { routing.tokenScores(model: model, corpus: $0.corpus, workers: workers) }
+            log(String(format: "  %@: %.1f s; share of tokens per expert set (anchor alone, then anchor + each expert): ", label, Date().timeIntervalSince(t0))
+                + zip(inputs.heldOut, results).map { "\($0.domain) " + $1.shares.map { String(format: "%.2f", $0) }.joined(separator: "/") }.joined(separator: ", "))
+            return results.map(\.scores)
+        }
+        add(top1Row, "routed by posterior: the expert set (anchor alone, or anchor + one expert) whose model best explains the text so far; router rows pick 1", posterior(top1Row, top1))
+        add(top2Row, "routed by posterior as above; the set's router rows weigh its 2 experts", posterior(top2Row, top2))
+        // Signature routing: the anchor plus the expert whose centroids lie nearest the text so far.
+        let t0 = Date()
+        let routing = SignatureRouting(index: inputs.index)
+        add(signatureRow, "anchor + the expert whose DP centroids lie nearest the text read so far, weighed by router rows",
+            inputs.heldOut.map { held in
+                Evaluator.tokenScores(model: top2, corpus: held.corpus,
+                                      expertMasks: routing.expertMasks(anchor: inputs.anchor, corpus: held.corpus, workers: workers), workers: workers)
+            })
+        log(String(format: "  %@: %.1f s", signatureRow, Date().timeIntervalSince(t0)))
+        add(tokenRow, "the release's router rows alone over all experts, 2 per token (what the Mixtral export does)", scores(tokenRow, top2))
         add(soupRow, "one dense FFN averaging all \(inputs.combined.config.numExperts) experts' weights", scores(soupRow, ExpertAssembly.uniformSoup(inputs.combined)))
 
         // c-BTM: each document routed by its anchor embedding to the nearest centroids (top-2, the
@@ -98,7 +120,8 @@ public enum DemoEvaluation {
         }
         table.rows.append(.init(label: oracleRow, note: "each domain scored by its own organisation's model (the anchor for public)", bitsPerByte: oracle))
         if let (removed, model) = inputs.afterOptOut {
-            add(optOutRow(removed), "the release published after \(removed)'s revocation", scores(optOutRow(removed), model))
+            let after = model.config.expertsPerToken == 2 ? model : try ExpertAssembly.withTopK(model, 2)
+            add(optOutRow(removed), "the release published after \(removed)'s revocation, top-2, routed by posterior", posterior(optOutRow(removed), after))
         }
         return table
     }

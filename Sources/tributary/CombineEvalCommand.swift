@@ -25,6 +25,8 @@ struct CombineEvalCommand: AsyncParsableCommand {
     @Flag var ldaPooled = false
     @Option var ldaShrink: Double = 0.1
     @Option(parsing: .upToNextOption, help: "Also evaluate the merged model with these experts-per-token values.") var alsoTopK: [Int] = []
+    @Option(parsing: .upToNextOption, help: "Experiment: signature routing allowing this many contributed experts per token.") var routeExperts: [Int] = []
+    @Flag(help: "Print only the experiments, not the table.") var onlyExperiments = false
     @Flag var json = false
     @Flag(help: "Also print the combined model's mean gate per expert on each domain's held-out text.") var gates = false
 
@@ -108,6 +110,24 @@ struct CombineEvalCommand: AsyncParsableCommand {
                                + "   per layer: " + g.map { $0.map { String(format: "%.2f", $0) }.joined(separator: "/") }.joined(separator: " "))
                 }
             }
+            if gates {
+                let names = ["anchor"] + orgs.map(\.name)
+                let routing = SignatureRouting(index: index)
+                for (domain, corpus) in held {
+                    let masks = routing.expertMasks(anchor: a.model, corpus: corpus).flatMap { $0 }
+                    let shares = names.indices.dropFirst().map { e in Double(masks.filter { $0 & (1 << UInt32(e)) != 0 }.count) / Double(max(masks.count, 1)) }
+                    let alone = Double(masks.filter { $0 == 1 }.count) / Double(max(masks.count, 1))
+                    printError("signature routing on \(domain): anchor alone " + String(format: "%.2f", alone) + ", "
+                               + zip(names.dropFirst(), shares).map { "\($0) " + String(format: "%.2f", $1) }.joined(separator: ", "))
+                }
+            }
+            for r in routeExperts {
+                let routing = SignatureRouting(index: index, experts: r)
+                let m = try ExpertAssembly.withTopK(combined, 2)
+                let v = held.map { Evaluator.tokenScores(model: m, corpus: $0.1, expertMasks: routing.expertMasks(anchor: a.model, corpus: $0.1)).bitsPerByte() }
+                printError("signature-routed top-2, \(r) experts: " + zip(held, v).map { "\($0.0.0) " + String(format: "%.3f", $0.1) }.joined(separator: ", "))
+            }
+            if onlyExperiments { return }
             for k in alsoTopK {
                 let m = try ExpertAssembly.withTopK(combined, k)
                 let v = held.map { Evaluator.tokenScores(model: m, corpus: $0.1).bitsPerByte() }

@@ -8,6 +8,12 @@ public struct TokenScores: Sendable {
     /// Bytes of each document (targets below 256): the denominator of bits per byte.
     public let bytes: [Int]
 
+    public init(logProbs: [[Float]], bytes: [Int]) {
+        precondition(logProbs.count == bytes.count)
+        self.logProbs = logProbs
+        self.bytes = bytes
+    }
+
     /// Bits per byte over the documents `subset` (default all).
     public func bitsPerByte(_ subset: [Int]? = nil) -> Double {
         let ds = subset ?? Array(logProbs.indices)
@@ -36,7 +42,9 @@ public struct TokenScores: Sendable {
 
 extension Evaluator {
     /// Log-probabilities of every target token of every document, windowed exactly as `evaluate`.
-    public static func tokenScores(model: Model, corpus: Corpus, batch: Int = 8, workers: Int = 2) -> TokenScores {
+    /// `expertMasks[d][j]`, when given, is the set of experts (bit e = expert e) an MoE may use for
+    /// document d's j-th predicted token (see `MoEWorkspace.forward`).
+    public static func tokenScores(model: Model, corpus: Corpus, expertMasks: [[UInt32]]? = nil, batch: Int = 8, workers: Int = 2) -> TokenScores {
         let T = model.config.contextLength, V = model.config.vocabSize
         let windows = Windows.make(corpus, seqLen: T)
         // Each window's scores land in its own slot; windows of a document are consecutive.
@@ -45,6 +53,13 @@ extension Evaluator {
         defer { slots.deallocate() }
         let base = slots.baseAddress!
         sweep(model: model, windows: windows, batch: batch, workers: workers) { _, acts, chunk in
+            if let expertMasks {
+                var mask = [UInt32](repeating: .max, count: acts.tokenCount)
+                for (j, w) in chunk.enumerated() {
+                    for t in 0..<T where w.targets[t] >= 0 { mask[j * T + t] = expertMasks[w.document][w.start + t] }
+                }
+                acts.restrictExperts(mask)
+            }
             _ = model.forward(acts, computeLoss: false)
             let logits = acts.logits.pointer
             for (j, w) in chunk.enumerated() {

@@ -3,6 +3,8 @@
 /// token after BOS is predicted exactly once. Short windows are padded (targets -1).
 public struct DocumentWindow: Sendable {
     public let document: Int
+    /// Position of the first input token in the document's token sequence (BOS is 0).
+    public let start: Int
     public let inputs: [Int32]
     public let targets: [Int32]
 }
@@ -23,7 +25,7 @@ public enum Windows {
                     inp += [Int32](repeating: Int32(ByteTokenizer.eos), count: T - real)
                     tgt += [Int32](repeating: padding, count: T - real)
                 }
-                out.append(DocumentWindow(document: i, inputs: inp, targets: tgt))
+                out.append(DocumentWindow(document: i, start: start, inputs: inp, targets: tgt))
                 start = end
             }
         }

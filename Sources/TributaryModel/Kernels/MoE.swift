@@ -57,38 +57,43 @@ public final class MoEWorkspace: @unchecked Sendable {
     /// can read x directly.
     func takesEveryToken(_ e: Int) -> Bool { count[e] == n }
 
-    /// x[N, D] → out[N, D] (overwritten; pass `accumulate` to add into out instead).
-    public func forward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weights: Weights, accumulate: Bool) {
+    /// x[N, D] → out[N, D] (overwritten; pass `accumulate` to add into out instead). With `allowed`
+    /// ([N] bit sets, bit e = expert e), token t chooses its top-k among its allowed experts only; a
+    /// token allowed fewer than k experts uses the ones it has (the unused slots are -1, gate 0).
+    public func forward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weights: Weights, accumulate: Bool,
+                        allowed: UnsafePointer<UInt32>? = nil) {
         let E = experts, k = topK
         Linear.forward(out: logits.pointer, inp: x, weight: weights.router, n: n, ic: d, oc: E)
         // Top-k per token (ties go to the lower index) and softmax over the kept logits.
         for c in 0..<E { count[c] = 0 }
         for t in 0..<n {
             let row = logits.pointer + t * E
+            let mask = allowed?[t] ?? UInt32.max
             var chosen = [Int](repeating: -1, count: k)
             for s in 0..<k {
                 var best = -1
-                for e in 0..<E where !chosen.contains(e) && (best < 0 || row[e] > row[best]) { best = e }
+                for e in 0..<E where mask & (1 << UInt32(e)) != 0 && !chosen.contains(e) && (best < 0 || row[e] > row[best]) { best = e }
                 chosen[s] = best
             }
+            precondition(chosen[0] >= 0, "token \(t) is allowed no expert")
             let m = row[chosen[0]]
             var sum: Float = 0
             for s in 0..<k {
-                let g = FastMath.exp(row[chosen[s]] - m)
+                let g = chosen[s] < 0 ? 0 : FastMath.exp(row[chosen[s]] - m)
                 gates.pointer[t * k + s] = g
                 sum += g
             }
             for s in 0..<k {
                 gates.pointer[t * k + s] /= sum
                 selected[t * k + s] = Int32(chosen[s])
-                count[chosen[s]] += 1
+                if chosen[s] >= 0 { count[chosen[s]] += 1 }
             }
         }
         offset[0] = 0
         for e in 0..<E { offset[e + 1] = offset[e] + count[e] }
         var fill = Array(offset.prefix(E))
         for t in 0..<n {
-            for s in 0..<k {
+            for s in 0..<k where selected[t * k + s] >= 0 {
                 let e = Int(selected[t * k + s])
                 rowToken[fill[e]] = Int32(t)
                 rowSlot[fill[e]] = Int32(s)
@@ -165,7 +170,7 @@ public final class MoEWorkspace: @unchecked Sendable {
         for t in 0..<n {
             var s0: Float = 0
             for s in 0..<k { s0 += gates.pointer[t * k + s] * dgate.pointer[t * k + s] }
-            for s in 0..<k {
+            for s in 0..<k where selected[t * k + s] >= 0 {
                 let g = gates.pointer[t * k + s]
                 dlogits.pointer[t * E + Int(selected[t * k + s])] = g * (dgate.pointer[t * k + s] - s0)
             }

@@ -7,6 +7,8 @@ public final class Activations: @unchecked Sendable {
 
     var tokens: [Int32]
     var targets: [Int32]
+    /// Optional [N] bit sets of the experts each token may use (see `MoEWorkspace.forward`).
+    var expertMask: [UInt32]?
     let resid: [FloatBuffer]        // L+1 × [N, C]: stream entering each layer, and the final output
     let mid: [FloatBuffer]          // L × [N, C]: stream after attention
     let ln1: [FloatBuffer], rstd1: [FloatBuffer]
@@ -64,5 +66,12 @@ public final class Activations: @unchecked Sendable {
         precondition(input.count == tokenCount && target.count == tokenCount)
         tokens.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: input) }
         targets.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: target) }
+        expertMask = nil
+    }
+
+    /// Restricts each token to a set of experts (bit e = expert e) until the next `load`.
+    public func restrictExperts(_ mask: [UInt32]) {
+        precondition(mask.count == tokenCount && config.isMoE && config.numExperts <= 32)
+        expertMask = mask
     }
 }

@@ -32,7 +32,11 @@ extension Model {
             observe?(l, ln2)
             out.update(from: mid, count: N * C)
             if c.isMoE {
-                acts.moe[s].forward(out: out, x: ln2, weights: moeWeights(l), accumulate: true)
+                if let mask = acts.expertMask {
+                    mask.withUnsafeBufferPointer { acts.moe[s].forward(out: out, x: ln2, weights: moeWeights(l), accumulate: true, allowed: $0.baseAddress) }
+                } else {
+                    acts.moe[s].forward(out: out, x: ln2, weights: moeWeights(l), accumulate: true)
+                }
             } else {
                 let h = acts.ffnH[s].pointer, a = acts.ffnA[s].pointer
                 Linear.forward(out: h, inp: ln2, weight: pointer(ly.w13), n: N, ic: C, oc: 2 * F)

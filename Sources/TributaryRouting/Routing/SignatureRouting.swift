@@ -1,0 +1,36 @@
+import TributaryModel
+
+/// Signature routing for the combined MoE: every token may use the anchor's FFN plus the experts
+/// whose routing signatures lie nearest to what has been read so far (the causal prefix embedding
+/// in the anchor's hidden space, `Evaluator.prefixEmbeddings`). Within that set the release's router
+/// rows choose and weigh experts as usual, so a token routed to expert e is computed with exactly
+/// the gates e's owner trained ([anchor row, e's row]), and a token nearest the public centroids
+/// uses the anchor alone. The index's expert order is the model's: anchor first, then the release's.
+///
+/// Why: router rows are trained by each owner against the anchor only, so token by token they tell
+/// "my expert or the anchor" apart but not one owner's expert from another's; the signatures, built
+/// from whole documents, do tell domains apart (c-BTM routes on them for the same reason).
+public struct SignatureRouting: Sendable {
+    public let router: CentroidRouter
+    /// Contributed experts allowed per token besides the anchor.
+    public let experts: Int
+
+    public init(index: RoutingIndex, experts: Int = 1) {
+        router = CentroidRouter(index: index, temperature: 1, topK: max(1, experts))
+        self.experts = max(1, experts)
+    }
+
+    /// [document][predicted token] bit sets of allowed experts for `corpus`, from `anchor`'s hidden states.
+    public func expertMasks(anchor: Model, corpus: Corpus, workers: Int = 2) -> [[UInt32]] {
+        let C = router.index.dimension
+        let prefixes = Evaluator.prefixEmbeddings(model: anchor, corpus: corpus, center: router.index.center, workers: workers)
+        return prefixes.map { rows in masks(rows, count: rows.count / C, workers: workers) }
+    }
+
+    /// Bit sets for `n` unit-norm context embeddings ([n, C]).
+    public func masks(_ embeddings: [Float], count n: Int, workers: Int = 2) -> [UInt32] {
+        router.route(embeddings, count: n, workers: workers).map { routes in
+            routes.reduce(UInt32(1)) { $0 | (1 << UInt32($1.expert)) }
+        }
+    }
+}

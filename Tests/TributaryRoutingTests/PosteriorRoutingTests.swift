@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+import TributaryModel
+@testable import TributaryRouting
+
+/// Expert-set restriction, posterior routing and causal prefix embeddings: what the combined MoE's
+/// evaluation stands on.
+@Suite struct PosteriorRoutingTests {
+    let config = ModelConfig(hiddenSize: 32, numLayers: 2, numHeads: 2, intermediateSize: 64, contextLength: 32)
+
+    func text(_ seed: UInt64, documents: Int, bytes: Int) -> Corpus {
+        var rng = RNG(seed: seed)
+        return Corpus(documents: (0..<documents).map { d in
+            .init(source: "doc\(d)", bytes: (0..<bytes + d * 7).map { _ in UInt8(97 + rng.next() % 20) })
+        })
+    }
+
+    func rows(_ seed: UInt64) -> [Float] {
+        var rng = RNG(seed: seed)
+        return (0..<config.numLayers * config.hiddenSize).map { _ in Float(Int(rng.next() % 2001) - 1000) / 1000 }
+    }
+
+    /// A 4-expert merge restricted to {anchor, e} computes exactly e's own 2-expert model, and
+    /// restricted to {anchor} the anchor; unrestricted it is a different model.
+    @Test func restrictedMergeEqualsEachOwnersModel() throws {
+        let anchor = Model.initialised(config: config, seed: 1)
+        let experts = (2...4).map { ExpertWeights(denseFFNOf: Model.initialised(config: config, seed: UInt64($0))) }
+        let allRows = [rows(10), rows(11), rows(12), rows(13)]
+        let merged = try ExpertAssembly.assemble(anchor: anchor, experts: [ExpertWeights(denseFFNOf: anchor)] + experts, routerRows: allRows, topK: 2)
+        let corpus = text(5, documents: 3, bytes: 70)   // longer than the context: several windows
+        func masks(_ set: UInt32) -> [[UInt32]] {
+            corpus.documents.map { [UInt32](repeating: set, count: $0.bytes.count + 1) }
+        }
+        func maxDiff(_ a: TokenScores, _ b: TokenScores) -> Float {
+            zip(a.logProbs, b.logProbs).map { zip($0, $1).map { abs($0 - $1) }.max() ?? 0 }.max() ?? 0
+        }
+        for e in 1...3 {
+            let own = try ExpertAssembly.assemble(anchor: anchor, experts: [ExpertWeights(denseFFNOf: anchor), experts[e - 1]],
+                                                  routerRows: [allRows[0], allRows[e]], topK: 2)
+            let restricted = Evaluator.tokenScores(model: merged, corpus: corpus, expertMasks: masks(1 | 1 << UInt32(e)), workers: 1)
+            #expect(maxDiff(restricted, Evaluator.tokenScores(model: own, corpus: corpus, workers: 1)) < 1e-4)
+        }
+        let anchorOnly = Evaluator.tokenScores(model: merged, corpus: corpus, expertMasks: masks(1), workers: 1)
+        #expect(maxDiff(anchorOnly, Evaluator.tokenScores(model: anchor, corpus: corpus, workers: 1)) < 1e-4)
+        #expect(maxDiff(Evaluator.tokenScores(model: merged, corpus: corpus, workers: 1), anchorOnly) > 1e-2)
+    }
+
+    /// Each token goes to the candidate with the most evidence from the tokens before it.
+    @Test func switchingFollowsThePrefixLikelihood() {
+        // Candidate 1 is better on tokens 0-1, candidate 2 from token 2 on; the first token goes to 0.
+        let a = TokenScores(logProbs: [[-1, -1, -1, -1, -1]], bytes: [4])
+        let b = TokenScores(logProbs: [[-0.5, -0.5, -3, -3, -3]], bytes: [4])
+        let c = TokenScores(logProbs: [[-2, -0.9, -0.1, -0.1, -0.1]], bytes: [4])
+        let r = PosteriorRouting.switching([a, b, c])
+        // Evidence before token t: t=1 b (−0.5); t=2 b (−1 vs a −2, c −2.9); t=3 b −4 vs c −3.0 → c; t=4 c.
+        #expect(r.scores.logProbs == [[-1, -0.5, -3, -0.1, -0.1]])
+        #expect(r.shares == [0.2, 0.4, 0.4])
+        // Every document starts afresh.
+        let two = PosteriorRouting.switching([TokenScores(logProbs: [[-1, -1], [-1, -1]], bytes: [1, 1]),
+                                              TokenScores(logProbs: [[-0.1, -0.1], [-2, -2]], bytes: [1, 1])])
+        #expect(two.scores.logProbs == [[-1, -0.1], [-1, -1]])
+    }
+
+    @Test func candidateSetsAreAnchorThenAnchorWithEachExpert() {
+        #expect(PosteriorRouting(experts: 4).sets == [0b1, 0b11, 0b101, 0b1001])
+        #expect(PosteriorRouting(experts: 1).sets == [0b1])
+    }
+
+    /// The last prefix embedding of a document is the document's own embedding, and each prefix
+    /// embedding only depends on what precedes it.
+    @Test func prefixEmbeddingsAreCausalAndEndAtTheDocumentEmbedding() {
+        let model = Model.initialised(config: config, seed: 3)
+        let corpus = text(8, documents: 2, bytes: 20)   // within one window
+        let center = (0..<config.hiddenSize).map { Float($0) / 100 }
+        let prefixes = Evaluator.prefixEmbeddings(model: model, corpus: corpus, center: center, workers: 1)
+        let stats = Evaluator.documentStatistics(model: model, corpus: corpus, center: center, workers: 1)
+        let C = config.hiddenSize
+        for d in 0..<2 {
+            #expect(prefixes[d].count == (corpus.documents[d].bytes.count + 1) * C)
+            let last = Array(prefixes[d].suffix(C))
+            #expect(zip(last, stats[d].embedding).map { abs($0 - $1) }.max()! < 1e-4)
+        }
+        // Row j reads inputs 0...j (BOS, then bytes 0..<j): changing byte 15 (input 16) leaves rows
+        // 0...15 unchanged and changes row 16.
+        var bytes = corpus.documents[0].bytes
+        bytes[15] = bytes[15] == 97 ? 98 : 97
+        let changed = Evaluator.prefixEmbeddings(model: model, corpus: Corpus(documents: [.init(source: "x", bytes: bytes)]), center: center, workers: 1)
+        #expect(Array(changed[0].prefix(16 * C)) == Array(prefixes[0].prefix(16 * C)))
+        #expect(Array(changed[0][16 * C..<17 * C]) != Array(prefixes[0][16 * C..<17 * C]))
+    }
+}
