@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TributaryCore
 import TributaryModel
+import TributaryRouting
 
 struct EvalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "eval", abstract: "Bits per byte of a model on text.")
@@ -10,13 +11,19 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Text files or directories.") var data: [String]
     @Option(help: "Which documents: all, held-out or train (split by content hash with --held-out).") var split = "all"
     @OptionGroup var corpusOptions: CorpusOptions
+    @Option(help: ArgumentHelp("How a combined MoE routes: rows (its router rows over all experts, as the Mixtral export) or posterior (each token goes to the expert set — anchor alone, or anchor + one expert — that best explains the document so far; one forward pass per set).", valueName: "rows|posterior"))
+    var routing = "rows"
     @Option(help: "Worker threads.") var threads = 2
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
         prepareCompute()
         try await reportingErrors {
+            guard ["rows", "posterior"].contains(routing) else { throw ValidationError("--routing must be rows or posterior") }
             let m = try ModelDirectory.load(model)
+            if routing == "posterior" && !m.config.isMoE {
+                throw TributaryError("eval.not_moe", "--routing posterior needs a mixture-of-experts model; \(model) is dense")
+            }
             var corpus = try corpusOptions.load(data)
             switch split {
             case "all": break
@@ -25,6 +32,19 @@ struct EvalCommand: AsyncParsableCommand {
             default: throw ValidationError("--split must be all, held-out or train")
             }
             guard !corpus.documents.isEmpty else { throw TributaryError("corpus.empty", "the \(split) split is empty") }
+            if routing == "posterior" {
+                let r = PosteriorRouting(experts: m.config.numExperts).tokenScores(model: m, corpus: corpus, workers: threads)
+                let bpb = r.scores.bitsPerByte()
+                if json {
+                    printJSON(.object([("bitsPerByte", .double(bpb)), ("routing", .string(routing)), ("documents", .int(corpus.documents.count)),
+                                       ("setShares", .array(r.shares.map { .double($0) }))]))
+                } else {
+                    print("\(model): " + String(format: "%.4f", bpb) + " bits/byte, routed by posterior (\(corpus.documents.count) documents)")
+                    print("tokens per expert set: anchor alone " + String(format: "%.2f", r.shares[0])
+                          + r.shares.dropFirst().enumerated().map { String(format: ", anchor + expert %d %.2f", $0 + 1, $1) }.joined())
+                }
+                return
+            }
             let e = Evaluator.evaluate(model: m, corpus: corpus, workers: threads)
             if json {
                 printJSON(.object([("bitsPerByte", .double(e.bitsPerByte)), ("bits", .double(e.bits)), ("bytes", .int(e.bytes)),
