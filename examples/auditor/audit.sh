@@ -20,3 +20,6 @@ rm -rf "$AUDIT/latest"
 run fetch-release --server "$SERVER" --log-key "$WORK/server/log.pub" --out "$AUDIT/latest"
 run route --model "$AUDIT/latest" --text '#include <stdio.h>
 int main(void) { return 0; }'
+# Score it on held-out text, routed by posterior (protocol/SPEC.md §6.6): each document's bytes go to
+# the expert set that explains it best so far. EVAL_TEXT: any directory of text (default: public prose).
+run eval --model "$AUDIT/latest" --data "${EVAL_TEXT:-$WORK/corpora/public}" --split held-out --routing posterior
