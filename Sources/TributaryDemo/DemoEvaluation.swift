@@ -42,8 +42,9 @@ public struct EvaluationInputs: Sendable {
 }
 
 /// Held-out bits per byte of the anchor, each organisation's 2-expert model, the combined MoE (top-1
-/// and top-2), a uniform soup of its experts, a c-BTM style ensemble routed per document by
-/// centroids, an oracle that uses each domain's own model, and the combined MoE after an opt-out.
+/// and top-2, routed by posterior; and top-2 routed by signatures, or by router rows alone), a uniform
+/// soup of its experts, a c-BTM style ensemble routed per document by centroids, an oracle that uses
+/// each domain's own model, and the combined MoE after an opt-out (routed by posterior).
 public enum DemoEvaluation {
     public static let anchorRow = "anchor alone"
     public static let top1Row = "combined MoE, top-1"
