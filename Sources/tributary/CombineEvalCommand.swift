@@ -109,9 +109,6 @@ struct CombineEvalCommand: AsyncParsableCommand {
                     printError("gates on \(domain): " + zip(names, mean).map { "\($0) " + String(format: "%.2f", $1) }.joined(separator: ", ")
                                + "   per layer: " + g.map { $0.map { String(format: "%.2f", $0) }.joined(separator: "/") }.joined(separator: " "))
                 }
-            }
-            if gates {
-                let names = ["anchor"] + orgs.map(\.name)
                 let routing = SignatureRouting(index: index)
                 for (domain, corpus) in held {
                     let masks = routing.expertMasks(anchor: a.model, corpus: corpus).flatMap { $0 }
@@ -121,11 +118,13 @@ struct CombineEvalCommand: AsyncParsableCommand {
                                + zip(names.dropFirst(), shares).map { "\($0) " + String(format: "%.2f", $1) }.joined(separator: ", "))
                 }
             }
-            for r in routeExperts {
-                let routing = SignatureRouting(index: index, experts: r)
-                let m = try ExpertAssembly.withTopK(combined, 2)
-                let v = held.map { Evaluator.tokenScores(model: m, corpus: $0.1, expertMasks: routing.expertMasks(anchor: a.model, corpus: $0.1)).bitsPerByte() }
-                printError("signature-routed top-2, \(r) experts: " + zip(held, v).map { "\($0.0.0) " + String(format: "%.3f", $0.1) }.joined(separator: ", "))
+            if !routeExperts.isEmpty {
+                let top2 = try ExpertAssembly.withTopK(combined, 2)
+                for r in routeExperts {
+                    let routing = SignatureRouting(index: index, experts: r)
+                    let v = held.map { Evaluator.tokenScores(model: top2, corpus: $0.1, expertMasks: routing.expertMasks(anchor: a.model, corpus: $0.1)).bitsPerByte() }
+                    printError("signature-routed top-2, \(r) experts: " + zip(held, v).map { "\($0.0.0) " + String(format: "%.3f", $0.1) }.joined(separator: ", "))
+                }
             }
             if onlyExperiments { return }
             for k in alsoTopK {

@@ -9,7 +9,7 @@ extension Evaluator {
         let C = model.config.hiddenSize, L = model.config.numLayers
         let windows = Windows.make(corpus, seqLen: model.config.contextLength)
         // One buffer per document; windows write disjoint rows, so workers never share a row.
-        let counts = corpus.documents.map { ByteTokenizer.encodeDocument($0.bytes).count - 1 }
+        let counts = Windows.predictedTokenCounts(corpus)
         let buffers = counts.map { FloatBuffer(count: max($0, 0) * C) }
         sweep(model: model, windows: windows, batch: batch, workers: workers) { _, acts, chunk in
             let T = acts.seqLen

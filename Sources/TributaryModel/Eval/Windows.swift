@@ -12,6 +12,11 @@ public struct DocumentWindow: Sendable {
 public enum Windows {
     public static let padding: Int32 = -1
 
+    /// Predicted tokens of each document (its bytes and EOS): the rows of `TokenScores.logProbs`.
+    public static func predictedTokenCounts(_ corpus: Corpus) -> [Int] {
+        corpus.documents.map { ByteTokenizer.encodeDocument($0.bytes).count - 1 }
+    }
+
     public static func make(_ corpus: Corpus, seqLen T: Int, maxTokensPerDocument: Int = .max) -> [DocumentWindow] {
         var out = [DocumentWindow]()
         for (i, doc) in corpus.documents.enumerated() {

@@ -12,12 +12,11 @@ import TributaryModel
 /// from whole documents, do tell domains apart (c-BTM routes on them for the same reason).
 public struct SignatureRouting: Sendable {
     public let router: CentroidRouter
-    /// Contributed experts allowed per token besides the anchor.
-    public let experts: Int
+    /// Nearest experts allowed per token besides the anchor (the public centroids count as the anchor's).
+    public var experts: Int { router.topK }
 
     public init(index: RoutingIndex, experts: Int = 1) {
         router = CentroidRouter(index: index, temperature: 1, topK: max(1, experts))
-        self.experts = max(1, experts)
     }
 
     /// [document][predicted token] bit sets of allowed experts for `corpus`, from `anchor`'s hidden states.
