@@ -1,20 +1,20 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The numeric kernels are optimised even in debug builds: unoptimised they run 10-50x slower, which
+// would make the test suite (debug, by design) take most of CI's budget. SwiftPM refuses
+// `unsafeFlags` in a package used as a dependency, so the modules are for this repository's own
+// executables and tests only: the package offers no library products (README, "Layout").
 let optimisedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
 let package = Package(
     name: "Tributary",
     platforms: [.macOS(.v14)],
     products: [
+        // What owners, operators and auditors run.
         .executable(name: "tributary", targets: ["tributary"]),
-        .library(name: "TributaryCore", targets: ["TributaryCore"]),
-        .library(name: "TributaryModel", targets: ["TributaryModel"]),
-        .library(name: "TributaryRouting", targets: ["TributaryRouting"]),
-        .library(name: "TributaryLog", targets: ["TributaryLog"]),
-        .library(name: "TributaryServer", targets: ["TributaryServer"]),
-        .library(name: "TributaryClient", targets: ["TributaryClient"]),
-        .library(name: "TributaryAudit", targets: ["TributaryAudit"]),
+        // Benchmarks, drills and research evaluations, for Tributary's own developers.
+        .executable(name: "tributary-dev", targets: ["tributary-dev"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -31,16 +31,20 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
+        // Formats and crypto: JSON, safetensors, keys, signed notes, DSSE/in-toto, bundles, tensor names.
         .target(name: "TributaryCore", dependencies: ["CSodium", "CLibCrypto"]),
-        // The numeric kernels are optimised even in debug builds: unoptimised they run 10-50x slower,
-        // which would make the test suite (debug, by design) take most of CI's budget.
+        // The engine: tensors, kernels, the Llama/Mixtral model, training, evaluation. Knows no protocol file.
         .target(name: "TributaryModel", dependencies: ["TributaryCore", "COpenBLAS"], swiftSettings: optimisedInDebug),
+        // Embeddings, DP clustering and accounting, routing signatures, routers.
         .target(name: "TributaryRouting", dependencies: ["TributaryCore", "TributaryModel"], swiftSettings: optimisedInDebug),
+        // The contribution layer: anchor directories, expert files, the owner's pipeline, FlexOlmo's merge.
+        .target(name: "TributaryContribution", dependencies: ["TributaryCore", "TributaryModel", "TributaryRouting"]),
+        // Merkle tree, checkpoints, proofs, log entries, release manifests, signed requests.
         .target(name: "TributaryLog", dependencies: ["TributaryCore"]),
         .target(
             name: "TributaryServer",
             dependencies: [
-                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryLog", "CSQLite",
+                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "CSQLite",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -55,32 +59,60 @@ let package = Package(
                 "TributaryCore", "TributaryLog",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]),
-        // `tributary audit`: everything checked from public material.
+        // `tributary audit`: everything checked from public material. Knows no model code.
         .target(name: "TributaryAudit", dependencies: ["TributaryCore", "TributaryLog", "TributaryClient"]),
-        // The end-to-end scenario (corpora, orchestration, evaluation), shared by `tributary demo` and the tests.
+        // The end-to-end scenario (corpora, orchestration of the roles' processes, evaluation).
         .target(
             name: "TributaryDemo",
             dependencies: [
-                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryLog", "TributaryClient", "TributaryAudit",
+                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryClient",
+                "TributaryAudit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]),
+        // Option groups and error reporting shared by both executables.
+        .target(
+            name: "TributaryCommandLine",
+            dependencies: [
+                "TributaryCore", "TributaryModel", "TributaryRouting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
             name: "tributary",
             dependencies: [
-                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryLog", "TributaryServer", "TributaryClient", "TributaryAudit", "TributaryDemo",
+                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryServer",
+                "TributaryClient", "TributaryAudit", "TributaryDemo", "TributaryCommandLine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        // Developer tooling, kept out of the product: a small real deployment for tests and drills,
+        // the fault drill, the load test, routing-accuracy measurements.
+        .target(
+            name: "TributaryDevTools",
+            dependencies: [
+                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryClient",
+                "TributaryAudit", "TributaryDemo",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]),
+        .executableTarget(
+            name: "tributary-dev",
+            dependencies: [
+                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryServer",
+                "TributaryDemo", "TributaryDevTools", "TributaryCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .testTarget(name: "TributaryCoreTests", dependencies: ["TributaryCore"]),
         .testTarget(name: "TributaryModelTests", dependencies: ["TributaryModel"]),
         .testTarget(name: "TributaryRoutingTests", dependencies: ["TributaryRouting"]),
+        .testTarget(name: "TributaryContributionTests", dependencies: ["TributaryContribution"]),
         .testTarget(name: "TributaryLogTests", dependencies: ["TributaryLog"]),
         .testTarget(name: "TributaryServerTests", dependencies: [
-            "TributaryServer", "TributaryClient", "TributaryAudit", "TributaryDemo",
+            "TributaryServer", "TributaryClient", "TributaryAudit", "TributaryDevTools", "TributaryContribution",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
-        .testTarget(name: "TributaryDemoTests", dependencies: ["TributaryDemo"]),
-        // Runs the built `tributary` executable as a user would.
-        .testTarget(name: "TributaryCLITests", dependencies: ["TributaryCore", "TributaryClient", "TributaryLog", "TributaryDemo", "tributary"]),
+        .testTarget(name: "TributaryDemoTests", dependencies: ["TributaryDemo", "TributaryDevTools", "TributaryContribution"]),
+        // Runs the built executables as a user would.
+        .testTarget(name: "TributaryCLITests", dependencies: ["TributaryCore", "TributaryClient", "TributaryLog", "TributaryDemo",
+                                                              "TributaryDevTools", "tributary", "tributary-dev"]),
     ]
 )

@@ -87,7 +87,7 @@ struct ReleaseVerifier {
                 continue
             }
         }
-        let anchorRows = try anchorRouting.floats(BundleLayout.routerRows)
+        let anchorRows = try anchorRouting.floats(TensorNames.routerRows)
         for l in 0..<L {
             let gate = "model.layers.\(l).block_sparse_moe.gate.weight"
             if try model.floats(gate)[0..<C].map(\.bitPattern) != anchorRows[l * C..<(l + 1) * C].map(\.bitPattern) {
@@ -100,7 +100,7 @@ struct ReleaseVerifier {
                 for w in ["w1", "w2", "w3"] where try !same(model, "model.layers.\(l).block_sparse_moe.experts.\(e).\(w).weight", expert, "layers.\(l).\(w).weight") {
                     report.fail("audit.release_tensor_mismatch", "release \(m.release): expert \(e) (contribution \(c)) layer \(l) \(w) differs from the contributed tensor")
                 }
-                let rows = try routing.floats(BundleLayout.routerRows)
+                let rows = try routing.floats(TensorNames.routerRows)
                 if try model.floats(gate)[e * C..<(e + 1) * C].map(\.bitPattern) != rows[l * C..<(l + 1) * C].map(\.bitPattern) {
                     report.fail("audit.release_tensor_mismatch", "release \(m.release): router row \(e) of layer \(l) differs from contribution \(c)'s")
                 }
@@ -109,12 +109,12 @@ struct ReleaseVerifier {
         }
         // The routing index carries exactly the published centroids and the anchor's embedding centre.
         let index = try SafetensorsFile(path: dir + "/routing-index.safetensors")
-        if try !same(index, "embedding_center", anchorRouting, "embedding_center") || !same(index, "experts.0.centroids", anchorRouting, BundleLayout.centroids) {
+        if try !same(index, "embedding_center", anchorRouting, "embedding_center") || !same(index, "experts.0.centroids", anchorRouting, TensorNames.centroids) {
             report.fail("audit.release_tensor_mismatch", "release \(m.release): the routing index's anchor entry is not the anchor's")
         }
         for (i, files) in experts.enumerated() {
             let routing = try SafetensorsFile(path: files.routing)
-            if try !same(index, "experts.\(i + 1).centroids", routing, BundleLayout.centroids) {
+            if try !same(index, "experts.\(i + 1).centroids", routing, TensorNames.centroids) {
                 report.fail("audit.release_tensor_mismatch", "release \(m.release): expert \(i + 1)'s centroids differ from contribution \(m.experts[i].contribution)'s")
             }
         }

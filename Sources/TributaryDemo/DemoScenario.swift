@@ -1,6 +1,7 @@
 import Foundation
 import TributaryAudit
 import TributaryClient
+import TributaryContribution
 import TributaryCore
 import TributaryLog
 import TributaryModel

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TributaryContribution
 import TributaryCore
 import TributaryLog
 import TributaryModel

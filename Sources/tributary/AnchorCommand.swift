@@ -1,5 +1,7 @@
 import ArgumentParser
+import TributaryCommandLine
 import Foundation
+import TributaryContribution
 import TributaryCore
 import TributaryModel
 import TributaryRouting
@@ -35,11 +37,8 @@ struct AnchorTrainCommand: AsyncParsableCommand {
             let options = training.options(contextLength: cfg.contextLength, defaultSteps: 1000, defaultLR: 3e-3)
             let progress = ProgressReporter(label: "anchor", quiet: training.quiet)
             progress.log("anchor: \(config) model, \(train.documents.count) documents (\(train.totalBytes) bytes) for training, \(held?.documents.count ?? 0) held out")
-            let k = clusters
-            let r = try AnchorTraining.train(config: cfg, train: train, heldOut: held, options: options, out: out,
-                                             restart: training.restart, progress: progress) { stats in
-                AnchorRouting.centroids(stats, layers: cfg.numLayers, hidden: cfg.hiddenSize, clusters: k, seed: options.seed)
-            }
+            let r = try AnchorTraining.train(config: cfg, train: train, heldOut: held, options: options, clusters: clusters, out: out,
+                                             restart: training.restart, progress: progress)
             guard !r.training.stoppedEarly else { return }
             if json {
                 printJSON(.object([("digest", .string(r.digest)), ("steps", .int(r.training.steps)),

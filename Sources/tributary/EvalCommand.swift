@@ -1,4 +1,5 @@
 import ArgumentParser
+import TributaryCommandLine
 import Foundation
 import TributaryCore
 import TributaryModel
@@ -9,34 +10,27 @@ struct EvalCommand: AsyncParsableCommand {
 
     @Option(help: "Model directory (config.json + model.safetensors).") var model: String
     @Option(parsing: .upToNextOption, help: "Text files or directories.") var data: [String]
-    @Option(help: "Which documents: all, held-out or train (split by content hash with --held-out).") var split = "all"
+    @Option(help: "Which documents: all, held-out or train (split by content hash with --held-out).") var split = CorpusSplit.all
     @OptionGroup var corpusOptions: CorpusOptions
     @Option(help: ArgumentHelp("How a combined MoE routes: rows (its router rows over all experts, as the Mixtral export) or posterior (each token goes to the expert set — anchor alone, or anchor + one expert — that best explains the document so far; one forward pass per set).", valueName: "rows|posterior"))
-    var routing = "rows"
+    var routing = RoutingMethod.rows
     @Option(help: "Worker threads.") var threads = 2
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
         prepareCompute()
         try await reportingErrors {
-            guard ["rows", "posterior"].contains(routing) else { throw ValidationError("--routing must be rows or posterior") }
             let m = try ModelDirectory.load(model)
-            if routing == "posterior" && !m.config.isMoE {
+            if routing == .posterior && !m.config.isMoE {
                 throw TributaryError("eval.not_moe", "--routing posterior needs a mixture-of-experts model; \(model) is dense")
             }
-            var corpus = try corpusOptions.load(data)
-            switch split {
-            case "all": break
-            case "held-out": corpus = corpus.split(heldOutFraction: corpusOptions.heldOut).heldOut
-            case "train": corpus = corpus.split(heldOutFraction: corpusOptions.heldOut).train
-            default: throw ValidationError("--split must be all, held-out or train")
-            }
-            guard !corpus.documents.isEmpty else { throw TributaryError("corpus.empty", "the \(split) split is empty") }
-            if routing == "posterior" {
+            let corpus = try corpusOptions.load(data, split: split)
+            guard !corpus.documents.isEmpty else { throw TributaryError("corpus.empty", "the \(split.rawValue) split is empty") }
+            if routing == .posterior {
                 let r = PosteriorRouting(experts: m.config.numExperts).tokenScores(model: m, corpus: corpus, workers: threads)
                 let bpb = r.scores.bitsPerByte()
                 if json {
-                    printJSON(.object([("bitsPerByte", .double(bpb)), ("routing", .string(routing)), ("documents", .int(corpus.documents.count)),
+                    printJSON(.object([("bitsPerByte", .double(bpb)), ("routing", .string(routing.rawValue)), ("documents", .int(corpus.documents.count)),
                                        ("setShares", .array(r.shares.map { .double($0) }))]))
                 } else {
                     print("\(model): " + String(format: "%.4f", bpb) + " bits/byte, routed by posterior (\(corpus.documents.count) documents)")
@@ -47,8 +41,8 @@ struct EvalCommand: AsyncParsableCommand {
             }
             let e = Evaluator.evaluate(model: m, corpus: corpus, workers: threads)
             if json {
-                printJSON(.object([("bitsPerByte", .double(e.bitsPerByte)), ("bits", .double(e.bits)), ("bytes", .int(e.bytes)),
-                                   ("documents", .int(corpus.documents.count))]))
+                printJSON(.object([("bitsPerByte", .double(e.bitsPerByte)), ("routing", .string(routing.rawValue)), ("bits", .double(e.bits)),
+                                   ("bytes", .int(e.bytes)), ("documents", .int(corpus.documents.count))]))
             } else {
                 print("\(model): \(formatBPB(e)) (\(corpus.documents.count) documents)")
             }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TributaryCommandLine
 import Foundation
 import TributaryCore
 
@@ -74,7 +75,7 @@ struct InspectCommand: AsyncParsableCommand {
         print("anchor:        sha256:\(p.anchorSHA256)")
         print("expert:        \(p.expert.layers) layers, hidden \(p.expert.hiddenSize), intermediate \(p.expert.intermediateSize), \(p.expert.dtype)")
         let pr = p.routing.privacy
-        print("routing:       \(p.routing.centroids) centroids of dimension \(p.routing.dimension); router rows: \(p.routing.routerRowSource)")
+        print("routing:       \(p.routing.centroids) centroids of dimension \(p.routing.dimension); router rows: \(p.routing.routerRowSource.rawValue)")
         if pr.enabled {
             print("privacy:       (\(pr.epsilon ?? 0), \(pr.delta ?? 0))-DP per \(pr.unit), \(pr.mechanism), \(pr.accountant) accountant, clip \(pr.clipNorm), min cluster \(pr.minClusterSize), \(pr.iterations) iterations")
         } else {

@@ -2,31 +2,9 @@ import ArgumentParser
 import Foundation
 import TributaryCore
 import TributaryModel
+import TributaryCommandLine
+import TributaryContribution
 import TributaryRouting
-
-struct PrivacyArguments: ParsableArguments {
-    @Option(help: "Total differential-privacy epsilon of the routing signature.") var epsilon: Double = 1
-    @Option(help: "Total differential-privacy delta.") var delta: Double = 1e-6
-    @Flag(help: "No differential privacy (experiments only; written into the statement, servers may refuse it).") var noDp = false
-    @Option(help: "Centroids to fit (clusters below --min-cluster-size are dropped).") var clusters = 2
-    @Option(help: "DP-Lloyd iterations (with more than one cluster).") var iterations = 2
-    @Option(help: "Smallest (noisy) cluster size that is published.") var minClusterSize = 32
-    @Option(help: "Router rows to publish: trained (FlexOlmo; not covered by DP) or dp-mean (covered; kept frozen in training).")
-    var routerRows = "trained"
-
-    func options(seed: UInt64) -> SignatureOptions {
-        var o = SignatureOptions()
-        o.epsilon = epsilon
-        o.delta = delta
-        o.disabled = noDp
-        o.clusters = clusters
-        o.iterations = iterations
-        o.minClusterSize = minClusterSize
-        o.routerRowSource = routerRows
-        o.seed = seed
-        return o
-    }
-}
 
 struct TrainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -85,7 +63,7 @@ struct TrainCommand: AsyncParsableCommand {
             } else {
                 print("  privacy: DISABLED (--no-dp)")
             }
-            print("  routing signature: \(r.signature.k) centroids, router rows \(r.signature.parameters.routerRowSource)")
+            print("  routing signature: \(r.signature.k) centroids, router rows \(r.signature.parameters.routerRowSource.rawValue)")
             if let h = heldOut {
                 print(String(format: "  held-out bits/byte: anchor %.4f -> with expert %.4f", h.anchor.bitsPerByte, h.expert.bitsPerByte))
             }

@@ -6,10 +6,11 @@ struct Tributary: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tributary",
         abstract: "Privacy-preserving federated expert contributions: train, sign, submit, serve, audit.",
+        discussion: "Benchmarks, drills and research evaluations are in the separate `tributary-dev` executable.",
         subcommands: [
             KeygenCommand.self, SignCommand.self, VerifyCommand.self, InspectCommand.self,
             AnchorCommand.self, TrainCommand.self, EvalCommand.self, GenerateCommand.self, RouteCommand.self,
             ServeCommand.self, AdminCommand.self, SubmitCommand.self, RevokeCommand.self, VerifyInclusionCommand.self,
-            AuditCommand.self, FetchReleaseCommand.self, LogCommand.self, DemoCommand.self, DevCommand.self,
+            AuditCommand.self, FetchReleaseCommand.self, LogCommand.self, DemoCommand.self,
         ])
 }

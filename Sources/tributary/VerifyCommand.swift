@@ -1,4 +1,5 @@
 import ArgumentParser
+import TributaryCommandLine
 import TributaryCore
 
 struct VerifyCommand: AsyncParsableCommand {

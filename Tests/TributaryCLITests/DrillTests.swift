@@ -2,7 +2,8 @@ import Foundation
 import Testing
 import TributaryClient
 import TributaryCore
-@testable import TributaryDemo
+@testable import TributaryDevTools
+import TributaryDemo
 import TributaryLog
 
 /// The fault drill and the load test, small: a few kill/restart cycles and a few seconds of load

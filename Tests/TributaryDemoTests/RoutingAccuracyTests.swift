@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+import TributaryContribution
 import TributaryCore
+import TributaryDevTools
 import TributaryModel
 import TributaryRouting
 @testable import TributaryDemo
@@ -22,9 +24,8 @@ import TributaryRouting
         o.warmupSteps = 20
         o.checkpointEvery = 0
         let publicText = try Corpus.load(paths: [DemoCorpora.directory(work, DemoCorpora.publicDomain)])
-        _ = try AnchorTraining.train(config: config, train: publicText, heldOut: nil, options: o, out: work + "/anchor", restart: false, progress: nil) {
-            AnchorRouting.centroids($0, layers: config.numLayers, hidden: config.hiddenSize, clusters: 8, seed: 1)
-        }
+        _ = try AnchorTraining.train(config: config, train: publicText, heldOut: nil, options: o, clusters: 8, out: work + "/anchor",
+                                     restart: false, progress: nil)
         let a = try AnchorDirectory.load(work + "/anchor")
         let pub = try a.publicCentroids()
         var experts: [RoutingIndex.Expert] = [.init(name: "anchor", centroids: pub.centroids, counts: pub.counts)]

@@ -40,12 +40,23 @@ func differences(_ a: [Float], _ b: [Float]) -> Int {
 let pangrams = ["The quick brown fox jumps over the lazy dog. ", "Pack my box with five dozen liquor jugs! ",
                 "How vexingly quick daft zebras jump; ", "Sphinx of black quartz, judge my vow. "]
 
-/// A dense tiny anchor trained briefly on the pangrams, saved as an anchor directory.
-func tinyAnchor(_ dir: TempDir, steps: Int = 30) throws -> AnchorDirectory {
+/// A dense tiny anchor trained briefly on the pangrams, with router rows from its first document's
+/// hidden states (any unit rows do for these tests).
+func tinyAnchor(steps: Int = 30) throws -> ExpertTraining.Anchor {
     let text = corpus(pangrams.map { String(repeating: $0, count: 6) })
-    _ = try AnchorTraining.train(config: tinyConfig, train: text, heldOut: nil, options: tinyOptions(steps: steps), out: dir.path + "/anchor",
-                                 restart: false, progress: nil)
-    return try AnchorDirectory.load(dir.path + "/anchor")
+    let model = Model.initialised(config: tinyConfig, seed: 1)
+    let b = try Batcher(stream: text.tokenStream(), batch: 4, seqLen: 32, seed: 1)
+    _ = try Trainer(model: model, mode: .full, options: tinyOptions(steps: steps), batcher: b, checkpointDirectory: nil,
+                    baseFingerprint: "t", dataFingerprint: "d").run()
+    let stats = Evaluator.documentStatistics(model: model, corpus: text, workers: 1)
+    return ExpertTraining.Anchor(model: model, routerRows: VectorMath.normalizedPerRow(stats[0].layerMeans, rows: tinyConfig.numLayers,
+                                                                                      cols: tinyConfig.hiddenSize), identity: "tiny")
+}
+
+/// Some other unit router rows for an owner.
+func ownerRows(_ anchor: ExpertTraining.Anchor, _ data: Corpus) -> [Float] {
+    let stats = Evaluator.documentStatistics(model: anchor.model, corpus: data, workers: 1)
+    return VectorMath.normalizedPerRow(stats[0].layerMeans, rows: tinyConfig.numLayers, cols: tinyConfig.hiddenSize)
 }
 
 @Suite struct TrainingTests {
@@ -114,12 +125,11 @@ func tinyAnchor(_ dir: TempDir, steps: Int = 30) throws -> AnchorDirectory {
     }
 
     @Test func expertTrainingLeavesEverythingFrozenBitIdentical() throws {
-        let dir = TempDir()
-        let anchor = try tinyAnchor(dir)
+        let anchor = try tinyAnchor()
         let data = corpus(["int main(void) { return 0; }\n", "#include <stdio.h>\nint x = 1;\n", "static int f(int a) { return a * 2; }\n"]
             .map { String(repeating: $0, count: 8) })
-        let r = try ExpertTraining.train(anchor: anchor, data: data, options: tinyOptions(steps: 15), checkpointDirectory: nil,
-                                         restart: false, progress: nil)
+        let r = try ExpertTraining.train(anchor: anchor, data: data, routerRows: ownerRows(anchor, data), options: tinyOptions(steps: 15),
+                                         checkpointDirectory: nil, restart: false, progress: nil)
         let m = r.model, a = anchor.model
         // Shared weights, expert 0 and router row 0 are exactly the anchor's.
         for t in a.layout.tensors where !t.name.contains("mlp.") {
@@ -137,13 +147,33 @@ func tinyAnchor(_ dir: TempDir, steps: Int = 30) throws -> AnchorDirectory {
         #expect(r.training.finalLoss < r.training.losses.first!)
     }
 
+    /// The same computation twice: bit-identical, whatever the CPU.
     @Test func expertTrainingIsDeterministic() throws {
-        let dir = TempDir()
-        let anchor = try tinyAnchor(dir, steps: 10)
+        let anchor = try tinyAnchor(steps: 10)
         let data = corpus(pangrams.map { $0.uppercased() })
-        let a = try ExpertTraining.train(anchor: anchor, data: data, options: tinyOptions(steps: 5), checkpointDirectory: nil, restart: false, progress: nil)
-        let b = try ExpertTraining.train(anchor: anchor, data: data, options: tinyOptions(steps: 5), checkpointDirectory: nil, restart: false, progress: nil)
+        let rows = ownerRows(anchor, data)
+        let a = try ExpertTraining.train(anchor: anchor, data: data, routerRows: rows, options: tinyOptions(steps: 5), checkpointDirectory: nil, restart: false, progress: nil)
+        let b = try ExpertTraining.train(anchor: anchor, data: data, routerRows: rows, options: tinyOptions(steps: 5), checkpointDirectory: nil, restart: false, progress: nil)
         #expect(differences(a.model.parameters.array, b.model.parameters.array) == 0)
+    }
+
+    /// With router rows published as the DP mean (`--router-rows dp-mean`) the rows stay frozen, but
+    /// public text is still replayed into the expert: the bug was that replay silently switched off.
+    @Test func publicReplayRunsWhenRouterRowsAreFrozen() throws {
+        let anchor = try tinyAnchor(steps: 10)
+        let data = corpus(["int main(void) { return 0; }\n", "#include <stdio.h>\nint x = 1;\n"].map { String(repeating: $0, count: 8) })
+        let publicText = corpus(pangrams.map { String(repeating: $0, count: 4) })
+        let rows = ownerRows(anchor, data)
+        func train(_ replay: Corpus?) throws -> ExpertTraining.Result {
+            try ExpertTraining.train(anchor: anchor, data: data, routerRows: rows, trainRouter: false, publicText: replay,
+                                     options: tinyOptions(steps: 6), checkpointDirectory: nil, restart: false, progress: nil)
+        }
+        let without = try train(nil), with = try train(publicText)
+        // Frozen rows are exactly the initial ones either way.
+        #expect(differences(with.trainedRouterRows, rows) == 0)
+        #expect(differences(without.trainedRouterRows, rows) == 0)
+        // Replay steps trained the expert on other batches, so it ends elsewhere.
+        #expect(differences(with.expert.w1.flatMap { $0 }, without.expert.w1.flatMap { $0 }) > 0)
     }
 }
 
@@ -188,14 +218,6 @@ func tinyAnchor(_ dir: TempDir, steps: Int = 30) throws -> AnchorDirectory {
         try FileManager.default.copyItem(atPath: dir.path + "/m/config.json", toPath: dir.path + "/d/config.json")
         #expect(throws: TributaryError.self) { _ = try ModelDirectory.load(dir.path + "/d") }
         #expect(throws: TributaryError.self) { _ = try ModelDirectory.load(dir.path + "/nowhere") }
-    }
-
-    @Test func anchorMustBeDenseAndComplete() throws {
-        let dir = TempDir()
-        try ModelDirectory.save(Model.initialised(config: tinyConfig.withExperts(2, topK: 2), seed: 1), to: dir.path + "/moe")
-        #expect(throws: TributaryError.self) { _ = try AnchorDirectory.load(dir.path + "/moe") }
-        try ModelDirectory.save(Model.initialised(config: tinyConfig, seed: 1), to: dir.path + "/norouting")
-        #expect(throws: TributaryError.self) { _ = try AnchorDirectory.load(dir.path + "/norouting") }
     }
 
     @Test func expertThatDoesNotFitTheAnchorIsRefused() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TributaryCore
 @testable import TributaryRouting
 
 @Suite struct AccountantTests {
@@ -75,26 +76,26 @@ import Testing
 
     @Test func planMeetsTheTargetTightly() throws {
         for target in [0.5, 1.0, 4.0, 8.0] {
-            let plan = try PrivacyPlan(epsilon: target, delta: 1e-6, releases: [("a", 4, 1), ("b", 4, 1), ("c", 1, 1)])
+            let plan = try PrivacyPlan(epsilon: target, delta: 1e-6, releases: [(.centroidSums, 4, 1), (.centroidCounts, 4, 1), (.routerRows, 1, 1)])
             #expect(plan.epsilon <= target)
             #expect(plan.epsilon > 0.99 * target)
             #expect(plan.exactEpsilon <= plan.epsilon)
             // Recompose independently.
             var acc = RDPAccountant()
-            acc.addGaussian(noiseMultiplier: plan.noiseMultiplier("a")!, count: 9)
+            acc.addGaussian(noiseMultiplier: plan.noiseMultiplier(.centroidSums)!, count: 9)
             #expect(abs(acc.epsilon(delta: 1e-6).epsilon - plan.epsilon) < 1e-9)
         }
-        let strict = try PrivacyPlan(epsilon: 0.5, delta: 1e-6, releases: [("a", 9, 1)])
-        let loose = try PrivacyPlan(epsilon: 4, delta: 1e-6, releases: [("a", 9, 1)])
-        #expect(strict.noiseMultiplier("a")! > loose.noiseMultiplier("a")!)
+        let strict = try PrivacyPlan(epsilon: 0.5, delta: 1e-6, releases: [(.centroidSums, 9, 1)])
+        let loose = try PrivacyPlan(epsilon: 4, delta: 1e-6, releases: [(.centroidSums, 9, 1)])
+        #expect(strict.noiseMultiplier(.centroidSums)! > loose.noiseMultiplier(.centroidSums)!)
         // Weighted releases: the heavier-noised one consumes less of the budget.
-        let weighted = try PrivacyPlan(epsilon: 1, delta: 1e-6, releases: [("sum", 3, 1), ("count", 3, 4)])
-        #expect(abs(weighted.noiseMultiplier("count")! - 4 * weighted.noiseMultiplier("sum")!) < 1e-9)
+        let weighted = try PrivacyPlan(epsilon: 1, delta: 1e-6, releases: [(.centroidSums, 3, 1), (.centroidCounts, 3, 4)])
+        #expect(abs(weighted.noiseMultiplier(.centroidCounts)! - 4 * weighted.noiseMultiplier(.centroidSums)!) < 1e-9)
         var acc = RDPAccountant()
-        acc.addGaussian(noiseMultiplier: weighted.noiseMultiplier("sum")!, count: 3)
-        acc.addGaussian(noiseMultiplier: weighted.noiseMultiplier("count")!, count: 3)
+        acc.addGaussian(noiseMultiplier: weighted.noiseMultiplier(.centroidSums)!, count: 3)
+        acc.addGaussian(noiseMultiplier: weighted.noiseMultiplier(.centroidCounts)!, count: 3)
         #expect(abs(acc.epsilon(delta: 1e-6).epsilon - weighted.epsilon) < 1e-9 && weighted.epsilon <= 1)
-        #expect(throws: Error.self) { _ = try PrivacyPlan(epsilon: 0, delta: 1e-6, releases: [("a", 1, 1)]) }
-        #expect(throws: Error.self) { _ = try PrivacyPlan(epsilon: 1, delta: 1, releases: [("a", 1, 1)]) }
+        #expect(throws: Error.self) { _ = try PrivacyPlan(epsilon: 0, delta: 1e-6, releases: [(.centroidSums, 1, 1)]) }
+        #expect(throws: Error.self) { _ = try PrivacyPlan(epsilon: 1, delta: 1, releases: [(.centroidSums, 1, 1)]) }
     }
 }

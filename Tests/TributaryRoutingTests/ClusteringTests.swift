@@ -65,8 +65,8 @@ func syntheticEmbeddings(n: Int, C: Int, k: Int, spread: Double, seed: UInt64) -
         #expect(back.parameters == sig.parameters)
         #expect(back.parameters.privacy.enabled)
         #expect(abs(back.parameters.privacy.epsilon! - plan!.epsilon) < 1e-12)
-        #expect(back.parameters.routerRowSource == "trained")
-        #expect(back.parameters.privacy.noiseMultipliers["routerRows"] == nil)
+        #expect(back.parameters.routerRowSource == .trained)
+        #expect(back.parameters.privacy.noiseMultipliers[.routerRows] == nil)
         // Router rows are unit per layer.
         for l in 0..<2 { #expect(abs(VectorMath.norm(Array(sig.routerRows[l * 8..<(l + 1) * 8])) - 1) < 1e-5) }
     }

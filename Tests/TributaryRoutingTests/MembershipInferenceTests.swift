@@ -51,7 +51,7 @@ import TributaryModel
         o.epsilon = 1
         o.clusters = Self.clusters
         o.iterations = Self.iterations
-        let z = try SignatureBuilder.plan(o)!.noiseMultiplier("centroidSums")!
+        let z = try SignatureBuilder.plan(o)!.noiseMultiplier(.centroidSums)!
         let a = Self.attack(trials: 400, sumNoise: z, minClusterSize: 32)
         print("membership AUC with DP at ε = 1, δ = 1e-6, min cluster size 32, 400 trials: \(a)")
         #expect(a < 0.6, "AUC with DP (ε = 1) = \(a)")

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import Testing
 import TributaryClient
+import TributaryContribution
 import TributaryCore
 import TributaryLog
 import TributaryModel
@@ -70,7 +71,7 @@ func setPrivacy(_ dir: String, _ change: (inout PrivacyParameters) -> Void) thro
                 let F = Fixture.config.intermediateSize - 16, C = Fixture.config.hiddenSize
                 var shapes = [String: [Int]]()
                 for l in 0..<Fixture.config.numLayers {
-                    shapes[BundleLayout.w1(l)] = [F, C]; shapes[BundleLayout.w3(l)] = [F, C]; shapes[BundleLayout.w2(l)] = [C, F]
+                    shapes[TensorNames.bundleW1(l)] = [F, C]; shapes[TensorNames.bundleW3(l)] = [F, C]; shapes[TensorNames.bundleW2(l)] = [C, F]
                 }
                 try rewrite(d + "/expert.safetensors", shapes: shapes) { _, v in Array(v.prefix(F * C)) }
             }

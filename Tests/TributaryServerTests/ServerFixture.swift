@@ -3,7 +3,7 @@ import Logging
 import Testing
 import TributaryClient
 import TributaryCore
-import TributaryDemo
+import TributaryDevTools
 import TributaryLog
 import TributaryModel
 import TributaryRouting

@@ -14,12 +14,6 @@ public enum BundleLayout {
     public static let trainingMetadataKey = "tributary.training"
     public static let routingMetadataKey = "tributary.routing"
 
-    public static func w1(_ layer: Int) -> String { "layers.\(layer).w1.weight" }
-    public static func w2(_ layer: Int) -> String { "layers.\(layer).w2.weight" }
-    public static func w3(_ layer: Int) -> String { "layers.\(layer).w3.weight" }
-    public static let centroids = "centroids"
-    public static let centroidCounts = "centroid_counts"
-    public static let routerRows = "router_rows"
 
     /// A name a bundle may hold: no separators, no `..`, no leading dot, no control characters.
     public static func isAcceptableName(_ name: String) -> Bool {
@@ -36,16 +30,16 @@ public enum BundleLayout {
             throw .expertLayout("expected 3 tensors per layer, found \(header.tensors.count)")
         }
         let layers = header.tensors.count / 3
-        guard let first = header.tensors.first(where: { $0.name == w1(0) }), first.shape.count == 2 else {
-            throw .expertLayout("missing \(w1(0)) of shape [intermediate, hidden]")
+        guard let first = header.tensors.first(where: { $0.name == TensorNames.bundleW1(0) }), first.shape.count == 2 else {
+            throw .expertLayout("missing \(TensorNames.bundleW1(0)) of shape [intermediate, hidden]")
         }
         let inter = first.shape[0], hidden = first.shape[1]
-        guard inter > 0, hidden > 0 else { throw .expertLayout("\(w1(0)) has an empty dimension") }
+        guard inter > 0, hidden > 0 else { throw .expertLayout("\(TensorNames.bundleW1(0)) has an empty dimension") }
         let dtype = first.dtype
         guard dtype == .F32 || dtype == .BF16 else { throw .expertLayout("dtype \(dtype.rawValue) is not F32 or BF16") }
         var tensors = [ExpertLayout.Tensor]()
         for l in 0..<layers {
-            for (name, shape) in [(w1(l), [inter, hidden]), (w2(l), [hidden, inter]), (w3(l), [inter, hidden])] {
+            for (name, shape) in [(TensorNames.bundleW1(l), [inter, hidden]), (TensorNames.bundleW2(l), [hidden, inter]), (TensorNames.bundleW3(l), [inter, hidden])] {
                 guard names.contains(name), let t = try? header.tensor(named: name) else {
                     throw .expertLayout("missing tensor \(name)")
                 }
@@ -60,17 +54,17 @@ public enum BundleLayout {
     /// Checks `routing.safetensors`: `centroids` [k, H], `centroid_counts` [k], `router_rows` [L, H], F32.
     public static func checkRouting(_ header: SafetensorsHeader, layers: Int, hidden: Int) throws(BundleError) -> Int {
         guard header.tensors.count == 3 else {
-            throw .routingLayout("expected exactly \(centroids), \(centroidCounts) and \(routerRows), found \(header.tensors.map(\.name))")
+            throw .routingLayout("expected exactly \(TensorNames.centroids), \(TensorNames.centroidCounts) and \(TensorNames.routerRows), found \(header.tensors.map(\.name))")
         }
         func get(_ n: String) throws(BundleError) -> TensorInfo {
             guard let t = try? header.tensor(named: n) else { throw .routingLayout("missing tensor \(n)") }
             guard t.dtype == .F32 else { throw .routingLayout("\(n) must be F32, is \(t.dtype.rawValue)") }
             return t
         }
-        let c = try get(centroids), n = try get(centroidCounts), r = try get(routerRows)
-        guard c.shape.count == 2, c.shape[1] == hidden else { throw .routingLayout("\(centroids) has shape \(c.shape), expected [k, \(hidden)]") }
-        guard n.shape == [c.shape[0]] else { throw .routingLayout("\(centroidCounts) has shape \(n.shape), expected [\(c.shape[0])]") }
-        guard r.shape == [layers, hidden] else { throw .routingLayout("\(routerRows) has shape \(r.shape), expected [\(layers), \(hidden)]") }
+        let c = try get(TensorNames.centroids), n = try get(TensorNames.centroidCounts), r = try get(TensorNames.routerRows)
+        guard c.shape.count == 2, c.shape[1] == hidden else { throw .routingLayout("\(TensorNames.centroids) has shape \(c.shape), expected [k, \(hidden)]") }
+        guard n.shape == [c.shape[0]] else { throw .routingLayout("\(TensorNames.centroidCounts) has shape \(n.shape), expected [\(c.shape[0])]") }
+        guard r.shape == [layers, hidden] else { throw .routingLayout("\(TensorNames.routerRows) has shape \(r.shape), expected [\(layers), \(hidden)]") }
         return c.shape[0]
     }
 }

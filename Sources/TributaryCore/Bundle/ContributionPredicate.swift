@@ -130,17 +130,30 @@ public struct ExpertLayout: Equatable, Sendable {
     }
 }
 
+/// Where a signature's router rows come from.
+public enum RouterRowSource: String, Sendable, CaseIterable {
+    /// Router rows after gradient training (FlexOlmo): not covered by DP unless training was DP.
+    case trained
+    /// The differentially private mean hidden state, kept frozen during training.
+    case dpMean = "dp-mean"
+}
+
+/// The quantities a routing signature releases through the Gaussian mechanism, as named in
+/// `noiseMultipliers` (protocol/SPEC.md §6.2).
+public enum DPRelease: String, Sendable, CaseIterable, Comparable {
+    case centroidSums, centroidCounts, routerRows
+    public static func < (a: DPRelease, b: DPRelease) -> Bool { a.rawValue < b.rawValue }
+}
+
 /// How the routing signature was made, including the differential-privacy parameters actually used.
 public struct RoutingParameters: Equatable, Sendable {
     public var centroids: Int
     public var dimension: Int
     public var layers: Int
-    /// `"trained"` (router rows after gradient training: not covered by DP unless training was DP)
-    /// or `"dp-mean"` (the differentially private mean hidden state).
-    public var routerRowSource: String
+    public var routerRowSource: RouterRowSource
     public var privacy: PrivacyParameters
 
-    public init(centroids: Int, dimension: Int, layers: Int, routerRowSource: String, privacy: PrivacyParameters) {
+    public init(centroids: Int, dimension: Int, layers: Int, routerRowSource: RouterRowSource, privacy: PrivacyParameters) {
         self.centroids = centroids
         self.dimension = dimension
         self.layers = layers
@@ -153,7 +166,7 @@ public struct RoutingParameters: Equatable, Sendable {
             ("centroids", .int(centroids)),
             ("dimension", .int(dimension)),
             ("layers", .int(layers)),
-            ("routerRowSource", .string(routerRowSource)),
+            ("routerRowSource", .string(routerRowSource.rawValue)),
             ("privacy", privacy.json),
         ])
     }
@@ -163,10 +176,10 @@ public struct RoutingParameters: Equatable, Sendable {
         centroids = try r.int("centroids", in: 0...1 << 16)
         dimension = try r.int("dimension", in: 1...1 << 20)
         layers = try r.int("layers", in: 1...4096)
-        routerRowSource = try r.string("routerRowSource")
-        guard ["trained", "dp-mean"].contains(routerRowSource) else {
+        guard let source = RouterRowSource(rawValue: try r.string("routerRowSource")) else {
             throw JSONSchemaError(path: "\(path).routerRowSource", problem: "must be \"trained\" or \"dp-mean\"")
         }
+        routerRowSource = source
         privacy = try PrivacyParameters(json: try r.value("privacy"), path: "\(path).privacy")
         try r.finish()
     }
@@ -182,14 +195,14 @@ public struct PrivacyParameters: Equatable, Sendable {
     public var delta: Double?
     public var clipNorm: Double
     /// Gaussian noise standard deviation divided by sensitivity, per released quantity.
-    public var noiseMultipliers: [String: Double]
+    public var noiseMultipliers: [DPRelease: Double]
     public var minClusterSize: Int
     public var iterations: Int
     /// What one unit of privacy is; always `"document"` in this version.
     public var unit: String
 
     public init(enabled: Bool, mechanism: String, accountant: String, epsilon: Double?, delta: Double?,
-                clipNorm: Double, noiseMultipliers: [String: Double], minClusterSize: Int, iterations: Int,
+                clipNorm: Double, noiseMultipliers: [DPRelease: Double], minClusterSize: Int, iterations: Int,
                 unit: String = "document") {
         self.enabled = enabled
         self.mechanism = mechanism
@@ -211,7 +224,7 @@ public struct PrivacyParameters: Equatable, Sendable {
             ("epsilon", epsilon.map { .double($0) } ?? .null),
             ("delta", delta.map { .double($0) } ?? .null),
             ("clipNorm", .double(clipNorm)),
-            ("noiseMultipliers", .object(noiseMultipliers.keys.sorted().map { ($0, .double(noiseMultipliers[$0]!)) })),
+            ("noiseMultipliers", .object(noiseMultipliers.keys.sorted().map { ($0.rawValue, .double(noiseMultipliers[$0]!)) })),
             ("minClusterSize", .int(minClusterSize)),
             ("iterations", .int(iterations)),
             ("unit", .string(unit)),
@@ -228,9 +241,14 @@ public struct PrivacyParameters: Equatable, Sendable {
         clipNorm = try r.double("clipNorm")
         let nmValue = try r.value("noiseMultipliers")
         var nm = try JSONObjectReader(nmValue, path: "\(path).noiseMultipliers")
-        var multipliers = [String: Double]()
+        var multipliers = [DPRelease: Double]()
         if case let .object(members) = nmValue {
-            for (k, _) in members { multipliers[k] = try nm.double(k) }
+            for (k, _) in members {
+                guard let release = DPRelease(rawValue: k) else {
+                    throw JSONSchemaError(path: "\(path).noiseMultipliers.\(k)", problem: "is not a released quantity (\(DPRelease.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                multipliers[release] = try nm.double(k)
+            }
         }
         try nm.finish()
         noiseMultipliers = multipliers

@@ -30,10 +30,10 @@ public enum TestVectors {
     }
 
     public static func routingParameters() -> RoutingParameters {
-        RoutingParameters(centroids: centroids, dimension: hidden, layers: layers, routerRowSource: "dp-mean",
+        RoutingParameters(centroids: centroids, dimension: hidden, layers: layers, routerRowSource: .dpMean,
                           privacy: PrivacyParameters(enabled: true, mechanism: "analytic-gaussian", accountant: "rdp",
                                                      epsilon: 1, delta: 1e-6, clipNorm: 1,
-                                                     noiseMultipliers: ["centroidCounts": 8, "centroidSums": 8, "routerRows": 4],
+                                                     noiseMultipliers: [.centroidCounts: 8, .centroidSums: 8, .routerRows: 4],
                                                      minClusterSize: 32, iterations: 5))
     }
 
@@ -44,15 +44,15 @@ public enum TestVectors {
             BundleLayout.trainingMetadataKey: JSONWriter.string(trainingSummary().json),
         ])
         for l in 0..<layers {
-            expert.add(BundleLayout.w1(l), shape: [intermediate, hidden], values: (0..<intermediate * hidden).map { value($0, 3 * l) })
-            expert.add(BundleLayout.w2(l), shape: [hidden, intermediate], values: (0..<intermediate * hidden).map { value($0, 3 * l + 1) })
-            expert.add(BundleLayout.w3(l), shape: [intermediate, hidden], values: (0..<intermediate * hidden).map { value($0, 3 * l + 2) })
+            expert.add(TensorNames.bundleW1(l), shape: [intermediate, hidden], values: (0..<intermediate * hidden).map { value($0, 3 * l) })
+            expert.add(TensorNames.bundleW2(l), shape: [hidden, intermediate], values: (0..<intermediate * hidden).map { value($0, 3 * l + 1) })
+            expert.add(TensorNames.bundleW3(l), shape: [intermediate, hidden], values: (0..<intermediate * hidden).map { value($0, 3 * l + 2) })
         }
         try expert.write(to: directory + "/" + BundleLayout.expertFile)
         var routing = SafetensorsWriter(metadata: [BundleLayout.routingMetadataKey: JSONWriter.string(routingParameters().json)])
-        routing.add(BundleLayout.centroids, shape: [centroids, hidden], values: (0..<centroids * hidden).map { value($0, 90) })
-        routing.add(BundleLayout.centroidCounts, shape: [centroids], values: [40, 37.5])
-        routing.add(BundleLayout.routerRows, shape: [layers, hidden], values: (0..<layers * hidden).map { value($0, 91) })
+        routing.add(TensorNames.centroids, shape: [centroids, hidden], values: (0..<centroids * hidden).map { value($0, 90) })
+        routing.add(TensorNames.centroidCounts, shape: [centroids], values: [40, 37.5])
+        routing.add(TensorNames.routerRows, shape: [layers, hidden], values: (0..<layers * hidden).map { value($0, 91) })
         try routing.write(to: directory + "/" + BundleLayout.routingFile)
     }
 

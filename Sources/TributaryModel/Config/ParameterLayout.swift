@@ -1,3 +1,5 @@
+import TributaryCore
+
 /// Where every weight lives in the model's single flat parameter buffer, under its Hugging Face name.
 ///
 /// q, k and v are adjacent so they form one [3C, C] matrix (one sgemm); so are gate (w1) and up (w3),
@@ -34,37 +36,35 @@ public struct ParameterLayout: Sendable {
             return t.offset
         }
         let C = c.hiddenSize, F = c.intermediateSize
-        embed = add("model.embed_tokens.weight", [c.vocabSize, C])
+        embed = add(TensorNames.embedTokens, [c.vocabSize, C])
         var layers = [Layer]()
         for l in 0..<c.numLayers {
-            let p = "model.layers.\(l)."
-            let attnNorm = add(p + "input_layernorm.weight", [C])
-            let qkv = add(p + "self_attn.q_proj.weight", [C, C])
-            _ = add(p + "self_attn.k_proj.weight", [C, C])
-            _ = add(p + "self_attn.v_proj.weight", [C, C])
-            let o = add(p + "self_attn.o_proj.weight", [C, C])
-            let ffnNorm = add(p + "post_attention_layernorm.weight", [C])
+            let attnNorm = add(TensorNames.inputNorm(l), [C])
+            let qkv = add(TensorNames.qProj(l), [C, C])
+            _ = add(TensorNames.kProj(l), [C, C])
+            _ = add(TensorNames.vProj(l), [C, C])
+            let o = add(TensorNames.oProj(l), [C, C])
+            let ffnNorm = add(TensorNames.postAttentionNorm(l), [C])
             if c.isMoE {
-                let router = add(p + "block_sparse_moe.gate.weight", [c.numExperts, C])
+                let router = add(TensorNames.router(l), [c.numExperts, C])
                 var w13 = [Int](), w2 = [Int]()
                 for e in 0..<c.numExperts {
-                    let q = p + "block_sparse_moe.experts.\(e)."
-                    w13.append(add(q + "w1.weight", [F, C]))
-                    _ = add(q + "w3.weight", [F, C])
-                    w2.append(add(q + "w2.weight", [C, F]))
+                    w13.append(add(TensorNames.expertW1(l, e), [F, C]))
+                    _ = add(TensorNames.expertW3(l, e), [F, C])
+                    w2.append(add(TensorNames.expertW2(l, e), [C, F]))
                 }
                 layers.append(Layer(attnNorm: attnNorm, qkv: qkv, o: o, ffnNorm: ffnNorm, w13: -1, w2: -1,
                                     router: router, expertW13: w13, expertW2: w2))
             } else {
-                let w13 = add(p + "mlp.gate_proj.weight", [F, C])
-                _ = add(p + "mlp.up_proj.weight", [F, C])
-                let w2 = add(p + "mlp.down_proj.weight", [C, F])
+                let w13 = add(TensorNames.mlpGate(l), [F, C])
+                _ = add(TensorNames.mlpUp(l), [F, C])
+                let w2 = add(TensorNames.mlpDown(l), [C, F])
                 layers.append(Layer(attnNorm: attnNorm, qkv: qkv, o: o, ffnNorm: ffnNorm, w13: w13, w2: w2,
                                     router: -1, expertW13: [], expertW2: []))
             }
         }
-        finalNorm = add("model.norm.weight", [C])
-        lmHead = add("lm_head.weight", [c.vocabSize, C])
+        finalNorm = add(TensorNames.finalNorm, [C])
+        lmHead = add(TensorNames.lmHead, [c.vocabSize, C])
         self.config = c
         self.tensors = tensors
         self.layers = layers
@@ -82,8 +82,6 @@ public struct Trainability: Sendable {
         case full
         /// FlexOlmo: only expert `index`'s FFN in every layer, and its router row when `router` is set.
         case expert(Int, router: Bool)
-        /// Only router row `index` in every layer.
-        case routerRow(Int)
     }
 
     public let mode: Mode
@@ -103,18 +101,17 @@ public struct Trainability: Sendable {
         let c = layout.config, L = c.numLayers, E = max(c.numExperts, 1)
         self.mode = mode
         let all = mode == .full
-        var expertIndex = -1, trainRouter = all, rowOnly = -1
+        var expertIndex = -1, trainRouter = all
         if case let .expert(i, router) = mode {
             expertIndex = i
             trainRouter = router
         }
-        if case let .routerRow(i) = mode { rowOnly = i }
         embed = all; finalNorm = all; lmHead = all
         attention = Array(repeating: all, count: L)
         ffnNorm = Array(repeating: all, count: L)
         denseFFN = Array(repeating: all && !c.isMoE, count: L)
         expert = Array(repeating: (0..<E).map { all && c.isMoE || $0 == expertIndex }, count: L)
-        routerRow = rowOnly >= 0 ? Array(repeating: (0..<E).map { $0 == rowOnly }, count: L) : expert.map { $0.map { $0 && trainRouter } }
+        routerRow = expert.map { $0.map { $0 && trainRouter } }
         var ffnIn = [Bool](repeating: false, count: L), attnIn = ffnIn
         var below = embed
         for l in 0..<L {

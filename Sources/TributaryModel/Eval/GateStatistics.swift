@@ -15,18 +15,17 @@ public enum GateStatistics {
                 Evaluator.sweep(model: model, windows: windows, batch: 8, workers: workers) { worker, acts, chunk in
                     let T = acts.seqLen
                     let rows = Array(chunk)
+                    var chosen = [Int](repeating: -1, count: k), gates = [Float](repeating: 0, count: k)
                     model.forward(acts, computeLoss: false) { l, x in
                         guard l < c.numLayers else { return }
                         let router = model.pointer(model.layout.layers[l].router)
                         for (b, win) in rows.enumerated() {
                             for t in 0..<T where win.targets[t] >= 0 {
                                 let v = x + (b * T + t) * C
-                                let logits = (0..<E).map { FastMath.dot(v, router + $0 * C, C) }
-                                let top = logits.indices.sorted { logits[$0] != logits[$1] ? logits[$0] > logits[$1] : $0 < $1 }.prefix(k)
-                                let m = logits[top.first!]
-                                let w = top.map { Double(FastMath.exp(logits[$0] - m)) }
-                                let total = w.reduce(0, +)
-                                for (e, weight) in zip(top, w) { s[worker][l][e] += weight / total }
+                                var logits = [Float](repeating: 0, count: E)
+                                for e in 0..<E { logits[e] = FastMath.dot(v, router + e * C, C) }
+                                logits.withUnsafeBufferPointer { MoEWorkspace.topK(logits: $0.baseAddress!, experts: E, allowed: .max, chosen: &chosen, gates: &gates) }
+                                for (e, weight) in zip(chosen, gates) where e >= 0 { s[worker][l][e] += Double(weight) }
                                 if l == 0 { n[worker] += 1 }
                             }
                         }

@@ -28,6 +28,11 @@ public struct DocumentStatistics: Sendable {
         self.tokens = tokens
     }
 
+    /// The same document with its embedding centred on `center` instead.
+    public func centred(on center: [Float]) -> DocumentStatistics {
+        DocumentStatistics(layerMeans: layerMeans, raw: rawEmbedding, center: center, tokens: tokens)
+    }
+
     /// The mean raw embedding of a set of documents: the anchor's public embedding centre.
     public static func center(_ stats: [DocumentStatistics]) -> [Float] {
         guard let c = stats.first?.rawEmbedding.count else { return [] }
@@ -81,22 +86,6 @@ extension Evaluator {
             out.append(DocumentStatistics(layerMeans: layer, raw: final.map { $0 * inv }, center: center, tokens: n))
         }
         return out
-    }
-
-    /// The plain (non-private) router rows of a corpus: per layer, the sum over documents of each
-    /// document's mean FFN-input direction, L2-normalised (mergekit's "hidden" gate, with every
-    /// document weighing the same). [L * C]. The DP version adds noise to the same sum.
-    public static func routerRows(_ stats: [DocumentStatistics], layers L: Int, hidden C: Int) -> [Float] {
-        var sum = [Float](repeating: 0, count: L * C)
-        for s in stats {
-            for l in 0..<L {
-                let v = Array(s.layerMeans[l * C..<(l + 1) * C])
-                let n = VectorMath.norm(v)
-                guard n > 0 else { continue }
-                for c in 0..<C { sum[l * C + c] += v[c] / n }
-            }
-        }
-        return VectorMath.normalizedPerRow(sum, rows: L, cols: C)
     }
 }
 

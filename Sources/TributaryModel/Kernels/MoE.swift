@@ -64,27 +64,12 @@ public final class MoEWorkspace: @unchecked Sendable {
                         allowed: UnsafePointer<UInt32>? = nil) {
         let E = experts, k = topK
         Linear.forward(out: logits.pointer, inp: x, weight: weights.router, n: n, ic: d, oc: E)
-        // Top-k per token (ties go to the lower index) and softmax over the kept logits.
         for c in 0..<E { count[c] = 0 }
+        var chosen = [Int](repeating: -1, count: k)
         for t in 0..<n {
-            let row = logits.pointer + t * E
-            let mask = allowed?[t] ?? UInt32.max
-            var chosen = [Int](repeating: -1, count: k)
-            for s in 0..<k {
-                var best = -1
-                for e in 0..<E where mask & (1 << UInt32(e)) != 0 && !chosen.contains(e) && (best < 0 || row[e] > row[best]) { best = e }
-                chosen[s] = best
-            }
+            Self.topK(logits: logits.pointer + t * E, experts: E, allowed: allowed?[t] ?? .max, chosen: &chosen, gates: gates.pointer + t * k)
             precondition(chosen[0] >= 0, "token \(t) is allowed no expert")
-            let m = row[chosen[0]]
-            var sum: Float = 0
             for s in 0..<k {
-                let g = chosen[s] < 0 ? 0 : FastMath.exp(row[chosen[s]] - m)
-                gates.pointer[t * k + s] = g
-                sum += g
-            }
-            for s in 0..<k {
-                gates.pointer[t * k + s] /= sum
                 selected[t * k + s] = Int32(chosen[s])
                 if chosen[s] >= 0 { count[chosen[s]] += 1 }
             }
@@ -113,6 +98,29 @@ public final class MoEWorkspace: @unchecked Sendable {
                 FastMath.axpy(gates.pointer[t * k + s], y + r * d, out + t * d, d)
             }
         }
+    }
+
+    /// Mixtral gating of one token: the `chosen.count` largest of `experts` router logits among the
+    /// `allowed` experts (bit e = expert e; ties go to the lower index, slots beyond the allowed ones
+    /// are -1), and gates = softmax over the kept logits (= softmax over all, top-k, renormalised).
+    @inline(__always)
+    public static func topK(logits row: UnsafePointer<Float>, experts E: Int, allowed mask: UInt32, chosen: inout [Int],
+                            gates: UnsafeMutablePointer<Float>) {
+        let k = chosen.count
+        for s in 0..<k {
+            var best = -1
+            for e in 0..<E where mask & (1 << UInt32(e)) != 0 && !chosen[0..<s].contains(e) && (best < 0 || row[e] > row[best]) { best = e }
+            chosen[s] = best
+        }
+        guard chosen[0] >= 0 else { return }
+        let m = row[chosen[0]]
+        var sum: Float = 0
+        for s in 0..<k {
+            let g = chosen[s] < 0 ? 0 : FastMath.exp(row[chosen[s]] - m)
+            gates[s] = g
+            sum += g
+        }
+        for s in 0..<k { gates[s] /= sum }
     }
 
     /// The expert's input rows: x itself when it takes every token in order, else gathered into xin.

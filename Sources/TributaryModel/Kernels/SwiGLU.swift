@@ -20,7 +20,7 @@ public enum SwiGLU {
         }
     }
 
-    /// da[N, F] → dh[N, 2F] (overwritten), scaled per token by `rowScale` when given.
+    /// da[N, F] → dh[N, 2F] (overwritten).
     /// d h1 = da · h3 · σ(h1)(1 + h1(1 − σ(h1))),  d h3 = da · silu(h1).
     public static func backward(dh: UnsafeMutablePointer<Float>, da: UnsafePointer<Float>, h: UnsafePointer<Float>, n: Int, f: Int) {
         typealias V = FastMath.V

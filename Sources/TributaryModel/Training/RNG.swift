@@ -3,7 +3,7 @@ import Foundation
 /// xoshiro256** seeded through SplitMix64: fast, reproducible on every platform, and splittable by
 /// seeding children from the parent's output. Every random choice in training goes through one.
 public struct RNG: Sendable {
-    public private(set) var state: (UInt64, UInt64, UInt64, UInt64)
+    private var state: (UInt64, UInt64, UInt64, UInt64)
 
     public init(seed: UInt64) {
         var s = seed
@@ -16,13 +16,6 @@ public struct RNG: Sendable {
         }
         state = (splitmix(), splitmix(), splitmix(), splitmix())
     }
-
-    public init(state: [UInt64]) {
-        precondition(state.count == 4)
-        self.state = (state[0], state[1], state[2], state[3])
-    }
-
-    public var stateArray: [UInt64] { [state.0, state.1, state.2, state.3] }
 
     @inline(__always)
     public mutating func next() -> UInt64 {

@@ -20,20 +20,19 @@ public final class Trainer {
     public let trainable: Trainability
     public let options: TrainingOptions
     let batcher: Batcher
-    /// Every `every`-th step trains on `batcher`'s batch with only `trainable` (FlexOlmo expert training
-    /// uses public text here, updating only the router row, so routing learns what is not its domain).
+    /// Every `every`-th step trains on `batcher`'s batch with only `trainable`, a subset of what the main
+    /// steps train (FlexOlmo expert training replays public text here, so the expert and its router row
+    /// learn what is not their domain and the expert does not degrade it).
     public struct AuxiliaryBatches: Sendable {
         public let batcher: Batcher
-        public let trainable: Trainability
         public let every: Int
-        public init(batcher: Batcher, trainable: Trainability, every: Int) {
+        public init(batcher: Batcher, every: Int) {
             self.batcher = batcher
-            self.trainable = trainable
             self.every = every
         }
     }
     let auxiliary: AuxiliaryBatches?
-    let checkpoints: CheckpointStore?
+    let checkpoints: TrainingCheckpointStore?
     let optimizer: AdamW
     let workers: [(acts: Activations, grads: FloatBuffer)]
     /// Identifies (model base, data, mode, options): a checkpoint resumes only the same run.
@@ -49,10 +48,8 @@ public final class Trainer {
         self.batcher = batcher
         self.auxiliary = auxiliary
         trainable = Trainability(layout: model.layout, mode: mode)
-        if let aux = auxiliary {
-            precondition(aux.every >= 2, "auxiliary batches need every >= 2")
-            precondition(Set(aux.trainable.ranges.map(\.offset)).isSubset(of: Set(trainable.ranges.map(\.offset))),
-                         "auxiliary steps may only train a subset of what the main steps train")
+        if let aux = auxiliary, aux.every < 2 {
+            throw TributaryError("train.invalid_options", "public replay every \(aux.every) steps: it must be at least 2")
         }
         var hyper = AdamW.Hyper()
         hyper.weightDecay = mode == .full ? options.weightDecay : 0  // FlexOlmo: no decay, or "frozen" rows would drift
@@ -69,7 +66,6 @@ public final class Trainer {
         switch mode {
         case .full: modeText = "full"
         case let .expert(i, router): modeText = "expert\(i)" + (router ? "+router" : "")
-        case let .routerRow(i): modeText = "router\(i)"
         }
         let h = SHA256Hasher()
         h.update(JSONWriter.serialize(.object([
@@ -78,7 +74,7 @@ public final class Trainer {
             ("auxiliary", auxiliary.map { .object([("every", .int($0.every)), ("data", .string(Hex.encode(SHA256.digest($0.batcher.stream.flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) }))))]) } ?? .null),
         ])))
         fingerprint = Hex.encode(h.finalize())
-        checkpoints = checkpointDirectory.map { CheckpointStore(directory: $0, keep: options.keepCheckpoints) }
+        checkpoints = checkpointDirectory.map { TrainingCheckpointStore(directory: $0, keep: options.keepCheckpoints) }
     }
 
     public var schedule: CosineSchedule {
@@ -111,7 +107,7 @@ public final class Trainer {
                              fields: [String(format: "loss %.4f", loss), "lr \(String(format: "%.2e", schedule.lr(step: step - 1)))",
                                       "\(ProgressReporter.thousands(rate)) tok/s"])
             if let store = checkpoints, options.checkpointEvery > 0, step % options.checkpointEvery == 0 || step == options.steps {
-                try store.save(Checkpoint(step: step, fingerprint: fingerprint, trainable: trainableValues(),
+                try store.save(TrainingCheckpoint(step: step, fingerprint: fingerprint, trainable: trainableValues(),
                                           m: optimizer.m.array, v: optimizer.v.array, losses: losses))
             }
         }
@@ -125,7 +121,6 @@ public final class Trainer {
     public func trainStep(_ step: Int) -> Double {
         let aux = auxiliary.flatMap { step % $0.every == $0.every - 1 ? $0 : nil }
         let (inputs, targets) = (aux?.batcher ?? batcher).batch(step: step)
-        let stepTrainable = aux?.trainable ?? trainable
         let per = options.batchSize / options.workers * options.seqLen
         let scale = 1 / Float(options.batchSize * options.seqLen)
         var shardLoss = [Double](repeating: 0, count: workers.count)
@@ -139,14 +134,13 @@ public final class Trainer {
                                   targets: UnsafeBufferPointer(rebasing: tgt[w * per..<(w + 1) * per]))
                         for r in self.trainable.ranges { grads.zero(offset: r.offset, count: r.count) }
                         out[w] = model.forward(acts, gradScale: options.maximiseLoss ? -scale : scale)
-                        model.backward(acts, grads: grads, trainable: stepTrainable)
+                        model.backward(acts, grads: grads, trainable: self.trainable)
                     }
                 }
             }
         }
         // Sum the workers' gradients into worker 0's buffer, in a fixed order.
         let g = workers[0].grads.pointer
-        // Sum and step over every trained span (an auxiliary step left some at zero).
         for w in 1..<workers.count {
             let other = workers[w].grads.pointer
             for r in trainable.ranges { FastMath.axpy(1, other + r.offset, g + r.offset, r.count) }
@@ -170,7 +164,7 @@ public final class Trainer {
         return out
     }
 
-    func restore(_ ckpt: Checkpoint) throws {
+    func restore(_ ckpt: TrainingCheckpoint) throws {
         guard ckpt.trainable.count == trainable.trainableCount, ckpt.m.count == optimizer.m.count else {
             throw TributaryError("train.checkpoint_mismatch", "checkpoint at step \(ckpt.step) does not fit this model")
         }

@@ -10,7 +10,7 @@ import TributaryCore
 /// Gaussian-DP total (tighter) is reported alongside.
 public struct PrivacyPlan: Sendable {
     public struct Release: Sendable {
-        public let name: String
+        public let name: DPRelease
         public let count: Int
         /// σ / Δ
         public let noiseMultiplier: Double
@@ -22,11 +22,10 @@ public struct PrivacyPlan: Sendable {
     /// What the accountant certifies (≤ targetEpsilon).
     public let epsilon: Double
     public let exactEpsilon: Double
-    public let perReleaseEpsilon: Double
 
     /// `releases`: name, how many times it is released, and its noise relative to the others (a count
     /// that only decides whether a cluster is published can take 4x the noise of a centroid sum).
-    public init(epsilon target: Double, delta: Double, releases spec: [(name: String, count: Int, weight: Double)]) throws {
+    public init(epsilon target: Double, delta: Double, releases spec: [(name: DPRelease, count: Int, weight: Double)]) throws {
         guard target > 0, target.isFinite else { throw TributaryError("dp.invalid_epsilon", "--epsilon must be positive, got \(target)") }
         guard delta > 0, delta < 1 else { throw TributaryError("dp.invalid_delta", "--delta must be in (0, 1), got \(delta)") }
         let m = spec.reduce(0) { $0 + $1.count }
@@ -52,11 +51,10 @@ public struct PrivacyPlan: Sendable {
         releases = spec.map { Release(name: $0.name, count: $0.count, noiseMultiplier: $0.weight * z) }
         epsilon = acc.epsilon(delta: delta).epsilon
         exactEpsilon = acc.exactGaussianEpsilon(delta: delta)
-        perReleaseEpsilon = lo
     }
 
     /// The noise multiplier of a release, nil when the plan has no such release.
-    public func noiseMultiplier(_ name: String) -> Double? {
+    public func noiseMultiplier(_ name: DPRelease) -> Double? {
         releases.first { $0.name == name }?.noiseMultiplier
     }
 

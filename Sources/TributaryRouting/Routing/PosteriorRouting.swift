@@ -60,3 +60,11 @@ public struct PosteriorRouting: Sendable {
                       shares: chosen.map { Double($0) / Double(max(total, 1)) })
     }
 }
+
+/// How a combined model's tokens are routed when it is scored or sampled.
+public enum RoutingMethod: String, Sendable, CaseIterable {
+    /// The release's router rows over all experts: what any Mixtral runtime computes.
+    case rows
+    /// Posterior routing over expert sets (`PosteriorRouting`): one forward pass per candidate set.
+    case posterior
+}

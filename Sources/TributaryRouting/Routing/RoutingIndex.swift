@@ -35,10 +35,10 @@ public struct RoutingIndex: Sendable {
 
     public func write(to path: String) throws {
         var w = SafetensorsWriter(metadata: [Self.namesKey: JSONWriter.string(.array(experts.map { .string($0.name) }))])
-        w.add(AnchorDirectory.centerTensor, shape: [dimension], values: center)
+        w.add(TensorNames.embeddingCenter, shape: [dimension], values: center)
         for (e, ex) in experts.enumerated() {
-            w.add("experts.\(e).centroids", shape: [ex.counts.count, dimension], values: ex.centroids)
-            w.add("experts.\(e).counts", shape: [ex.counts.count], values: ex.counts)
+            w.add(TensorNames.indexCentroids(e), shape: [ex.counts.count, dimension], values: ex.centroids)
+            w.add(TensorNames.indexCounts(e), shape: [ex.counts.count], values: ex.counts)
         }
         try w.write(to: path)
     }
@@ -51,13 +51,13 @@ public struct RoutingIndex: Sendable {
         let names = items.map { if case let .string(s) = $0 { return s } else { return "?" } }
         var experts = [Expert](), dimension = 0
         for (e, name) in names.enumerated() {
-            let c = try file.info("experts.\(e).centroids")
+            let c = try file.info(TensorNames.indexCentroids(e))
             guard c.shape.count == 2 else { throw TributaryError("routing.index", "\(path): experts.\(e).centroids is not a matrix") }
             if dimension == 0 { dimension = c.shape[1] }
             guard c.shape[1] == dimension else { throw TributaryError("routing.index", "\(path): experts.\(e) has dimension \(c.shape[1])") }
-            experts.append(Expert(name: name, centroids: try file.floats(c), counts: try file.floats("experts.\(e).counts")))
+            experts.append(Expert(name: name, centroids: try file.floats(c), counts: try file.floats(TensorNames.indexCounts(e))))
         }
-        let center = try file.floats(AnchorDirectory.centerTensor)
+        let center = try file.floats(TensorNames.embeddingCenter)
         if dimension == 0 { dimension = center.count }
         guard center.count == dimension else { throw TributaryError("routing.index", "\(path): embedding_center has \(center.count) values") }
         return RoutingIndex(dimension: dimension, center: center, experts: experts)

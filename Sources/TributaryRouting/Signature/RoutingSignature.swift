@@ -26,9 +26,9 @@ public struct RoutingSignature: Sendable {
 
     public func write(to path: String) throws {
         var w = SafetensorsWriter(metadata: [BundleLayout.routingMetadataKey: JSONWriter.string(parameters.json)])
-        w.add(BundleLayout.centroids, shape: [k, dimension], values: centroids)
-        w.add(BundleLayout.centroidCounts, shape: [k], values: counts)
-        w.add(BundleLayout.routerRows, shape: [layers, dimension], values: routerRows)
+        w.add(TensorNames.centroids, shape: [k, dimension], values: centroids)
+        w.add(TensorNames.centroidCounts, shape: [k], values: counts)
+        w.add(TensorNames.routerRows, shape: [layers, dimension], values: routerRows)
         try w.write(to: path)
     }
 
@@ -44,7 +44,7 @@ public struct RoutingSignature: Sendable {
         }
         let k = try BundleLayout.checkRouting(file.header, layers: params.layers, hidden: params.dimension)
         guard k == params.centroids else { throw BundleError.routingLayout("\(path): \(k) centroids, metadata says \(params.centroids)") }
-        return RoutingSignature(centroids: try file.floats(BundleLayout.centroids), counts: try file.floats(BundleLayout.centroidCounts),
-                                routerRows: try file.floats(BundleLayout.routerRows), parameters: params)
+        return RoutingSignature(centroids: try file.floats(TensorNames.centroids), counts: try file.floats(TensorNames.centroidCounts),
+                                routerRows: try file.floats(TensorNames.routerRows), parameters: params)
     }
 }

@@ -12,7 +12,7 @@ public struct SignatureOptions: Sendable {
     public var minClusterSize = 32
     /// `trained` (default, the FlexOlmo recipe) publishes the router row after gradient training, which
     /// DP does not cover; `dp-mean` publishes the DP mean and keeps the row frozen during training.
-    public var routerRowSource = "trained"
+    public var routerRowSource = RouterRowSource.trained
     /// Public seed for the data-independent part of the centroid initialisation.
     public var seed: UInt64 = 1
     public init() {}
@@ -21,9 +21,6 @@ public struct SignatureOptions: Sendable {
         guard clusters >= 1, clusters <= 4096 else { throw TributaryError("dp.invalid_options", "--clusters must be in 1...4096") }
         guard iterations >= 1, iterations <= 100 else { throw TributaryError("dp.invalid_options", "--iterations must be in 1...100") }
         guard minClusterSize >= 1 else { throw TributaryError("dp.invalid_options", "--min-cluster-size must be at least 1") }
-        guard ["dp-mean", "trained"].contains(routerRowSource) else {
-            throw TributaryError("dp.invalid_options", "--router-rows must be dp-mean or trained")
-        }
     }
 }
 
@@ -34,30 +31,41 @@ public enum SignatureBuilder {
     /// Noise of a count relative to a sum: counts only decide whether a cluster is published.
     public static let countNoiseWeight = 4.0
 
+    /// Every Gaussian release a signature with options `o` makes: which quantity, how many times, and
+    /// its noise relative to a centroid sum's. The one place these counts are derived; the privacy plan
+    /// and a verifier recomputing (ε, δ) from a statement both read them here.
+    public static func releaseSchedule(clusters: Int, iterations: Int, routerRows: RouterRowSource) -> [(name: DPRelease, count: Int, weight: Double)] {
+        let rounds = LloydClustering.releasesPerQuantity(clusters: clusters, iterations: iterations)
+        var releases: [(name: DPRelease, count: Int, weight: Double)] = [(.centroidSums, rounds, 1), (.centroidCounts, rounds, countNoiseWeight)]
+        if routerRows == .dpMean { releases.append((.routerRows, 1, 1)) }
+        return releases
+    }
+
     public static func plan(_ o: SignatureOptions) throws -> PrivacyPlan? {
         try o.validate()
         guard !o.disabled else { return nil }
-        let rounds = o.clusters > 1 ? o.iterations + 1 : 1
-        var releases: [(name: String, count: Int, weight: Double)] = [("centroidSums", rounds, 1), ("centroidCounts", rounds, countNoiseWeight)]
-        if o.routerRowSource == "dp-mean" { releases.append(("routerRows", 1, 1)) }
-        return try PrivacyPlan(epsilon: o.epsilon, delta: o.delta, releases: releases)
+        return try PrivacyPlan(epsilon: o.epsilon, delta: o.delta,
+                               releases: releaseSchedule(clusters: o.clusters, iterations: o.iterations, routerRows: o.routerRowSource))
+    }
+
+    static func clustering(_ o: SignatureOptions, plan: PrivacyPlan?) -> LloydClustering {
+        LloydClustering(clusters: o.clusters, iterations: o.iterations, sumNoise: plan?.noiseMultiplier(.centroidSums),
+                        countNoise: plan?.noiseMultiplier(.centroidCounts), minClusterSize: o.minClusterSize, initSeed: o.seed)
     }
 
     /// DP-Lloyd over the documents' unit embeddings.
     public static func releaseCentroids<N: NoiseSource>(_ stats: [DocumentStatistics], hidden C: Int, options o: SignatureOptions,
                                                         plan: PrivacyPlan?, noise: inout N) throws -> LloydClustering.Result {
         guard !stats.isEmpty else { throw TributaryError("corpus.empty", "no documents to build a routing signature from") }
-        return LloydClustering(clusters: o.clusters, iterations: o.iterations, sumNoise: plan?.noiseMultiplier("centroidSums"),
-                               countNoise: plan?.noiseMultiplier("centroidCounts"), minClusterSize: o.minClusterSize, initSeed: o.seed)
-            .fit(points: stats.flatMap(\.embedding), dimension: C, noise: &noise)
+        return clustering(o, plan: plan).fit(points: stats.flatMap(\.embedding), dimension: C, noise: &noise)
     }
 
     /// The router rows an owner starts training from: the DP mean when the plan releases router rows,
     /// else the plain mean (used only as a starting point for rows that are then trained and
     /// published as trained, which DP does not cover either way).
     public static func initialRouterRows<N: NoiseSource>(_ stats: [DocumentStatistics], layers L: Int, hidden C: Int,
-                                                         plan: PrivacyPlan?, noise: inout N) throws -> [Float] {
-        try dpRouterRows(stats, layers: L, hidden: C, noiseMultiplier: plan?.noiseMultiplier("routerRows"), noise: &noise)
+                                                         plan: PrivacyPlan?, noise: inout N) -> [Float] {
+        routerRows(stats, layers: L, hidden: C, noiseMultiplier: plan?.noiseMultiplier(.routerRows), noise: &noise)
     }
 
     public static func assemble(centroids: LloydClustering.Result, routerRows: [Float], layers L: Int, hidden C: Int,
@@ -66,7 +74,7 @@ public enum SignatureBuilder {
             enabled: plan != nil, mechanism: plan != nil ? "analytic-gaussian" : "none", accountant: plan != nil ? "rdp" : "none",
             epsilon: plan?.epsilon, delta: plan?.delta, clipNorm: 1,
             noiseMultipliers: plan.map { p in Dictionary(uniqueKeysWithValues: p.releases.map { ($0.name, $0.noiseMultiplier) }) } ?? [:],
-            minClusterSize: o.minClusterSize, iterations: o.clusters > 1 ? o.iterations : 0)
+            minClusterSize: o.minClusterSize, iterations: clustering(o, plan: plan).iterations)
         let params = RoutingParameters(centroids: centroids.k, dimension: C, layers: L, routerRowSource: o.routerRowSource, privacy: privacy)
         return RoutingSignature(centroids: centroids.centroids, counts: centroids.counts, routerRows: routerRows, parameters: params)
     }
@@ -75,14 +83,18 @@ public enum SignatureBuilder {
     public static func build<N: NoiseSource>(stats: [DocumentStatistics], layers L: Int, hidden C: Int, options o: SignatureOptions,
                                              plan: PrivacyPlan?, noise: inout N) throws -> RoutingSignature {
         let centroids = try releaseCentroids(stats, hidden: C, options: o, plan: plan, noise: &noise)
-        let rows = try initialRouterRows(stats, layers: L, hidden: C, plan: plan, noise: &noise)
+        let rows = initialRouterRows(stats, layers: L, hidden: C, plan: plan, noise: &noise)
         return assemble(centroids: centroids, routerRows: rows, layers: L, hidden: C, options: o, plan: plan)
     }
 
-    /// The (noisy) normalised sum of per-document per-layer mean directions, [L * C]. Each document's
-    /// vector is unit per layer, so its norm is √L: the sensitivity the noise is scaled to.
-    public static func dpRouterRows<N: NoiseSource>(_ stats: [DocumentStatistics], layers L: Int, hidden C: Int,
-                                                    noiseMultiplier z: Double?, noise: inout N) throws -> [Float] {
+    /// Router rows of a set of documents, [L * C]: per layer, the sum over documents of each
+    /// document's mean FFN-input direction, plus Gaussian noise when `noiseMultiplier` is given,
+    /// L2-normalised (mergekit's "hidden" gate, with every document weighing the same). Each
+    /// document's vector is unit per layer, so its norm is √L: the sensitivity the noise is scaled to.
+    /// The one computation of router rows: the anchor's (public, no noise), an owner's DP release and
+    /// an owner's non-private starting point all come from here.
+    public static func routerRows<N: NoiseSource>(_ stats: [DocumentStatistics], layers L: Int, hidden C: Int,
+                                                  noiseMultiplier z: Double?, noise: inout N) -> [Float] {
         var sum = [Double](repeating: 0, count: L * C)
         for s in stats {
             for l in 0..<L {
@@ -97,5 +109,11 @@ public enum SignatureBuilder {
             for i in sum.indices { sum[i] += sigma * noise.gaussian() }
         }
         return VectorMath.normalizedPerRow(sum.map { Float($0) }, rows: L, cols: C)
+    }
+
+    /// The noiseless router rows of public documents (the anchor's).
+    public static func publicRouterRows(_ stats: [DocumentStatistics], layers L: Int, hidden C: Int) -> [Float] {
+        var unused = SeededNoise(seed: 0)
+        return routerRows(stats, layers: L, hidden: C, noiseMultiplier: nil, noise: &unused)
     }
 }

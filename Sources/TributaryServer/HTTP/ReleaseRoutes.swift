@@ -1,4 +1,5 @@
 import Hummingbird
+import TributaryContribution
 import TributaryCore
 import TributaryLog
 import TributaryModel

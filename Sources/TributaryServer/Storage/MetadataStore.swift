@@ -146,8 +146,8 @@ public actor MetadataStore {
     }
 
     /// Benchmarks only: appends `count` synthetic entries in one transaction and signs one checkpoint,
-    /// to build a large log quickly. Not reachable from the API.
-    public func appendSyntheticEntries(_ count: Int) throws {
+    /// to build a large log quickly. Outside the public API: only `@_spi(Benchmarks) import` sees it.
+    @_spi(Benchmarks) public func appendSyntheticEntries(_ count: Int) throws {
         try db.transaction {
             var index = UInt64(try db.first("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries", [], { $0.int(0) }) ?? 0)
             for i in 0..<count {

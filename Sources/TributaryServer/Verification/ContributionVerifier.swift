@@ -1,4 +1,5 @@
 import Foundation
+import TributaryContribution
 import TributaryCore
 import TributaryLog
 import TributaryModel
@@ -85,7 +86,7 @@ public struct ContributionVerifier: Sendable {
         guard pr.minClusterSize >= policy.minClusterSize else {
             throw ContributionError.privacyPolicy("minimum cluster size \(pr.minClusterSize) is below the required \(policy.minClusterSize)")
         }
-        if policy.requireDPRouterRows && p.routing.routerRowSource != "dp-mean" {
+        if policy.requireDPRouterRows && p.routing.routerRowSource != .dpMean {
             throw ContributionError.privacyPolicy("router rows are published as trained; this server requires the DP mean (--router-rows dp-mean)")
         }
         let signature = try RoutingSignature.read(stage + "/" + BundleLayout.routingFile)

@@ -1,4 +1,5 @@
 import Foundation
+import TributaryContribution
 import TributaryCore
 import TributaryModel
 

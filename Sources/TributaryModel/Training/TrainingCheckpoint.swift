@@ -1,10 +1,11 @@
 import Foundation
 import TributaryCore
 
-/// A training checkpoint: the trainable weights, AdamW's moments and the loss history, as one
-/// safetensors file (`step-NNNNNNNN.safetensors`). Frozen weights are not saved: they come from the
-/// same base on resume, which the fingerprint guarantees.
-public struct Checkpoint: Sendable {
+/// A training checkpoint (not the transparency log's signed `Checkpoint`): the trainable weights,
+/// AdamW's moments and the loss history, as one safetensors file (`step-NNNNNNNN.safetensors`).
+/// Frozen weights are not saved: they come from the same base on resume, which the fingerprint
+/// guarantees.
+public struct TrainingCheckpoint: Sendable {
     public let step: Int
     public let fingerprint: String
     public let trainable: [Float]
@@ -12,7 +13,7 @@ public struct Checkpoint: Sendable {
     public let losses: [Double]
 }
 
-public struct CheckpointStore: Sendable {
+public struct TrainingCheckpointStore: Sendable {
     public let directory: String
     public let keep: Int
 
@@ -23,7 +24,7 @@ public struct CheckpointStore: Sendable {
 
     func path(_ step: Int) -> String { directory + "/step-" + String(format: "%08d", step) + ".safetensors" }
 
-    public func save(_ c: Checkpoint) throws {
+    public func save(_ c: TrainingCheckpoint) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var w = SafetensorsWriter(metadata: [
             "tributary.checkpoint.step": String(c.step),
@@ -49,7 +50,7 @@ public struct CheckpointStore: Sendable {
 
     /// The newest checkpoint, if it belongs to the run with `fingerprint`; a checkpoint from another
     /// run is an error rather than silently ignored or overwritten.
-    public func latest(fingerprint: String) throws -> Checkpoint? {
+    public func latest(fingerprint: String) throws -> TrainingCheckpoint? {
         guard let step = try steps().last else { return nil }
         let file = try SafetensorsFile(path: path(step))
         guard file.metadata["tributary.checkpoint.fingerprint"] == fingerprint else {
@@ -60,7 +61,7 @@ public struct CheckpointStore: Sendable {
         if let text = file.metadata["tributary.checkpoint.losses"], case let .array(items) = try StrictJSONParser.parse(Array(text.utf8)) {
             losses = items.compactMap { if case let .number(t) = $0 { return Double(t) } else { return nil } }
         }
-        return Checkpoint(step: step, fingerprint: fingerprint, trainable: try file.floats("trainable"),
+        return TrainingCheckpoint(step: step, fingerprint: fingerprint, trainable: try file.floats("trainable"),
                           m: try file.floats("adamw.m"), v: try file.floats("adamw.v"), losses: losses)
     }
 

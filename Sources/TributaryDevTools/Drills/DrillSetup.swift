@@ -1,5 +1,6 @@
 import Foundation
 import TributaryCore
+import TributaryDemo
 
 /// What the fault drill and the load test set up alike.
 enum DrillSetup {

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import TributaryClient
 import TributaryCore
+import TributaryDemo
 import TributaryLog
 import TributaryModel
 

@@ -2,12 +2,13 @@ import Foundation
 import Testing
 import TributaryCore
 import TributaryModel
-@testable import TributaryRouting
+import TributaryRouting
+@testable import TributaryContribution
 
 final class TempDir {
     let path: String
     init() {
-        path = NSTemporaryDirectory() + "tributary-routing-" + Hex.encode(secureRandomBytes(8))
+        path = NSTemporaryDirectory() + "tributary-contribution-" + Hex.encode(secureRandomBytes(8))
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
     deinit { try? FileManager.default.removeItem(atPath: path) }
@@ -27,10 +28,8 @@ func options(steps: Int) -> TrainingOptions {
 }
 
 func anchor(_ dir: TempDir, public text: Corpus, steps: Int = 40) throws -> AnchorDirectory {
-    _ = try AnchorTraining.train(config: tiny, train: text, heldOut: nil, options: options(steps: steps), out: dir.path + "/anchor",
-                                 restart: false, progress: nil) { stats in
-        AnchorRouting.centroids(stats, layers: tiny.numLayers, hidden: tiny.hiddenSize, clusters: 2, seed: 1)
-    }
+    _ = try AnchorTraining.train(config: tiny, train: text, heldOut: nil, options: options(steps: steps), clusters: 2, out: dir.path + "/anchor",
+                                 restart: false, progress: nil)
     return try AnchorDirectory.load(dir.path + "/anchor")
 }
 

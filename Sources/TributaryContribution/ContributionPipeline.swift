@@ -1,6 +1,7 @@
 import Foundation
 import TributaryCore
 import TributaryModel
+import TributaryRouting
 
 /// What a data owner runs: measure its documents in the anchor's space, release the DP routing
 /// signature, train the FlexOlmo expert, and write the two files of a contribution bundle.
@@ -22,7 +23,8 @@ public enum ContributionPipeline {
         public var model: String { out + "/model" }
     }
 
-    /// `publicText` (optional, public) teaches the trained router row what is not the owner's domain.
+    /// `publicText` (optional, public) is replayed during training so the expert and its router row
+    /// learn what is not the owner's domain (ExpertTraining).
     public static func train<N: NoiseSource>(anchor: AnchorDirectory, data: Corpus, publicText: Corpus? = nil, publicEvery: Int = 2,
                                              training: TrainingOptions,
                                              signature o: SignatureOptions, out: String, restart: Bool, progress: ProgressReporter?,
@@ -38,14 +40,14 @@ public enum ContributionPipeline {
             ("anchor", .string(anchor.digest)), ("data", .string(data.fingerprint)),
             ("signature", .object([("epsilon", .double(o.epsilon)), ("delta", .double(o.delta)), ("disabled", .bool(o.disabled)),
                                    ("clusters", .int(o.clusters)), ("iterations", .int(o.iterations)),
-                                   ("minClusterSize", .int(o.minClusterSize)), ("routerRows", .string(o.routerRowSource)),
+                                   ("minClusterSize", .int(o.minClusterSize)), ("routerRows", .string(o.routerRowSource.rawValue)),
                                    ("seed", .uint64(o.seed))])),
         ])
         let statePath = out + "/state.json", sigPath = out + "/signature-dp.safetensors"
         if restart {
             try? fm.removeItem(atPath: sigPath)
             try? fm.removeItem(atPath: statePath)
-            CheckpointStore(directory: out + "/checkpoints", keep: 0).clear()
+            TrainingCheckpointStore(directory: out + "/checkpoints", keep: 0).clear()
         }
         var reused = false
         var released: RoutingSignature
@@ -66,14 +68,14 @@ public enum ContributionPipeline {
         }
         if let plan {
             progress?.log(String(format: "differential privacy: (ε = %.3g, δ = %.1e) by the RDP accountant (exact Gaussian composition: ε = %.3g); centroid-sum noise multiplier %.2f, %d releases",
-                                 plan.epsilon, plan.delta, plan.exactEpsilon, plan.noiseMultiplier("centroidSums") ?? 0, plan.releaseCount))
+                                 plan.epsilon, plan.delta, plan.exactEpsilon, plan.noiseMultiplier(.centroidSums) ?? 0, plan.releaseCount))
         } else {
             progress?.log("differential privacy DISABLED (--no-dp): the signature is recorded as such")
         }
         progress?.log("routing signature: \(released.k) of \(o.clusters) clusters kept (minimum size \(o.minClusterSize))")
 
-        let trainRouter = o.routerRowSource == "trained"
-        let result = try ExpertTraining.train(anchor: anchor, data: data, routerRows: released.routerRows, trainRouter: trainRouter,
+        let trainRouter = o.routerRowSource == .trained
+        let result = try ExpertTraining.train(anchor: anchor.trainingAnchor, data: data, routerRows: released.routerRows, trainRouter: trainRouter,
                                               publicText: publicText, publicEvery: publicEvery, options: training, checkpointDirectory: out + "/checkpoints", restart: false, progress: progress)
         var finalSignature = released
         if trainRouter { finalSignature.routerRows = result.trainedRouterRows }
@@ -92,7 +94,7 @@ public enum ContributionPipeline {
         for stale in [BundleLayout.statementFile, BundleLayout.envelopeFile] { try? FileManager.default.removeItem(atPath: bundle + "/" + stale) }
         var expert = SafetensorsWriter(metadata: [
             BundleLayout.anchorMetadataKey: anchor.digest,
-            BundleLayout.trainingMetadataKey: JSONWriter.string(ExpertTraining.summary(result.training, options: training).json),
+            BundleLayout.trainingMetadataKey: JSONWriter.string(TrainingSummary(flexOlmo: result.training, options: training).json),
         ])
         result.expert.add(to: &expert, config: c)
         try expert.write(to: bundle + "/" + BundleLayout.expertFile)

@@ -1,5 +1,6 @@
 import TributaryCore
 import TributaryModel
+import TributaryRouting
 
 /// FlexOlmo's merge, shared by the server's releases and the demo's experiments: in every layer the
 /// experts [anchor FFN, contributions in order], router rows stacked the same way (the anchor's row,

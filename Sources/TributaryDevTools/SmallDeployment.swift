@@ -1,5 +1,7 @@
 import Foundation
+import TributaryContribution
 import TributaryCore
+import TributaryDemo
 import TributaryModel
 import TributaryRouting
 
@@ -41,10 +43,8 @@ public struct SmallDeployment: Sendable {
         try DemoCorpora(documentsPerDomain: 120, bytesPerDocument: 3000, publicBytes: 400_000).prepare(workdir: work)
         let publicDir = DemoCorpora.directory(work, DemoCorpora.publicDomain)
         let (pubTrain, pubHeld) = try Corpus.load(paths: [publicDir]).split(heldOutFraction: 0.2)
-        _ = try AnchorTraining.train(config: config, train: pubTrain, heldOut: nil, options: trainingOptions(steps: 80), out: work + "/anchor",
-                                     restart: false, progress: nil) {
-            AnchorRouting.centroids($0, layers: config.numLayers, hidden: config.hiddenSize, clusters: 4, seed: 1)
-        }
+        _ = try AnchorTraining.train(config: config, train: pubTrain, heldOut: nil, options: trainingOptions(steps: 80), clusters: 4,
+                                     out: work + "/anchor", restart: false, progress: nil)
         try FileManager.default.createDirectory(atPath: work + "/probe", withIntermediateDirectories: true)
         for (i, d) in pubHeld.documents.prefix(6).enumerated() { try AtomicFileWriter.write(d.bytes, to: work + "/probe/\(i).txt") }
         let anchor = try AnchorDirectory.load(work + "/anchor")

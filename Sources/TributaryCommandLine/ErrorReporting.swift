@@ -4,7 +4,7 @@ import TributaryCore
 
 /// Runs a command body and turns any error into `error[code]: message` on stderr and exit status 1,
 /// so scripts can tell failures apart by code and people can read what went wrong.
-func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
+public func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
     } catch let e as ExitCode {
@@ -22,12 +22,12 @@ func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
     }
 }
 
-func printError(_ text: String) {
+public func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
 /// Reads a verifier key given either literally (`name+id+key`) or as a path to a file holding one.
-func loadVerifierKey(_ argument: String) throws -> VerifierKey {
+public func loadVerifierKey(_ argument: String) throws -> VerifierKey {
     if FileManager.default.fileExists(atPath: argument) {
         let bytes = try readSmallFile(argument, limit: 4096, noFollow: false)
         return try VerifierKey(parsing: String(decoding: bytes, as: UTF8.self))
@@ -36,7 +36,7 @@ func loadVerifierKey(_ argument: String) throws -> VerifierKey {
 }
 
 /// Reads a private key file, refusing files other users can read.
-func loadSigningKey(_ path: String) throws -> SigningKey {
+public func loadSigningKey(_ path: String) throws -> SigningKey {
     var st = stat()
     guard stat(path, &st) == 0 else { throw FileSystemError.posix("stat", path, errno) }
     if st.st_mode & 0o077 != 0 {
@@ -47,6 +47,11 @@ func loadSigningKey(_ path: String) throws -> SigningKey {
     return try SigningKey.parse(privateKey: String(decoding: bytes, as: UTF8.self))
 }
 
-func printJSON(_ value: JSONValue) {
+public func printJSON(_ value: JSONValue) {
     print(JSONWriter.string(value))
+}
+
+/// The path of the running executable, to start child processes of the same build from.
+public func currentExecutable() -> String {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
 }

@@ -1,5 +1,6 @@
 import Foundation
 import TributaryCore
+import TributaryDemo
 import TributaryModel
 import TributaryRouting
 

@@ -1,16 +1,21 @@
 import ArgumentParser
+import TributaryCommandLine
 import Foundation
 import TributaryCore
 import TributaryModel
 import TributaryRouting
+import TributaryContribution
 import TributaryDemo
+import TributaryDevTools
 
-struct DevCommand: AsyncParsableCommand {
+@main
+struct TributaryDev: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "dev", abstract: "Tools for Tributary's own developers.", shouldDisplay: false,
+        commandName: "tributary-dev",
+        abstract: "Benchmarks, drills and research evaluations for Tributary's own developers (not part of the product).",
         subcommands: [TestVectorsCommand.self, BLASInfoCommand.self, LogitsCommand.self, PrepareCorporaCommand.self, RoutingEvalCommand.self,
-                      BenchSgemmCommand.self, BenchTrainCommand.self, BenchRoutingCommand.self, GateStatsCommand.self,
-                      BenchLogCommand.self, BenchFixturesCommand.self, FaultDrillCommand.self, LoadTestCommand.self, CombineEvalCommand.self])
+                      CombineEvalCommand.self, BenchSgemmCommand.self, BenchTrainCommand.self, BenchRoutingCommand.self,
+                      BenchLogCommand.self, BenchFixturesCommand.self, FaultDrillCommand.self, LoadTestCommand.self])
 }
 
 struct TestVectorsCommand: AsyncParsableCommand {
@@ -103,27 +108,9 @@ struct RoutingEvalCommand: AsyncParsableCommand {
                 held.append((d.name, test))
                 print("\(d.name): \(train.documents.count) training documents, \(s.k) centroids, counts \(s.counts.map { Int($0) })")
             }
-            if let plan { print(String(format: "ε = %.3g (exact %.3g), centroid-sum noise multiplier %.2f", plan.epsilon, plan.exactEpsilon, plan.noiseMultiplier("centroidSums") ?? 0)) }
+            if let plan { print(String(format: "ε = %.3g (exact %.3g), centroid-sum noise multiplier %.2f", plan.epsilon, plan.exactEpsilon, plan.noiseMultiplier(.centroidSums) ?? 0)) }
             let index = RoutingIndex(dimension: c.hiddenSize, center: a.embeddingCenter, experts: experts)
             print("routing accuracy: " + RoutingAccuracy.measure(anchor: a.model, index: index, heldOut: held).summary)
-        }
-    }
-}
-
-struct GateStatsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "gate-stats", abstract: "Mean router gate weight per layer and expert on some text.")
-    @Option var model: String
-    @Option(parsing: .upToNextOption) var data: [String]
-    @OptionGroup var corpusOptions: CorpusOptions
-
-    func run() async throws {
-        prepareCompute()
-        try await reportingErrors {
-            let m = try ModelDirectory.load(model)
-            let corpus = try corpusOptions.load(data).split(heldOutFraction: corpusOptions.heldOut).heldOut
-            for (l, row) in GateStatistics.meanGates(model: m, corpus: corpus).enumerated() {
-                print("layer \(l): " + row.map { String(format: "%.3f", $0) }.joined(separator: "  "))
-            }
         }
     }
 }

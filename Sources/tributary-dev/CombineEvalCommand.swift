@@ -1,6 +1,8 @@
 import ArgumentParser
+import TributaryCommandLine
 import Foundation
 import TributaryCore
+import TributaryContribution
 import TributaryDemo
 import TributaryModel
 import TributaryRouting
@@ -19,12 +21,6 @@ struct CombineEvalCommand: AsyncParsableCommand {
     @Option(help: "Held-out fraction (as `train --held-out`).") var heldOut = 0.1
     @Option(help: "Evaluate at most this many held-out bytes per domain.") var maxHeldOutBytes = 200_000
     @Option(help: "Also evaluate the merge without this organisation.") var optOut: String?
-    @Option(help: "Scale each expert's router logit relative to the anchor's (rows become r0 + T (r - r0)).") var temperature: Float = 1
-    @Option(help: "Experiment: router rows r0 + ALPHA Σ⁻¹(m_e - m_pub) from token moments (0 = off).") var lda: Double = 0
-    @Flag var ldaBias = false
-    @Flag var ldaPooled = false
-    @Option var ldaShrink: Double = 0.1
-    @Option(parsing: .upToNextOption, help: "Also evaluate the merged model with these experts-per-token values.") var alsoTopK: [Int] = []
     @Option(parsing: .upToNextOption, help: "Experiment: signature routing allowing this many contributed experts per token.") var routeExperts: [Int] = []
     @Flag(help: "Print only the experiments, not the table.") var onlyExperiments = false
     @Flag var json = false
@@ -41,53 +37,6 @@ struct CombineEvalCommand: AsyncParsableCommand {
                 orgs.append(.init(name: parts[0], domain: parts[1], model: try ModelDirectory.load(parts[2] + "/model")))
                 contributions.append(try .init(name: parts[0], expertFile: parts[2] + "/bundle/" + BundleLayout.expertFile,
                                                routingFile: parts[2] + "/bundle/" + BundleLayout.routingFile, config: a.model.config))
-            }
-            if temperature != 1 {
-                let r0 = a.routerRows
-                for i in contributions.indices {
-                    var sig = contributions[i].signature
-                    sig.routerRows = zip(sig.routerRows, r0).map { r0v in r0v.1 + temperature * (r0v.0 - r0v.1) }
-                    contributions[i] = .init(name: contributions[i].name, expert: contributions[i].expert, signature: sig)
-                }
-            }
-            if lda != 0 {
-                let c = a.model.config, C = c.hiddenSize, L = c.numLayers
-                func cap(_ x: Corpus) -> Corpus { Corpus(documents: Array(x.documents.prefix(300))) }
-                let pubTrain = cap(try Corpus.load(paths: [corpora + "/public"]).split(heldOutFraction: heldOut).train)
-                let pub = Evaluator.tokenMoments(model: a.model, corpus: pubTrain)
-                let mp = pub.mean
-                var cov = pub.covariance
-                if ldaPooled {
-                    for o in orgs {
-                        let dom = cap(try Corpus.load(paths: [corpora + "/" + o.domain]).split(heldOutFraction: heldOut).train)
-                        let cv = Evaluator.tokenMoments(model: a.model, corpus: dom).covariance
-                        for i in cov.indices { cov[i] += cv[i] }
-                    }
-                    cov = cov.map { $0 / Double(orgs.count + 1) }
-                }
-                for l in 0..<L {
-                    let tr = (0..<C).reduce(0.0) { $0 + cov[(l * C + $1) * C + $1] } / Double(C)
-                    for i in 0..<C { cov[(l * C + i) * C + i] += ldaShrink * tr }
-                }
-                let r0 = a.routerRows
-                for (i, o) in orgs.enumerated() {
-                    let dom = cap(try Corpus.load(paths: [corpora + "/" + o.domain]).split(heldOutFraction: heldOut).train)
-                    let me = Evaluator.tokenMoments(model: a.model, corpus: dom).mean
-                    var rows = r0
-                    for l in 0..<L {
-                        let diff = (0..<C).map { me[l * C + $0] - mp[l * C + $0] }
-                        let d = SymmetricSolve.solve(Array(cov[l * C * C..<(l + 1) * C * C]), diff, n: C)!
-                        var b = 0.0
-                        for k in 0..<C { b -= d[k] * (me[l * C + k] + mp[l * C + k]) / 2 }
-                        let mpn = (0..<C).reduce(0.0) { $0 + mp[l * C + $1] * mp[l * C + $1] }
-                        for k in 0..<C {
-                            rows[l * C + k] += Float(lda * d[k] + (ldaBias ? lda * b * mp[l * C + k] / mpn : 0))
-                        }
-                    }
-                    var sig = contributions[i].signature
-                    sig.routerRows = rows
-                    contributions[i] = .init(name: contributions[i].name, expert: contributions[i].expert, signature: sig)
-                }
             }
             let (combined, index) = try CombinedModel.assemble(anchor: a, contributions: contributions, topK: topK)
             var after: (String, Model)?
@@ -127,11 +76,6 @@ struct CombineEvalCommand: AsyncParsableCommand {
                 }
             }
             if onlyExperiments { return }
-            for k in alsoTopK {
-                let m = try ExpertAssembly.withTopK(combined, k)
-                let v = held.map { Evaluator.tokenScores(model: m, corpus: $0.1).bitsPerByte() }
-                printError("combined top-\(k): " + zip(held, v).map { "\($0.0.0) " + String(format: "%.3f", $0.1) }.joined(separator: ", "))
-            }
             let table = try DemoEvaluation.run(EvaluationInputs(anchor: a.model, organisations: orgs, combined: combined, index: index,
                                                                 releaseOrder: orgs.map(\.name), afterOptOut: after, heldOut: held)) { printError($0) }
             if json { printJSON(table.json) } else { print(table.text) }

@@ -1,6 +1,7 @@
 import Foundation
 import TributaryClient
 import TributaryCore
+import TributaryDemo
 import TributaryLog
 import TributaryModel
 

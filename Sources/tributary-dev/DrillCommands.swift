@@ -1,11 +1,20 @@
 import ArgumentParser
+import TributaryCommandLine
 import Foundation
 import TributaryCore
 import TributaryDemo
+import TributaryDevTools
 
-/// The path of the running `tributary` executable, to start servers from.
-func currentExecutable() -> String {
-    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+/// The `tributary` executable the drills start servers from: $TRIBUTARY_BIN, else the one built
+/// next to this `tributary-dev`.
+func productExecutable() throws -> String {
+    if let p = ProcessInfo.processInfo.environment["TRIBUTARY_BIN"], !p.isEmpty { return p }
+    let me = currentExecutable()
+    let sibling = (me as NSString).deletingLastPathComponent + "/tributary"
+    guard FileManager.default.isExecutableFile(atPath: sibling) else {
+        throw TributaryError("drill.no_binary", "no tributary executable next to \(me); build it (swift build) or set TRIBUTARY_BIN")
+    }
+    return sibling
 }
 
 /// A scratch directory for a drill: `--workdir` if given (kept), else a temporary one (removed).
@@ -45,7 +54,7 @@ struct FaultDrillCommand: AsyncParsableCommand {
             o.uploaders = uploaders
             o.uptime = minUptime...maxUptime
             o.seed = seed
-            let report = try await FaultDrill(binary: currentExecutable(), work: dir, options: o).run { print($0) }
+            let report = try await FaultDrill(binary: try productExecutable(), work: dir, options: o).run { print($0) }
             print(report.text)
             if !report.passed { throw ExitCode(1) }
         }
@@ -77,7 +86,7 @@ struct LoadTestCommand: AsyncParsableCommand {
             o.routers = routers
             o.seconds = seconds
             o.seed = seed
-            let report = try await LoadTest(binary: currentExecutable(), work: dir, options: o).run { print($0) }
+            let report = try await LoadTest(binary: try productExecutable(), work: dir, options: o).run { print($0) }
             print(report.text)
             if !report.passed { throw ExitCode(1) }
         }

@@ -1,10 +1,12 @@
 import ArgumentParser
+import TributaryCommandLine
 import Foundation
 import TributaryCore
 import TributaryLog
 import TributaryModel
 import TributaryRouting
-import TributaryServer
+@_spi(Benchmarks) import TributaryServer
+import TributaryContribution
 
 /// Builds a server data directory whose log holds `entries` synthetic entries, for proof-latency runs,
 /// and measures proof generation in-process.
@@ -24,7 +26,7 @@ struct BenchLogCommand: AsyncParsableCommand {
             var config = ServerConfig(directory: directory, anchor: anchor, probe: [])
             config.origin = origin
             let key = try AggregationServer.loadOrCreateLogKey(config, logger: .init(label: "bench"))
-            let store = try MetadataStore(path: config.databasePath, logKey: key, anchorDigest: try ModelDirectory.digest(anchor))
+            let store = try MetadataStore(path: config.databasePath, logKey: key, anchorDigest: try AnchorDirectory.digest(anchor))
             let t0 = ProgressReporter.now()
             try await store.appendSyntheticEntries(entries)
             let fill = ProgressReporter.now() - t0
@@ -75,17 +77,7 @@ struct BenchFixturesCommand: AsyncParsableCommand {
             let corpus = try Corpus.load(paths: text, options: o)
             let model = Model.initialised(config: config, seed: 5)
             try ModelDirectory.save(model, to: out + "/anchor")
-            var stats = Evaluator.documentStatistics(model: model, corpus: corpus, maxTokensPerDocument: 256)
-            let center = DocumentStatistics.center(stats)
-            stats = stats.map { DocumentStatistics(layerMeans: $0.layerMeans, embedding: VectorMath.normalized(zip($0.rawEmbedding, center).map { $0 - $1 }), tokens: $0.tokens) }
-            let rows = Evaluator.routerRows(stats, layers: layers, hidden: hidden)
-            var routing = SafetensorsWriter()
-            routing.add(BundleLayout.routerRows, shape: [layers, hidden], values: rows)
-            routing.add(AnchorDirectory.centerTensor, shape: [hidden], values: center)
-            let extra = AnchorRouting.centroids(stats, layers: layers, hidden: hidden, clusters: 1, seed: 1)
-            for (n, s, v) in extra.tensors { routing.add(n, shape: s, values: v) }
-            routing.metadata = extra.metadata
-            try routing.write(to: out + "/anchor/" + AnchorDirectory.routingFile)
+            try AnchorDirectory.writeRouting(model: model, publicText: corpus, clusters: 1, seed: 1, workers: 2, to: out + "/anchor")
             let anchor = try AnchorDirectory.load(out + "/anchor")
             // The expert: the anchor's FFN, slightly perturbed; the signature: a DP-shaped one built without data.
             var expert = ExpertWeights(denseFFNOf: model)
@@ -99,11 +91,12 @@ struct BenchFixturesCommand: AsyncParsableCommand {
             ])
             expert.add(to: &w, config: config)
             try w.write(to: out + "/bundle/" + BundleLayout.expertFile)
+            let stats = Evaluator.documentStatistics(model: model, corpus: corpus, center: anchor.embeddingCenter, maxTokensPerDocument: 256)
             var sig = SignatureOptions()
             sig.clusters = 1
             sig.minClusterSize = 32
             sig.epsilon = 4
-            sig.routerRowSource = "dp-mean"
+            sig.routerRowSource = .dpMean
             var noise = SecureNoise()
             let signature = try SignatureBuilder.build(stats: stats, layers: layers, hidden: hidden, options: sig, plan: try SignatureBuilder.plan(sig), noise: &noise)
             try signature.write(to: out + "/bundle/" + BundleLayout.routingFile)

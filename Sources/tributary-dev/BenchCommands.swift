@@ -1,15 +1,9 @@
 import ArgumentParser
+import TributaryCommandLine
 import Foundation
 import TributaryCore
 import TributaryModel
 import TributaryRouting
-
-/// Peak resident set size of this process, in MiB.
-func peakRSSMiB() -> Double {
-    var u = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &u)
-    return Double(u.ru_maxrss) / 1024
-}
 
 struct BenchSgemmCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench-sgemm",

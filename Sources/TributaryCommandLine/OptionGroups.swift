@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import TributaryCore
+import TributaryModel
+import TributaryRouting
+
+/// Call at the top of every command that does numeric work: gets OpenBLAS's fast kernels even where
+/// its CPU detection fails (re-executes the process once with OPENBLAS_CORETYPE set).
+public func prepareCompute() {
+    BLASCoreType.reexecIfNeeded()
+}
+
+/// Which documents of a corpus a command uses, split by content hash (`Corpus.split`).
+public enum CorpusSplit: String, CaseIterable, ExpressibleByArgument, Sendable {
+    case all, train
+    case heldOut = "held-out"
+}
+
+extension RouterRowSource: ExpressibleByArgument {}
+
+public struct CorpusOptions: ParsableArguments {
+    @Option(name: .customLong("extensions"), help: "Only files ending in these (comma-separated, e.g. .h,.c).")
+    public var extensions: String?
+    @Option(help: "Read at most this many bytes in total.") public var maxBytes: Int?
+    @Option(help: "Cut each document (file) to this many bytes.") public var maxDocumentBytes = 64 * 1024
+    @Option(help: "Fraction of documents held out by content hash (0 to train on everything).") public var heldOut = 0.1
+
+    public init() {}
+
+    public func load(_ paths: [String]) throws -> Corpus {
+        var o = Corpus.LoadOptions()
+        o.extensions = extensions?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } ?? []
+        if let maxBytes { o.maxTotalBytes = maxBytes }
+        o.maxDocumentBytes = maxDocumentBytes
+        return try Corpus.load(paths: paths, options: o)
+    }
+
+    /// Loads and splits; returns (train, held-out or nil).
+    public func loadSplit(_ paths: [String]) throws -> (Corpus, Corpus?) {
+        let all = try load(paths)
+        guard heldOut > 0 else { return (all, nil) }
+        let (train, held) = all.split(heldOutFraction: heldOut)
+        guard !train.documents.isEmpty else {
+            throw TributaryError("corpus.empty", "every document fell into the held-out split; lower --held-out")
+        }
+        return (train, held.documents.isEmpty ? nil : held)
+    }
+
+    /// The documents of `split`.
+    public func load(_ paths: [String], split: CorpusSplit) throws -> Corpus {
+        let all = try load(paths)
+        switch split {
+        case .all: return all
+        case .heldOut: return all.split(heldOutFraction: heldOut).heldOut
+        case .train: return all.split(heldOutFraction: heldOut).train
+        }
+    }
+}
+
+public struct TrainingArguments: ParsableArguments {
+    @Option(help: "Optimisation steps.") public var steps: Int?
+    @Option(help: "Sequences per step.") public var batch = 32
+    @Option(help: "Tokens per sequence (default: the model's context).") public var seqLen: Int?
+    @Option(help: "Peak learning rate.") public var lr: Float?
+    @Option(help: "Warmup steps.") public var warmup: Int?
+    @Option(help: "Random seed: same seed, same data, same threads → identical weights.") public var seed: UInt64 = 1
+    @Option(help: "Worker threads (data-parallel shards of the batch).") public var threads = 2
+    @Option(help: "Checkpoint every N steps (0: never).") public var checkpointEvery = 100
+    @Flag(help: "Discard existing checkpoints instead of resuming from them.") public var restart = false
+    @Flag(help: "No progress output.") public var quiet = false
+
+    public init() {}
+
+    public func options(contextLength: Int, defaultSteps: Int, defaultLR: Float) -> TrainingOptions {
+        var o = TrainingOptions()
+        o.steps = steps ?? defaultSteps
+        o.batchSize = batch
+        o.seqLen = seqLen ?? contextLength
+        o.learningRate = lr ?? defaultLR
+        o.warmupSteps = warmup ?? min(50, max(1, o.steps / 10))
+        o.seed = seed
+        o.workers = threads
+        o.checkpointEvery = checkpointEvery
+        return o
+    }
+}
+
+public struct PrivacyArguments: ParsableArguments {
+    @Option(help: "Total differential-privacy epsilon of the routing signature.") public var epsilon: Double = 1
+    @Option(help: "Total differential-privacy delta.") public var delta: Double = 1e-6
+    @Flag(help: "No differential privacy (experiments only; written into the statement, servers may refuse it).") public var noDp = false
+    @Option(help: "Centroids to fit (clusters below --min-cluster-size are dropped).") public var clusters = 2
+    @Option(help: "DP-Lloyd iterations (with more than one cluster).") public var iterations = 2
+    @Option(help: "Smallest (noisy) cluster size that is published.") public var minClusterSize = 32
+    @Option(help: "Router rows to publish: trained (FlexOlmo; not covered by DP) or dp-mean (covered; kept frozen in training).")
+    public var routerRows = RouterRowSource.trained
+
+    public init() {}
+
+    public func options(seed: UInt64) -> SignatureOptions {
+        var o = SignatureOptions()
+        o.epsilon = epsilon
+        o.delta = delta
+        o.disabled = noDp
+        o.clusters = clusters
+        o.iterations = iterations
+        o.minClusterSize = minClusterSize
+        o.routerRowSource = routerRows
+        o.seed = seed
+        return o
+    }
+}
+
+public func formatBPB(_ e: Evaluation) -> String { String(format: "%.4f bits/byte over %d bytes", e.bitsPerByte, e.bytes) }
+
+/// Peak resident set size of this process, in MiB.
+public func peakRSSMiB() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_maxrss) / 1024
+}
+
+extension RoutingMethod: ExpressibleByArgument {}

@@ -1,0 +1,83 @@
+import Foundation
+import TributaryCore
+import TributaryModel
+import TributaryRouting
+
+/// The public anchor on disk: a dense Llama model plus what every party needs to route against it.
+///
+///     DIR/config.json, DIR/model.safetensors   the model (transformers layout)
+///     DIR/routing.safetensors                  router_rows [L, C], embedding_center [C], and the
+///                                              public corpus's centroids [k, C] / centroid_counts [k]
+///     DIR/anchor.json                          digest and how the anchor was made
+public struct AnchorDirectory: Sendable {
+    public static let routingFile = "routing.safetensors"
+    public static let summaryFile = "anchor.json"
+
+    public let path: String
+    public let model: Model
+    /// The anchor's identity everywhere in the protocol (`digest(_:)`).
+    public let digest: String
+    /// The anchor's router row per layer, [L * C].
+    public let routerRows: [Float]
+    /// The mean raw sequence embedding of the public corpus, [C]: subtracted from every embedding.
+    public let embeddingCenter: [Float]
+
+    /// What FlexOlmo expert training freezes.
+    public var trainingAnchor: ExpertTraining.Anchor { .init(model: model, routerRows: routerRows, identity: digest) }
+
+    /// The centroids of the public corpus (the anchor's routing entry), [k, C] and [k].
+    public func publicCentroids() throws -> (centroids: [Float], counts: [Float]) {
+        let f = try SafetensorsFile(path: path + "/" + Self.routingFile)
+        return (try f.floats(TensorNames.centroids), try f.floats(TensorNames.centroidCounts))
+    }
+
+    /// SHA-256 of the weights file.
+    public static func digest(_ dir: String) throws -> String {
+        Hex.encode(try SHA256.digest(fileAt: dir + "/" + ModelDirectory.weightsFile, noFollow: false).digest)
+    }
+
+    public static func load(_ path: String) throws -> AnchorDirectory {
+        let model = try ModelDirectory.load(path)
+        guard !model.config.isMoE else {
+            throw TributaryError("anchor.not_dense", "\(path) holds a Mixtral model; an anchor is a dense Llama model")
+        }
+        let routingPath = path + "/" + routingFile
+        guard FileManager.default.fileExists(atPath: routingPath) else {
+            throw TributaryError("anchor.incomplete", "\(path) has no \(routingFile): was it made by `tributary anchor train`?")
+        }
+        let routing = try SafetensorsFile(path: routingPath)
+        let c = model.config
+        let rows = try routing.floats(TensorNames.routerRows)
+        guard rows.count == c.numLayers * c.hiddenSize else {
+            throw TributaryError("anchor.incomplete", "\(routingPath): \(TensorNames.routerRows) has \(rows.count) values, expected \(c.numLayers) x \(c.hiddenSize)")
+        }
+        let center = try routing.floats(TensorNames.embeddingCenter)
+        guard center.count == c.hiddenSize else {
+            throw TributaryError("anchor.incomplete", "\(routingPath): \(TensorNames.embeddingCenter) has \(center.count) values, expected \(c.hiddenSize)")
+        }
+        return AnchorDirectory(path: path, model: model, digest: try digest(path), routerRows: rows, embeddingCenter: center)
+    }
+
+    /// Writes DIR/routing.safetensors for `model` from public text: the embedding centre (the mean raw
+    /// embedding), the router rows (noiseless: the text is public) and `clusters` centroids of the
+    /// centred embeddings (plain k-means, 10 iterations). The one place an anchor's routing entry is made.
+    public static func writeRouting(model: Model, publicText: Corpus, clusters: Int, seed: UInt64, workers: Int, to dir: String) throws {
+        let c = model.config, L = c.numLayers, C = c.hiddenSize
+        var stats = Evaluator.documentStatistics(model: model, corpus: publicText, workers: workers)
+        let center = DocumentStatistics.center(stats)
+        stats = stats.map { $0.centred(on: center) }
+        var unused = SeededNoise(seed: seed)
+        let fit = LloydClustering(clusters: clusters, iterations: 10, sumNoise: nil, countNoise: nil, minClusterSize: 1, initSeed: seed)
+            .fit(points: stats.flatMap(\.embedding), dimension: C, noise: &unused)
+        let params = RoutingParameters(centroids: fit.k, dimension: C, layers: L, routerRowSource: .trained,
+                                       privacy: PrivacyParameters(enabled: false, mechanism: "none", accountant: "none", epsilon: nil,
+                                                                  delta: nil, clipNorm: 1, noiseMultipliers: [:], minClusterSize: 1,
+                                                                  iterations: 10))
+        var w = SafetensorsWriter(metadata: [BundleLayout.routingMetadataKey: JSONWriter.string(params.json)])
+        w.add(TensorNames.routerRows, shape: [L, C], values: SignatureBuilder.publicRouterRows(stats, layers: L, hidden: C))
+        w.add(TensorNames.embeddingCenter, shape: [C], values: center)
+        w.add(TensorNames.centroids, shape: [fit.k, C], values: fit.centroids)
+        w.add(TensorNames.centroidCounts, shape: [fit.k], values: fit.counts)
+        try w.write(to: dir + "/" + routingFile)
+    }
+}
