@@ -5,9 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
-swift build -c release --product tributary >/dev/null
+swift build -c release --product tributary-dev >/dev/null
 args="--queries ${QUERIES:-1000} --experts ${EXPERTS:-1000} --centroids ${CENTROIDS:-16} --dim ${DIM:-128}"
-ours=$(.build/release/tributary dev bench-routing $args --json)
+ours=$(.build/release/tributary-dev bench-routing $args --json)
 base=$(.venv/bin/python benchmarks/routing_numpy.py $args)
 .venv/bin/python - "$ours" "$base" <<'PY'
 import json, sys

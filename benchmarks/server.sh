@@ -8,8 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
-swift build -c release --product tributary >/dev/null
+swift build -c release >/dev/null
 bin=$PWD/.build/release/tributary
+dev=$PWD/.build/release/tributary-dev
 work=$(mktemp -d /tmp/tributary-bench-XXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
@@ -18,12 +19,12 @@ wait_for() { for _ in $(seq 1 600); do grep -q "serving on" "$1" && return 0; sl
 duration=${DURATION:-15}
 
 echo "== setup: small anchor, one expert, 1,000,000-entry log"
-"$bin" dev prepare-corpora --workdir "$work" --documents 200 >/dev/null
+"$dev" prepare-corpora --workdir "$work" --documents 200 >/dev/null
 "$bin" anchor train --corpus "$work/corpora/public" --config small --out "$work/anchor" --steps 150 --checkpoint-every 0 --quiet >/dev/null
 "$bin" keygen --name acme --out "$work/keys" >/dev/null
 "$bin" train --anchor "$work/anchor" --data "$work/corpora/c-headers" --public-text "$work/corpora/public" --out "$work/acme" --steps 40 --epsilon 4 --quiet >/dev/null
 "$bin" sign "$work/acme/bundle" --key "$work/keys/acme.key" >/dev/null
-"$bin" dev bench-log --dir "$work/data" --anchor "$work/anchor" --entries 1000000 2>/dev/null | sed 's/^/   /'
+"$dev" bench-log --dir "$work/data" --anchor "$work/anchor" --entries 1000000 2>/dev/null | sed 's/^/   /'
 "$bin" admin enroll --dir "$work/data" --name acme --pubkey "$work/keys/acme.pub" >/dev/null
 "$bin" serve --dir "$work/data" --anchor "$work/anchor" --probe "$work/corpora/public" --port 18080 --probe-tolerance 0.5 --log-level warning > "$work/serve.log" 2>&1 &
 pids+=($!)
@@ -60,7 +61,7 @@ awk '/Requests\/sec/ { r[FILENAME] = $2 } END { printf "   route / hello-world t
 
 if [ "${1:-}" != "--skip-large" ]; then
   echo "== upload and verify a 1 GiB expert"
-  "$bin" dev bench-fixtures --out "$work/large" --text "$work/corpora/public" | sed 's/^/   /'
+  "$dev" bench-fixtures --out "$work/large" --text "$work/corpora/public" | sed 's/^/   /'
   "$bin" serve --dir "$work/large-data" --anchor "$work/large/anchor" --probe "$work/corpora/public/00000.txt" --port 18081 --probe-tolerance 0.5 --log-level warning > "$work/large.log" 2>&1 &
   lpid=$!
   pids+=($lpid)

@@ -1,5 +1,5 @@
 """PyTorch reference for the training-throughput benchmark: the same small model, batch, sequence length
-and optimiser as `tributary dev bench-train`, with Hugging Face transformers' own Llama and Mixtral
+and optimiser as `tributary-dev bench-train`, with Hugging Face transformers' own Llama and Mixtral
 classes on the CPU.
 
     python torch_reference.py --mode dense|expert [--threads 2] [--steps 10]

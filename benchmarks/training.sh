@@ -7,15 +7,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
 benchmarks/setup-torch.sh
-swift build -c release --product tributary >/dev/null
-bin=.build/release/tributary
+swift build -c release --product tributary-dev >/dev/null
+bin=.build/release/tributary-dev
 py=.venv-bench/bin/python
 threads=${THREADS:-2}
 out=$(mktemp -d)
-"$bin" dev bench-sgemm --threads "$threads" --json > "$out/sgemm.json"
+"$bin" bench-sgemm --threads "$threads" --json > "$out/sgemm.json"
 for mode in dense expert; do
   for i in 1 2 3; do
-    "$bin" dev bench-train --mode "$mode" --threads "$threads" --json >> "$out/ours-$mode.json"
+    "$bin" bench-train --mode "$mode" --threads "$threads" --json >> "$out/ours-$mode.json"
     "$py" benchmarks/torch_reference.py --mode "$mode" --threads "$threads" >> "$out/torch-$mode.json"
   done
 done

@@ -25,14 +25,14 @@ public enum LogExporter {
                 }
             case let .release(n, _, _):
                 try fm.createDirectory(atPath: out + "/releases/\(n)", withIntermediateDirectories: true)
-                for name in ["manifest.json", "config.json", "model.safetensors", "routing-index.safetensors"] {
+                for name in ReleaseLayout.allFiles {
                     try await client.download("/v1/releases/\(n)/files/\(name)", to: out + "/releases/\(n)/" + name)
                 }
                 releases += 1
             default: break
             }
         }
-        for name in ["config.json", "model.safetensors", "routing.safetensors"] {
+        for name in AnchorLayout.publishedFiles {
             try await client.download("/v1/anchor/files/\(name)", to: out + "/anchor/" + name)
         }
         // The checkpoint last: the export is whole only once it is there.

@@ -33,13 +33,13 @@ public enum ReleaseDownload {
         try? fm.removeItem(atPath: staging)
         try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
         do {
-            try await client.download("/v1/releases/\(n)/files/manifest.json", to: staging + "/manifest.json")
-            let manifest = try ReleaseManifest.verify(try readSmallFile(staging + "/manifest.json", limit: 1 << 20), key: logKey)
+            try await client.download("/v1/releases/\(n)/files/\(ReleaseLayout.manifestFile)", to: staging + "/" + ReleaseLayout.manifestFile)
+            let manifest = try ReleaseManifest.verify(try readSmallFile(staging + "/" + ReleaseLayout.manifestFile, limit: 1 << 20), key: logKey)
             guard manifest.release == n else {
                 throw TributaryError("release.bad_answer", "asked for release \(n), the signed manifest is release \(manifest.release)")
             }
             for (name, expected) in manifest.files.sorted(by: { $0.key < $1.key }) {
-                guard !name.contains("/"), name != "manifest.json", !name.hasPrefix(".") else {
+                guard !name.contains("/"), name != ReleaseLayout.manifestFile, !name.hasPrefix(".") else {
                     throw TributaryError("release.bad_manifest", "release \(n)'s manifest names an unsafe file \(name)")
                 }
                 let got = try await client.download("/v1/releases/\(n)/files/\(name)", to: staging + "/" + name)

@@ -16,18 +16,18 @@ struct ReleaseVerifier {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: dir) }
             // The manifest the server serves is the one in the log.
-            try await source.fetch("release/\(n)/manifest.json", to: dir + "/manifest.json")
-            guard try readSmallFile(dir + "/manifest.json", limit: 1 << 20) == release.envelope else {
+            try await source.fetch("release/\(n)/\(ReleaseLayout.manifestFile)", to: dir + "/" + ReleaseLayout.manifestFile)
+            guard try readSmallFile(dir + "/" + ReleaseLayout.manifestFile, limit: 1 << 20) == release.envelope else {
                 return report.fail("audit.release_manifest_mismatch", "release \(n)'s served manifest.json differs from the logged one")
             }
-            for name in ["config.json", "model.safetensors", "routing-index.safetensors"] {
+            for name in ReleaseLayout.digestedFiles {
                 try await source.fetch("release/\(n)/\(name)", to: dir + "/" + name)
                 let got = Hex.encode(try SHA256.digest(fileAt: dir + "/" + name).digest)
                 guard got == m.files[name] else {
                     return report.fail("audit.release_file_mismatch", "release \(n)'s \(name) has SHA-256 \(got.prefix(16))…, the manifest says \((m.files[name] ?? "nothing").prefix(16))…")
                 }
             }
-            for name in ["model.safetensors", "routing.safetensors", "config.json"] {
+            for name in AnchorLayout.publishedFiles {
                 try await source.fetch("anchor/\(name)", to: dir + "/anchor-" + name)
             }
             let anchorSHA = Hex.encode(try SHA256.digest(fileAt: dir + "/anchor-model.safetensors").digest)
@@ -77,11 +77,7 @@ struct ReleaseVerifier {
         }
         // Shared weights and expert 0 are the anchor's.
         for t in anchor.tensors {
-            var releaseName = t.name
-            for (dense, moe) in [("mlp.gate_proj", "block_sparse_moe.experts.0.w1"), ("mlp.up_proj", "block_sparse_moe.experts.0.w3"),
-                                 ("mlp.down_proj", "block_sparse_moe.experts.0.w2")] {
-                releaseName = releaseName.replacingOccurrences(of: dense, with: moe)
-            }
+            let releaseName = TensorNames.expertZeroName(ofAnchorTensor: t.name, layers: L)
             guard try same(model, releaseName, anchor, t.name) else {
                 report.fail("audit.release_tensor_mismatch", "release \(m.release): \(releaseName) is not the anchor's \(t.name)")
                 continue
@@ -89,7 +85,7 @@ struct ReleaseVerifier {
         }
         let anchorRows = try anchorRouting.floats(TensorNames.routerRows)
         for l in 0..<L {
-            let gate = "model.layers.\(l).block_sparse_moe.gate.weight"
+            let gate = TensorNames.router(l)
             if try model.floats(gate)[0..<C].map(\.bitPattern) != anchorRows[l * C..<(l + 1) * C].map(\.bitPattern) {
                 report.fail("audit.release_tensor_mismatch", "release \(m.release): router row 0 of layer \(l) is not the anchor's")
             }
@@ -97,7 +93,10 @@ struct ReleaseVerifier {
             for (i, files) in experts.enumerated() {
                 let e = i + 1, c = m.experts[i].contribution
                 let expert = try SafetensorsFile(path: files.expert), routing = try SafetensorsFile(path: files.routing)
-                for w in ["w1", "w2", "w3"] where try !same(model, "model.layers.\(l).block_sparse_moe.experts.\(e).\(w).weight", expert, "layers.\(l).\(w).weight") {
+                for (w, released, contributed) in [("w1", TensorNames.expertW1(l, e), TensorNames.bundleW1(l)),
+                                                   ("w2", TensorNames.expertW2(l, e), TensorNames.bundleW2(l)),
+                                                   ("w3", TensorNames.expertW3(l, e), TensorNames.bundleW3(l))]
+                where try !same(model, released, expert, contributed) {
                     report.fail("audit.release_tensor_mismatch", "release \(m.release): expert \(e) (contribution \(c)) layer \(l) \(w) differs from the contributed tensor")
                 }
                 let rows = try routing.floats(TensorNames.routerRows)
@@ -109,12 +108,12 @@ struct ReleaseVerifier {
         }
         // The routing index carries exactly the published centroids and the anchor's embedding centre.
         let index = try SafetensorsFile(path: dir + "/routing-index.safetensors")
-        if try !same(index, "embedding_center", anchorRouting, "embedding_center") || !same(index, "experts.0.centroids", anchorRouting, TensorNames.centroids) {
+        if try !same(index, TensorNames.embeddingCenter, anchorRouting, TensorNames.embeddingCenter) || !same(index, TensorNames.indexCentroids(0), anchorRouting, TensorNames.centroids) {
             report.fail("audit.release_tensor_mismatch", "release \(m.release): the routing index's anchor entry is not the anchor's")
         }
         for (i, files) in experts.enumerated() {
             let routing = try SafetensorsFile(path: files.routing)
-            if try !same(index, "experts.\(i + 1).centroids", routing, TensorNames.centroids) {
+            if try !same(index, TensorNames.indexCentroids(i + 1), routing, TensorNames.centroids) {
                 report.fail("audit.release_tensor_mismatch", "release \(m.release): expert \(i + 1)'s centroids differ from contribution \(m.experts[i].contribution)'s")
             }
         }

@@ -10,8 +10,8 @@ import TributaryRouting
 ///                                              public corpus's centroids [k, C] / centroid_counts [k]
 ///     DIR/anchor.json                          digest and how the anchor was made
 public struct AnchorDirectory: Sendable {
-    public static let routingFile = "routing.safetensors"
-    public static let summaryFile = "anchor.json"
+    public static let routingFile = AnchorLayout.routingFile
+    public static let summaryFile = AnchorLayout.summaryFile
 
     public let path: String
     public let model: Model

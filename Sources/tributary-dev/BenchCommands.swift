@@ -42,7 +42,10 @@ struct BenchSgemmCommand: AsyncParsableCommand {
 struct BenchTrainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench-train",
         abstract: "Training throughput on synthetic tokens: dense pretraining or FlexOlmo expert training.")
-    @Option(help: "dense or expert.") var mode = "dense"
+    /// What trains: every weight (anchor pretraining) or one FlexOlmo expert.
+    enum Mode: String, ExpressibleByArgument, CaseIterable { case dense, expert }
+
+    @Option(help: "dense (pretraining) or expert (FlexOlmo expert training).") var mode = Mode.dense
     @Option(help: "Model config.") var config = "small"
     @Option var steps = 30
     @Option var warmup = 3
@@ -63,17 +66,16 @@ struct BenchTrainCommand: AsyncParsableCommand {
             o.workers = threads
             o.checkpointEvery = 0
             let model: Model, trainMode: Trainability.Mode
-            if mode == "dense" {
+            switch mode {
+            case .dense:
                 model = Model.initialised(config: dense, seed: 1)
                 trainMode = .full
-            } else if mode == "expert" {
+            case .expert:
                 let anchor = Model.initialised(config: dense, seed: 1)
                 let ffn = ExpertWeights(denseFFNOf: anchor)
                 let rows = [Float](repeating: 0.1, count: dense.numLayers * dense.hiddenSize)
                 model = try ExpertAssembly.assemble(anchor: anchor, experts: [ffn, ffn], routerRows: [rows, rows], topK: 2)
                 trainMode = .expert(1, router: true)
-            } else {
-                throw ValidationError("--mode must be dense or expert")
             }
             let trainer = try Trainer(model: model, mode: trainMode, options: o, batcher: try Batcher(stream: stream, batch: batch, seqLen: o.seqLen, seed: 1),
                                       checkpointDirectory: nil, baseFingerprint: "bench", dataFingerprint: "synthetic")
@@ -84,12 +86,12 @@ struct BenchTrainCommand: AsyncParsableCommand {
             let tokensPerSecond = Double(steps * batch * o.seqLen) / dt
             let flops = FlopCount.trainingPerToken(config: model.config, trainable: trainer.trainable, seqLen: o.seqLen)
             if json {
-                printJSON(.object([("mode", .string(mode)), ("tokensPerSecond", .double(tokensPerSecond)), ("flopsPerToken", .double(flops)),
+                printJSON(.object([("mode", .string(mode.rawValue)), ("tokensPerSecond", .double(tokensPerSecond)), ("flopsPerToken", .double(flops)),
                                    ("gflops", .double(flops * tokensPerSecond / 1e9)), ("peakRSSMiB", .double(peakRSSMiB())),
                                    ("core", .string(BLASThreads.coreName))]))
             } else {
                 print(String(format: "%@ (%@): %.0f tokens/s, %.2f MFLOP/token, %.1f GFLOP/s, peak RSS %.0f MiB",
-                             mode, config, tokensPerSecond, flops / 1e6, flops * tokensPerSecond / 1e9, peakRSSMiB()))
+                             mode.rawValue, config, tokensPerSecond, flops / 1e6, flops * tokensPerSecond / 1e9, peakRSSMiB()))
             }
         }
     }

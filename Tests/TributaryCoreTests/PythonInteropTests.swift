@@ -64,15 +64,19 @@ func run(_ executable: String, _ arguments: [String]) throws -> String {
         try w.write(to: dir.file("swift.safetensors"))
         let out = try StrictJSONParser.parse(Array(try run(try interopPython(), [script, "check", dir.file("swift.safetensors")]).utf8))
         #expect(out["metadata"] == .object([("producer", .string("tributary"))]))
-        func bits(_ name: String) -> [UInt32] {
-            guard case let .array(v)? = out["tensors"]?[name]?["bits"] else { return [] }
-            return v.map { if case let .number(t) = $0 { return UInt32(t)! } else { return 0 } }
+        func bits(_ name: String) throws -> [UInt32] {
+            let v = try #require(out["tensors"]?[name]?["bits"], "python reported no tensor \(name)")
+            guard case let .array(items) = v else { throw TributaryError("test.interop", "\(name): bits is not an array") }
+            return try items.map {
+                guard case let .number(t) = $0, let x = UInt32(t) else { throw TributaryError("test.interop", "\(name): bits must be u32") }
+                return x
+            }
         }
-        #expect(bits("model.a") == a.map(\.bitPattern))
-        #expect(bits("model.b") == b.map { UInt32(HalfConversion.floatToBF16($0)) << 16 })
+        #expect(try bits("model.a") == a.map(\.bitPattern))
+        #expect(try bits("model.b") == b.map { UInt32(HalfConversion.floatToBF16($0)) << 16 })
         #expect(out["tensors"]?["model.a"]?["shape"] == .array([.int(2), .int(3), .int(4)]))
         #expect(out["tensors"]?["model.b"]?["dtype"] == .string("BF16"))
-        #expect(bits("model.empty") == [])
+        #expect(try bits("model.empty") == [])
     }
 
     @Test func pythonRejectsWhatWeReject() throws {

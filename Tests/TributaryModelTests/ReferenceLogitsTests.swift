@@ -36,10 +36,15 @@ import TributaryCore
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw TributaryError("test.reference", String(decoding: e, as: UTF8.self)) }
-        guard case let .array(rows)? = try StrictJSONParser.parse([UInt8](data))["logits"] else { return [] }
-        return rows.map { row in
-            guard case let .array(v) = row else { return [] }
-            return v.map { if case let .number(t) = $0 { return Double(t)! } else { return .nan } }
+        guard case let .array(rows)? = try StrictJSONParser.parse([UInt8](data))["logits"] else {
+            throw TributaryError("test.reference", "the reference printed no logits")
+        }
+        return try rows.map { row in
+            guard case let .array(v) = row else { throw TributaryError("test.reference", "a logits row is not an array") }
+            return try v.map {
+                guard case let .number(t) = $0, let x = Double(t) else { throw TributaryError("test.reference", "a logit is not a number") }
+                return x
+            }
         }
     }
 

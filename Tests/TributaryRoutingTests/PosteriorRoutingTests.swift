@@ -81,11 +81,14 @@ import TributaryModel
             #expect(zip(last, stats[d].embedding).map { abs($0 - $1) }.max()! < 1e-4)
         }
         // Row j reads inputs 0...j (BOS, then bytes 0..<j): changing byte 15 (input 16) leaves rows
-        // 0...15 unchanged and changes row 16.
+        // 0...15 unchanged and changes row 16. The one-document corpus runs through other batch
+        // shapes than the two-document one, so sgemm may sum in another order (seen: the 8th digit
+        // on AVX-512): "unchanged" means within 1e-5 of unit vectors; the change itself is far larger.
         var bytes = corpus.documents[0].bytes
         bytes[15] = bytes[15] == 97 ? 98 : 97
         let changed = Evaluator.prefixEmbeddings(model: model, corpus: Corpus(documents: [.init(source: "x", bytes: bytes)]), center: center, workers: 1)
-        #expect(Array(changed[0].prefix(16 * C)) == Array(prefixes[0].prefix(16 * C)))
-        #expect(Array(changed[0][16 * C..<17 * C]) != Array(prefixes[0][16 * C..<17 * C]))
+        func maxDiff(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? .infinity }
+        #expect(maxDiff(changed[0].prefix(16 * C), prefixes[0].prefix(16 * C)) < 1e-5)
+        #expect(maxDiff(changed[0][16 * C..<17 * C], prefixes[0][16 * C..<17 * C]) > 1e-3)
     }
 }

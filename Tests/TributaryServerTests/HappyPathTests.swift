@@ -21,11 +21,12 @@ import TributaryLog
         var indices = [UInt64]()
         for org in ["acme", "globex"] {
             let r = try await s.client.submit(bundle: try f.signedBundle(org))
-            guard case let .number(i)? = r["logIndex"], let index = UInt64(i), case let .string(note)? = r["checkpoint"],
-                  case let .string(leaf)? = r["leafHash"] else { Issue.record("incomplete receipt \(r)"); return }
+            let index = try #require(r["logIndex"]?.uint64Value, "receipt without log index: \(r)")
+            let note = try #require(r["checkpoint"]?.stringValue, "receipt without checkpoint: \(r)")
+            let leaf = try #require(r["leafHash"]?.stringValue, "receipt without leaf hash: \(r)")
             // The receipt checks out against the signed checkpoint.
             let cp = try Checkpoint.verify(note: Array(note.utf8), key: logKey)
-            #expect(ProofVerification.inclusion(index: index, size: cp.size, leafHash: Base64.decodeStandard(leaf)!,
+            #expect(ProofVerification.inclusion(index: index, size: cp.size, leafHash: try #require(Base64.decodeStandard(leaf)),
                                                 proof: try TributaryClient.hashes(r["inclusionProof"]), root: cp.root))
             indices.append(index)
         }
@@ -33,12 +34,12 @@ import TributaryLog
         // The operator publishes a release: both experts, after the anchor's.
         _ = try await s.client.publishRelease(operatorKey: f.operatorKey)
         let release = try await s.waitForRelease(with: indices)
-        guard case let .array(experts)? = release["experts"] else { Issue.record("no experts"); return }
+        let experts = try #require(release["experts"]?.arrayValue, "release without experts")
         #expect(experts.count == 3)
         #expect(experts[0]["source"] == .string("anchor"))
         #expect(experts[1]["organisation"] == .string("acme"))
         // The release's files download and match the manifest.
-        guard case let .number(n)? = release["release"] else { return }
+        let n = try #require(release["release"]?.intValue, "release without number")
         let manifestPath = dir + "/dl-manifest.json"
         try await s.client.download("/v1/releases/\(n)/files/manifest.json", to: manifestPath)
         let manifest = try ReleaseManifest.verify(try readSmallFile(manifestPath, limit: 1 << 20), key: logKey)
@@ -46,19 +47,19 @@ import TributaryLog
         #expect(manifest.files["model.safetensors"] == weights)
         // Serving.
         let route = try await s.client.postJSON("/v1/route", .object([("text", .string("#include <stdio.h>\nint main(void) { return 0; }\n"))]))
-        guard case let .array(routed)? = route["experts"] else { Issue.record("no route"); return }
+        let routed = try #require(route["experts"]?.arrayValue, "no route")
         #expect(routed.count == 2)
         #expect(routed.allSatisfy { $0["centroids"] == nil })
         let batch = try await s.client.postJSON("/v1/route", .object([("texts", .array([.string("def f(x):\n    return x\n"), .string("hello")]))]))
-        guard case let .array(results)? = batch["results"] else { Issue.record("no batch results"); return }
+        let results = try #require(batch["results"]?.arrayValue, "no batch results")
         #expect(results.count == 2)
         let score = try await s.client.postJSON("/v1/score", .object([("text", .string("The quick brown fox jumps over the lazy dog."))]))
-        guard case let .number(bpb)? = score["bitsPerByte"] else { Issue.record("no score"); return }
-        #expect(Double(bpb)! > 0 && Double(bpb)! < 9)
+        let bpb = try #require(score["bitsPerByte"]?.doubleValue, "no score")
+        #expect(bpb > 0 && bpb < 9)
         let gen = try await s.client.postJSON("/v1/generate", .object([("prompt", .string("The ")), ("maxTokens", .int(20))]))
         #expect(gen["text"] != nil)
         let list = try await s.client.getJSON("/v1/experts")
-        guard case let .array(es)? = list["experts"] else { return }
+        let es = try #require(list["experts"]?.arrayValue, "no expert list")
         #expect(es.count == 3)
         #expect(es[1]["privacy"]?["enabled"] == .bool(true))
         // Metrics and the log's own endpoints.

@@ -168,10 +168,10 @@ import TributaryLog
         let s = try await RunningServer.start(config)
         defer { Task { await s.stop() } }
         for org in ["acme", "globex"] { _ = try await s.server.enrol(f.orgs[org]!.key.verifierKey, request: nil) }
-        guard case let .number(t)? = try await s.client.submit(bundle: try f.signedBundle("acme"))["logIndex"], let acme = UInt64(t) else { return }
+        let acme = try #require(try await s.client.submit(bundle: try f.signedBundle("acme"))["logIndex"]?.uint64Value)
         _ = try await s.server.releases.publish(force: true)
         // A revocation used once (by globex's own contribution, so acme's stays live for the other cases).
-        guard case let .number(g)? = try await s.client.submit(bundle: try f.signedBundle("globex"))["logIndex"], let globex = UInt64(g) else { return }
+        let globex = try #require(try await s.client.submit(bundle: try f.signedBundle("globex"))["logIndex"]?.uint64Value)
         let once = Self.request("revoke-contribution", .object([("contribution", .uint64(globex))]), key: f.orgs["globex"]!.key)
         _ = try await s.client.postBytes("/v1/contributions/\(globex)/revocation", once)
         let replay = Self.request("revoke-contribution", .object([("contribution", .uint64(acme))]), key: f.orgs["acme"]!.key)

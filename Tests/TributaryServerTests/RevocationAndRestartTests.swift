@@ -14,10 +14,10 @@ import TributaryLog
         defer { Task { await s.stop() } }
         for org in ["acme", "globex"] { _ = try await s.server.enrol(f.orgs[org]!.key.verifierKey, request: nil) }
         let a = try await s.client.submit(bundle: try f.signedBundle("acme"))
-        guard case let .number(ai)? = a["logIndex"], let acme = UInt64(ai) else { return }
+        let acme = try #require(a["logIndex"]?.uint64Value)
         _ = try await s.waitForRelease(with: [acme])
         let g = try await s.client.submit(bundle: try f.signedBundle("globex"))
-        guard case let .number(gi)? = g["logIndex"], let globex = UInt64(gi) else { return }
+        let globex = try #require(g["logIndex"]?.uint64Value)
         _ = try await s.waitForRelease(with: [acme, globex])
 
         // globex may not revoke acme's contribution.
@@ -28,7 +28,7 @@ import TributaryLog
         // acme opts out; the request is logged; a replay of the same signed request is refused.
         let request = SignedRequest.make(action: "revoke-contribution", parameters: .object([("contribution", .uint64(acme))]), key: f.orgs["acme"]!.key)
         let r = try await s.client.postBytes("/v1/contributions/\(acme)/revocation", request)
-        guard case let .number(ri)? = r["logIndex"], let revIndex = UInt64(ri) else { return }
+        let revIndex = try #require(r["logIndex"]?.uint64Value)
         do {
             _ = try await s.client.postBytes("/v1/contributions/\(acme)/revocation", request)
             Issue.record("replayed revocation accepted")
@@ -40,7 +40,7 @@ import TributaryLog
         _ = try await s.waitForRelease(with: [globex])
         for text in ["#include <linux/types.h>\nstruct x { int a; };\n", "def f():\n    pass\n", "hello world"] {
             let route = try await s.client.postJSON("/v1/route", .object([("text", .string(text)), ("topK", .int(3))]))
-            guard case let .array(experts)? = route["experts"] else { continue }
+            let experts = try #require(route["experts"]?.arrayValue, "route answer without experts: \(route)")
             #expect(!experts.contains { $0["organisation"] == .string("acme") })
         }
         let contribution = try await s.client.getJSON("/v1/contributions/\(acme)")

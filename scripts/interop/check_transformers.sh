@@ -5,11 +5,11 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 py=${TRIBUTARY_TORCH_PYTHON:-$root/.venv-bench/bin/python}
-bin=${TRIBUTARY_BIN:-$root/.build/release/tributary}
+dev=${TRIBUTARY_DEV_BIN:-$root/.build/release/tributary-dev}
 tokens="256,84,104,101,32,113,117,105,99,107,32,98,114,111,119,110,32,102,111,120,46,10,0,255,257"
 status=0
 for dir in "$@"; do
-  "$bin" dev logits --model "$dir" --tokens "$tokens" > /tmp/tributary-logits.json
+  "$dev" logits --model "$dir" --tokens "$tokens" > /tmp/tributary-logits.json
   "$py" "$root/scripts/interop/llama_reference.py" transformers "$dir" "$tokens" > /tmp/transformers-logits.json
   "$py" - "$dir" <<'PY' || status=1
 import json, sys

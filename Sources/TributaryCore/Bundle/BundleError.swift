@@ -1,4 +1,4 @@
-/// Why a contribution bundle was refused. Codes are listed in protocol/SPEC.md §7.
+/// Why a contribution bundle was refused. Codes are listed in protocol/SPEC.md §8.
 public enum BundleError: CodedError, Equatable {
     case notADirectory(String)
     case badName(String)

@@ -30,18 +30,18 @@ public enum TensorNames {
     public static func expertW2(_ l: Int, _ e: Int) -> String { layer(l) + "block_sparse_moe.experts.\(e).w2.weight" }
     public static func expertW3(_ l: Int, _ e: Int) -> String { layer(l) + "block_sparse_moe.experts.\(e).w3.weight" }
 
-    /// The dense MLP tensor a release's expert-0 tensor is copied from: every Tributary release keeps
-    /// the anchor's FFN as expert 0. Nil for any other name.
-    public static func anchorSource(ofExpertZero name: String, layers: Int) -> String? {
+    /// The name an anchor tensor has in a release: every Tributary release keeps the anchor's FFN as
+    /// expert 0, so a dense MLP tensor becomes expert 0's, and every other tensor keeps its name.
+    public static func expertZeroName(ofAnchorTensor name: String, layers: Int) -> String {
         for l in 0..<layers {
             switch name {
-            case expertW1(l, 0): return mlpGate(l)
-            case expertW3(l, 0): return mlpUp(l)
-            case expertW2(l, 0): return mlpDown(l)
+            case mlpGate(l): return expertW1(l, 0)
+            case mlpUp(l): return expertW3(l, 0)
+            case mlpDown(l): return expertW2(l, 0)
             default: continue
             }
         }
-        return nil
+        return name
     }
 
     // MARK: expert.safetensors (§3.1): per layer w1 [I, H], w2 [H, I], w3 [I, H]

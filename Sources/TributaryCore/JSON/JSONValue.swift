@@ -52,6 +52,13 @@ public indirect enum JSONValue: Equatable, Sendable {
         }
     }
 
+    /// The value as that type, or nil when it is not one (a number that does not fit is not one).
+    public var stringValue: String? { if case let .string(s) = self { return s } else { return nil } }
+    public var arrayValue: [JSONValue]? { if case let .array(a) = self { return a } else { return nil } }
+    public var uint64Value: UInt64? { if case let .number(t) = self { return UInt64(t) } else { return nil } }
+    public var intValue: Int? { if case let .number(t) = self { return Int(t) } else { return nil } }
+    public var doubleValue: Double? { if case let .number(t) = self { return Double(t) } else { return nil } }
+
     public subscript(key: String) -> JSONValue? {
         if case let .object(members) = self { return members.first { $0.0 == key }?.1 }
         return nil

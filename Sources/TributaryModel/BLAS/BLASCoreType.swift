@@ -48,7 +48,7 @@ public enum BLASCoreType {
         }
     }
 
-    /// What `reexecIfNeeded` would do, for `tributary dev blas-info`.
+    /// What `reexecIfNeeded` would do, for `tributary-dev blas-info`.
     public static func decision() -> String {
         let env = ProcessInfo.processInfo.environment
         if let forced = env["TRIBUTARY_BLAS_CORETYPE"] { return forced == "keep" ? "keep (TRIBUTARY_BLAS_CORETYPE=keep)" : "forced \(forced)" }

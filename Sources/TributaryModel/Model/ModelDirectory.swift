@@ -4,8 +4,8 @@ import TributaryCore
 /// A model on disk as Hugging Face transformers lays it out: `config.json` and `model.safetensors`
 /// (F32, transformers' tensor names, metadata `format: pt`). `from_pretrained(DIR)` loads it.
 public enum ModelDirectory {
-    public static let weightsFile = "model.safetensors"
-    public static let configFile = "config.json"
+    public static let weightsFile = ModelFiles.weights
+    public static let configFile = ModelFiles.config
 
     public static func save(_ model: Model, to dir: String, metadata: [String: String] = [:]) throws {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -8,7 +8,7 @@ import TributaryModel
 /// `experts.{e}.centroids` [k_e, C] and `experts.{e}.counts` [k_e], metadata `tributary.experts` =
 /// JSON array of expert names.
 public struct RoutingIndex: Sendable {
-    public static let fileName = "routing-index.safetensors"
+    public static let fileName = ReleaseLayout.routingIndexFile
     static let namesKey = "tributary.experts"
 
     public struct Expert: Sendable {

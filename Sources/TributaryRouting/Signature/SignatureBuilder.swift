@@ -35,7 +35,7 @@ public enum SignatureBuilder {
     /// its noise relative to a centroid sum's. The one place these counts are derived; the privacy plan
     /// and a verifier recomputing (ε, δ) from a statement both read them here.
     public static func releaseSchedule(clusters: Int, iterations: Int, routerRows: RouterRowSource) -> [(name: DPRelease, count: Int, weight: Double)] {
-        let rounds = LloydClustering.releasesPerQuantity(clusters: clusters, iterations: iterations)
+        let rounds = LloydClustering.gaussianRounds(clusters: clusters, iterations: iterations)
         var releases: [(name: DPRelease, count: Int, weight: Double)] = [(.centroidSums, rounds, 1), (.centroidCounts, rounds, countNoiseWeight)]
         if routerRows == .dpMean { releases.append((.routerRows, 1, 1)) }
         return releases

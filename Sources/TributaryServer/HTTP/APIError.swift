@@ -1,8 +1,8 @@
 import Hummingbird
 import TributaryCore
 
-/// Every error the API returns, as JSON `{"error": {"code", "message"}}` with the one HTTP status its
-/// code maps to. This is the only place codes meet statuses (protocol/SPEC.md §11.5).
+/// Every error the API returns, as JSON `{"error": {"code", "message"}}` with the HTTP status its
+/// code maps to in `ErrorStatus` (protocol/SPEC.md §8).
 struct APIError: HTTPResponseError {
     let code: String
     let message: String
@@ -12,37 +12,27 @@ struct APIError: HTTPResponseError {
         if let e = error as? APIError {
             self = e
         } else if let e = error as? CodedError {
-            code = e.code
-            message = e.message
-            status = Self.status(for: e.code)
+            self.init(code: e.code, message: e.message)
         } else if let e = error as? HTTPError {
-            code = "api.http"
-            message = e.body ?? "\(e.status)"
-            status = e.status
+            // The HTTP layer's own refusals (no such route, a path parameter of the wrong type, a body
+            // over its limit) get codes like every other error.
+            let message = e.body ?? "\(e.status)"
+            switch e.status.code {
+            case 404: self.init(code: "api.not_found", message: message)
+            case 405: self.init(code: "api.method_not_allowed", message: message)
+            case 413: self.init(code: "upload.too_large", message: message)
+            case 400..<500: self.init(code: "api.bad_request", message: message)
+            default: self.init(code: "server.internal", message: "internal error")
+            }
         } else {
-            code = "server.internal"
-            message = "internal error"
-            status = .internalServerError
+            self.init(code: "server.internal", message: "internal error")
         }
     }
 
-    static func status(for code: String) -> HTTPResponse.Status {
-        switch code {
-        case "upload.too_large", "upload.file_too_large": return .contentTooLarge
-        case "bundle.signature_invalid", "contribution.unknown_key", "contribution.key_revoked", "request.bad_signature",
-             "request.unknown_key", "request.key_revoked", "request.key_mismatch", "request.forbidden", "api.forbidden":
-            return .forbidden
-        case "contribution.duplicate", "request.replayed", "api.conflict": return .conflict
-        case "api.not_found", "safetensors.tensor_not_found": return .notFound
-        case "api.unavailable": return .serviceUnavailable
-        default: break
-        }
-        if code.hasPrefix("contribution.") { return .unprocessableContent }
-        for prefix in ["upload.", "bundle.", "statement.", "envelope.", "safetensors.", "request.", "api.", "key.", "checkpoint.", "log.bad_range", "note."]
-        where code.hasPrefix(prefix) {
-            return .badRequest
-        }
-        return .internalServerError
+    init(code: String, message: String) {
+        self.code = code
+        self.message = message
+        status = ErrorStatus.status(for: code) ?? .internalServerError
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
@@ -57,7 +47,7 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch {
             let api = APIError(error)
-            if api.status.code >= 500 { context.logger.error("request failed", metadata: ["error": "\(error)"]) }
+            if api.status.code >= 500 { context.logger.error("request failed", metadata: ["error": "\(error)", "code": "\(api.code)"]) }
             throw api
         }
     }

@@ -8,8 +8,8 @@ import TributaryRouting
 /// Releases, their files, contributed blobs and the anchor: everything an auditor downloads.
 struct ReleaseRoutes {
     let server: AggregationServer
-    static let releaseFiles: Set<String> = ["manifest.json", ModelDirectory.configFile, ModelDirectory.weightsFile, RoutingIndex.fileName]
-    static let anchorFiles: Set<String> = [ModelDirectory.configFile, ModelDirectory.weightsFile, AnchorDirectory.routingFile]
+    static let releaseFiles = Set(ReleaseLayout.allFiles)
+    static let anchorFiles = Set(AnchorLayout.publishedFiles)
 
     func register(on router: Router<BasicRequestContext>) {
         let files = FileIO()
@@ -51,14 +51,14 @@ struct ReleaseRoutes {
 
     func release(_ n: Int) async throws -> ReleaseManifest {
         guard try await server.store.release(n) != nil else { throw ServerError.notFound("no release \(n)") }
-        let path = server.config.releaseDirectory + "/" + ReleaseBuilder.directoryName(n) + "/manifest.json"
+        let path = server.config.releaseDirectory + "/" + ReleaseBuilder.directoryName(n) + "/" + ReleaseLayout.manifestFile
         return try ReleaseManifest.verify(try readSmallFile(path, limit: 1 << 20), key: server.logVerifierKey)
     }
 
     static func describe(_ m: ReleaseManifest) -> JSONValue {
         var json = m.json
         if case var .object(members) = json {
-            members.append(("manifestFile", .string("/v1/releases/\(m.release)/files/manifest.json")))
+            members.append(("manifestFile", .string("/v1/releases/\(m.release)/files/\(ReleaseLayout.manifestFile)")))
             json = .object(members)
         }
         return json

@@ -51,7 +51,7 @@ public actor ReleaseBuilder {
         let anchor = self.anchor
         let key = logKey.verifierKey
         return try await pool.run {
-            let manifest = try ReleaseManifest.verify(try readSmallFile(dir + "/manifest.json", limit: 1 << 20), key: key)
+            let manifest = try ReleaseManifest.verify(try readSmallFile(dir + "/" + ReleaseLayout.manifestFile, limit: 1 << 20), key: key)
             let index = try RoutingIndex.read(dir + "/" + RoutingIndex.fileName)
             return LoadedRelease(directory: dir, manifest: manifest, model: try ModelDirectory.load(dir), index: index,
                                  router: CentroidRouter(index: index), anchor: anchor.model)
@@ -109,7 +109,7 @@ public actor ReleaseBuilder {
             try ModelDirectory.save(model, to: tmp, metadata: ["tributary.release": String(number)])
             try index.write(to: tmp + "/" + RoutingIndex.fileName)
             var files = [String: String]()
-            for name in [ModelDirectory.configFile, ModelDirectory.weightsFile, RoutingIndex.fileName] {
+            for name in ReleaseLayout.digestedFiles {
                 files[name] = Hex.encode(try SHA256.digest(fileAt: tmp + "/" + name).digest)
             }
             let manifest = ReleaseManifest(
@@ -119,7 +119,7 @@ public actor ReleaseBuilder {
                                           expertSHA256: $0.expertSHA256, routingSHA256: $0.routingSHA256) },
                 files: files)
             let bytes = manifest.signed(by: logKey)
-            try AtomicFileWriter.write(bytes, to: tmp + "/manifest.json")
+            try AtomicFileWriter.write(bytes, to: tmp + "/" + ReleaseLayout.manifestFile)
             return bytes
         }
         // Directory first, then the log entry: a crash in between leaves a directory `recover` removes.

@@ -56,7 +56,7 @@ public struct ContributionVerifier: Sendable {
         // 8. Finite values everywhere.
         let expertFile = try SafetensorsFile(path: stage + "/" + BundleLayout.expertFile)
         let routingFile = try SafetensorsFile(path: stage + "/" + BundleLayout.routingFile)
-        for (file, label) in [(expertFile, "expert.safetensors"), (routingFile, "routing.safetensors")] {
+        for (file, label) in [(expertFile, BundleLayout.expertFile), (routingFile, BundleLayout.routingFile)] {
             for t in file.tensors where try !file.floats(t).allSatisfy(\.isFinite) {
                 throw ContributionError.nonFinite("\(label) tensor \(t.name)")
             }
