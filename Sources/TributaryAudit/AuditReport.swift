@@ -28,7 +28,7 @@ public struct AuditReport: Sendable {
     public var checkpointSize: UInt64 = 0
     public var previousSize: UInt64?
     public var newEntries: UInt64 = 0
-    public var enrolments = 0, keyRevocations = 0, contributions = 0, revocations = 0, releases = 0
+    public var policies = 0, enrolments = 0, rotations = 0, keyRevocations = 0, contributions = 0, revocations = 0, takedowns = 0, releases = 0
     public var releasesVerifiedDeeply: [Int] = []
     public var tensorsCompared = 0
     public var checks: [String] = []
@@ -53,8 +53,9 @@ public struct AuditReport: Sendable {
         .object([
             ("verified", .bool(passed)), ("source", .string(source)), ("logSize", .uint64(checkpointSize)),
             ("previousSize", previousSize.map { .uint64($0) } ?? .null), ("newEntries", .uint64(newEntries)),
-            ("counts", .object([("enrolments", .int(enrolments)), ("keyRevocations", .int(keyRevocations)),
-                                ("contributions", .int(contributions)), ("contributionRevocations", .int(revocations)),
+            ("counts", .object([("policies", .int(policies)), ("enrolments", .int(enrolments)), ("keyRotations", .int(rotations)),
+                                ("keyRevocations", .int(keyRevocations)), ("contributions", .int(contributions)),
+                                ("contributionRevocations", .int(revocations)), ("takedowns", .int(takedowns)),
                                 ("releases", .int(releases))])),
             ("releasesVerifiedDeeply", .array(releasesVerifiedDeeply.map { .int($0) })),
             ("tensorsCompared", .int(tensorsCompared)),

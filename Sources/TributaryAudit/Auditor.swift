@@ -89,15 +89,22 @@ public struct Auditor: Sendable {
         // 4. Replay every entry.
         var replay = LogReplay(logKey: options.logKey, operatorKey: options.operatorKey)
         for (i, e) in all.enumerated() { replay.apply(e, at: UInt64(i), report: &report) }
-        report.check("replayed \(all.count) entries: \(report.enrolments) enrolments, \(report.keyRevocations) key revocations, \(report.contributions) contributions (each signed by a key enrolled and unrevoked at that point), \(report.revocations) opt-outs, \(report.releases) releases")
-        if options.operatorKey == nil { report.check("operator key not given: enrolment requests were not checked against it") }
-        // 5. Releases, bit for bit.
+        report.check("replayed \(all.count) entries: \(report.policies) policies, \(report.enrolments) enrolments, \(report.rotations) key rotations, \(report.keyRevocations) key revocations, \(report.contributions) contributions (each signed by a key enrolled and live at that point, within the policy in force), \(report.revocations) opt-outs, \(report.takedowns) takedowns, \(report.releases) releases")
+        if options.operatorKey == nil { report.check("operator key not given: operator requests (enrolments, rotations, takedowns) were not checked against it") }
+        // 5. Every release's manifest against the log; the latest (or every one) bit for bit.
         let numbers = replay.releases.keys.sorted()
-        let deep = options.allReleases ? numbers : numbers.suffix(1)
+        let deep = Set(options.allReleases ? numbers : Array(numbers.suffix(1)))
         let work = NSTemporaryDirectory() + "tributary-audit-" + Hex.encode(secureRandomBytes(6))
         defer { try? FileManager.default.removeItem(atPath: work) }
-        for n in deep { await ReleaseVerifier(source: source, work: work).verify(replay.releases[n]!, report: &report) }
-        if numbers.isEmpty { report.check("no release published yet") }
+        let verifier = ReleaseVerifier(source: source, work: work)
+        for n in numbers {
+            guard let r = replay.releases[n], let manifest = await verifier.manifest(n, r, logKey: options.logKey, report: &report) else { continue }
+            replay.checkMembership(manifest, of: r, report: &report)
+            if deep.contains(n) { await verifier.verify(manifest, report: &report) }
+        }
+        if numbers.isEmpty { report.check("no release published yet") } else {
+            report.check("checked the membership of \(numbers.count) release manifest(s) against the log")
+        }
         return report
     }
 }

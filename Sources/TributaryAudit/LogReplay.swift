@@ -2,34 +2,53 @@ import Foundation
 import TributaryCore
 import TributaryLog
 
-/// Replays every log entry in order, re-verifying each against the state before it: who was enrolled,
-/// which contributions are live, what every release must contain.
+/// Replays every log entry in order, re-verifying each against the state before it: the policy in
+/// force, who is enrolled with which keys, which contributions are live, what every release must
+/// contain. The same rules the server enforces (protocol/SPEC.md §11), checked from the entries alone.
 struct LogReplay {
-    struct Key { let key: VerifierKey; let enrolledAt: UInt64; var revokedAt: UInt64? }
+    struct Key {
+        let key: VerifierKey
+        let enrolledAt: UInt64
+        var retiredAt: UInt64?
+        var revokedAt: UInt64?
+        var isLive: Bool { retiredAt == nil && revokedAt == nil }
+    }
     struct Contribution {
-        let index: UInt64, organisation: String, keyID: String
+        let index: UInt64, organisation: String, verifierKey: String
         let statementSHA256: String, expertSHA256: String, routingSHA256: String
         let anchorSHA256: String
         var revokedAt: UInt64?
+        var takenDownAt: UInt64?
+        /// Out of releases from `size` on.
+        func isLive(asOf size: UInt64) -> Bool {
+            index < size && (revokedAt.map { $0 >= size } ?? true) && (takenDownAt.map { $0 >= size } ?? true)
+        }
     }
-    struct Release { let index: UInt64; let manifest: ReleaseManifest; let envelope: [UInt8] }
+    /// A release entry; its manifest is fetched and checked after the replay.
+    struct Release { let index: UInt64; let manifestSHA256: String }
 
     let logKey: VerifierKey
     let operatorKey: VerifierKey?
-    var keys = [String: Key]()
+    var origin: String { logKey.name }
+    var policy: PolicyDocument?
+    var keys = [Key]()
     var contributions = [UInt64: Contribution]()
     var releases = [Int: Release]()
+    var epsilonSpent = [String: Double]()
     var seenStatements = Set<String>(), seenExperts = Set<String>(), seenNonces = Set<String>(), seenRequestNonces = Set<String>()
-    var anchor: String?
 
     init(logKey: VerifierKey, operatorKey: VerifierKey?) {
         self.logKey = logKey
         self.operatorKey = operatorKey
     }
 
-    /// Contributions accepted among the first `size` entries and not revoked by then, in log order.
+    /// Live contributions among the first `size` entries, in log order.
     func live(asOf size: UInt64) -> [Contribution] {
-        contributions.values.filter { $0.index < size && ($0.revokedAt.map { $0 >= size } ?? true) }.sorted { $0.index < $1.index }
+        contributions.values.filter { $0.isLive(asOf: size) }.sorted { $0.index < $1.index }
+    }
+
+    func keys(_ org: String, _ keyID: String) -> [Int] {
+        keys.indices.filter { keys[$0].key.name == org && keys[$0].key.keyIDHex == keyID }
     }
 
     mutating func apply(_ bytes: [UInt8], at index: UInt64, report: inout AuditReport) {
@@ -38,143 +57,117 @@ struct LogReplay {
             report.fail("audit.bad_entry", "\(error)", entry: index)
             return
         }
-        switch entry {
-        case let .enrolment(org, vk, _, request): enrol(org, vk, request, index, &report)
-        case let .keyRevocation(org, keyID, _, request): revokeKey(org, keyID, request, index, &report)
-        case let .contribution(org, keyID, _, envelope, files): contribute(org, keyID, envelope, files, index, &report)
-        case let .contributionRevocation(c, org, _, request): revokeContribution(c, org, request, index, &report)
-        case let .release(n, _, manifest): release(n, manifest, index, &report)
+        if policy == nil {
+            if case .policy = entry {} else { report.fail("audit.no_policy", "entry \(index) (\(entry.type)) comes before any logged policy", entry: index) }
         }
+        switch entry {
+        case let .policy(_, document): setPolicy(document, index, &report)
+        case let .enrolment(org, vk, _, request): enrol(org, vk, request, index, &report)
+        case let .keyRotation(org, old, vk, _, request): rotate(org, old, vk, request, index, &report)
+        case let .keyRevocation(org, keyID, takedown, _, request): revokeKey(org, keyID, takedown, request, index, &report)
+        case let .contribution(org, keyID, time, envelope, files): contribute(org, keyID, time, envelope, files, index, &report)
+        case let .contributionRevocation(c, org, _, request): revokeContribution(c, org, request, index, &report)
+        case let .contributionTakedown(c, reason, _, request): takeDown(c, reason, request, index, &report)
+        case let .release(n, _, sha): release(n, sha, index, &report)
+        }
+    }
+
+    mutating func setPolicy(_ document: [UInt8], _ index: UInt64, _ report: inout AuditReport) {
+        report.policies += 1
+        do {
+            let doc = try PolicyDocument.verify(document, key: logKey)
+            guard doc.origin == origin else { throw TributaryError("audit.bad_policy", "the policy is for \(doc.origin)") }
+            if let p = policy, p.anchorSHA256 != doc.anchorSHA256 {
+                throw TributaryError("audit.anchor_mismatch", "the policy names another anchor than the one before")
+            }
+            policy = doc
+        } catch {
+            report.fail("audit.bad_policy", "policy at entry \(index) does not verify: \(error)", entry: index)
+        }
+    }
+
+    /// Checks a logged signed request: well formed, for this log, the action and parameters the
+    /// entry says, signed by one of `signers`, its nonce never used before. Returns the signer.
+    mutating func checkRequest(_ bytes: [UInt8], action: String, parameters: [(String, JSONValue)], signers: [VerifierKey]) throws -> VerifierKey {
+        let (env, req) = try SignedRequest.parse(bytes)
+        guard req.origin == origin else { throw RequestError.wrongOrigin(expected: origin, got: req.origin) }
+        guard req.action == action else { throw RequestError.wrongAction(expected: action, got: req.action) }
+        for (k, v) in parameters where req.parameters[k] != v {
+            throw RequestError.malformed("parameters.\(k) is not what the entry records")
+        }
+        guard let signer = signers.first(where: { $0.name == req.organisation && $0.keyIDHex == req.keyID && env.isSigned(by: $0) }) else {
+            throw RequestError.badSignature
+        }
+        guard seenRequestNonces.insert(req.nonce).inserted else { throw RequestError.replayed }
+        return signer
+    }
+
+    /// An operator action's request: required and checked when the operator's key is pinned.
+    mutating func checkOperatorRequest(_ bytes: [UInt8]?, action: String, parameters: [(String, JSONValue)], what: String,
+                                       _ index: UInt64, _ report: inout AuditReport) -> Bool {
+        guard let op = operatorKey else { return true }
+        guard let bytes else {
+            report.fail("audit.unsigned_request", "\(what) carries no request signed by the operator", entry: index)
+            return false
+        }
+        do { _ = try checkRequest(bytes, action: action, parameters: parameters, signers: [op]) } catch {
+            report.fail("audit.bad_request", "\(what) is not signed by the operator key: \(error)", entry: index)
+            return false
+        }
+        return true
     }
 
     mutating func enrol(_ org: String, _ text: String, _ request: [UInt8]?, _ index: UInt64, _ report: inout AuditReport) {
         report.enrolments += 1
-        guard let key = try? VerifierKey(parsing: text), key.name == org else {
-            return report.fail("audit.bad_enrolment", "enrolment of \(org) carries an invalid key or one named otherwise", entry: index)
+        guard let key = try? VerifierKey(parsing: text), key.name == org, OrganisationName.isCanonical(org) else {
+            return report.fail("audit.bad_enrolment", "enrolment of \(org) carries an invalid key, one named otherwise, or a name that is not canonical", entry: index)
         }
-        if keys[key.keyIDHex] != nil { return report.fail("audit.duplicate_enrolment", "key \(key.keyIDHex) enrolled twice", entry: index) }
-        if let request, let op = operatorKey {
-            do {
-                let (env, req) = try SignedRequest.parse(request)
-                guard env.isSigned(by: op), req.action == "enrol", req.parameters["verifierKey"] == .string(text) else {
-                    throw RequestError.badSignature
-                }
-                if !seenRequestNonces.insert(req.nonce).inserted { throw RequestError.replayed }
-            } catch {
-                return report.fail("audit.bad_request", "enrolment of \(org) is not signed by the operator key: \(error)", entry: index)
-            }
+        guard !keys.contains(where: { $0.key == key || $0.key.name == org }) else {
+            return report.fail("audit.duplicate_enrolment", "\(org) or its key is enrolled twice (a new key needs a rotation)", entry: index)
         }
-        keys[key.keyIDHex] = Key(key: key, enrolledAt: index, revokedAt: nil)
+        guard checkOperatorRequest(request, action: "enrol", parameters: [("verifierKey", .string(text))], what: "enrolment of \(org)",
+                                   index, &report) else { return }
+        keys.append(Key(key: key, enrolledAt: index))
     }
 
-    mutating func revokeKey(_ org: String, _ keyID: String, _ request: [UInt8]?, _ index: UInt64, _ report: inout AuditReport) {
+    mutating func rotate(_ org: String, _ oldKeyID: String, _ text: String, _ request: [UInt8], _ index: UInt64, _ report: inout AuditReport) {
+        report.rotations += 1
+        guard let key = try? VerifierKey(parsing: text), key.name == org else {
+            return report.fail("audit.bad_enrolment", "rotation of \(org) carries an invalid key or one named otherwise", entry: index)
+        }
+        guard let old = keys.indices.first(where: { keys[$0].key.name == org && keys[$0].isLive }), keys[old].key.keyIDHex == oldKeyID else {
+            return report.fail("audit.unknown_key", "rotation of \(org) names key \(oldKeyID), which is not its live key", entry: index)
+        }
+        guard !keys.contains(where: { $0.key == key }), keys(org, key.keyIDHex).isEmpty else {
+            return report.fail("audit.duplicate_enrolment", "rotation of \(org) to a key already enrolled or sharing an earlier key's ID", entry: index)
+        }
+        guard checkOperatorRequest(request, action: "rotate-key", parameters: [("organisation", .string(org)), ("verifierKey", .string(text))],
+                                   what: "rotation of \(org)", index, &report) else { return }
+        keys[old].retiredAt = index
+        keys.append(Key(key: key, enrolledAt: index))
+    }
+
+    mutating func revokeKey(_ org: String, _ keyID: String, _ takedown: Bool, _ request: [UInt8], _ index: UInt64, _ report: inout AuditReport) {
         report.keyRevocations += 1
-        guard var k = keys[keyID], k.key.name == org else { return report.fail("audit.unknown_key", "revocation of key \(keyID) that is not enrolled", entry: index) }
-        guard k.revokedAt == nil else { return report.fail("audit.duplicate_revocation", "key \(keyID) revoked twice", entry: index) }
-        if let request {
-            do {
-                let (env, req) = try SignedRequest.parse(request)
-                guard req.action == "revoke-key", req.parameters["keyID"] == .string(keyID) else { throw RequestError.wrongAction(expected: "revoke-key", got: req.action) }
-                // Signed by an enrolled, unrevoked key of the same organisation, or by the operator.
-                // Without the operator's key pinned, an operator revocation cannot be checked here.
-                let byOwner = keys[req.keyID].map { $0.key.name == org && $0.revokedAt == nil && env.isSigned(by: $0.key) } ?? false
-                let byOperator = operatorKey.map { env.isSigned(by: $0) } ?? false
-                let unverifiableOperator = operatorKey == nil && keys[req.keyID] == nil
-                guard byOwner || byOperator || unverifiableOperator else { throw RequestError.badSignature }
-                if !seenRequestNonces.insert(req.nonce).inserted { throw RequestError.replayed }
-            } catch {
+        let candidates = keys(org, keyID)
+        guard !candidates.isEmpty else { return report.fail("audit.unknown_key", "revocation of key \(keyID) of \(org), which is not enrolled", entry: index) }
+        let parameters: [(String, JSONValue)] = [("keyID", .string(keyID)), ("organisation", .string(org)), ("takedown", .bool(takedown))]
+        // Signed by the key itself, or by the operator. Without the operator's key pinned, an operator
+        // revocation cannot be checked here, and is reported as such.
+        let own = candidates.map { keys[$0].key }
+        var signer: VerifierKey?
+        do { signer = try checkRequest(request, action: "revoke-key", parameters: parameters, signers: own + (operatorKey.map { [$0] } ?? [])) } catch {
+            if operatorKey != nil || (try? SignedRequest.parse(request))?.1.organisation == org {
                 return report.fail("audit.bad_request", "revocation of key \(keyID) is not properly signed: \(error)", entry: index)
             }
+            report.check("revocation of key \(keyID) at entry \(index) is signed by a key this audit cannot check (pin --operator-key)")
         }
-        k.revokedAt = index
-        keys[keyID] = k
-    }
-
-    mutating func contribute(_ org: String, _ keyID: String, _ envelopeBytes: [UInt8], _ files: [String: String], _ index: UInt64,
-                             _ report: inout AuditReport) {
-        report.contributions += 1
-        guard let k = keys[keyID], k.key.name == org else {
-            return report.fail("audit.unenrolled_signer", "contribution by \(org) names key \(keyID), which is not enrolled at this point", entry: index)
-        }
-        guard k.revokedAt == nil else { return report.fail("audit.revoked_signer", "contribution signed by key \(keyID), revoked at entry \(k.revokedAt!)", entry: index) }
-        do {
-            let envelope = try DSSEEnvelope.parse(envelopeBytes)
-            _ = try ContributionBundle.verifySignature(envelope, keys: [k.key])
-            let (statement, predicate) = try ContributionBundle.parseStatement(envelope.payload, signer: k.key)
-            for s in statement.subjects where files[s.name] != s.sha256 {
-                throw TributaryError("audit.file_mismatch", "\(s.name): the entry says \(files[s.name] ?? "nothing"), the signed statement \(s.sha256)")
-            }
-            let statementSHA = Hex.encode(SHA256.digest(envelope.payload))
-            guard seenStatements.insert(statementSHA).inserted, seenExperts.insert(files[BundleLayout.expertFile]!).inserted,
-                  seenNonces.insert(predicate.nonce).inserted else {
-                throw TributaryError("audit.duplicate", "statement, expert or nonce seen before")
-            }
-            if let a = anchor, a != predicate.anchorSHA256 {
-                throw TributaryError("audit.anchor_mismatch", "trained against anchor \(predicate.anchorSHA256.prefix(16))…, the log's anchor is \(a.prefix(16))…")
-            }
-            anchor = anchor ?? predicate.anchorSHA256
-            contributions[index] = Contribution(index: index, organisation: org, keyID: keyID, statementSHA256: statementSHA,
-                                                expertSHA256: files[BundleLayout.expertFile]!, routingSHA256: files[BundleLayout.routingFile]!,
-                                                anchorSHA256: predicate.anchorSHA256, revokedAt: nil)
-        } catch let e as CodedError {
-            report.fail(e.code.hasPrefix("audit.") ? e.code : "audit.bad_contribution", "contribution by \(org): \(e.message)", entry: index)
-        } catch {
-            report.fail("audit.bad_contribution", "contribution by \(org): \(error)", entry: index)
-        }
-    }
-
-    mutating func revokeContribution(_ c: UInt64, _ org: String, _ request: [UInt8], _ index: UInt64, _ report: inout AuditReport) {
-        report.revocations += 1
-        guard var contribution = contributions[c], contribution.organisation == org else {
-            return report.fail("audit.unknown_contribution", "revocation of \(c), which is not a contribution of \(org)", entry: index)
-        }
-        guard contribution.revokedAt == nil else { return report.fail("audit.duplicate_revocation", "contribution \(c) revoked twice", entry: index) }
-        do {
-            let (env, req) = try SignedRequest.parse(request)
-            guard let k = keys[req.keyID], k.key.name == org, k.revokedAt == nil, env.isSigned(by: k.key),
-                  req.action == "revoke-contribution", req.parameters["contribution"] == .uint64(c) else { throw RequestError.badSignature }
-            guard seenRequestNonces.insert(req.nonce).inserted else { throw RequestError.replayed }
-        } catch {
-            return report.fail("audit.bad_request", "revocation of contribution \(c) is not signed by an enrolled key of \(org): \(error)", entry: index)
-        }
-        contribution.revokedAt = index
-        contributions[c] = contribution
-    }
-
-    mutating func release(_ n: Int, _ envelope: [UInt8], _ index: UInt64, _ report: inout AuditReport) {
-        report.releases += 1
-        let manifest: ReleaseManifest
-        do { manifest = try ReleaseManifest.verify(envelope, key: logKey) } catch {
-            return report.fail("audit.bad_release", "release \(n): \(error)", entry: index)
-        }
-        guard manifest.release == n, n == (releases.keys.max() ?? 0) + 1 else {
-            return report.fail("audit.release_order", "release \(n) (manifest says \(manifest.release)) is out of sequence", entry: index)
-        }
-        releases[n] = Release(index: index, manifest: manifest, envelope: envelope)
-        guard manifest.logSize <= index else {
-            return report.fail("audit.release_future", "release \(n) claims to reflect \(manifest.logSize) entries but is entry \(index)", entry: index)
-        }
-        if let a = anchor, a != manifest.anchorSHA256 { report.fail("audit.anchor_mismatch", "release \(n) is built on another anchor", entry: index) }
-        let expected = live(asOf: manifest.logSize)
-        let got = manifest.experts
-        let expectedIndices = expected.map(\.index), gotIndices = got.map(\.contribution)
-        for c in expected where !gotIndices.contains(c.index) {
-            report.fail("audit.release_omits", "release \(n) omits contribution \(c.index) of \(c.organisation), accepted and not revoked", entry: index)
-        }
-        for e in got where !expectedIndices.contains(e.contribution) {
-            if let c = contributions[e.contribution], let r = c.revokedAt, r < manifest.logSize {
-                report.fail("audit.release_includes_revoked", "release \(n) includes contribution \(e.contribution) of \(e.organisation), revoked at entry \(r)", entry: index)
-            } else {
-                report.fail("audit.release_includes_unknown", "release \(n) includes \(e.contribution), which is not an accepted contribution", entry: index)
-            }
-        }
-        if Set(expectedIndices) == Set(gotIndices) && expectedIndices != gotIndices {
-            report.fail("audit.release_order", "release \(n) lists its experts out of log order", entry: index)
-        }
-        for e in got {
-            guard let c = contributions[e.contribution] else { continue }
-            if c.statementSHA256 != e.statementSHA256 || c.expertSHA256 != e.expertSHA256 || c.routingSHA256 != e.routingSHA256 || c.organisation != e.organisation {
-                report.fail("audit.release_digest_mismatch", "release \(n) describes contribution \(e.contribution) with other digests than the log", entry: index)
+        let target = signer.flatMap { s in candidates.first { keys[$0].key == s } } ?? candidates[0]
+        guard keys[target].revokedAt == nil else { return report.fail("audit.duplicate_revocation", "key \(keyID) revoked twice", entry: index) }
+        keys[target].revokedAt = index
+        if takedown {
+            for (i, c) in contributions where c.verifierKey == keys[target].key.encoded && c.revokedAt == nil && c.takenDownAt == nil {
+                contributions[i]?.takenDownAt = index
             }
         }
     }

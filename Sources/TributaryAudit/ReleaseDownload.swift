@@ -4,8 +4,9 @@ import TributaryCore
 import TributaryLog
 
 /// Downloads a published release into a directory a model loader can read, trusting nothing the
-/// server says: the manifest must carry the log key's signature, and every file must hash to the
-/// digest the signed manifest names. Files land in a temporary directory that is renamed into place
+/// server says: the manifest must carry the log key's signature and be the one the log's release
+/// entry records (its digest, with an inclusion proof to a checkpoint signed by the pinned key), and
+/// every file must hash to the digest the signed manifest names. Files land in a temporary directory that is renamed into place
 /// only when all of them check out, so a failed download leaves nothing behind.
 public enum ReleaseDownload {
     public struct Result: Sendable {
@@ -34,10 +35,12 @@ public enum ReleaseDownload {
         try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
         do {
             try await client.download("/v1/releases/\(n)/files/\(ReleaseLayout.manifestFile)", to: staging + "/" + ReleaseLayout.manifestFile)
-            let manifest = try ReleaseManifest.verify(try readSmallFile(staging + "/" + ReleaseLayout.manifestFile, limit: 1 << 20), key: logKey)
+            let manifestBytes = try readSmallFile(staging + "/" + ReleaseLayout.manifestFile, limit: 1 << 20)
+            let manifest = try ReleaseManifest.verify(manifestBytes, key: logKey)
             guard manifest.release == n else {
                 throw TributaryError("release.bad_answer", "asked for release \(n), the signed manifest is release \(manifest.release)")
             }
+            try await checkLogged(manifestBytes, release: n, client: client, logKey: logKey)
             for (name, expected) in manifest.files.sorted(by: { $0.key < $1.key }) {
                 guard !name.contains("/"), name != ReleaseLayout.manifestFile, !name.hasPrefix(".") else {
                     throw TributaryError("release.bad_manifest", "release \(n)'s manifest names an unsafe file \(name)")
@@ -52,6 +55,25 @@ public enum ReleaseDownload {
         } catch {
             try? fm.removeItem(atPath: staging)
             throw error
+        }
+    }
+
+    /// The release entry at the index the server names records this manifest's digest, and is in the
+    /// log under a checkpoint signed by the pinned key.
+    static func checkLogged(_ manifest: [UInt8], release n: Int, client: TributaryClient, logKey: VerifierKey) async throws {
+        guard let index = try await client.getJSON("/v1/releases/\(n)")["logIndex"]?.uint64Value else {
+            throw TributaryError("release.bad_answer", "the server does not say where release \(n) is in the log")
+        }
+        let cp = try Checkpoint.verify(note: try await client.checkpoint(), key: logKey)
+        guard index < cp.size else { throw TributaryError("release.not_logged", "release \(n)'s entry \(index) is beyond the signed checkpoint of size \(cp.size)") }
+        let entries = try await client.entries(start: index, end: index + 1)
+        guard entries.count == 1, case let .release(number, _, sha) = try LogEntry.parse(entries[0]), number == n,
+              sha == Hex.encode(SHA256.digest(manifest)) else {
+            throw TributaryError("release.not_logged", "log entry \(index) is not release \(n) with this manifest")
+        }
+        let proof = try await client.inclusionProof(index: index, size: cp.size)
+        guard ProofVerification.inclusion(index: index, size: cp.size, leafHash: MerkleHash.leaf(entries[0]), proof: proof, root: cp.root) else {
+            throw TributaryError("release.not_logged", "the inclusion proof for release \(n)'s entry does not lead to the signed checkpoint")
         }
     }
 }

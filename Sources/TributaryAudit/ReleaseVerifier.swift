@@ -9,17 +9,36 @@ struct ReleaseVerifier {
     let source: LogSource
     let work: String
 
-    func verify(_ release: LogReplay.Release, report: inout AuditReport) async {
-        let m = release.manifest
+    /// Release `n`'s manifest as served, if it hashes to the digest its log entry records and carries
+    /// the log key's signature.
+    func manifest(_ n: Int, _ release: LogReplay.Release, logKey: VerifierKey, report: inout AuditReport) async -> ReleaseManifest? {
+        let path = work + "/manifest-\(n).json"
+        do {
+            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try await source.fetch("release/\(n)/\(ReleaseLayout.manifestFile)", to: path)
+            let bytes = try readSmallFile(path, limit: 1 << 20)
+            guard Hex.encode(SHA256.digest(bytes)) == release.manifestSHA256 else {
+                report.fail("audit.release_manifest_mismatch", "release \(n)'s served manifest.json does not hash to the digest its log entry records", entry: release.index)
+                return nil
+            }
+            let m = try ReleaseManifest.verify(bytes, key: logKey)
+            guard m.release == n else {
+                report.fail("audit.release_order", "release entry \(n)'s manifest says release \(m.release)", entry: release.index)
+                return nil
+            }
+            return m
+        } catch {
+            report.fail("audit.bad_release", "release \(n)'s manifest: \(error)", entry: release.index)
+            return nil
+        }
+    }
+
+    func verify(_ m: ReleaseManifest, report: inout AuditReport) async {
         let n = m.release, dir = work + "/release-\(n)"
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            // The manifest the server serves is the one in the log.
-            try await source.fetch("release/\(n)/\(ReleaseLayout.manifestFile)", to: dir + "/" + ReleaseLayout.manifestFile)
-            guard try readSmallFile(dir + "/" + ReleaseLayout.manifestFile, limit: 1 << 20) == release.envelope else {
-                return report.fail("audit.release_manifest_mismatch", "release \(n)'s served manifest.json differs from the logged one")
-            }
             for name in ReleaseLayout.digestedFiles {
                 try await source.fetch("release/\(n)/\(name)", to: dir + "/" + name)
                 let got = Hex.encode(try SHA256.digest(fileAt: dir + "/" + name).digest)
@@ -62,8 +81,9 @@ struct ReleaseVerifier {
         guard config["num_local_experts"] == .int(m.experts.count + 1), config["num_experts_per_tok"] == .int(m.expertsPerToken) else {
             return report.fail("audit.release_config", "release \(m.release)'s config.json does not declare \(m.experts.count + 1) experts, \(m.expertsPerToken) per token")
         }
-        guard case let .number(lt)? = config["num_hidden_layers"], let L = Int(lt), case let .number(ct)? = config["hidden_size"], let C = Int(ct) else {
-            return report.fail("audit.release_config", "release \(m.release)'s config.json lacks its dimensions")
+        // Untrusted numbers: bounded before any loop or product uses them.
+        guard let L = config["num_hidden_layers"]?.intValue, (1...4096).contains(L), let C = config["hidden_size"]?.intValue, (1...65536).contains(C) else {
+            return report.fail("audit.release_config", "release \(m.release)'s config.json lacks its dimensions or gives impossible ones")
         }
         var compared = 0
         func same(_ a: SafetensorsFile, _ an: String, _ b: SafetensorsFile, _ bn: String, row: (index: Int, width: Int)? = nil) throws -> Bool {

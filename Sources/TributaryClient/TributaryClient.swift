@@ -104,23 +104,54 @@ public struct TributaryClient: Sendable {
         return try StrictJSONParser.parse(r.body)
     }
 
-    public func revokeContribution(_ index: UInt64, key: SigningKey) async throws -> JSONValue {
-        let req = SignedRequest.make(action: "revoke-contribution", parameters: .object([("contribution", .uint64(index))]), key: key)
-        return try await postBytes("/v1/contributions/\(index)/revocation", req)
+    /// The server's log origin: what statements and signed requests for it must name.
+    public func origin() async throws -> String {
+        guard case let .string(o)? = try await getJSON("/v1/log/key")["origin"], LogOrigin.isValid(o) else {
+            throw RemoteError(status: 200, code: "client.bad_response", message: "the server did not give its log origin")
+        }
+        return o
     }
 
-    public func enrol(_ key: VerifierKey, operatorKey: SigningKey) async throws -> JSONValue {
-        let req = SignedRequest.make(action: "enrol", parameters: .object([("verifierKey", .string(key.encoded))]), key: operatorKey)
-        return try await postBytes("/v1/admin/enrolments", req)
+    func request(_ action: String, _ parameters: [(String, JSONValue)], key: SigningKey, origin: String?) async throws -> [UInt8] {
+        let o: String
+        if let origin { o = origin } else { o = try await self.origin() }
+        return SignedRequest.make(origin: o, action: action, parameters: .object(parameters), key: key)
     }
 
-    public func revokeKey(_ keyID: String, key: SigningKey) async throws -> JSONValue {
-        let req = SignedRequest.make(action: "revoke-key", parameters: .object([("keyID", .string(keyID))]), key: key)
-        return try await postBytes("/v1/keys/\(keyID)/revocation", req)
+    /// Opt-out: the owner withdraws its contribution.
+    public func revokeContribution(_ index: UInt64, key: SigningKey, origin: String? = nil) async throws -> JSONValue {
+        try await postBytes("/v1/contributions/\(index)/revocation",
+                            try await request("revoke-contribution", [("contribution", .uint64(index))], key: key, origin: origin))
     }
 
-    public func publishRelease(operatorKey: SigningKey) async throws -> JSONValue {
-        try await postBytes("/v1/releases", SignedRequest.make(action: "publish-release", parameters: .object([]), key: operatorKey))
+    public func enrol(_ key: VerifierKey, operatorKey: SigningKey, origin: String? = nil) async throws -> JSONValue {
+        try await postBytes("/v1/admin/enrolments", try await request("enrol", [("verifierKey", .string(key.encoded))], key: operatorKey, origin: origin))
+    }
+
+    /// The operator replaces an organisation's key.
+    public func rotateKey(organisation: String, to key: VerifierKey, operatorKey: SigningKey, origin: String? = nil) async throws -> JSONValue {
+        try await postBytes("/v1/admin/rotations", try await request("rotate-key", [("organisation", .string(organisation)),
+                                                                                      ("verifierKey", .string(key.encoded))],
+                                                                       key: operatorKey, origin: origin))
+    }
+
+    /// Revokes a key, signed by the operator or by the key itself; `takedown` also takes down every
+    /// contribution it signed (a compromised key).
+    public func revokeKey(_ keyID: String, organisation: String, takedown: Bool, key: SigningKey, origin: String? = nil) async throws -> JSONValue {
+        try await postBytes("/v1/keys/\(keyID)/revocation", try await request("revoke-key", [("keyID", .string(keyID)), ("organisation", .string(organisation)),
+                                                                                          ("takedown", .bool(takedown))],
+                                                                          key: key, origin: origin))
+    }
+
+    /// The operator takes a contribution down, with a reason.
+    public func takeDown(_ index: UInt64, reason: String, operatorKey: SigningKey, origin: String? = nil) async throws -> JSONValue {
+        try await postBytes("/v1/contributions/\(index)/takedown", try await request("takedown-contribution", [("contribution", .uint64(index)),
+                                                                                                            ("reason", .string(reason))],
+                                                                                    key: operatorKey, origin: origin))
+    }
+
+    public func publishRelease(operatorKey: SigningKey, origin: String? = nil) async throws -> JSONValue {
+        try await postBytes("/v1/releases", try await request("publish-release", [], key: operatorKey, origin: origin))
     }
 
     // MARK: Log

@@ -17,6 +17,8 @@ import TributaryRouting
 ///     WORKDIR/run/       keys, server data, owners' outputs, auditor state, downloaded releases (fresh each run)
 ///     WORKDIR/report.md, WORKDIR/chart.svg (and chart.png where rsvg-convert is installed)
 public struct DemoOptions: Sendable {
+    /// The demo server's log origin: what every statement and signed request names.
+    public static let origin = "demo.tributary/log"
     public var workdir = ".demo"
     /// The `tributary` executable every role runs.
     public var binary: String
@@ -112,7 +114,7 @@ public final class DemoScenario: @unchecked Sendable {
             for org in o.organisations { try run(["keygen", "--name", org.name, "--out", keys]) }
             let s = ServerProcess(binary: o.binary, arguments: [
                 "--dir", o.run + "/server", "--anchor", o.anchor, "--probe", DemoCorpora.directory(o.workdir, DemoCorpora.publicDomain),
-                "--operator-key", keys + "/operator.pub", "--no-auto-release", "--log-level", "warning"],
+                "--origin", DemoOptions.origin, "--operator-key", keys + "/operator.pub", "--no-auto-release", "--log-level", "warning"],
                 port: try ServerProcess.freePort(), logFile: o.run + "/server.log")
             try await s.start()
             say("      serving on \(s.url) (log: \(o.run)/server.log)")
@@ -138,7 +140,7 @@ public final class DemoScenario: @unchecked Sendable {
                          DemoCorpora.directory(o.workdir, DemoCorpora.publicDomain), "--out", out, "--steps", String(o.expertSteps),
                          "--threads", String(o.threads), "--epsilon", String(o.epsilon), "--restart"], showOutput: true)
                 let seconds = Date().timeIntervalSince(t0)
-                try run(["sign", out + "/bundle", "--key", keys + "/\(org.name).key"])
+                try run(["sign", out + "/bundle", "--key", keys + "/\(org.name).key", "--origin", DemoOptions.origin])
                 try run(["verify", out + "/bundle", "--pubkey", keys + "/\(org.name).pub"])
                 let r = try json(["submit", "--server", url, "--log-key", logKey, out + "/bundle", "--json"])
                 guard let index = Self.integer(r["logIndex"]) else {

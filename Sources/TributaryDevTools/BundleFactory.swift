@@ -9,11 +9,14 @@ public struct BundleFactory: Sendable {
     public let base: String
     public let key: SigningKey
     public let work: String
+    /// The log origin of the deployment the bundles are for.
+    public let origin: String
 
-    public init(base: String, key: SigningKey, work: String) {
+    public init(base: String, key: SigningKey, work: String, origin: String) {
         self.base = base
         self.key = key
         self.work = work
+        self.origin = origin
     }
 
     public func make(_ n: Int) throws -> String {
@@ -29,7 +32,7 @@ public struct BundleFactory: Sendable {
         }
         try w.write(to: dir + "/" + BundleLayout.expertFile)
         try FileManager.default.copyItem(atPath: base + "/" + BundleLayout.routingFile, toPath: dir + "/" + BundleLayout.routingFile)
-        try ContributionBundle.sign(directory: dir, key: key)
+        try ContributionBundle.sign(directory: dir, key: key, origin: origin)
         return dir
     }
 }

@@ -68,14 +68,14 @@ public struct SmallDeployment: Sendable {
     }
 
     /// A fresh copy of an organisation's bundle in `directory`, optionally altered, signed by `signer`
-    /// (default: the organisation's key).
+    /// (default: the organisation's key) for the deployment whose log origin is `origin`.
     @discardableResult
-    public func signedBundle(_ org: String, in directory: String, signer: SigningKey? = nil,
+    public func signedBundle(_ org: String, in directory: String, origin: String, signer: SigningKey? = nil,
                              mutate: ((String) throws -> Void)? = nil) throws -> VerifiedContribution {
         guard let o = organisations[org] else { throw TributaryError("deployment.unknown_org", "no organisation \(org)") }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         for f in BundleLayout.subjectFiles { try FileManager.default.copyItem(atPath: o.unsignedBundle + "/" + f, toPath: directory + "/" + f) }
         try mutate?(directory)
-        return try ContributionBundle.sign(directory: directory, key: signer ?? o.key)
+        return try ContributionBundle.sign(directory: directory, key: signer ?? o.key, origin: origin)
     }
 }

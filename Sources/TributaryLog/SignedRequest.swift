@@ -2,14 +2,16 @@ import Foundation
 import TributaryCore
 
 /// A state-changing request (revoke a contribution, revoke a key, enrol, publish a release), signed by
-/// the caller over its exact bytes: a DSSE envelope, payload type `application/vnd.tributary.request+json`,
+/// the caller over its exact bytes: a DSSE envelope, payload type `application/vnd.tributary.request.v2+json`,
 /// whose payload is canonical JSON
-///     {"action", "keyID", "nonce" (32 random bytes, hex), "organisation", "parameters": {...}, "timestamp"}.
-/// The server accepts it only within ±`maxSkew` of its clock and only once (nonce).
+///     {"action", "keyID", "nonce" (32 random bytes, hex), "organisation", "origin", "parameters": {...}, "timestamp"}.
+/// The server accepts it only for its own log origin, within ±`maxSkew` of its clock and only once (nonce).
 public struct SignedRequest: Equatable, Sendable {
-    public static let payloadType = "application/vnd.tributary.request+json"
+    public static let payloadType = "application/vnd.tributary.request.v2+json"
     public static let maxSkewSeconds: Int64 = 300
 
+    /// The log origin of the deployment the request is for.
+    public let origin: String
     public let action: String
     public let organisation: String
     public let keyID: String
@@ -17,7 +19,8 @@ public struct SignedRequest: Equatable, Sendable {
     public let nonce: String
     public let parameters: JSONValue
 
-    public init(action: String, organisation: String, keyID: String, timestamp: String, nonce: String, parameters: JSONValue) {
+    public init(origin: String, action: String, organisation: String, keyID: String, timestamp: String, nonce: String, parameters: JSONValue) {
+        self.origin = origin
         self.action = action
         self.organisation = organisation
         self.keyID = keyID
@@ -27,14 +30,15 @@ public struct SignedRequest: Equatable, Sendable {
     }
 
     public var json: JSONValue {
-        .object([("action", .string(action)), ("organisation", .string(organisation)), ("keyID", .string(keyID)),
+        .object([("origin", .string(origin)), ("action", .string(action)), ("organisation", .string(organisation)), ("keyID", .string(keyID)),
                  ("timestamp", .string(timestamp)), ("nonce", .string(nonce)), ("parameters", parameters)])
     }
 
-    /// A fresh request signed by `key`, as envelope bytes ready to send.
-    public static func make(action: String, parameters: JSONValue, key: SigningKey, now: String = Timestamp.nowRFC3339(),
+    /// A fresh request for the deployment whose log origin is `origin`, signed by `key`, as envelope
+    /// bytes ready to send.
+    public static func make(origin: String, action: String, parameters: JSONValue, key: SigningKey, now: String = Timestamp.nowRFC3339(),
                             nonce: [UInt8] = secureRandomBytes(32)) -> [UInt8] {
-        let r = SignedRequest(action: action, organisation: key.name, keyID: Hex.encode(key.keyID), timestamp: now,
+        let r = SignedRequest(origin: origin, action: action, organisation: key.name, keyID: Hex.encode(key.keyID), timestamp: now,
                               nonce: Hex.encode(nonce), parameters: parameters)
         return DSSEEnvelope.sign(payload: JSONWriter.serialize(r.json), payloadType: payloadType, key: key).serialized()
     }
@@ -47,10 +51,11 @@ public struct SignedRequest: Equatable, Sendable {
         do { json = try StrictJSONParser.parse(env.payload) } catch { throw RequestError.malformed("\(error)") }
         do {
             var r = try JSONObjectReader(json, path: "request")
-            let req = SignedRequest(action: try r.string("action"), organisation: try r.string("organisation"),
+            let req = SignedRequest(origin: try r.string("origin"), action: try r.string("action"), organisation: try r.string("organisation"),
                                     keyID: try r.string("keyID"), timestamp: try r.string("timestamp"),
                                     nonce: try r.string("nonce"), parameters: try r.value("parameters"))
             try r.finish()
+            guard LogOrigin.isValid(req.origin) else { throw RequestError.malformed("origin must be a log origin") }
             guard Hex.isLowerHex(req.nonce, byteCount: 32) else { throw RequestError.malformed("nonce must be 64 hex digits") }
             guard Hex.isLowerHex(req.keyID, byteCount: 4) else { throw RequestError.malformed("keyID must be 8 hex digits") }
             guard Timestamp.parseRFC3339(req.timestamp) != nil else { throw RequestError.malformed("timestamp must be RFC 3339 UTC") }
@@ -61,19 +66,23 @@ public struct SignedRequest: Equatable, Sendable {
         }
     }
 
-    /// Checks the signature under `key` (which must be the one the request names) and the time window.
-    public func check(envelope: DSSEEnvelope, key: VerifierKey, now: Int64, expectedAction: String) throws {
+    /// Checks the deployment, the action, the signature under `key` (which must be the one the request
+    /// names) and the time window.
+    public func check(envelope: DSSEEnvelope, key: VerifierKey, now: Int64, origin expectedOrigin: String, expectedAction: String) throws {
+        guard origin == expectedOrigin else { throw RequestError.wrongOrigin(expected: expectedOrigin, got: origin) }
         guard action == expectedAction else { throw RequestError.wrongAction(expected: expectedAction, got: action) }
         guard key.name == organisation, key.keyIDHex == keyID else { throw RequestError.keyMismatch }
         guard envelope.isSigned(by: key) else { throw RequestError.badSignature }
-        let t = Timestamp.parseRFC3339(timestamp)!
-        guard abs(t - now) <= Self.maxSkewSeconds else { throw RequestError.stale(timestamp) }
+        guard let t = Timestamp.parseRFC3339(timestamp) else { throw RequestError.stale(timestamp) }
+        let (skew, overflow) = t.subtractingReportingOverflow(now)
+        guard !overflow, skew.magnitude <= UInt64(Self.maxSkewSeconds) else { throw RequestError.stale(timestamp) }
     }
 }
 
 public enum RequestError: CodedError, Equatable {
     case malformed(String)
     case wrongType(String)
+    case wrongOrigin(expected: String, got: String)
     case wrongAction(expected: String, got: String)
     case keyMismatch
     case badSignature
@@ -87,6 +96,7 @@ public enum RequestError: CodedError, Equatable {
         switch self {
         case .malformed: return "request.malformed"
         case .wrongType: return "request.wrong_type"
+        case .wrongOrigin: return "request.wrong_origin"
         case .wrongAction: return "request.wrong_action"
         case .keyMismatch: return "request.key_mismatch"
         case .badSignature: return "request.bad_signature"
@@ -102,6 +112,7 @@ public enum RequestError: CodedError, Equatable {
         switch self {
         case let .malformed(why): return "signed request is malformed: \(why)"
         case let .wrongType(t): return "signed request payload type is \"\(t)\", expected \"\(SignedRequest.payloadType)\""
+        case let .wrongOrigin(e, g): return "the request is for the deployment \(g.debugDescription), this is \(e.debugDescription)"
         case let .wrongAction(e, g): return "request action is \"\(g)\", this endpoint takes \"\(e)\""
         case .keyMismatch: return "the request's organisation and key ID do not name the verifying key"
         case .badSignature: return "the request's signature does not verify"

@@ -2,9 +2,14 @@ import Foundation
 import TributaryCore
 import TributaryLog
 
+/// Operator and key-holder actions, each a signed request (protocol/SPEC.md §11.4) whose exact bytes
+/// go into the log entry it causes.
 extension AggregationServer {
+    var now: Int64 { Int64(Date().timeIntervalSince1970) }
+
     /// Enrols an organisation's key. Over HTTP the request must be signed by the operator key; the
-    /// local admin command (on the server machine) passes no request.
+    /// local admin command passes its own operator-signed request too (or none on a server without
+    /// an operator key).
     public func enrol(_ key: VerifierKey, request bytes: [UInt8]?) async throws -> AppendResult {
         var nonce: String?
         if let bytes {
@@ -15,6 +20,8 @@ extension AggregationServer {
                 throw RequestError.malformed("parameters.verifierKey must be the key being enrolled")
             }
             guard !(try await store.nonceUsed(req.nonce)) else { throw RequestError.replayed }
+        } else if config.operatorKey != nil {
+            throw RequestError.forbidden("this server has an operator key: an enrolment must carry a request it signed")
         }
         let r = try await store.enrol(key, request: bytes, nonce: nonce)
         logger.info("organisation enrolled", metadata: ["organisation": "\(key.name)", "key_id": "\(key.keyIDHex)"])
@@ -22,25 +29,78 @@ extension AggregationServer {
         return r
     }
 
-    /// Revokes a key: by its own organisation (a compromised key) or by the operator.
+    /// Replaces an organisation's key (operator request `rotate-key`, parameters `organisation`, `verifierKey`).
+    public func rotateKey(request bytes: [UInt8]) async throws -> AppendResult {
+        let (envelope, req) = try SignedRequest.parse(bytes)
+        try checkOperator(req, envelope: envelope, action: "rotate-key")
+        guard case let .string(org)? = req.parameters["organisation"], case let .string(text)? = req.parameters["verifierKey"] else {
+            throw RequestError.malformed("parameters.organisation and parameters.verifierKey are required")
+        }
+        let key = try VerifierKey(parsing: text)
+        guard !(try await store.nonceUsed(req.nonce)) else { throw RequestError.replayed }
+        let r = try await store.rotateKey(organisation: org, to: key, request: bytes, nonce: req.nonce)
+        logger.info("key rotated", metadata: ["organisation": "\(org)", "key_id": "\(key.keyIDHex)"])
+        metrics.logSize.record(Int64(r.size))
+        return r
+    }
+
+    /// Revokes a key: by its own organisation (signed by that key) or by the operator. Parameters
+    /// `organisation`, `keyID` and `takedown` (true: the key is compromised, and every contribution
+    /// it signed is taken down with it).
     public func revokeKey(_ keyID: String, request bytes: [UInt8]) async throws -> AppendResult {
         let (envelope, req) = try SignedRequest.parse(bytes)
-        guard case let .string(target)? = req.parameters["keyID"], target == keyID else {
-            throw RequestError.malformed("parameters.keyID must be \(keyID)")
+        guard case let .string(target)? = req.parameters["keyID"], target == keyID,
+              case let .string(org)? = req.parameters["organisation"] else {
+            throw RequestError.malformed("parameters.keyID must be \(keyID), and parameters.organisation is required")
         }
-        guard let record = try await store.key(id: keyID) else { throw ServerError.notFound("key \(keyID) is not enrolled") }
+        var takedown = false
+        if let t = req.parameters["takedown"] {
+            guard case let .bool(b) = t else { throw RequestError.malformed("parameters.takedown must be true or false") }
+            takedown = b
+        }
+        let candidates = try await store.keys(organisation: org, keyID: keyID)
+        guard !candidates.isEmpty else { throw ServerError.notFound("\(org) has no key \(keyID)") }
+        let record: KeyRecord
         if let op = config.operatorKey, req.keyID == op.keyIDHex, req.organisation == op.name {
             try checkOperator(req, envelope: envelope, action: "revoke-key")
-            guard !(try await store.nonceUsed(req.nonce)) else { throw RequestError.replayed }
-        } else {
-            let key = try await requestKey(req)
-            guard key.organisation == record.organisation else {
-                throw RequestError.forbidden("\(key.organisation) cannot revoke a key of \(record.organisation)")
+            guard candidates.count == 1 else {
+                throw ServerError.conflict("\(org) has \(candidates.count) keys with ID \(keyID); revoke it by the key's own signature")
             }
-            try req.check(envelope: envelope, key: key.verifierKey, now: Int64(Date().timeIntervalSince1970), expectedAction: "revoke-key")
+            record = candidates[0]
+        } else {
+            // Self-revocation: signed by the very key revoked (whichever of the colliding ones it is).
+            guard req.organisation == org, req.keyID == keyID,
+                  let own = candidates.first(where: { envelope.isSigned(by: $0.verifierKey) }) else {
+                throw RequestError.forbidden("a key is revoked by the operator or by a request it signs itself")
+            }
+            try req.check(envelope: envelope, key: own.verifierKey, now: now, origin: config.origin, expectedAction: "revoke-key")
+            record = own
         }
-        let r = try await store.revokeKey(record, request: bytes, nonce: req.nonce)
-        logger.info("key revoked", metadata: ["key_id": "\(keyID)"])
+        guard !(try await store.nonceUsed(req.nonce)) else { throw RequestError.replayed }
+        let r = try await store.revokeKey(record, takedown: takedown, request: bytes, nonce: req.nonce)
+        logger.info("key revoked", metadata: ["organisation": "\(org)", "key_id": "\(keyID)", "takedown": "\(takedown)"])
+        metrics.logSize.record(Int64(r.size))
+        if takedown { await dropFromRouting(try await store.allContributions().filter { $0.verifierKey == record.verifierKey.encoded }.map(\.logIndex)) }
+        scheduleRelease()
+        return r
+    }
+
+    /// The operator takes a contribution down (request `takedown-contribution`, parameters
+    /// `contribution` and `reason`).
+    public func takeDown(_ index: UInt64, request bytes: [UInt8]) async throws -> AppendResult {
+        let (envelope, req) = try SignedRequest.parse(bytes)
+        try checkOperator(req, envelope: envelope, action: "takedown-contribution")
+        guard req.parameters["contribution"]?.uint64Value == index, case let .string(reason)? = req.parameters["reason"],
+              !reason.isEmpty, reason.utf8.count <= 1000 else {
+            throw RequestError.malformed("parameters.contribution must be \(index) and parameters.reason 1 to 1000 bytes")
+        }
+        guard let c = try await store.contribution(index) else { throw ServerError.notFound("no contribution at log index \(index)") }
+        guard !(try await store.nonceUsed(req.nonce)) else { throw RequestError.replayed }
+        let r = try await store.takeDown(c, reason: reason, request: bytes, nonce: req.nonce)
+        logger.notice("contribution taken down", metadata: ["log_index": "\(index)", "reason": "\(reason)"])
+        metrics.logSize.record(Int64(r.size))
+        await dropFromRouting([index])
+        scheduleRelease()
         return r
     }
 
@@ -54,6 +114,6 @@ extension AggregationServer {
 
     func checkOperator(_ req: SignedRequest, envelope: DSSEEnvelope, action: String) throws {
         guard let op = config.operatorKey else { throw ServerError.forbidden("this server has no operator key (start it with --operator-key)") }
-        try req.check(envelope: envelope, key: op, now: Int64(Date().timeIntervalSince1970), expectedAction: action)
+        try req.check(envelope: envelope, key: op, now: now, origin: config.origin, expectedAction: action)
     }
 }

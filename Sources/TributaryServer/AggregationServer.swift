@@ -17,15 +17,27 @@ public final class AggregationServer: Sendable {
     public let verifier: ContributionVerifier
     public let releases: ReleaseBuilder
     public let pool: ComputePool
+    public let uploads: UploadGate
     public let logger: Logger
     public let metrics: ServerMetrics
+    /// The policy in force, as logged (a DSSE envelope signed by the log key), and its log index.
+    public let policyDocument: [UInt8]
+    public let policyIndex: UInt64
 
     public var logVerifierKey: VerifierKey { logKey.verifierKey }
 
     /// Opens (creating on first start) the data directory: the log key, the database, the anchor,
-    /// the probe, and the latest release. Refuses a directory made for another anchor or whose log
-    /// no longer matches its signed checkpoints.
+    /// the probe, and the latest release. Refuses a directory made for another anchor, one whose log
+    /// no longer matches its signed checkpoints, and a log key that is missing, replaced or readable
+    /// by others while the log holds entries.
     public static func open(_ config: ServerConfig, logger: Logger = Logger(label: "tributary.server")) async throws -> AggregationServer {
+        try config.validate()
+        if !config.isLoopback && config.tlsCertificate == nil {
+            guard config.allowPlainHTTP else {
+                throw TributaryError("server.plain_http", "refusing to serve plain HTTP on \(config.host), which other hosts reach: give --tls-cert and --tls-key, or --allow-plain-http to accept the risk")
+            }
+            logger.warning("serving plain HTTP on a non-loopback address: signed requests and uploads travel unencrypted", metadata: ["host": "\(config.host)"])
+        }
         let fm = FileManager.default
         for d in [config.directory, config.blobDirectory, config.releaseDirectory, config.tempDirectory] {
             try fm.createDirectory(atPath: d, withIntermediateDirectories: true)
@@ -37,17 +49,22 @@ public final class AggregationServer: Sendable {
         let logKey = try loadOrCreateLogKey(config, logger: logger)
         let anchor = try AnchorDirectory.load(config.anchor)
         let store = try MetadataStore(path: config.databasePath, logKey: logKey, anchorDigest: anchor.digest)
-        let pool = ComputePool(width: config.computeThreads)
+        let pool = ComputePool(width: config.computeThreads, queue: config.computeQueue)
         guard !config.probe.isEmpty else {
             throw TributaryError("server.no_probe", "the harmful-expert probe needs public text: pass --probe PATH")
         }
         var probeOptions = Corpus.LoadOptions()
         probeOptions.maxTotalBytes = 256 * 1024
         let probeText = try Corpus.load(paths: config.probe, options: probeOptions)
-        let probe = try await pool.run {
+        let probe = try await pool.run(ownWork: true) {
             ExpertProbe(anchor: anchor, probe: probeText, tolerance: config.policy.probeTolerance, workers: config.computeThreads)
         }
         logger.info("probe ready", metadata: ["documents": "\(probeText.documents.count)", "anchor_bpb": "\(probe.anchorBitsPerByte)"])
+        // The policy in force is in the log: a new one (or the first) is logged before anything it governs.
+        let policyIndex = try await store.recordPolicy(PolicyDocument(origin: config.origin, anchorSHA256: anchor.digest, policy: config.policy))
+        guard let policyDocument = try await store.currentPolicy()?.document else { throw StoreError.corrupt("no policy in the log") }
+        let pruned = try await store.pruneNonces()
+        if pruned > 0 { logger.info("pruned replay nonces past their window", metadata: ["count": "\(pruned)"]) }
         let blobs = try BlobStore(directory: config.blobDirectory)
         // Blobs of uploads that died between the blob move and the commit: referenced by nothing.
         let referenced = Set(try await store.allContributions().flatMap { [$0.expertSHA256, $0.routingSHA256, $0.envelopeSHA256, $0.statementSHA256] })
@@ -55,15 +72,22 @@ public final class AggregationServer: Sendable {
         if removed > 0 { logger.notice("removed unreferenced blobs", metadata: ["count": "\(removed)"]) }
         let releases = ReleaseBuilder(config: config, store: store, blobs: blobs, anchor: anchor, logKey: logKey, pool: pool)
         try await releases.recover()
-        let server = AggregationServer(config: config, store: store, blobs: blobs, anchor: anchor, logKey: logKey,
-                                       verifier: ContributionVerifier(anchor: anchor, policy: config.policy, probe: probe),
-                                       releases: releases, pool: pool, logger: logger, metrics: ServerMetrics.shared)
+        let server = AggregationServer(
+            config: config, store: store, blobs: blobs, anchor: anchor, logKey: logKey,
+            verifier: ContributionVerifier(anchor: anchor, policy: config.policy, origin: config.origin, probe: probe),
+            releases: releases, pool: pool,
+            uploads: UploadGate(maxUploads: config.maxConcurrentUploads, maxPerOrganisation: config.maxUploadsPerOrganisation,
+                                maxStagedBytes: config.maxStagedBytes),
+            logger: logger, metrics: ServerMetrics.shared, policyDocument: policyDocument, policyIndex: policyIndex)
         server.metrics.logSize.record(Int64(await store.logSize))
+        // A change acknowledged before a crash may not have reached a release yet.
+        server.scheduleRelease()
         return server
     }
 
     init(config: ServerConfig, store: MetadataStore, blobs: BlobStore, anchor: AnchorDirectory, logKey: SigningKey,
-         verifier: ContributionVerifier, releases: ReleaseBuilder, pool: ComputePool, logger: Logger, metrics: ServerMetrics) {
+         verifier: ContributionVerifier, releases: ReleaseBuilder, pool: ComputePool, uploads: UploadGate, logger: Logger,
+         metrics: ServerMetrics, policyDocument: [UInt8], policyIndex: UInt64) {
         self.config = config
         self.store = store
         self.blobs = blobs
@@ -72,13 +96,23 @@ public final class AggregationServer: Sendable {
         self.verifier = verifier
         self.releases = releases
         self.pool = pool
+        self.uploads = uploads
         self.logger = logger
         self.metrics = metrics
+        self.policyDocument = policyDocument
+        self.policyIndex = policyIndex
     }
 
-    /// The server's Ed25519 log key, `DIR/log.key` (mode 0600), created on first start with the origin as its name.
+    /// The server's Ed25519 log key, `DIR/log.key` (mode 0600), created on first start with the
+    /// origin as its name. Refused when readable by group or others, and never created anew for a
+    /// database that already holds a log (the checkpoints would no longer verify).
     public static func loadOrCreateLogKey(_ config: ServerConfig, logger: Logger) throws -> SigningKey {
         if FileManager.default.fileExists(atPath: config.logKeyPath) {
+            var st = stat()
+            guard stat(config.logKeyPath, &st) == 0 else { throw FileSystemError.posix("stat", config.logKeyPath, errno) }
+            guard st.st_mode & 0o077 == 0 else {
+                throw TributaryError("key.permissions", "\(config.logKeyPath) is readable by others (mode \(String(st.st_mode & 0o777, radix: 8))); run chmod 600 \(config.logKeyPath)")
+            }
             var bytes = try readSmallFile(config.logKeyPath, limit: 4096)
             defer { secureZero(&bytes) }
             let key = try SigningKey.parse(privateKey: String(decoding: bytes, as: UTF8.self))
@@ -86,6 +120,9 @@ public final class AggregationServer: Sendable {
                 throw TributaryError("server.origin_mismatch", "the log key in \(config.logKeyPath) is for origin \(key.name), not \(config.origin)")
             }
             return key
+        }
+        if FileManager.default.fileExists(atPath: config.databasePath) {
+            throw StoreError.logKeyMismatch("\(config.databasePath) exists but \(config.logKeyPath) does not: restore the log key; a new one would sign a second history")
         }
         let key = try SigningKey.generate(name: config.origin)
         var text = Array((key.encodedPrivateKey() + "\n").utf8)
@@ -96,10 +133,16 @@ public final class AggregationServer: Sendable {
         return key
     }
 
-    /// Publishes a release in the background after a change, when automatic releases are on.
+    /// Publishes a release in the background after a change, when automatic releases are on; a
+    /// failed publish is retried until it succeeds, so an acknowledged opt-out always reaches one.
     func scheduleRelease() {
         guard config.autoRelease else { return }
         let releases = self.releases, logger = self.logger
-        Task { await releases.schedulePublish { logger.error("release failed", metadata: ["error": "\($0)"]) } }
+        Task { await releases.schedulePublish { logger.error("release failed; retrying", metadata: ["error": "\($0)"]) } }
+    }
+
+    /// Routing stops naming these contributions at once, before the release that drops them.
+    func dropFromRouting(_ contributions: [UInt64]) async {
+        await releases.withdraw(contributions)
     }
 }

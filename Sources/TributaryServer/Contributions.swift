@@ -14,38 +14,72 @@ public struct AcceptedContribution: Sendable {
 }
 
 extension AggregationServer {
-    /// Receives a bundle archive chunk by chunk into a private staging directory, verifies it, and
-    /// commits it: blobs first (content-addressed, atomic), then one transaction for the index rows,
-    /// the log entry and the new checkpoint. Any failure leaves nothing behind.
+    /// Receives a bundle archive chunk by chunk into a private staging directory and commits it.
+    /// The envelope comes first: once its last byte is in, its signature, signer and statement are
+    /// checked (`ContributionVerifier.admit`) before another byte is read. Then the rest is staged,
+    /// verified and committed: blobs first (content-addressed, atomic), then one transaction for the
+    /// index rows, the log entry and the new checkpoint. Any failure leaves nothing behind. Bounded
+    /// throughout: uploads at once (in all and per organisation), staged bytes, and a deadline for
+    /// the whole upload however slowly it trickles.
     public func submit<S: AsyncSequence>(archive chunks: S) async throws -> AcceptedContribution where S.Element == [UInt8] {
+        try await uploads.enter()
+        var organisation: String?
+        var staged: UInt64 = 0
         let stage = config.tempDirectory + "/upload-" + Hex.encode(secureRandomBytes(8))
-        try FileManager.default.createDirectory(atPath: stage, withIntermediateDirectories: false)
-        defer { try? FileManager.default.removeItem(atPath: stage) }
         do {
+            defer { try? FileManager.default.removeItem(atPath: stage) }
+            try FileManager.default.createDirectory(atPath: stage, withIntermediateDirectories: false)
+            let deadline = Date().addingTimeInterval(TimeInterval(config.uploadDeadlineSeconds))
             let reader = BundleArchiveReader(directory: stage, limit: config.maxUploadBytes)
-            for try await chunk in chunks { try reader.feed(chunk) }
+            var admitted: AdmittedUpload?
+            for try await chunk in chunks {
+                guard Date() < deadline else { throw ArchiveError.timeout(seconds: Int(config.uploadDeadlineSeconds)) }
+                try await uploads.stage(UInt64(chunk.count))
+                staged += UInt64(chunk.count)
+                var offset = 0
+                while offset < chunk.count {
+                    offset += try chunk.withUnsafeBytes { try reader.feed(UnsafeRawBufferPointer(rebasing: $0[offset...])) }
+                    if reader.pausedAfterFirstEntry {
+                        let bytes = try readSmallFile(stage + "/" + BundleArchiveReader.firstEntry, limit: DSSEEnvelope.maxEncodedSize)
+                        let a = try await verifier.admit(envelope: bytes, store: store, now: now)
+                        try await uploads.claim(organisation: a.key.organisation)
+                        organisation = a.key.organisation
+                        admitted = a
+                        reader.resume()
+                    }
+                }
+            }
             try reader.finish()
-            let upload = try await verifier.verify(stage: stage, store: store)
-            return try await commit(upload, stage: stage)
+            guard let admitted else { throw ArchiveError.missingFile(BundleArchiveReader.firstEntry) }
+            let upload = try await verifier.verify(stage: stage, admitted: admitted, store: store, pool: pool)
+            let accepted = try await commit(upload, stage: stage)
+            await uploads.leave(organisation: organisation, stagedBytes: staged)
+            return accepted
         } catch {
+            await uploads.leave(organisation: organisation, stagedBytes: staged)
             metrics.refused(code: (error as? CodedError)?.code ?? "internal")
             throw error
         }
     }
 
     func commit(_ upload: VerifiedUpload, stage: String) async throws -> AcceptedContribution {
-        let b = upload.bundle
-        let envelopeSHA = Hex.encode(SHA256.digest(upload.envelopeBytes))
+        let b = upload.bundle, a = upload.admitted
+        let envelopeSHA = Hex.encode(SHA256.digest(a.envelopeBytes))
         // Hashed by the verifier a moment ago, in a staging directory only this request writes to.
-        for name in BundleLayout.subjectFiles { try blobs.adopt(file: stage + "/" + name, sha256: b.digests[name]!, verified: true) }
+        for name in BundleLayout.subjectFiles {
+            guard let sha = b.digests[name] else { throw BundleError.missingFile(name) }
+            try blobs.adopt(file: stage + "/" + name, sha256: sha, verified: true)
+        }
         try blobs.adopt(file: stage + "/" + BundleLayout.envelopeFile, sha256: envelopeSHA)
-        try blobs.adopt(file: stage + "/" + BundleLayout.statementFile, sha256: upload.statementSHA256)
+        try blobs.adopt(file: stage + "/" + BundleLayout.statementFile, sha256: a.statementSHA256)
         let record = ContributionRecord(
-            logIndex: 0, organisation: upload.key.organisation, keyID: upload.key.keyID, statementSHA256: upload.statementSHA256,
-            envelopeSHA256: envelopeSHA, expertSHA256: b.digests[BundleLayout.expertFile]!, routingSHA256: b.digests[BundleLayout.routingFile]!,
-            nonce: b.predicate.nonce, privacy: JSONWriter.string(b.predicate.routing.privacy.json), revokedAt: nil)
+            logIndex: 0, organisation: a.key.organisation, keyID: a.key.keyID, verifierKey: a.key.verifierKey.encoded,
+            statementSHA256: a.statementSHA256, envelopeSHA256: envelopeSHA, expertSHA256: b.digests[BundleLayout.expertFile] ?? "",
+            routingSHA256: b.digests[BundleLayout.routingFile] ?? "", nonce: a.predicate.nonce,
+            privacy: JSONWriter.string(a.predicate.routing.privacy.json), epsilon: a.predicate.routing.privacy.epsilon ?? 0,
+            revokedAt: nil, takenDownAt: nil)
         let entry = LogEntry.contribution(organisation: record.organisation, keyID: record.keyID, time: Timestamp.nowRFC3339(),
-                                          envelope: upload.envelopeBytes, files: b.digests)
+                                          envelope: a.envelopeBytes, files: b.digests)
         let r = try await store.commitContribution(record, entry: entry)
         metrics.accepted.increment()
         metrics.logSize.record(Int64(r.size))
@@ -53,35 +87,37 @@ extension AggregationServer {
                                                         "probe_bpb": "\(upload.probeBitsPerByte)"])
         scheduleRelease()
         return AcceptedContribution(logIndex: r.index, leafHash: entry.leafHash, checkpoint: r.checkpoint, treeSize: r.size,
-                                    inclusionProof: r.proof, statementSHA256: upload.statementSHA256)
+                                    inclusionProof: r.proof, statementSHA256: a.statementSHA256)
     }
 
     /// An owner withdraws its contribution (opt-out): a signed request by the contribution's
-    /// organisation, naming it. Logged; the next release excludes the expert.
+    /// organisation, naming it. Logged; routing stops naming the expert at once, and the next release
+    /// excludes it.
     public func revokeContribution(_ index: UInt64, request bytes: [UInt8]) async throws -> AppendResult {
         let (envelope, req) = try SignedRequest.parse(bytes)
         guard let c = try await store.contribution(index) else { throw ServerError.notFound("no contribution at log index \(index)") }
-        guard case let .number(t)? = req.parameters["contribution"], UInt64(t) == index else {
+        guard req.parameters["contribution"]?.uint64Value == index else {
             throw RequestError.malformed("parameters.contribution must be \(index)")
         }
-        let key = try await requestKey(req)
+        let key = try await requestKey(req, envelope: envelope)
         guard key.organisation == c.organisation else {
             throw RequestError.forbidden("\(key.organisation) cannot revoke a contribution of \(c.organisation)")
         }
-        try req.check(envelope: envelope, key: key.verifierKey, now: Int64(Date().timeIntervalSince1970), expectedAction: "revoke-contribution")
+        try req.check(envelope: envelope, key: key.verifierKey, now: now, origin: config.origin, expectedAction: "revoke-contribution")
         let r = try await store.revokeContribution(c, request: bytes, nonce: req.nonce)
         logger.info("contribution revoked", metadata: ["log_index": "\(index)", "organisation": "\(c.organisation)"])
         metrics.logSize.record(Int64(r.size))
+        await dropFromRouting([index])
         scheduleRelease()
         return r
     }
 
-    /// The enrolled, unrevoked key a signed request names.
-    func requestKey(_ req: SignedRequest) async throws -> KeyRecord {
-        guard let key = try await store.key(id: req.keyID), key.organisation == req.organisation else {
-            throw RequestError.unknownKey("\(req.organisation)+\(req.keyID)")
-        }
-        guard key.revokedAt == nil else { throw RequestError.keyRevoked(key.keyID) }
+    /// The enrolled live key a signed request names and is signed by (several keys may share a key ID).
+    func requestKey(_ req: SignedRequest, envelope: DSSEEnvelope) async throws -> KeyRecord {
+        let candidates = try await store.keys(organisation: req.organisation, keyID: req.keyID)
+        guard !candidates.isEmpty else { throw RequestError.unknownKey("\(req.organisation)+\(req.keyID)") }
+        guard let key = candidates.first(where: { envelope.isSigned(by: $0.verifierKey) }) else { throw RequestError.badSignature }
+        guard key.isLive else { throw RequestError.keyRevoked(key.keyID) }
         if try await store.nonceUsed(req.nonce) { throw RequestError.replayed }
         return key
     }

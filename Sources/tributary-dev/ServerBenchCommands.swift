@@ -66,6 +66,7 @@ struct BenchFixturesCommand: AsyncParsableCommand {
     @Option var heads = 8
     @Option var intermediate = 10923
     @Option(parsing: .upToNextOption, help: "A little public text for the anchor's routing entry.") var text: [String]
+    @Option(help: "Log origin of the server the bundle is for.") var origin = "tributary.local/log"
 
     func run() async throws {
         prepareCompute()
@@ -104,7 +105,7 @@ struct BenchFixturesCommand: AsyncParsableCommand {
             try FileManager.default.createDirectory(atPath: out + "/keys", withIntermediateDirectories: true)
             try AtomicFileWriter.write(Array((key.encodedPrivateKey() + "\n").utf8), to: out + "/keys/bench.key", mode: 0o600)
             try AtomicFileWriter.write(Array((key.verifierKey.encoded + "\n").utf8), to: out + "/keys/bench.pub")
-            try ContributionBundle.sign(directory: out + "/bundle", key: key)
+            try ContributionBundle.sign(directory: out + "/bundle", key: key, origin: origin)
             let size = (try FileManager.default.attributesOfItem(atPath: out + "/bundle/" + BundleLayout.expertFile)[.size] as? Int) ?? 0
             print("anchor \(out)/anchor (\(config.hiddenSize)x\(config.numLayers), FFN \(config.intermediateSize)); expert \(size) bytes; key \(out)/keys/bench.key")
         }

@@ -12,14 +12,14 @@ struct KeygenCommand: AsyncParsableCommand {
         (C2SP verifier key name+keyid+base64(0x01||pubkey)). Refuses to overwrite existing keys.
         """)
 
-    @Option(help: "Organisation name (letters, digits, '.', '_' and '-').") var name: String
+    @Option(help: "Organisation name (\(OrganisationName.rule)).") var name: String
     @Option(help: "Directory for the key files (created if missing).") var out: String
     @Flag(help: "Print the verifier key as JSON.") var json = false
 
     func run() async throws {
         try await reportingErrors {
-            guard name.range(of: "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$", options: .regularExpression) != nil else {
-                throw TributaryError("key.invalid_name", "organisation name \"\(name)\" must be 1-63 characters of letters, digits, '.', '_' or '-', starting with a letter or digit")
+            guard OrganisationName.isCanonical(name) else {
+                throw TributaryError("key.invalid_name", "organisation name \(name.debugDescription) is not canonical: \(OrganisationName.rule)")
             }
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             let privatePath = "\(out)/\(name).key", publicPath = "\(out)/\(name).pub"

@@ -22,10 +22,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option var port = 8080
     @Option(help: "TLS certificate chain (PEM).") var tlsCert: String?
     @Option(help: "TLS private key (PEM).") var tlsKey: String?
+    @Flag(help: "Serve plain HTTP on an address other hosts reach (otherwise refused without TLS).") var allowPlainHttp = false
     @Option(help: "Log origin (also the log key's name).") var origin = "tributary.local/log"
     @Option(help: "The operator's verifier key (or a file with it); admin requests must be signed by it.") var operatorKey: String?
     @Option(help: "Largest accepted upload.") var maxUploadBytes: UInt64 = 4 << 30
     @Option(help: "Largest accepted DP epsilon.") var maxEpsilon = 10.0
+    @Option(help: "Largest accepted DP delta.") var maxDelta = 1e-5
+    @Option(help: "Epsilon each organisation may spend over all its contributions (default: no budget).") var organisationEpsilonBudget: Double?
+    @Option(help: "Oldest accepted statement, in seconds.") var maxStatementAge: Int64 = 30 * 86_400
     @Option(help: "Smallest accepted minimum cluster size.") var minClusterSize = 32
     @Flag(help: "Accept --no-dp signatures.") var allowNoDp = false
     @Flag(help: "Refuse router rows published as trained (not DP).") var requireDpRouterRows = false
@@ -33,6 +37,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest relative rise of the probe's bits per byte.") var probeTolerance = 0.05
     @Option(help: "Experts per token in releases.") var expertsPerToken = 2
     @Flag(help: "Do not publish a release after every change (use POST /v1/releases).") var noAutoRelease = false
+    @Option(help: "Uploads in progress at once, in all.") var maxConcurrentUploads = 8
+    @Option(help: "Uploads in progress at once per organisation.") var maxUploadsPerOrganisation = 2
+    @Option(help: "Bytes all staged uploads may hold on disk together.") var maxStagedBytes: UInt64 = 8 << 30
+    @Option(help: "Seconds a whole upload may take.") var uploadDeadline: Int64 = 900
+    @Option(help: "Computations (scoring, generation, verification) that may wait beyond the running ones.") var computeQueue = 8
+    @Option(help: "Tokens one /v1/generate request may ask for.") var maxGenerateTokens = 512
+    @Option(help: "Release directories to keep whole (older ones keep their manifest); default: all.") var keepReleases: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
 
     func config() throws -> ServerConfig {
@@ -41,11 +52,14 @@ struct ServeCommand: AsyncParsableCommand {
         c.port = port
         c.tlsCertificate = tlsCert
         c.tlsKey = tlsKey
-        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        c.allowPlainHTTP = allowPlainHttp
         c.origin = origin
         c.operatorKey = try operatorKey.map(loadVerifierKey)
         c.maxUploadBytes = maxUploadBytes
         c.policy.maxEpsilon = maxEpsilon
+        c.policy.maxDelta = maxDelta
+        c.policy.organisationEpsilonBudget = organisationEpsilonBudget
+        c.policy.maxStatementAgeSeconds = maxStatementAge
         c.policy.minClusterSize = minClusterSize
         c.policy.allowNoDP = allowNoDp
         c.policy.requireDPRouterRows = requireDpRouterRows
@@ -53,6 +67,14 @@ struct ServeCommand: AsyncParsableCommand {
         c.policy.probeTolerance = probeTolerance
         c.expertsPerToken = expertsPerToken
         c.autoRelease = !noAutoRelease
+        c.maxConcurrentUploads = maxConcurrentUploads
+        c.maxUploadsPerOrganisation = maxUploadsPerOrganisation
+        c.maxStagedBytes = maxStagedBytes
+        c.uploadDeadlineSeconds = uploadDeadline
+        c.computeQueue = computeQueue
+        c.maxGenerateTokens = maxGenerateTokens
+        c.keepReleases = keepReleases
+        try c.validate()
         return c
     }
 

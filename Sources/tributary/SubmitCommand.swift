@@ -1,6 +1,7 @@
 import ArgumentParser
 import TributaryCommandLine
 import Foundation
+import TributaryAudit
 import TributaryClient
 import TributaryCore
 import TributaryLog
@@ -8,7 +9,7 @@ import TributaryLog
 struct SubmitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "submit",
-        abstract: "Upload a signed bundle; check the returned inclusion proof against the signed checkpoint.")
+        abstract: "Upload a signed bundle; check that the log entry holds it and its inclusion proof against the signed checkpoint.")
 
     @Option(help: "Server URL, e.g. http://127.0.0.1:8080.") var server: String
     @Option(help: "The log's verifier key (or a file with it) to pin; default: fetched from the server.") var logKey: String?
@@ -18,6 +19,7 @@ struct SubmitCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let client = try TributaryClient(server: server)
+            let envelope = try readSmallFile(bundle + "/" + BundleLayout.envelopeFile, limit: DSSEEnvelope.maxEncodedSize)
             let r = try await client.submit(bundle: bundle)
             let key: VerifierKey
             if let logKey { key = try loadVerifierKey(logKey) } else {
@@ -26,31 +28,11 @@ struct SubmitCommand: AsyncParsableCommand {
                 }
                 key = try VerifierKey(parsing: k)
             }
-            let accepted = try AcceptedReceipt(json: r, logKey: key)
+            let accepted = try await ReceiptCheck.run(receipt: r, envelope: envelope, client: client, logKey: key)
             if json { printJSON(r) } else {
-                print("accepted: log index \(accepted.index), tree size \(accepted.size); inclusion proof verified against the signed checkpoint")
+                print("accepted: log index \(accepted.index), tree size \(accepted.size); the entry holds this bundle's envelope, and its inclusion proof verifies against the signed checkpoint")
             }
         }
-    }
-}
-
-/// A receipt the client checks itself: the checkpoint is signed by the log key and the entry's
-/// inclusion proof leads to its root.
-struct AcceptedReceipt {
-    let index: UInt64, size: UInt64
-
-    init(json: JSONValue, logKey: VerifierKey) throws {
-        guard case let .number(i)? = json["logIndex"], let index = UInt64(i), case let .string(note)? = json["checkpoint"],
-              case let .string(leafText)? = json["leafHash"], let leaf = Base64.decodeStandard(leafText) else {
-            throw TributaryError("client.bad_response", "the server's receipt is incomplete")
-        }
-        let cp = try Checkpoint.verify(note: Array(note.utf8), key: logKey)
-        let proof = try TributaryClient.hashes(json["inclusionProof"])
-        guard ProofVerification.inclusion(index: index, size: cp.size, leafHash: leaf, proof: proof, root: cp.root) else {
-            throw TributaryError("client.bad_receipt", "the inclusion proof does not lead to the signed checkpoint's root")
-        }
-        self.index = index
-        self.size = cp.size
     }
 }
 

@@ -58,7 +58,7 @@ struct DrillTests {
 
         let ledger = DrillLedger()
         await ledger.beginPhase()
-        let signed = try deployment.signedBundle("org0", in: dir.file("bundle"))
+        let signed = try deployment.signedBundle("org0", in: dir.file("bundle"), origin: logKey.name)
         let sent = SentBundle(organisation: "org0", directory: signed.directory, statement: signed.statementBytes,
                               statementSHA256: Hex.encode(SHA256.digest(signed.statementBytes)))
         let reply = try await client.submit(bundle: dir.file("bundle"))

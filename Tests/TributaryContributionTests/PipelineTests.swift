@@ -51,7 +51,7 @@ func anchor(_ dir: TempDir, public text: Corpus, steps: Int = 40) throws -> Anch
         let r = try ContributionPipeline.train(anchor: a, data: secret, training: options(steps: 5), signature: sig, out: dir.path + "/owner",
                                                restart: false, progress: nil, noise: &noise)
         let key = try SigningKey.generate(name: "owner")
-        try ContributionBundle.sign(directory: r.bundle, key: key)
+        try ContributionBundle.sign(directory: r.bundle, key: key, origin: "tributary.test/log")
         _ = try ContributionBundle.verify(directory: r.bundle, keys: [key.verifierKey])
 
         var runs = Set<[UInt8]>()

@@ -12,7 +12,7 @@ struct SignedFixture {
         key = try SigningKey.generate(name: "acme")
         try FileManager.default.createDirectory(atPath: dir.path + "/bundle", withIntermediateDirectories: true)
         try TestVectors.writeUnsignedBundle(to: dir.path + "/bundle")
-        try ContributionBundle.sign(directory: dir.path + "/bundle", key: key)
+        try ContributionBundle.sign(directory: dir.path + "/bundle", key: key, origin: "tributary.test/log")
     }
 
     func path(_ name: String) -> String { bundle + "/" + name }
@@ -50,7 +50,7 @@ func replacing(_ a: String, _ b: String) -> ([UInt8]) -> [UInt8] {
     @Test func twoSignaturesOfTheSameFilesDifferByNonce() throws {
         let f = try SignedFixture()
         let first = try ContributionBundle.verify(directory: f.bundle, keys: [f.key.verifierKey]).predicate.nonce
-        try ContributionBundle.sign(directory: f.bundle, key: f.key)
+        try ContributionBundle.sign(directory: f.bundle, key: f.key, origin: "tributary.test/log")
         let second = try ContributionBundle.verify(directory: f.bundle, keys: [f.key.verifierKey]).predicate.nonce
         #expect(first != second)
     }
@@ -158,7 +158,7 @@ func replacing(_ a: String, _ b: String) -> ([UInt8]) -> [UInt8] {
         try r.write(to: dir.file(BundleLayout.routingFile))
         let before = snapshot(dir.path)
         #expect(throws: BundleError.metadata(file: BundleLayout.expertFile, problem: "missing \(BundleLayout.anchorMetadataKey)")) {
-            try ContributionBundle.sign(directory: dir.path, key: key)
+            try ContributionBundle.sign(directory: dir.path, key: key, origin: "tributary.test/log")
         }
         #expect(snapshot(dir.path) == before)
     }

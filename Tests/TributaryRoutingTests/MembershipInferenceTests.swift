@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TributaryCore
 import TributaryModel
 @testable import TributaryRouting
 
@@ -25,7 +26,7 @@ import TributaryModel
             let others = Array(all[0..<n * C]), target = Array(all[n * C..<(n + 1) * C])
             let member = t % 2 == 0
             let algorithm = LloydClustering(clusters: clusters, iterations: iterations, sumNoise: noise,
-                                            countNoise: noise.map { $0 * SignatureBuilder.countNoiseWeight }, minClusterSize: minClusterSize, initSeed: 42)
+                                            countNoise: noise.map { $0 * DPSchedule.countNoiseWeight }, minClusterSize: minClusterSize, initSeed: 42)
             var rng = SeededNoise(seed: UInt64(50_000 + t))
             let released = algorithm.fit(points: member ? others + target : others, dimension: C, noise: &rng)
             var none = SeededNoise(seed: 0)

@@ -19,7 +19,7 @@ struct AuditScene {
         let f = try await Fixture.shared.value
         let dir = tempDir(label)
         let s = try await RunningServer.start(f.serverConfig(dir))
-        for org in ["acme", "globex"] { _ = try await s.server.enrol(f.orgs[org]!.key.verifierKey, request: nil) }
+        for org in ["acme", "globex"] { try await f.enrol(org, on: s.server) }
         var indices = [UInt64]()
         for org in ["acme", "globex"] {
             guard case let .number(t)? = try await s.client.submit(bundle: try f.signedBundle(org))["logIndex"] else { throw TributaryError("test", "no index") }
@@ -165,8 +165,9 @@ func expectFinding(_ report: AuditReport, _ code: String, _ label: String) {
         try FileManager.default.copyItem(atPath: scene.dir + "/log.key", toPath: forkDir + "/log.key")
         let fork = try await RunningServer.start(scene.f.serverConfig(forkDir))
         defer { Task { await fork.stop() } }
-        let filler = (0..<Int(honest.checkpointSize)).map { _ in try! SigningKey.generate(name: "filler") }
-        for k in filler { _ = try await fork.server.enrol(k.verifierKey, request: nil) }
+        // (The fork's first entry is its policy, like the honest log's.)
+        let filler = try (0..<Int(honest.checkpointSize) - 1).map { try SigningKey.generate(name: "filler\($0)") }
+        for k in filler { _ = try await fork.server.enrol(k.verifierKey, request: scene.f.request("enrol", [("verifierKey", .string(k.verifierKey.encoded))])) }
         let forkOptions = AuditOptions(logKey: scene.s.server.logVerifierKey, stateDirectory: scene.state)
         let forked = try await Auditor(source: ServerLogSource(client: fork.client), options: forkOptions).run()
         expectFinding(forked, "audit.fork", "forked log")

@@ -16,7 +16,7 @@ import TributaryLog
         defer { Task { await s.stop() } }
         let logKey = s.server.logVerifierKey
         // Enrol two organisations (one by the local admin path, one by a signed operator request).
-        _ = try await s.server.enrol(f.orgs["acme"]!.key.verifierKey, request: nil)
+        try await f.enrol("acme", on: s.server)
         _ = try await s.client.enrol(f.orgs["globex"]!.key.verifierKey, operatorKey: f.operatorKey)
         var indices = [UInt64]()
         for org in ["acme", "globex"] {

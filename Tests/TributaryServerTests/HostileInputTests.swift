@@ -33,7 +33,7 @@ import TributaryLog
     static func upload(_ s: RunningServer, _ bytes: [UInt8]) async throws { try await raw(s, .POST, "/v1/contributions", bytes, type: "application/x-tar") }
 
     static func request(_ action: String, _ params: JSONValue, key: SigningKey, now: String = Timestamp.nowRFC3339()) -> [UInt8] {
-        SignedRequest.make(action: action, parameters: params, key: key, now: now)
+        SignedRequest.make(origin: Fixture.origin, action: action, parameters: params, key: key, now: now)
     }
 
     static let cases: [Hostile] = [
@@ -167,7 +167,7 @@ import TributaryLog
         config.autoRelease = false
         let s = try await RunningServer.start(config)
         defer { Task { await s.stop() } }
-        for org in ["acme", "globex"] { _ = try await s.server.enrol(f.orgs[org]!.key.verifierKey, request: nil) }
+        for org in ["acme", "globex"] { try await f.enrol(org, on: s.server) }
         let acme = try #require(try await s.client.submit(bundle: try f.signedBundle("acme"))["logIndex"]?.uint64Value)
         _ = try await s.server.releases.publish(force: true)
         // A revocation used once (by globex's own contribution, so acme's stays live for the other cases).

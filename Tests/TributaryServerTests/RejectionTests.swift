@@ -117,7 +117,7 @@ func setPrivacy(_ dir: String, _ change: (inout PrivacyParameters) -> Void) thro
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let s = try await RunningServer.start(f.serverConfig(dir))
         defer { Task { await s.stop() } }
-        _ = try await s.server.enrol(f.orgs["acme"]!.key.verifierKey, request: nil)
+        try await f.enrol("acme", on: s.server)
         let sizeBefore = await s.server.store.logSize, filesBefore = listing(dir + "/blobs")
         let body = try await c.make(f, s)
         do {
@@ -141,7 +141,7 @@ func setPrivacy(_ dir: String, _ change: (inout PrivacyParameters) -> Void) thro
         config.autoRelease = false
         let s = try await RunningServer.start(config)
         defer { Task { await s.stop() } }
-        for org in ["acme", "globex"] { _ = try await s.server.enrol(f.orgs[org]!.key.verifierKey, request: nil) }
+        for org in ["acme", "globex"] { try await f.enrol(org, on: s.server) }
         // Accepted once; the same bundle again, and the same expert re-signed with a new nonce, are duplicates.
         let bundle = try f.signedBundle("acme")
         _ = try await s.client.submit(bundle: bundle)
@@ -154,7 +154,7 @@ func setPrivacy(_ dir: String, _ change: (inout PrivacyParameters) -> Void) thro
         }
         #expect(await s.server.store.logSize == size)
         // globex revokes its own key; a contribution signed by it is then refused.
-        _ = try await s.client.revokeKey(f.orgs["globex"]!.key.verifierKey.keyIDHex, key: f.orgs["globex"]!.key)
+        _ = try await s.client.revokeKey(f.orgs["globex"]!.key.verifierKey.keyIDHex, organisation: "globex", takedown: false, key: f.orgs["globex"]!.key)
         do {
             _ = try await s.client.submit(bundle: try f.signedBundle("globex"))
             Issue.record("revoked key accepted")
@@ -171,7 +171,7 @@ func setPrivacy(_ dir: String, _ change: (inout PrivacyParameters) -> Void) thro
         config.maxUploadBytes = 16 * 1024
         let s = try await RunningServer.start(config)
         defer { Task { await s.stop() } }
-        _ = try await s.server.enrol(f.orgs["acme"]!.key.verifierKey, request: nil)
+        try await f.enrol("acme", on: s.server)
         // A file whose header already declares more than the limit is refused at its header...
         do {
             _ = try await s.client.submit(bundle: try f.signedBundle("acme"))
@@ -209,12 +209,12 @@ func setPrivacy(_ dir: String, _ change: (inout PrivacyParameters) -> Void) thro
         defer { try? FileManager.default.removeItem(atPath: out) }
         let r = try ContributionPipeline.train(anchor: anchor, data: publicText, training: o, signature: sig, out: out + "/evil",
                                                restart: false, progress: nil, noise: &noise)
-        try ContributionBundle.sign(directory: r.bundle, key: f.orgs["acme"]!.key)
+        try ContributionBundle.sign(directory: r.bundle, key: f.orgs["acme"]!.key, origin: Fixture.origin)
         let dir = tempDir("reject4")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let s = try await RunningServer.start(f.serverConfig(dir))
         defer { Task { await s.stop() } }
-        _ = try await s.server.enrol(f.orgs["acme"]!.key.verifierKey, request: nil)
+        try await f.enrol("acme", on: s.server)
         do {
             _ = try await s.client.submit(bundle: r.bundle)
             Issue.record("harmful expert accepted")

@@ -12,7 +12,7 @@ import TributaryLog
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let s = try await RunningServer.start(f.serverConfig(dir))
         defer { Task { await s.stop() } }
-        for org in ["acme", "globex"] { _ = try await s.server.enrol(f.orgs[org]!.key.verifierKey, request: nil) }
+        for org in ["acme", "globex"] { try await f.enrol(org, on: s.server) }
         let a = try await s.client.submit(bundle: try f.signedBundle("acme"))
         let acme = try #require(a["logIndex"]?.uint64Value)
         _ = try await s.waitForRelease(with: [acme])
@@ -26,7 +26,7 @@ import TributaryLog
             Issue.record("another organisation revoked a contribution")
         } catch let e as RemoteError { #expect(e.code == "request.forbidden" && e.status == 403) }
         // acme opts out; the request is logged; a replay of the same signed request is refused.
-        let request = SignedRequest.make(action: "revoke-contribution", parameters: .object([("contribution", .uint64(acme))]), key: f.orgs["acme"]!.key)
+        let request = f.request("revoke-contribution", [("contribution", .uint64(acme))], key: f.orgs["acme"]!.key)
         let r = try await s.client.postBytes("/v1/contributions/\(acme)/revocation", request)
         let revIndex = try #require(r["logIndex"]?.uint64Value)
         do {
@@ -54,7 +54,7 @@ import TributaryLog
         var config = f.serverConfig(dir)
         config.autoRelease = false
         let first = try await RunningServer.start(config)
-        _ = try await first.server.enrol(f.orgs["acme"]!.key.verifierKey, request: nil)
+        try await f.enrol("acme", on: first.server)
         _ = try await first.client.submit(bundle: try f.signedBundle("acme"))
         let key = first.server.logVerifierKey
         let before = try Checkpoint.verify(note: try await first.client.checkpoint(), key: key)
@@ -65,7 +65,7 @@ import TributaryLog
         #expect(second.server.logVerifierKey == key, "the log key survives restarts")
         let same = try Checkpoint.verify(note: try await second.client.checkpoint(), key: key)
         #expect(same == before)
-        _ = try await second.server.enrol(f.orgs["globex"]!.key.verifierKey, request: nil)
+        try await f.enrol("globex", on: second.server)
         let after = try Checkpoint.verify(note: try await second.client.checkpoint(), key: key)
         #expect(after.size == before.size + 1)
         let proof = try await second.client.consistencyProof(first: before.size, second: after.size)
@@ -78,8 +78,8 @@ import TributaryLog
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let config = f.serverConfig(dir)
         let s = try await RunningServer.start(config)
-        _ = try await s.server.enrol(f.orgs["acme"]!.key.verifierKey, request: nil)
-        _ = try await s.server.enrol(f.orgs["globex"]!.key.verifierKey, request: nil)
+        try await f.enrol("acme", on: s.server)
+        try await f.enrol("globex", on: s.server)
         await s.stop()
         // Someone rewrites an entry in place.
         let db = try SQLiteDatabase(path: config.databasePath)

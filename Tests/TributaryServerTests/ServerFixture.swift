@@ -28,17 +28,35 @@ struct Fixture: Sendable {
 
     static func options(steps: Int) -> TrainingOptions { SmallDeployment.trainingOptions(steps: steps) }
 
-    /// A fresh copy of an organisation's bundle, signed by `signer` (default: the organisation's key).
-    func signedBundle(_ org: String, signer: SigningKey? = nil, mutate: ((String) throws -> Void)? = nil) throws -> String {
+    /// The test servers' log origin.
+    static let origin = "test.tributary/log"
+
+    /// A fresh copy of an organisation's bundle, signed by `signer` (default: the organisation's key)
+    /// for `origin` (default: the test servers').
+    func signedBundle(_ org: String, signer: SigningKey? = nil, origin: String = Fixture.origin,
+                      mutate: ((String) throws -> Void)? = nil) throws -> String {
         let dir = NSTemporaryDirectory() + "tributary-bundle-" + Hex.encode(secureRandomBytes(6))
-        try deployment.signedBundle(org, in: dir, signer: signer, mutate: mutate)
+        try deployment.signedBundle(org, in: dir, origin: origin, signer: signer, mutate: mutate)
         return dir
+    }
+
+    /// A signed request for the test servers, by `key` (default: the operator's).
+    func request(_ action: String, _ parameters: [(String, JSONValue)], key: SigningKey? = nil, origin: String = Fixture.origin,
+                 now: String = Timestamp.nowRFC3339()) -> [UInt8] {
+        SignedRequest.make(origin: origin, action: action, parameters: .object(parameters), key: key ?? operatorKey, now: now)
+    }
+
+    /// Enrols an organisation directly on the server object, with an operator-signed request.
+    @discardableResult
+    func enrol(_ org: String, on server: AggregationServer) async throws -> AppendResult {
+        let key = orgs[org]!.key.verifierKey
+        return try await server.enrol(key, request: request("enrol", [("verifierKey", .string(key.encoded))]))
     }
 
     func serverConfig(_ dir: String) -> ServerConfig {
         var c = ServerConfig(directory: dir, anchor: anchorDir, probe: probe)
         c.port = 0
-        c.origin = "test.tributary/log"
+        c.origin = Fixture.origin
         c.operatorKey = operatorKey.verifierKey
         return c
     }

@@ -2,7 +2,7 @@ import Foundation
 
 /// A contribution bundle on the wire: a POSIX ustar archive of the four bundle files, nothing else.
 ///
-/// The writer produces one exact form (sorted names, mode 0644, owner 0, time 0); the reader accepts
+/// The writer produces one exact form (sorted names, so envelope.json first; mode 0644, owner 0, time 0); the reader accepts
 /// ustar or GNU-magic headers but only regular files with plain bundle names, and streams each file to
 /// disk as it arrives, so memory does not grow with the size of an expert.
 public enum BundleArchive {
@@ -14,7 +14,8 @@ public enum BundleArchive {
     /// `chunkSize` bytes (for streaming uploads). Reads files lazily.
     public static func chunks(directory: String, chunkSize: Int = 1 << 20) throws -> AsyncThrowingStream<[UInt8], Error> {
         _ = try ContributionBundle.checkEntries(directory: directory)
-        let names = BundleLayout.allFiles.sorted()
+        // The envelope first: a server checks its signature before reading the rest.
+        let names = [BundleArchiveReader.firstEntry] + BundleLayout.allFiles.subtracting([BundleArchiveReader.firstEntry]).sorted()
         return AsyncThrowingStream { continuation in
             do {
                 for name in names {
@@ -98,6 +99,8 @@ public enum ArchiveError: CodedError, Equatable {
     case fileTooLarge(name: String, limit: UInt64)
     case truncated
     case trailingData
+    case envelopeNotFirst(String)
+    case timeout(seconds: Int)
 
     public var code: String {
         switch self {
@@ -111,6 +114,8 @@ public enum ArchiveError: CodedError, Equatable {
         case .fileTooLarge: return "upload.file_too_large"
         case .truncated: return "upload.truncated"
         case .trailingData: return "upload.trailing_data"
+        case .envelopeNotFirst: return "upload.envelope_not_first"
+        case .timeout: return "upload.timeout"
         }
     }
 
@@ -126,6 +131,8 @@ public enum ArchiveError: CodedError, Equatable {
         case let .fileTooLarge(name, limit): return "\(name) is larger than its limit of \(limit) bytes"
         case .truncated: return "archive ends in the middle of an entry or without its end-of-archive blocks"
         case .trailingData: return "non-zero data after the end of the archive"
+        case let .envelopeNotFirst(name): return "archive starts with \(name); the envelope (\(BundleLayout.envelopeFile)) must come first, so its signature is checked before the rest is read"
+        case let .timeout(seconds): return "the upload took longer than the server's \(seconds)-second limit"
         }
     }
 }

@@ -3,11 +3,20 @@ import Foundation
 /// Reads a bundle archive incrementally (`feed` as bytes arrive, then `finish`) and writes each file
 /// into `directory`, which must exist and be empty. Every check happens before a byte of a file is
 /// written: type, name, duplicates, sizes; the total is bounded by `limit`.
+///
+/// The envelope comes first (protocol/SPEC.md §11.2): `feed` stops right after its last byte, so the
+/// server checks its signature and the signer's enrolment before it reads the bulk of the upload.
 public final class BundleArchiveReader {
     public let directory: String
     public let limit: UInt64
     /// statement.json and envelope.json are small by construction.
     public static let smallFileLimit: UInt64 = 1 << 20
+    /// The entry every archive starts with, and after which `feed` pauses.
+    public static let firstEntry = BundleLayout.envelopeFile
+
+    /// Set when `feed` stopped after the first entry; `resume()` lets it read on.
+    public private(set) var pausedAfterFirstEntry = false
+    private var firstEntryDone = false
 
     private var header = [UInt8]()
     private var current: (name: String, remaining: UInt64, padding: Int, fd: Int32)?
@@ -24,10 +33,17 @@ public final class BundleArchiveReader {
 
     deinit { if let c = current { close(c.fd) } }
 
-    public func feed(_ bytes: UnsafeRawBufferPointer) throws {
-        total += UInt64(bytes.count)
-        guard total <= limit else { throw ArchiveError.tooLarge(limit: limit) }
+    public func resume() { pausedAfterFirstEntry = false }
+
+    /// Consumes bytes until they run out or the first entry is complete (then `pausedAfterFirstEntry`
+    /// is set); returns how many it consumed. Call again with the rest after `resume()`.
+    @discardableResult
+    public func feed(_ bytes: UnsafeRawBufferPointer) throws -> Int {
+        guard !pausedAfterFirstEntry else { return 0 }
         var i = 0
+        defer { total += UInt64(i) }
+        // total ≤ limit always holds, so the sum cannot overflow.
+        guard total + UInt64(bytes.count) <= limit else { throw ArchiveError.tooLarge(limit: limit) }
         while i < bytes.count {
             if ended {
                 // After the end marker only zero padding (tar's record blocking) may follow.
@@ -47,6 +63,7 @@ public final class BundleArchiveReader {
                     close(c.fd)
                     padding = c.padding
                     current = nil
+                    if entryCompleted(c.name) { return i }
                 } else {
                     current = c
                 }
@@ -62,13 +79,32 @@ public final class BundleArchiveReader {
             header += bytes[i..<i + n]
             i += n
             if header.count == BundleArchive.blockSize {
-                try processHeader()
+                let emptyEntry = try processHeader()
                 header.removeAll(keepingCapacity: true)
+                if let emptyEntry, entryCompleted(emptyEntry) { return i }
+            }
+        }
+        return i
+    }
+
+    /// Feeds all of `bytes`, which must not complete the first entry (tests, fuzzing).
+    public func feed(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { raw in
+            var off = 0
+            while off < raw.count {
+                off += try feed(UnsafeRawBufferPointer(rebasing: raw[off...]))
+                resume()
             }
         }
     }
 
-    public func feed(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try feed($0) } }
+    /// Marks `name` complete; true when the caller must pause here.
+    private func entryCompleted(_ name: String) -> Bool {
+        guard !firstEntryDone else { return false }
+        firstEntryDone = true
+        pausedAfterFirstEntry = true
+        return true
+    }
 
     /// Ends the stream: the archive must be complete and hold exactly the four bundle files.
     public func finish() throws {
@@ -76,11 +112,13 @@ public final class BundleArchiveReader {
         for name in BundleLayout.allFiles.sorted() where files[name] == nil { throw ArchiveError.missingFile(name) }
     }
 
-    private func processHeader() throws {
+    /// Checks a header and opens its file; returns the name of an entry that is already complete
+    /// (size 0), else nil.
+    private func processHeader() throws -> String? {
         if header.allSatisfy({ $0 == 0 }) {
             zeroBlocks += 1
             if zeroBlocks == 2 { ended = true }
-            return
+            return nil
         }
         guard zeroBlocks == 0 else { throw ArchiveError.badHeader("a lone zero block inside the archive") }
         let magic = Array(header[257..<263]), version = Array(header[263..<265])
@@ -106,6 +144,7 @@ public final class BundleArchiveReader {
         guard BundleLayout.isAcceptableName(full) else { throw ArchiveError.badName(full) }
         guard BundleLayout.allFiles.contains(full) else { throw ArchiveError.extraFile(full) }
         guard files[full] == nil else { throw ArchiveError.duplicate(full) }
+        guard firstEntryDone || full == Self.firstEntry else { throw ArchiveError.envelopeNotFirst(full) }
         guard header[124] & 0x80 == 0, let size = octal(header[124..<136]) else { throw ArchiveError.badHeader("size of \(full) is not octal") }
         let fileLimit = full.hasSuffix(".json") ? Self.smallFileLimit : limit
         guard size <= fileLimit else { throw ArchiveError.fileTooLarge(name: full, limit: fileLimit) }
@@ -117,9 +156,10 @@ public final class BundleArchiveReader {
         if size == 0 {
             close(fd)
             padding = pad
-        } else {
-            current = (full, size, pad, fd)
+            return full
         }
+        current = (full, size, pad, fd)
+        return nil
     }
 
     private func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer, name: String) throws {

@@ -56,8 +56,11 @@ public enum ContributionBundle {
     /// Builds statement.json from the two safetensors files and their metadata, signs it, and writes
     /// statement.json and envelope.json. Nothing is written if any check fails.
     @discardableResult
-    public static func sign(directory: String, key: SigningKey, createdAt: String = Timestamp.nowRFC3339(),
+    public static func sign(directory: String, key: SigningKey, origin: String, createdAt: String = Timestamp.nowRFC3339(),
                             nonce: [UInt8] = secureRandomBytes(32)) throws -> VerifiedContribution {
+        guard LogOrigin.isValid(origin) else {
+            throw TributaryError("bundle.bad_origin", "\(origin.debugDescription) is not a log origin (1 to 255 printable ASCII characters, no spaces)")
+        }
         _ = try checkEntries(directory: directory, allowUnsigned: true)
         let expertPath = directory + "/" + BundleLayout.expertFile
         let routingPath = directory + "/" + BundleLayout.routingFile
@@ -95,7 +98,7 @@ public enum ContributionBundle {
         guard nonce.count == 32 else { throw TributaryError("bundle.nonce", "nonce must be 32 bytes") }
 
         let predicate = ContributionPredicate(
-            organisation: key.name, keyID: Hex.encode(key.keyID), anchorSHA256: anchor, expert: layout,
+            origin: origin, organisation: key.name, keyID: Hex.encode(key.keyID), anchorSHA256: anchor, expert: layout,
             routing: routingParams, training: training, createdAt: createdAt, nonce: Hex.encode(nonce))
         var subjects = [InTotoStatement.Subject]()
         for name in BundleLayout.subjectFiles {

@@ -1,8 +1,10 @@
 /// The predicate of a contribution statement, type `ContributionPredicate.type` (protocol/SPEC.md §4).
 /// Every field is required; unknown fields are refused.
 public struct ContributionPredicate: Equatable, Sendable {
-    public static let type = "https://tributary.dev/contribution/v1"
+    public static let type = "https://tributary.dev/contribution/v2"
 
+    /// The log origin of the one deployment this contribution is for (a server refuses any other).
+    public var origin: String
     public var organisation: String
     /// Lower-case hex C2SP key ID of the signing key.
     public var keyID: String
@@ -16,8 +18,9 @@ public struct ContributionPredicate: Equatable, Sendable {
     /// 32 random bytes, lower-case hex: makes every statement unique, so replays are recognisable.
     public var nonce: String
 
-    public init(organisation: String, keyID: String, anchorSHA256: String, expert: ExpertLayout,
+    public init(origin: String, organisation: String, keyID: String, anchorSHA256: String, expert: ExpertLayout,
                 routing: RoutingParameters, training: TrainingSummary, createdAt: String, nonce: String) {
+        self.origin = origin
         self.organisation = organisation
         self.keyID = keyID
         self.anchorSHA256 = anchorSHA256
@@ -30,6 +33,7 @@ public struct ContributionPredicate: Equatable, Sendable {
 
     public var json: JSONValue {
         .object([
+            ("origin", .string(origin)),
             ("organisation", .string(organisation)),
             ("keyID", .string(keyID)),
             ("anchor", .object([("digest", .object([("sha256", .string(anchorSHA256))]))])),
@@ -43,6 +47,10 @@ public struct ContributionPredicate: Equatable, Sendable {
 
     public init(json: JSONValue) throws(JSONSchemaError) {
         var r = try JSONObjectReader(json, path: "predicate")
+        origin = try r.string("origin")
+        guard LogOrigin.isValid(origin) else {
+            throw JSONSchemaError(path: "predicate.origin", problem: "must be a log origin: 1 to 255 printable ASCII characters, no spaces")
+        }
         organisation = try r.string("organisation")
         keyID = try r.string("keyID")
         guard Hex.isLowerHex(keyID, byteCount: 4) else {
@@ -313,5 +321,13 @@ public struct TrainingSummary: Equatable, Sendable {
         seed = try r.int("seed")
         finalLoss = try r.double("finalLoss")
         try r.finish()
+    }
+}
+
+/// A log origin (C2SP tlog-checkpoint): the name of one deployment's log, e.g. `example.com/tributary`.
+/// Statements and signed requests carry it so material signed for one deployment is refused by another.
+public enum LogOrigin {
+    public static func isValid(_ origin: String) -> Bool {
+        !origin.isEmpty && origin.utf8.count <= 255 && origin.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7f }
     }
 }

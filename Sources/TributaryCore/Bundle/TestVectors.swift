@@ -56,6 +56,9 @@ public enum TestVectors {
         try routing.write(to: directory + "/" + BundleLayout.routingFile)
     }
 
+    /// The log origin the test bundle is signed for.
+    public static let origin = "tributary.test/log"
+
     /// Writes every vector into `directory`: keys, the signed bundle under `bundle/`, PAE bytes, digests.
     public static func write(to directory: String) throws {
         let fm = FileManager.default
@@ -63,7 +66,7 @@ public enum TestVectors {
         try fm.createDirectory(atPath: bundle, withIntermediateDirectories: true)
         let key = try signingKey()
         try writeUnsignedBundle(to: bundle)
-        let verified = try ContributionBundle.sign(directory: bundle, key: key, createdAt: createdAt,
+        let verified = try ContributionBundle.sign(directory: bundle, key: key, origin: origin, createdAt: createdAt,
                                                    nonce: SHA256.digest(Array(nonceLabel.utf8)))
         try AtomicFileWriter.write(Array((key.verifierKey.encoded + "\n").utf8), to: directory + "/key.pub")
         try AtomicFileWriter.write(Array((key.encodedPrivateKey() + "\n").utf8), to: directory + "/key.private")

@@ -75,3 +75,18 @@ public struct VerifierKey: Equatable, Hashable, Sendable, CustomStringConvertibl
     }
 }
 
+
+/// Organisation names as the protocol accepts them: one spelling each, so two enrolments can never
+/// look alike. 1 to 63 characters of lower-case ASCII letters, digits, '.' and '-', starting and
+/// ending with a letter or digit (no upper case, no Unicode look-alikes, no spaces).
+public enum OrganisationName {
+    public static func isCanonical(_ name: String) -> Bool {
+        let b = Array(name.utf8)
+        guard (1...63).contains(b.count) else { return false }
+        func alnum(_ c: UInt8) -> Bool { (0x61...0x7a).contains(c) || (0x30...0x39).contains(c) }
+        guard alnum(b[0]), alnum(b[b.count - 1]) else { return false }
+        return b.allSatisfy { alnum($0) || $0 == 0x2e || $0 == 0x2d }
+    }
+
+    public static let rule = "1 to 63 lower-case letters, digits, '.' or '-', starting and ending with a letter or digit"
+}

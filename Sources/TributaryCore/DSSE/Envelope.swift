@@ -9,6 +9,8 @@ public struct DSSEEnvelope: Equatable, Sendable {
     public static let inTotoPayloadType = "application/vnd.in-toto+json"
     /// Envelopes are small; anything larger is refused before parsing.
     public static let maxEncodedSize = 1 << 20
+    /// A verifier tries each signature: more than this many is refused before any is checked.
+    public static let maxSignatures = 8
 
     public let payloadType: String
     /// The exact payload bytes that were signed.
@@ -54,6 +56,7 @@ public struct DSSEEnvelope: Equatable, Sendable {
             try r.finish()
             guard let payload = Base64.decodeLenient(payloadText) else { throw EnvelopeError.badBase64("payload") }
             guard !sigs.isEmpty else { throw EnvelopeError.noSignatures }
+            guard sigs.count <= maxSignatures else { throw EnvelopeError.tooManySignatures(sigs.count) }
             var signatures = [Signature]()
             for (i, s) in sigs.enumerated() {
                 var sr = try JSONObjectReader(s, path: "envelope.signatures[\(i)]")
@@ -86,6 +89,7 @@ public enum EnvelopeError: CodedError, Equatable {
     case malformed(String)
     case badBase64(String)
     case noSignatures
+    case tooManySignatures(Int)
 
     public var code: String {
         switch self {
@@ -93,6 +97,7 @@ public enum EnvelopeError: CodedError, Equatable {
         case .malformed: return "envelope.malformed"
         case .badBase64: return "envelope.bad_base64"
         case .noSignatures: return "envelope.no_signatures"
+        case .tooManySignatures: return "envelope.too_many_signatures"
         }
     }
 
@@ -102,6 +107,7 @@ public enum EnvelopeError: CodedError, Equatable {
         case let .malformed(why): return "envelope is not a valid DSSE envelope: \(why)"
         case let .badBase64(field): return "envelope field \(field) is not valid base64"
         case .noSignatures: return "envelope carries no signatures"
+        case let .tooManySignatures(n): return "envelope carries \(n) signatures, more than the \(DSSEEnvelope.maxSignatures) a verifier tries"
         }
     }
 }

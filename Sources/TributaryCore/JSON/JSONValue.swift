@@ -27,16 +27,18 @@ public indirect enum JSONValue: Equatable, Sendable {
 
     public static func int(_ v: Int) -> JSONValue { .number(String(v)) }
     public static func uint64(_ v: UInt64) -> JSONValue { .number(String(v)) }
-    /// Doubles are written in Swift's shortest round-trip form; non-finite values are not JSON.
+    /// Doubles are written in Swift's shortest round-trip form. JSON has no NaN or infinity: a
+    /// non-finite value becomes `null` rather than stopping the process (callers that must not emit
+    /// one check first).
     public static func double(_ v: Double) -> JSONValue {
-        precondition(v.isFinite, "JSON cannot hold a non-finite number")
+        guard v.isFinite else { return .null }
         if v == v.rounded(), abs(v) < 1e15 { return .number(String(Int64(v))) }
         return .number("\(v)")
     }
 
     /// A double that always reads back as a float in strictly typed consumers (`10000.0`, not `10000`).
     public static func decimal(_ v: Double) -> JSONValue {
-        precondition(v.isFinite, "JSON cannot hold a non-finite number")
+        guard v.isFinite else { return .null }
         if v == v.rounded(), abs(v) < 1e15 { return .number("\(Int64(v)).0") }
         return .number("\(v)")
     }

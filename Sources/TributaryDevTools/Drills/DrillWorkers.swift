@@ -35,7 +35,7 @@ struct DrillWorkers: Sendable {
     func uploader(_ organisation: String, pause: ClosedRange<Double>, seed: UInt64) async {
         var rng = RNG(seed: seed)
         let org = deployment.organisations[organisation]!
-        let factory = BundleFactory(base: org.unsignedBundle, key: org.key, work: scratch)
+        let factory = BundleFactory(base: org.unsignedBundle, key: org.key, work: scratch, origin: logKey.name)
         while await !ledger.stopping {
             let n = await ledger.nextNumber()
             let sent: SentBundle
@@ -76,7 +76,7 @@ struct DrillWorkers: Sendable {
             }
             let t0 = Self.now()
             do {
-                let json = try await client.revokeContribution(index, key: deployment.organisations[organisation]!.key)
+                let json = try await client.revokeContribution(index, key: deployment.organisations[organisation]!.key, origin: logKey.name)
                 await ledger.record("revoke", outcome: "201", seconds: Self.now() - t0)
                 await ledger.revoked(index, checkpoint: checkpoint(json))
             } catch {
@@ -95,7 +95,7 @@ struct DrillWorkers: Sendable {
             await sleep(interval)
             let t0 = Self.now()
             do {
-                _ = try await client.publishRelease(operatorKey: deployment.operatorKey)
+                _ = try await client.publishRelease(operatorKey: deployment.operatorKey, origin: logKey.name)
                 await ledger.record("release", outcome: "201", seconds: Self.now() - t0)
             } catch {
                 await ledger.record("release", outcome: Self.outcome(error), seconds: nil)

@@ -88,7 +88,7 @@ public struct LoadTest: Sendable {
         client.timeoutSeconds = 120
         for name in names { _ = try await client.enrol(deployment.organisations[name]!.key.verifierKey, operatorKey: deployment.operatorKey) }
         // Routing needs a release: one contribution and a release first.
-        try deployment.signedBundle(names[0], in: scratch + "/first")
+        try deployment.signedBundle(names[0], in: scratch + "/first", origin: logKey.name)
         let warmUp = try await client.submit(bundle: scratch + "/first")
         _ = try await client.publishRelease(operatorKey: deployment.operatorKey)
 

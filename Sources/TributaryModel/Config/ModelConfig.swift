@@ -1,3 +1,4 @@
+import Foundation
 import TributaryCore
 
 /// The shape of a Llama-style decoder. `numExperts == 0` means a dense SwiGLU MLP in every layer;
@@ -61,11 +62,29 @@ public struct ModelConfig: Equatable, Sendable {
         }
         try check(vocabSize > 0 && hiddenSize > 0 && numLayers > 0 && numHeads > 0 && intermediateSize > 0 && contextLength > 1,
                   "every dimension must be positive")
+        // Bounds far above any model this engine runs, so that every size computed from them fits.
+        try check(vocabSize <= 1 << 21 && hiddenSize <= 1 << 16 && numLayers <= 1 << 10 && intermediateSize <= 1 << 18
+                  && contextLength <= 1 << 20 && numExperts <= 1 << 12,
+                  "a dimension is beyond what this engine supports (vocabulary 2^21, hidden 2^16, layers 2^10, FFN 2^18, context 2^20, experts 2^12)")
         try check(hiddenSize % numHeads == 0, "hidden size \(hiddenSize) is not a multiple of \(numHeads) heads")
         try check(headDim % 2 == 0, "head dimension \(headDim) must be even for rotary embeddings")
         try check(numExperts == 0 || (1...numExperts).contains(expertsPerToken),
                   "experts per token \(expertsPerToken) must be in 1...\(numExperts)")
-        try check(ropeTheta > 0 && rmsNormEps > 0, "rope_theta and rms_norm_eps must be positive")
+        try check(ropeTheta > 0 && ropeTheta.isFinite && rmsNormEps > 0 && rmsNormEps.isFinite && rmsNormEps.isNormal,
+                  "rope_theta and rms_norm_eps must be positive, finite and not subnormal")
+        let bytes = parameterCount.multipliedReportingOverflow(by: 4)
+        let memory = ProcessInfo.processInfo.physicalMemory
+        guard !bytes.overflow, UInt64(bytes.partialValue) <= memory else {
+            throw TributaryError("model.too_large", "the model has \(parameterCount) parameters, more than this machine's \(memory >> 20) MiB of memory holds")
+        }
+    }
+
+    /// Parameters of the whole model, computed without overflow once the bounds of `validate` hold
+    /// (at most about 2^47).
+    public var parameterCount: Int {
+        let C = hiddenSize, F = intermediateSize, E = max(numExperts, 1)
+        let perLayer = 2 * C + 4 * C * C + E * 3 * C * F + (isMoE ? numExperts * C : 0)
+        return 2 * vocabSize * C + C + numLayers * perLayer
     }
 
     /// Hugging Face transformers `config.json`: LlamaForCausalLM when dense, MixtralForCausalLM for MoE.

@@ -39,9 +39,6 @@ public struct LloydClustering: Sendable {
         self.initSeed = initSeed
     }
 
-    /// Gaussian releases of sums, and of counts, a fit makes: the initial noisy mean, then one per
-    /// iteration; with one cluster the noisy mean is the answer and no iteration runs.
-    public static func gaussianRounds(clusters: Int, iterations: Int) -> Int { clusters > 1 ? iterations + 1 : 1 }
 
     /// `points` [n, C], each of norm ≤ 1.
     public func fit<N: NoiseSource>(points: [Float], dimension C: Int, noise: inout N) -> Result {

@@ -11,6 +11,11 @@ public final class CentroidRouter: @unchecked Sendable {
         public let weight: Double
         /// Squared distance to the expert's nearest centroid.
         public let distance: Double
+        public init(expert: Int, weight: Double, distance: Double) {
+            self.expert = expert
+            self.weight = weight
+            self.distance = distance
+        }
     }
 
     public let index: RoutingIndex

@@ -28,24 +28,12 @@ public struct SignatureOptions: Sendable {
 /// pipeline makes at different times: centroids (and, for `dp-mean`, router rows) before training,
 /// the trained router rows (for `trained`) after.
 public enum SignatureBuilder {
-    /// Noise of a count relative to a sum: counts only decide whether a cluster is published.
-    public static let countNoiseWeight = 4.0
-
-    /// Every Gaussian release a signature with options `o` makes: which quantity, how many times, and
-    /// its noise relative to a centroid sum's. The one place these counts are derived; the privacy plan
-    /// and a verifier recomputing (ε, δ) from a statement both read them here.
-    public static func releaseSchedule(clusters: Int, iterations: Int, routerRows: RouterRowSource) -> [(name: DPRelease, count: Int, weight: Double)] {
-        let rounds = LloydClustering.gaussianRounds(clusters: clusters, iterations: iterations)
-        var releases: [(name: DPRelease, count: Int, weight: Double)] = [(.centroidSums, rounds, 1), (.centroidCounts, rounds, countNoiseWeight)]
-        if routerRows == .dpMean { releases.append((.routerRows, 1, 1)) }
-        return releases
-    }
 
     public static func plan(_ o: SignatureOptions) throws -> PrivacyPlan? {
         try o.validate()
         guard !o.disabled else { return nil }
         return try PrivacyPlan(epsilon: o.epsilon, delta: o.delta,
-                               releases: releaseSchedule(clusters: o.clusters, iterations: o.iterations, routerRows: o.routerRowSource))
+                               releases: DPSchedule.releases(iterations: clustering(o, plan: nil).iterations, routerRows: o.routerRowSource))
     }
 
     static func clustering(_ o: SignatureOptions, plan: PrivacyPlan?) -> LloydClustering {

@@ -1,29 +1,6 @@
 import Foundation
 import TributaryCore
 
-/// What the server accepts beyond a valid signature (protocol/SPEC.md §11.3).
-public struct ContributionPolicy: Sendable, Equatable {
-    /// Largest total epsilon a signature may declare.
-    public var maxEpsilon: Double = 10
-    public var maxDelta: Double = 1e-5
-    public var minClusterSize = 32
-    /// Accept `--no-dp` signatures (experiments only).
-    public var allowNoDP = false
-    /// Refuse router rows published as trained (not covered by DP).
-    public var requireDPRouterRows = false
-    /// Per layer, ‖expert‖_F / ‖anchor FFN‖_F at most this.
-    public var maxNormRatio = 2.0
-    /// The 2-expert model's probe bits per byte may exceed the anchor's by at most this fraction.
-    public var probeTolerance = 0.05
-    public init() {}
-
-    public var json: JSONValue {
-        .object([("maxEpsilon", .double(maxEpsilon)), ("maxDelta", .double(maxDelta)), ("minClusterSize", .int(minClusterSize)),
-                 ("allowNoDP", .bool(allowNoDP)), ("requireDPRouterRows", .bool(requireDPRouterRows)),
-                 ("maxNormRatio", .double(maxNormRatio)), ("probeTolerance", .double(probeTolerance))])
-    }
-}
-
 public struct ServerConfig: Sendable {
     /// Data directory: tributary.sqlite, blobs/, releases/, tmp/, log.key.
     public var directory: String
@@ -34,7 +11,10 @@ public struct ServerConfig: Sendable {
     public var port = 8080
     public var tlsCertificate: String?
     public var tlsKey: String?
-    /// Log origin and the name of the log key (C2SP: they are the same).
+    /// Serve plain HTTP on an address other hosts reach (needs saying so: `--allow-plain-http`).
+    public var allowPlainHTTP = false
+    /// Log origin and the name of the log key (C2SP: they are the same). Statements and signed
+    /// requests must name it.
     public var origin = "tributary.local/log"
     public var maxUploadBytes: UInt64 = 4 << 30
     public var policy = ContributionPolicy()
@@ -46,8 +26,23 @@ public struct ServerConfig: Sendable {
     public var autoRelease = true
     /// Worker threads for model computation (probe, releases, scoring).
     public var computeThreads = 2
+    /// Requests for computation that may wait beyond the running ones; more get 503.
+    public var computeQueue = 8
     /// A connection that sends nothing for this long is closed (slow-loris uploads included).
     public var idleTimeoutSeconds: Int64 = 30
+    /// A whole upload must arrive within this time, however it trickles.
+    public var uploadDeadlineSeconds: Int64 = 900
+    /// A JSON request body must arrive within this time.
+    public var bodyDeadlineSeconds: Int64 = 30
+    /// Uploads in progress at once, in all and per organisation; staged bytes of all of them.
+    public var maxConcurrentUploads = 8
+    public var maxUploadsPerOrganisation = 2
+    public var maxStagedBytes: UInt64 = 8 << 30
+    /// `/v1/generate`: tokens per request at most.
+    public var maxGenerateTokens = 512
+    /// Release directories kept on disk (their manifests stay, so audits of any release still check
+    /// its membership); nil keeps every release.
+    public var keepReleases: Int?
 
     public init(directory: String, anchor: String, probe: [String]) {
         self.directory = directory
@@ -60,4 +55,26 @@ public struct ServerConfig: Sendable {
     public var releaseDirectory: String { directory + "/releases" }
     public var tempDirectory: String { directory + "/tmp" }
     public var logKeyPath: String { directory + "/log.key" }
+
+    /// Refuses settings that cannot work, before anything is opened.
+    public func validate() throws {
+        func check(_ ok: Bool, _ why: String) throws { if !ok { throw TributaryError("server.invalid_config", why) } }
+        try policy.validate()
+        try check(LogOrigin.isValid(origin), "the origin must be 1 to 255 printable ASCII characters without spaces")
+        try check((0...65535).contains(port), "the port must be in 0...65535")
+        try check((tlsCertificate == nil) == (tlsKey == nil), "--tls-cert and --tls-key go together")
+        try check(maxUploadBytes >= 1024, "the upload limit must be at least 1 KiB")
+        try check((1...64).contains(expertsPerToken), "experts per token must be in 1...64")
+        try check((1...256).contains(computeThreads) && (0...10_000).contains(computeQueue), "compute threads 1...256, queue 0...10000")
+        try check((1...3600).contains(idleTimeoutSeconds) && (1...86_400).contains(uploadDeadlineSeconds) && (1...3600).contains(bodyDeadlineSeconds),
+                  "timeouts must be positive (idle ≤ 1 h, upload ≤ 1 day, body ≤ 1 h)")
+        try check((1...10_000).contains(maxConcurrentUploads) && (1...maxConcurrentUploads).contains(maxUploadsPerOrganisation),
+                  "concurrent uploads 1...10000, per organisation 1...that")
+        try check(maxStagedBytes >= maxUploadBytes, "staged bytes must hold at least one upload (--max-staged-bytes ≥ --max-upload-bytes)")
+        try check((1...8192).contains(maxGenerateTokens), "generated tokens per request must be in 1...8192")
+        if let k = keepReleases { try check(k >= 1, "keep at least one release") }
+    }
+
+    /// Whether `host` is reachable only from this machine.
+    public var isLoopback: Bool { ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.") }
 }

@@ -4,6 +4,9 @@ import TributaryCore
 public enum ContributionError: CodedError, Equatable {
     case unknownKey(String)
     case keyRevoked(String)
+    case wrongOrigin(expected: String, got: String)
+    case stale(String)
+    case budget(spent: Double, asked: Double, budget: Double)
     case wrongAnchor(expected: String, got: String)
     case shapeMismatch(String)
     case nonFinite(String)
@@ -16,6 +19,9 @@ public enum ContributionError: CodedError, Equatable {
         switch self {
         case .unknownKey: return "contribution.unknown_key"
         case .keyRevoked: return "contribution.key_revoked"
+        case .wrongOrigin: return "contribution.wrong_origin"
+        case .stale: return "contribution.stale"
+        case .budget: return "contribution.privacy_budget"
         case .wrongAnchor: return "contribution.wrong_anchor"
         case .shapeMismatch: return "contribution.shape_mismatch"
         case .nonFinite: return "contribution.non_finite"
@@ -29,7 +35,11 @@ public enum ContributionError: CodedError, Equatable {
     public var message: String {
         switch self {
         case let .unknownKey(k): return "the envelope is signed by key \(k), which is not enrolled here"
-        case let .keyRevoked(k): return "key \(k) has been revoked"
+        case let .keyRevoked(k): return "key \(k) has been revoked or replaced"
+        case let .wrongOrigin(e, g): return "the statement is for the deployment \(g.debugDescription), this is \(e.debugDescription)"
+        case let .stale(why): return why
+        case let .budget(spent, asked, budget):
+            return String(format: "the organisation has spent epsilon %.4g; %.4g more would pass its budget of %.4g", spent, asked, budget)
         case let .wrongAnchor(e, g): return "the expert was trained against anchor \(g.prefix(16))…, this server serves \(e.prefix(16))…"
         case let .shapeMismatch(why): return "the expert does not fit the anchor: \(why)"
         case let .nonFinite(what): return "\(what) holds a NaN or infinite value"
@@ -42,6 +52,15 @@ public enum ContributionError: CodedError, Equatable {
     }
 }
 
+extension ContributionError {
+    static func from(_ v: PolicyViolation) -> ContributionError {
+        switch v {
+        case let .privacy(why): return .privacyPolicy(why)
+        case let .stale(why): return .stale(why)
+        }
+    }
+}
+
 /// Everything else the HTTP API can refuse with.
 public enum ServerError: CodedError, Equatable {
     case notFound(String)
@@ -49,6 +68,10 @@ public enum ServerError: CodedError, Equatable {
     case conflict(String)
     case unavailable(String)
     case forbidden(String)
+    /// Temporarily over a bound (uploads, compute queue, staged bytes): retry later.
+    case busy(String)
+    /// The request's body took longer than the server allows.
+    case timeout(String)
 
     public var code: String {
         switch self {
@@ -57,12 +80,14 @@ public enum ServerError: CodedError, Equatable {
         case .conflict: return "api.conflict"
         case .unavailable: return "api.unavailable"
         case .forbidden: return "api.forbidden"
+        case .busy: return "api.busy"
+        case .timeout: return "api.timeout"
         }
     }
 
     public var message: String {
         switch self {
-        case let .notFound(m), let .badRequest(m), let .conflict(m), let .unavailable(m), let .forbidden(m): return m
+        case let .notFound(m), let .badRequest(m), let .conflict(m), let .unavailable(m), let .forbidden(m), let .busy(m), let .timeout(m): return m
         }
     }
 }

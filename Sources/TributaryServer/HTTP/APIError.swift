@@ -35,8 +35,13 @@ struct APIError: HTTPResponseError {
         status = ErrorStatus.status(for: code) ?? .internalServerError
     }
 
+    /// Seconds a client should wait before retrying a 503.
+    static let retryAfterSeconds = 2
+
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        JSONResponse.make(.object([("error", .object([("code", .string(code)), ("message", .string(message))]))]), status: status)
+        var r = JSONResponse.make(.object([("error", .object([("code", .string(code)), ("message", .string(message))]))]), status: status)
+        if status == .serviceUnavailable { r.headers[.retryAfter] = String(Self.retryAfterSeconds) }
+        return r
     }
 }
 

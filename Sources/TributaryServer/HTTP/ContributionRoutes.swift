@@ -34,7 +34,12 @@ struct ContributionRoutes {
         }
         router.post("/v1/contributions/{index}/revocation") { request, context -> Response in
             let index = try context.parameters.require("index", as: UInt64.self)
-            let r = try await server.revokeContribution(index, request: try await JSONResponse.body(request))
+            let r = try await server.revokeContribution(index, request: try await JSONResponse.body(request, deadline: server.config.bodyDeadlineSeconds))
+            return JSONResponse.make(AppendResponse.json(r), status: .created)
+        }
+        router.post("/v1/contributions/{index}/takedown") { request, context -> Response in
+            let index = try context.parameters.require("index", as: UInt64.self)
+            let r = try await server.takeDown(index, request: try await JSONResponse.body(request, deadline: server.config.bodyDeadlineSeconds))
             return JSONResponse.make(AppendResponse.json(r), status: .created)
         }
     }
@@ -42,10 +47,12 @@ struct ContributionRoutes {
     static func describe(_ c: ContributionRecord) -> JSONValue {
         .object([
             ("logIndex", .uint64(c.logIndex)), ("organisation", .string(c.organisation)), ("keyID", .string(c.keyID)),
+            ("verifierKey", .string(c.verifierKey)),
             ("statementSHA256", .string(c.statementSHA256)), ("envelopeSHA256", .string(c.envelopeSHA256)),
             ("files", .object([(BundleLayout.expertFile, .string(c.expertSHA256)), (BundleLayout.routingFile, .string(c.routingSHA256))])),
             ("privacy", (try? StrictJSONParser.parse(Array(c.privacy.utf8))) ?? .null),
             ("revokedAt", c.revokedAt.map { .uint64($0) } ?? .null),
+            ("takenDownAt", c.takenDownAt.map { .uint64($0) } ?? .null),
         ])
     }
 }

@@ -9,12 +9,12 @@ enum ErrorStatus {
         // What a request sent: malformed, oversized or refused input.
         "upload": .badRequest, "bundle": .badRequest, "statement": .badRequest, "envelope": .badRequest,
         "safetensors": .badRequest, "note": .badRequest, "checkpoint": .badRequest, "key": .badRequest,
-        "request": .badRequest, "api": .badRequest, "corpus": .badRequest,
+        "request": .badRequest, "api": .badRequest, "corpus": .badRequest, "identity": .badRequest,
         // A well-formed contribution the server's checks refuse.
         "contribution": .unprocessableContent, "model": .unprocessableContent,
         // The server's own state or files.
         "server": .internalServerError, "io": .internalServerError, "log": .internalServerError,
-        "anchor": .internalServerError, "routing": .internalServerError,
+        "anchor": .internalServerError, "routing": .internalServerError, "policy": .internalServerError,
     ]
 
     /// Families only the command line, the auditor or the developer tools produce: a server that
@@ -29,7 +29,10 @@ enum ErrorStatus {
         "request.key_mismatch": .forbidden, "request.forbidden": .forbidden, "api.forbidden": .forbidden,
         "contribution.duplicate": .conflict, "request.replayed": .conflict, "api.conflict": .conflict,
         "api.not_found": .notFound, "api.method_not_allowed": .methodNotAllowed, "api.unavailable": .serviceUnavailable,
-        "log.bad_range": .badRequest,
+        "log.bad_range": .badRequest, "request.wrong_origin": .forbidden,
+        "api.busy": .serviceUnavailable, "api.timeout": .requestTimeout, "upload.timeout": .requestTimeout,
+        "identity.organisation_enrolled": .conflict, "identity.key_enrolled": .conflict, "identity.key_id_collision": .conflict,
+        "identity.no_live_key": .conflict,
     ]
 
     /// The status of `code`; nil for a family this table does not know (a bug the error-code test catches).

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import NIOCore
 import TributaryCore
@@ -13,22 +14,22 @@ enum JSONResponse {
         Response(status: .ok, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
-    /// The request body, at most `limit` bytes.
-    static func body(_ request: Request, limit: Int = 1 << 20) async throws -> [UInt8] {
-        var r = request
-        do {
-            let buffer = try await r.collectBody(upTo: limit)
-            return Array(buffer: buffer)
-        } catch is NIOTooManyBytesError {
-            throw ArchiveError.tooLarge(limit: UInt64(limit))
-        } catch let e as HTTPError where e.status == .contentTooLarge {
-            throw ArchiveError.tooLarge(limit: UInt64(limit))
+    /// The request body, at most `limit` bytes, arriving within `deadline` seconds however it
+    /// trickles (a silent connection is closed sooner, by the idle timeout).
+    static func body(_ request: Request, limit: Int = 1 << 20, deadline: Int64) async throws -> [UInt8] {
+        let end = Date().addingTimeInterval(TimeInterval(deadline))
+        var out = [UInt8]()
+        for try await buffer in request.body {
+            guard out.count + buffer.readableBytes <= limit else { throw ArchiveError.tooLarge(limit: UInt64(limit)) }
+            guard Date() < end else { throw ServerError.timeout("the request body did not arrive within \(deadline) s") }
+            out += buffer.readableBytesView
         }
+        return out
     }
 
     /// The request body parsed strictly as a JSON object.
-    static func object(_ request: Request, limit: Int = 1 << 20) async throws -> JSONValue {
-        let bytes = try await body(request, limit: limit)
+    static func object(_ request: Request, limit: Int = 1 << 20, deadline: Int64) async throws -> JSONValue {
+        let bytes = try await body(request, limit: limit, deadline: deadline)
         let json: JSONValue
         do { json = try StrictJSONParser.parse(bytes, maxDepth: 16) } catch { throw ServerError.badRequest("body is not valid JSON: \(error)") }
         guard case .object = json else { throw ServerError.badRequest("body must be a JSON object") }

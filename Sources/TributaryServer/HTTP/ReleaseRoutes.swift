@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import TributaryContribution
 import TributaryCore
@@ -14,17 +15,18 @@ struct ReleaseRoutes {
     func register(on router: Router<BasicRequestContext>) {
         let files = FileIO()
         router.post("/v1/releases") { request, _ -> Response in
-            guard let r = try await server.publishRelease(request: try await JSONResponse.body(request)) else {
+            guard let r = try await server.publishRelease(request: try await JSONResponse.body(request, deadline: server.config.bodyDeadlineSeconds)) else {
                 throw ServerError.conflict("nothing to release")
             }
-            return JSONResponse.make(Self.describe(r.manifest), status: .created)
+            guard let record = try await server.store.release(r.manifest.release) else { throw ServerError.notFound("release \(r.manifest.release) is not logged") }
+            return JSONResponse.make(Self.describe(r.manifest, record), status: .created)
         }
         router.get("/v1/releases/latest") { _, _ -> Response in
             guard let n = try await server.store.latestRelease()?.number else { throw ServerError.notFound("no release yet") }
-            return JSONResponse.make(Self.describe(try await release(n)))
+            return JSONResponse.make(try await describe(n))
         }
         router.get("/v1/releases/{number}") { _, context -> Response in
-            JSONResponse.make(Self.describe(try await release(try context.parameters.require("number", as: Int.self))))
+            JSONResponse.make(try await describe(try context.parameters.require("number", as: Int.self)))
         }
         router.get("/v1/releases/{number}/files/{name}") { _, context -> Response in
             let n = try context.parameters.require("number", as: Int.self)
@@ -33,6 +35,9 @@ struct ReleaseRoutes {
                 throw ServerError.notFound("no file \(name) in release \(n)")
             }
             let path = server.config.releaseDirectory + "/" + ReleaseBuilder.directoryName(n) + "/" + name
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ServerError.notFound("\(name) of release \(n) was pruned (the server keeps the files of its newest releases; the manifest stays)")
+            }
             return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: try await files.loadFile(path: path, context: context))
         }
         router.get("/v1/blobs/{sha256}") { _, context -> Response in
@@ -49,16 +54,19 @@ struct ReleaseRoutes {
         }
     }
 
-    func release(_ n: Int) async throws -> ReleaseManifest {
-        guard try await server.store.release(n) != nil else { throw ServerError.notFound("no release \(n)") }
+    func describe(_ n: Int) async throws -> JSONValue {
+        guard let record = try await server.store.release(n) else { throw ServerError.notFound("no release \(n)") }
         let path = server.config.releaseDirectory + "/" + ReleaseBuilder.directoryName(n) + "/" + ReleaseLayout.manifestFile
-        return try ReleaseManifest.verify(try readSmallFile(path, limit: 1 << 20), key: server.logVerifierKey)
+        return Self.describe(try ReleaseManifest.verify(try readSmallFile(path, limit: 1 << 20), key: server.logVerifierKey), record)
     }
 
-    static func describe(_ m: ReleaseManifest) -> JSONValue {
+    /// The manifest's fields, where it is in the log (`logIndex` of its release entry, whose
+    /// `manifestSHA256` it must hash to), and where to download it.
+    static func describe(_ m: ReleaseManifest, _ record: ReleaseRecord) -> JSONValue {
         var json = m.json
         if case var .object(members) = json {
-            members.append(("manifestFile", .string("/v1/releases/\(m.release)/files/\(ReleaseLayout.manifestFile)")))
+            members += [("logIndex", .uint64(record.logIndex)), ("manifestSHA256", .string(record.manifestSHA256)),
+                        ("manifestFile", .string("/v1/releases/\(m.release)/files/\(ReleaseLayout.manifestFile)"))]
             json = .object(members)
         }
         return json

@@ -9,9 +9,10 @@ struct ServingRoutes {
 
     func register(on router: Router<BasicRequestContext>) {
         router.post("/v1/route") { request, _ -> Response in
-            let body = try await JSONResponse.object(request, limit: 4 << 20)
+            let body = try await JSONResponse.object(request, limit: 4 << 20, deadline: server.config.bodyDeadlineSeconds)
             let k = try Self.int(body["topK"], default: 2, range: 1...64, "topK")
-            let t = try Self.double(body["temperature"], default: 0.1, "temperature")
+            // Routing weights are softmax(−d²/T): T must be a normal positive number or they are NaN.
+            let t = try Self.double(body["temperature"], default: 0.1, range: 0.001...100, "temperature")
             let results: [[RoutedExpert]]
             var batch = true
             if let text = body["text"] {
@@ -34,16 +35,16 @@ struct ServingRoutes {
             return JSONResponse.make(.object([("release", .int(release)), batch ? ("results", .array(encoded)) : ("experts", encoded[0])]))
         }
         router.post("/v1/score") { request, _ -> Response in
-            let body = try await JSONResponse.object(request)
+            let body = try await JSONResponse.object(request, deadline: server.config.bodyDeadlineSeconds)
             let (release, e) = try await server.score(text: try Self.string(body["text"], "text"))
             return JSONResponse.make(.object([("release", .int(release)), ("bitsPerByte", .double(e.bitsPerByte)),
                                               ("bits", .double(e.bits)), ("bytes", .int(e.bytes))]))
         }
         router.post("/v1/generate") { request, _ -> Response in
-            let body = try await JSONResponse.object(request)
+            let body = try await JSONResponse.object(request, deadline: server.config.bodyDeadlineSeconds)
             let prompt = try Self.string(body["prompt"] ?? .string(""), "prompt")
-            let n = try Self.int(body["maxTokens"], default: 200, range: 1...2048, "maxTokens")
-            let temp = try Self.double(body["temperature"], default: 0.8, "temperature")
+            let n = try Self.int(body["maxTokens"], default: min(200, server.config.maxGenerateTokens), range: 1...server.config.maxGenerateTokens, "maxTokens")
+            let temp = try Self.double(body["temperature"], default: 0.8, range: 0...10, "temperature")
             let k = try Self.int(body["topK"], default: 40, range: 1...258, "topK")
             let seed = try Self.int(body["seed"], default: 1, range: 0...Int(Int32.max), "seed")
             let (release, text) = try await server.generate(prompt: prompt, maxTokens: n, temperature: Float(temp), topK: k, seed: UInt64(seed))
@@ -78,9 +79,12 @@ struct ServingRoutes {
         return n
     }
 
-    static func double(_ v: JSONValue?, default d: Double, _ name: String) throws -> Double {
+    /// A number in `range`; a subnormal is refused with the rest (it would make a division overflow).
+    static func double(_ v: JSONValue?, default d: Double, range: ClosedRange<Double>, _ name: String) throws -> Double {
         guard let v else { return d }
-        guard case let .number(t) = v, let x = Double(t), x.isFinite, x >= 0, x <= 100 else { throw ServerError.badRequest("\(name) must be a number in 0...100") }
+        guard case let .number(t) = v, let x = Double(t), x.isFinite, x == 0 || x.isNormal, range.contains(x) else {
+            throw ServerError.badRequest("\(name) must be a number in \(range.lowerBound)...\(range.upperBound)")
+        }
         return x
     }
 

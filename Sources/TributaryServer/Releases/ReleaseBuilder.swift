@@ -5,11 +5,15 @@ import TributaryLog
 import TributaryModel
 import TributaryRouting
 
-/// Builds releases: the anchor's shared weights and, in every layer, experts [anchor FFN, accepted
-/// unrevoked contributions in log order] with router rows stacked the same way (FlexOlmo's merge), as
-/// a Mixtral model with a routing index and a manifest signed by the log key, logged as an entry.
+/// Builds releases: the anchor's shared weights and, in every layer, experts [anchor FFN, live
+/// contributions in log order] with router rows stacked the same way (FlexOlmo's merge), as a
+/// Mixtral model with a routing index and a manifest signed by the log key; the log entry records
+/// the manifest's digest.
 ///
 ///     releases/NNNNNN/config.json, model.safetensors, routing-index.safetensors, manifest.json
+///
+/// Retention (`keepReleases`): older release directories lose their model files but keep the
+/// manifest, so any release's membership stays checkable.
 public actor ReleaseBuilder {
     let config: ServerConfig
     let store: MetadataStore
@@ -18,6 +22,8 @@ public actor ReleaseBuilder {
     let logKey: SigningKey
     let pool: ComputePool
     public private(set) var current: LoadedRelease?
+    /// Contributions withdrawn or taken down since `current` was built: routing no longer names them.
+    public private(set) var withdrawn: Set<UInt64> = []
     /// The last publish queued: each publish waits for the one before it, so two never interleave
     /// (they would pick the same release number).
     private var tail: Task<LoadedRelease?, Error>?
@@ -43,14 +49,20 @@ public actor ReleaseBuilder {
         for name in try fm.contentsOfDirectory(atPath: config.releaseDirectory) where name.hasPrefix(".tmp-") || Int(name).map({ !known.contains($0) }) == true {
             try? fm.removeItem(atPath: config.releaseDirectory + "/" + name)
         }
-        if let latest = try await store.latestRelease() { current = try await load(latest.number) }
+        if let latest = try await store.latestRelease() {
+            current = try await load(latest.number)
+            let live = Set(try await store.liveContributions().map(\.logIndex))
+            withdrawn = Set(current?.manifest.experts.map(\.contribution).filter { !live.contains($0) } ?? [])
+        }
     }
+
+    public func withdraw(_ contributions: [UInt64]) { withdrawn.formUnion(contributions) }
 
     public func load(_ number: Int) async throws -> LoadedRelease {
         let dir = config.releaseDirectory + "/" + Self.directoryName(number)
         let anchor = self.anchor
         let key = logKey.verifierKey
-        return try await pool.run {
+        return try await pool.run(ownWork: true) {
             let manifest = try ReleaseManifest.verify(try readSmallFile(dir + "/" + ReleaseLayout.manifestFile, limit: 1 << 20), key: key)
             let index = try RoutingIndex.read(dir + "/" + RoutingIndex.fileName)
             return LoadedRelease(directory: dir, manifest: manifest, model: try ModelDirectory.load(dir), index: index,
@@ -73,7 +85,8 @@ public actor ReleaseBuilder {
     }
 
     /// Queues a publish after a change unless one is already queued and not yet started: a burst of
-    /// contributions makes one release, not one per contribution.
+    /// contributions makes one release, not one per contribution. A failure is reported and retried
+    /// with backoff (1 s doubling to 60 s) until a publish succeeds.
     public func schedulePublish(onError: @escaping @Sendable (Error) -> Void) {
         guard !scheduledWaiting else { return }
         scheduledWaiting = true
@@ -81,9 +94,14 @@ public actor ReleaseBuilder {
         tail = Task {
             _ = try? await previous?.value
             self.scheduledStarted()
-            do { return try await self.publishNow(force: false) } catch {
-                onError(error)
-                throw error
+            var wait: UInt64 = 1
+            while true {
+                do { return try await self.publishNow(force: false) } catch {
+                    onError(error)
+                    if Task.isCancelled { throw error }
+                    try? await Task.sleep(nanoseconds: wait * 1_000_000_000)
+                    wait = min(wait * 2, 60)
+                }
             }
         }
     }
@@ -100,7 +118,7 @@ public actor ReleaseBuilder {
         try? FileManager.default.removeItem(atPath: tmp)
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         let (anchor, blobs, k) = (self.anchor, self.blobs, config.expertsPerToken)
-        let manifestBytes: [UInt8] = try await pool.run { [logKey] in
+        let manifestBytes: [UInt8] = try await pool.run(ownWork: true) { [logKey] in
             let contributions = try live.map {
                 try CombinedModel.Contribution(name: $0.organisation, expertFile: blobs.path($0.expertSHA256),
                                                routingFile: blobs.path($0.routingSHA256), config: anchor.model.config)
@@ -122,12 +140,28 @@ public actor ReleaseBuilder {
             try AtomicFileWriter.write(bytes, to: tmp + "/" + ReleaseLayout.manifestFile)
             return bytes
         }
-        // Directory first, then the log entry: a crash in between leaves a directory `recover` removes.
+        // Directory first (its entries and itself durable), then the log entry: a crash in between
+        // leaves a directory `recover` removes.
+        syncDirectory(of: tmp + "/" + ReleaseLayout.manifestFile)
         guard rename(tmp, final) == 0 else { throw FileSystemError.posix("rename", final, errno) }
         syncDirectory(of: final)
         _ = try await store.commitRelease(number: number, manifest: manifestBytes, logSize: logSize)
         current = try await load(number)
+        let inRelease = Set(live.map(\.logIndex))
+        withdrawn = withdrawn.filter { inRelease.contains($0) }
+        pruneOldReleases(newest: number)
         return current
+    }
+
+    /// Keeps the model files of the newest `keepReleases` releases; older ones keep their manifest.
+    private func pruneOldReleases(newest: Int) {
+        guard let keep = config.keepReleases, newest > keep else { return }
+        for n in 1...(newest - keep) {
+            let dir = config.releaseDirectory + "/" + Self.directoryName(n)
+            for name in [ModelFiles.weights, ModelFiles.config, ReleaseLayout.routingIndexFile] {
+                try? FileManager.default.removeItem(atPath: dir + "/" + name)
+            }
+        }
     }
 }
 

@@ -29,15 +29,31 @@ extension AggregationServer {
         return RoutedExpert(expert: e, organisation: m.organisation, contribution: m.contribution, weight: route.weight)
     }
 
+    /// Experts of the current release whose contribution was withdrawn or taken down since it was
+    /// built: routing leaves them out at once, before the next release drops them.
+    func excludedExperts(_ r: LoadedRelease) async -> Set<Int> {
+        let withdrawn = await releases.withdrawn
+        return Set(r.manifest.experts.enumerated().filter { withdrawn.contains($0.element.contribution) }.map { $0.offset + 1 })
+    }
+
+    /// The top `k` routes that are not excluded, their weights renormalised.
+    static func keep(_ routes: [CentroidRouter.Route], excluding excluded: Set<Int>, topK k: Int) -> [CentroidRouter.Route] {
+        let kept = Array(routes.filter { !excluded.contains($0.expert) }.prefix(k))
+        let total = kept.reduce(0) { $0 + $1.weight }
+        guard total > 0 else { return kept }
+        return kept.map { CentroidRouter.Route(expert: $0.expert, weight: $0.weight / total, distance: $0.distance) }
+    }
+
     /// Sequence-level routing of texts against the current release's routing index.
     public func route(texts: [String], topK: Int, temperature: Double) async throws -> [[RoutedExpert]] {
         let r = try await currentRelease()
+        let excluded = await excludedExperts(r)
         let routes = try await pool.run {
             let corpus = Corpus(documents: texts.enumerated().map { Corpus.Document(source: "query \($0.offset)", bytes: Array($0.element.utf8)) })
             let q = Evaluator.documentStatistics(model: r.anchor, corpus: corpus, center: r.index.center, batch: 8, workers: 1).flatMap(\.embedding)
-            return Self.router(r, temperature: temperature, topK: topK).route(q, count: texts.count, workers: 1)
+            return Self.router(r, temperature: temperature, topK: topK + excluded.count).route(q, count: texts.count, workers: 1)
         }
-        return routes.map { $0.map { describe(r, $0) } }
+        return routes.map { Self.keep($0, excluding: excluded, topK: topK).map { describe(r, $0) } }
     }
 
     /// Routing of already-embedded queries (unit vectors in the anchor's centred embedding space).
@@ -47,8 +63,10 @@ extension AggregationServer {
         for e in embeddings where e.count != C { throw ServerError.badRequest("embeddings must have \(C) values") }
         guard embeddings.allSatisfy({ $0.allSatisfy(\.isFinite) }) else { throw ServerError.badRequest("embeddings must be finite") }
         let flat = embeddings.flatMap { VectorMath.normalized($0) }
-        let routes = try await pool.run { Self.router(r, temperature: temperature, topK: topK).route(flat, count: embeddings.count, workers: 1) }
-        return routes.map { $0.map { describe(r, $0) } }
+        guard flat.allSatisfy(\.isFinite) else { throw ServerError.badRequest("embeddings must have a finite, non-zero length") }
+        let excluded = await excludedExperts(r)
+        let routes = try await pool.run { Self.router(r, temperature: temperature, topK: topK + excluded.count).route(flat, count: embeddings.count, workers: 1) }
+        return routes.map { Self.keep($0, excluding: excluded, topK: topK).map { describe(r, $0) } }
     }
 
     /// Bits per byte of a text under the current combined model.

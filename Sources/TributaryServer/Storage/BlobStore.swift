@@ -39,7 +39,12 @@ public struct BlobStore: Sendable {
             guard actual == sha256 else { throw BundleError.digestMismatch(file: file, expected: sha256, actual: actual) }
         }
         let dest = path(sha256)
-        try FileManager.default.createDirectory(atPath: (dest as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let prefix = (dest as NSString).deletingLastPathComponent
+        if !FileManager.default.fileExists(atPath: prefix) {
+            try FileManager.default.createDirectory(atPath: prefix, withIntermediateDirectories: true)
+            // The new directory's own entry must be durable before a commit refers to a blob in it.
+            syncDirectory(of: prefix)
+        }
         if FileManager.default.fileExists(atPath: dest) {
             try? FileManager.default.removeItem(atPath: file)
             return

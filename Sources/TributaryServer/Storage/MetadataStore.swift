@@ -11,43 +11,17 @@ public struct AppendResult: Sendable {
     public let proof: [[UInt8]]
 }
 
-public struct KeyRecord: Sendable, Equatable {
-    public let keyID: String
-    public let organisation: String
-    public let verifierKey: VerifierKey
-    public let enrolledAt: UInt64
-    public let revokedAt: UInt64?
-}
-
-public struct ContributionRecord: Sendable, Equatable {
-    public let logIndex: UInt64
-    public let organisation: String
-    public let keyID: String
-    public let statementSHA256: String
-    public let envelopeSHA256: String
-    public let expertSHA256: String
-    public let routingSHA256: String
-    public let nonce: String
-    public let privacy: String
-    public let revokedAt: UInt64?
-}
-
-public struct ReleaseRecord: Sendable, Equatable {
-    public let number: Int
-    public let logIndex: UInt64
-    public let manifestSHA256: String
-    public let logSize: UInt64
-}
-
 /// Every read and write of the server's SQLite database, serialised by the actor. Each state change
 /// is one transaction that also appends its log entry, stores the completed tree nodes and signs the
 /// new checkpoint, after checking it is consistent with the previous one: a crash leaves all of it
-/// or none.
+/// or none. Keys, contributions and releases are in the extensions beside this file.
 public actor MetadataStore {
     let db: SQLiteDatabase
     let logKey: SigningKey
     public nonisolated let origin: String
-    private var size: UInt64 = 0
+    var size: UInt64 = 0
+    /// Appends since the replay-nonce table was last pruned.
+    var appendsSincePrune = 0
 
     /// `anchorDigest` nil accepts whatever anchor the data directory was created for (local admin tools).
     public init(path: String, logKey: SigningKey, anchorDigest: String?) throws {
@@ -64,9 +38,12 @@ public actor MetadataStore {
             if let storedOrigin = try db.first("SELECT value FROM meta WHERE key = 'origin'", [], { $0.text(0) }), storedOrigin != logKey.name {
                 throw StoreError.corrupt("the log key is named \(logKey.name) but this log's origin is \(storedOrigin)")
             }
+            if let schema = try db.first("SELECT value FROM meta WHERE key = 'schema'", [], { $0.text(0) }), schema != String(Schema.version) {
+                throw StoreError.corrupt("the database has schema version \(schema); this server reads version \(Schema.version)")
+            }
         }
         let size = UInt64(try db.first("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries", [], { $0.int(0) }) ?? 0)
-        try Self.checkIntegrity(db, size: size)
+        try Self.checkIntegrity(db, size: size, logKey: logKey.verifierKey)
         self.db = db
         self.logKey = logKey
         self.origin = logKey.name
@@ -87,25 +64,38 @@ public actor MetadataStore {
 
     var nodes: Nodes { Nodes(db: db) }
 
-    /// On start: entries must be dense, the tree's root at the last checkpoint must equal that
-    /// checkpoint's root, and every leaf hash must match its entry. A mismatch means the database was
-    /// edited; the server refuses to sign anything on top of it.
-    private static func checkIntegrity(_ db: SQLiteDatabase, size: UInt64) throws {
+    /// On start: entries must be dense, every leaf hash must match its entry, the stored tree must
+    /// match the entries, the last signed checkpoint must carry the log key's signature and the tree
+    /// at its size must still have its root. Streams the entries (memory stays O(log n)); a mismatch
+    /// means the database was edited or the key replaced, and the server refuses to sign on top of it.
+    private static func checkIntegrity(_ db: SQLiteDatabase, size: UInt64, logKey: VerifierKey) throws {
         let nodes = Nodes(db: db)
-        let maxIndex = try db.first("SELECT MAX(idx) FROM log_entries", [], { $0.isNull(0) ? -1 : $0.int(0) }) ?? -1
-        guard maxIndex + 1 == Int64(size) else { throw StoreError.corrupt("log entries are not numbered 0..<\(size)") }
-        let rows = try db.query("SELECT idx, entry, leaf_hash FROM log_entries ORDER BY idx", []) { ($0.int(0), $0.blob(1), $0.blob(2)) }
-        let tree = MemoryTree()
-        for (i, entry, leaf) in rows {
-            guard MerkleHash.leaf(entry) == leaf else { throw StoreError.corrupt("entry \(i) does not match its leaf hash") }
-            tree.append(leafHash: leaf)
+        let count = try db.first("SELECT COUNT(*) FROM log_entries", [], { $0.int(0) }) ?? 0
+        guard UInt64(count) == size else { throw StoreError.corrupt("log entries are not numbered 0..<\(size)") }
+        let checkpoint = try db.first("SELECT size, root, note FROM checkpoints ORDER BY size DESC LIMIT 1", [],
+                                      { (size: UInt64($0.int(0)), root: $0.blob(1), note: $0.text(2)) })
+        if let cp = checkpoint {
+            do { _ = try Checkpoint.verify(note: Array(cp.note.utf8), key: logKey) } catch {
+                throw StoreError.logKeyMismatch("the last checkpoint (size \(cp.size)) is not signed by the log key \(logKey.encoded): \(error)")
+            }
         }
-        if size > 0, try MerkleTree.root(size: size, store: nodes) != tree.root() {
+        var frontier = CompactRange()
+        var next: UInt64 = 0
+        var rootAtCheckpoint: [UInt8]?
+        try db.each("SELECT idx, entry, leaf_hash FROM log_entries ORDER BY idx", []) { row in
+            guard UInt64(row.int(0)) == next else { throw StoreError.corrupt("log entry \(next) is missing") }
+            let leaf = row.blob(2)
+            guard MerkleHash.leaf(row.blob(1)) == leaf else { throw StoreError.corrupt("entry \(next) does not match its leaf hash") }
+            frontier.append(leaf)
+            next += 1
+            if let cp = checkpoint, cp.size == next { rootAtCheckpoint = frontier.root }
+        }
+        if size > 0, try MerkleTree.root(size: size, store: nodes) != frontier.root {
             throw StoreError.corrupt("stored tree nodes do not match the entries")
         }
-        if let (cpSize, cpRoot) = try db.first("SELECT size, root FROM checkpoints ORDER BY size DESC LIMIT 1", [], { (UInt64($0.int(0)), $0.blob(1)) }) {
-            guard cpSize <= size, tree.root(size: cpSize) == cpRoot else {
-                throw StoreError.corrupt("the log no longer matches its last signed checkpoint (size \(cpSize))")
+        if let cp = checkpoint {
+            guard cp.size <= size, rootAtCheckpoint == cp.root else {
+                throw StoreError.corrupt("the log no longer matches its last signed checkpoint (size \(cp.size))")
             }
         }
     }
@@ -130,10 +120,10 @@ public actor MetadataStore {
             let newSize = index + 1
             let root = try MerkleTree.root(size: newSize, store: nodes)
             // Never sign a checkpoint inconsistent with the last one.
-            if let (oldSize, oldRoot) = try db.first("SELECT size, root FROM checkpoints ORDER BY size DESC LIMIT 1", [], { (UInt64($0.int(0)), $0.blob(1)) }) {
-                let proof = try MerkleTree.consistencyProof(first: oldSize, second: newSize, store: nodes)
-                guard ProofVerification.consistency(first: oldSize, second: newSize, firstRoot: oldRoot, secondRoot: root, proof: proof) else {
-                    throw StoreError.corrupt("new tree of size \(newSize) is not consistent with checkpoint \(oldSize)")
+            if let old = try db.first("SELECT size, root FROM checkpoints ORDER BY size DESC LIMIT 1", [], { (size: UInt64($0.int(0)), root: $0.blob(1)) }) {
+                let proof = try MerkleTree.consistencyProof(first: old.size, second: newSize, store: nodes)
+                guard ProofVerification.consistency(first: old.size, second: newSize, firstRoot: old.root, secondRoot: root, proof: proof) else {
+                    throw StoreError.corrupt("new tree of size \(newSize) is not consistent with checkpoint \(old.size)")
                 }
             }
             let note = try Checkpoint(origin: origin, size: newSize, root: root).signed(by: logKey).serialized
@@ -142,29 +132,9 @@ public actor MetadataStore {
                                 proof: try MerkleTree.inclusionProof(index: index, size: newSize, store: nodes))
         }
         size = result.size
+        appendsSincePrune += 1
+        if appendsSincePrune >= 256 { try? pruneNonces() }
         return result
-    }
-
-    /// Benchmarks only: appends `count` synthetic entries in one transaction and signs one checkpoint,
-    /// to build a large log quickly. Outside the public API: only `@_spi(Benchmarks) import` sees it.
-    @_spi(Benchmarks) public func appendSyntheticEntries(_ count: Int) throws {
-        try db.transaction {
-            var index = UInt64(try db.first("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries", [], { $0.int(0) }) ?? 0)
-            for i in 0..<count {
-                let bytes = LogEntry.enrolment(organisation: "bench\(i)", verifierKey: "synthetic", time: "2026-01-01T00:00:00Z", request: nil).bytes
-                let leaf = MerkleHash.leaf(bytes)
-                try db.run("INSERT INTO log_entries (idx, entry, leaf_hash, type) VALUES (?, ?, ?, ?)",
-                           [.int(Int64(index)), .blob(bytes), .blob(leaf), .text("enrolment")])
-                for n in try MerkleTree.nodesCompleted(byLeaf: index, leafHash: leaf, store: nodes) {
-                    try db.run("INSERT INTO tree_nodes (level, idx, hash) VALUES (?, ?, ?)", [.int(Int64(n.level)), .int(Int64(n.index)), .blob(n.hash)])
-                }
-                index += 1
-            }
-            let root = try MerkleTree.root(size: index, store: nodes)
-            let note = try Checkpoint(origin: origin, size: index, root: root).signed(by: logKey).serialized
-            try db.run("INSERT INTO checkpoints (size, root, note) VALUES (?, ?, ?)", [.int(Int64(index)), .blob(root), .text(note)])
-            size = index
-        }
     }
 
     // MARK: Reading the log
@@ -192,44 +162,14 @@ public actor MetadataStore {
 
     public func root(size: UInt64) throws -> [UInt8] { try MerkleTree.root(size: size, store: nodes) }
 
-    // MARK: Keys
+    // MARK: Replay nonces
 
-    public func key(id: String) throws -> KeyRecord? {
-        try db.first("SELECT key_id, organisation, verifier_key, enrolled_at, revoked_at FROM keys WHERE key_id = ?", [.text(id)], Self.keyRow)
-    }
-
-    public func keys() throws -> [KeyRecord] {
-        try db.query("SELECT key_id, organisation, verifier_key, enrolled_at, revoked_at FROM keys ORDER BY enrolled_at", [], Self.keyRow)
-    }
-
-    static func keyRow(_ s: SQLiteDatabase.Statement) throws -> KeyRecord {
-        KeyRecord(keyID: s.text(0), organisation: s.text(1), verifierKey: try VerifierKey(parsing: s.text(2)),
-                  enrolledAt: UInt64(s.int(3)), revokedAt: s.isNull(4) ? nil : UInt64(s.int(4)))
-    }
-
-    public func enrol(_ key: VerifierKey, request: [UInt8]?, nonce: String?) throws -> AppendResult {
-        if let existing = try self.key(id: key.keyIDHex) {
-            throw ServerError.conflict("key \(existing.keyID) is already enrolled for \(existing.organisation)")
-        }
-        let entry = LogEntry.enrolment(organisation: key.name, verifierKey: key.encoded, time: Timestamp.nowRFC3339(), request: request)
-        return try append(entry) { index in
-            if let nonce { try useNonce(nonce) }
-            try db.run("INSERT INTO keys (key_id, organisation, verifier_key, enrolled_at) VALUES (?, ?, ?, ?)",
-                       [.text(key.keyIDHex), .text(key.name), .text(key.encoded), .int(Int64(index))])
-        }
-    }
-
-    public func revokeKey(_ record: KeyRecord, request: [UInt8]?, nonce: String?) throws -> AppendResult {
-        guard record.revokedAt == nil else { throw ServerError.conflict("key \(record.keyID) is already revoked") }
-        let entry = LogEntry.keyRevocation(organisation: record.organisation, keyID: record.keyID, time: Timestamp.nowRFC3339(), request: request)
-        return try append(entry) { index in
-            if let nonce { try useNonce(nonce) }
-            try db.run("UPDATE keys SET revoked_at = ? WHERE key_id = ?", [.int(Int64(index)), .text(record.keyID)])
-        }
-    }
+    /// A nonce outlives its request's validity: a request is accepted only within ±skew of the
+    /// server's clock, so after twice that plus a margin its nonce cannot come back unrefused.
+    static let nonceRetentionSeconds = 3 * SignedRequest.maxSkewSeconds
 
     /// Marks a signed request's nonce used; a second use is a replay.
-    private func useNonce(_ nonce: String) throws {
+    func useNonce(_ nonce: String) throws {
         do {
             try db.run("INSERT INTO request_nonces (nonce, seen_at) VALUES (?, ?)", [.text(nonce), .int(Int64(Date().timeIntervalSince1970))])
         } catch StoreError.constraint {
@@ -246,88 +186,36 @@ public actor MetadataStore {
         try db.first("SELECT 1 FROM request_nonces WHERE nonce = ?", [.text(nonce)], { _ in true }) ?? false
     }
 
-    // MARK: Contributions
-
-    public func duplicate(statementSHA256: String, expertSHA256: String, nonce: String) throws -> String? {
-        if try db.first("SELECT 1 FROM contributions WHERE statement_sha256 = ?", [.text(statementSHA256)], { _ in 1 }) != nil { return "statement" }
-        if try db.first("SELECT 1 FROM contributions WHERE expert_sha256 = ?", [.text(expertSHA256)], { _ in 1 }) != nil { return "expert weights" }
-        if try db.first("SELECT 1 FROM contributions WHERE nonce = ?", [.text(nonce)], { _ in 1 }) != nil { return "nonce" }
-        return nil
+    /// Forgets nonces no request can replay any more; returns how many.
+    @discardableResult
+    public func pruneNonces(now: Int64 = Int64(Date().timeIntervalSince1970)) throws -> Int {
+        appendsSincePrune = 0
+        let before = try db.first("SELECT COUNT(*) FROM request_nonces", [], { Int($0.int(0)) }) ?? 0
+        try db.run("DELETE FROM request_nonces WHERE seen_at < ?", [.int(now - Self.nonceRetentionSeconds)])
+        return before - (try db.first("SELECT COUNT(*) FROM request_nonces", [], { Int($0.int(0)) }) ?? 0)
     }
 
-    public func commitContribution(_ c: ContributionRecord, entry: LogEntry) throws -> AppendResult {
-        if let what = try duplicate(statementSHA256: c.statementSHA256, expertSHA256: c.expertSHA256, nonce: c.nonce) {
-            throw ContributionError.duplicate(what)
+    public var nonceCount: Int { (try? db.first("SELECT COUNT(*) FROM request_nonces", [], { Int($0.int(0)) })) ?? 0 }
+}
+
+/// A Merkle tree's right edge: the roots of its perfect subtrees, largest first. Appending a leaf
+/// and computing the root need O(log n) memory, so a log of any size is checked in one pass.
+struct CompactRange {
+    private var subtrees: [(level: Int, hash: [UInt8])] = []
+
+    mutating func append(_ leafHash: [UInt8]) {
+        var node = (level: 0, hash: leafHash)
+        while let last = subtrees.last, last.level == node.level {
+            subtrees.removeLast()
+            node = (node.level + 1, MerkleHash.node(last.hash, node.hash))
         }
-        return try append(entry) { index in
-            try db.run("""
-                INSERT INTO contributions (log_index, organisation, key_id, statement_sha256, envelope_sha256, expert_sha256,
-                                           routing_sha256, nonce, privacy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, [.int(Int64(index)), .text(c.organisation), .text(c.keyID), .text(c.statementSHA256), .text(c.envelopeSHA256),
-                      .text(c.expertSHA256), .text(c.routingSHA256), .text(c.nonce), .text(c.privacy)])
-        }
+        subtrees.append(node)
     }
 
-    static func contributionRow(_ s: SQLiteDatabase.Statement) -> ContributionRecord {
-        ContributionRecord(logIndex: UInt64(s.int(0)), organisation: s.text(1), keyID: s.text(2), statementSHA256: s.text(3),
-                           envelopeSHA256: s.text(4), expertSHA256: s.text(5), routingSHA256: s.text(6), nonce: s.text(7),
-                           privacy: s.text(8), revokedAt: s.isNull(9) ? nil : UInt64(s.int(9)))
-    }
-
-    static let contributionColumns = "log_index, organisation, key_id, statement_sha256, envelope_sha256, expert_sha256, routing_sha256, nonce, privacy, revoked_at"
-
-    public func contribution(_ index: UInt64) throws -> ContributionRecord? {
-        try db.first("SELECT \(Self.contributionColumns) FROM contributions WHERE log_index = ?", [.int(Int64(index))], Self.contributionRow)
-    }
-
-    public func contribution(statementSHA256 sha: String) throws -> ContributionRecord? {
-        try db.first("SELECT \(Self.contributionColumns) FROM contributions WHERE statement_sha256 = ?", [.text(sha)], Self.contributionRow)
-    }
-
-    /// Accepted and not revoked, in log order.
-    public func liveContributions() throws -> [ContributionRecord] {
-        try db.query("SELECT \(Self.contributionColumns) FROM contributions WHERE revoked_at IS NULL ORDER BY log_index", [], Self.contributionRow)
-    }
-
-    /// The live contributions and the log size, read together (a release reflects exactly this state).
-    public func releaseSnapshot() throws -> ([ContributionRecord], UInt64) { (try liveContributions(), logSize) }
-
-    public func allContributions() throws -> [ContributionRecord] {
-        try db.query("SELECT \(Self.contributionColumns) FROM contributions ORDER BY log_index", [], Self.contributionRow)
-    }
-
-    public func revokeContribution(_ c: ContributionRecord, request: [UInt8], nonce: String) throws -> AppendResult {
-        guard c.revokedAt == nil else { throw ServerError.conflict("contribution \(c.logIndex) is already revoked") }
-        let entry = LogEntry.contributionRevocation(contribution: c.logIndex, organisation: c.organisation, time: Timestamp.nowRFC3339(), request: request)
-        return try append(entry) { index in
-            try useNonce(nonce)
-            try db.run("UPDATE contributions SET revoked_at = ? WHERE log_index = ?", [.int(Int64(index)), .int(Int64(c.logIndex))])
-        }
-    }
-
-    // MARK: Releases
-
-    public func commitRelease(number: Int, manifest: [UInt8], logSize: UInt64) throws -> AppendResult {
-        let entry = LogEntry.release(number: number, time: Timestamp.nowRFC3339(), manifest: manifest)
-        return try append(entry) { index in
-            try db.run("INSERT INTO releases (number, log_index, manifest_sha256, log_size) VALUES (?, ?, ?, ?)",
-                       [.int(Int64(number)), .int(Int64(index)), .text(Hex.encode(SHA256.digest(manifest))), .int(Int64(logSize))])
-        }
-    }
-
-    public func latestRelease() throws -> ReleaseRecord? {
-        try db.first("SELECT number, log_index, manifest_sha256, log_size FROM releases ORDER BY number DESC LIMIT 1", [], Self.releaseRow)
-    }
-
-    public func release(_ n: Int) throws -> ReleaseRecord? {
-        try db.first("SELECT number, log_index, manifest_sha256, log_size FROM releases WHERE number = ?", [.int(Int64(n))], Self.releaseRow)
-    }
-
-    public func releaseNumbers() throws -> [Int] {
-        try db.query("SELECT number FROM releases ORDER BY number", []) { Int($0.int(0)) }
-    }
-
-    static func releaseRow(_ s: SQLiteDatabase.Statement) -> ReleaseRecord {
-        ReleaseRecord(number: Int(s.int(0)), logIndex: UInt64(s.int(1)), manifestSHA256: s.text(2), logSize: UInt64(s.int(3)))
+    /// RFC 6962 MTH: the perfect subtrees folded from the smallest (rightmost) up.
+    var root: [UInt8] {
+        guard var acc = subtrees.last?.hash else { return MerkleHash.emptyRoot }
+        for s in subtrees.dropLast().reversed() { acc = MerkleHash.node(s.hash, acc) }
+        return acc
     }
 }

@@ -56,6 +56,7 @@ final class SQLiteDatabase {
                 switch v {
                 case .null: rc = sqlite3_bind_null(stmt, idx)
                 case let .int(x): rc = sqlite3_bind_int64(stmt, idx, x)
+                case let .double(x): rc = sqlite3_bind_double(stmt, idx, x)
                 case let .text(s): rc = sqlite3_bind_text(stmt, idx, s, -1, transient)
                 case let .blob(b): rc = b.withUnsafeBytes { sqlite3_bind_blob(stmt, idx, $0.baseAddress, Int32(b.count), transient) }
                 }
@@ -75,6 +76,7 @@ final class SQLiteDatabase {
         }
 
         func int(_ col: Int32) -> Int64 { sqlite3_column_int64(stmt, col) }
+        func double(_ col: Int32) -> Double { sqlite3_column_double(stmt, col) }
         func isNull(_ col: Int32) -> Bool { sqlite3_column_type(stmt, col) == SQLITE_NULL }
         func text(_ col: Int32) -> String {
             guard let p = sqlite3_column_text(stmt, col) else { return "" }
@@ -111,6 +113,13 @@ final class SQLiteDatabase {
         return out
     }
 
+    /// Calls `row` for every row without collecting them (large scans).
+    func each(_ sql: String, _ values: [SQLValue] = [], _ row: (Statement) throws -> Void) throws {
+        let s = try prepare(sql, values)
+        defer { sqlite3_reset(s.stmt) }
+        while try s.step() { try row(s) }
+    }
+
     func first<T>(_ sql: String, _ values: [SQLValue] = [], _ row: (Statement) throws -> T) throws -> T? {
         let s = try prepare(sql, values)
         guard try s.step() else { return nil }
@@ -142,6 +151,7 @@ final class SQLiteDatabase {
 enum SQLValue {
     case null
     case int(Int64)
+    case double(Double)
     case text(String)
     case blob([UInt8])
 }
@@ -151,6 +161,7 @@ public enum StoreError: CodedError, Equatable {
     case constraint(String)
     case corrupt(String)
     case anchorMismatch(stored: String, given: String)
+    case logKeyMismatch(String)
 
     public var code: String {
         switch self {
@@ -158,6 +169,7 @@ public enum StoreError: CodedError, Equatable {
         case .constraint: return "server.constraint"
         case .corrupt: return "server.corrupt"
         case .anchorMismatch: return "server.anchor_mismatch"
+        case .logKeyMismatch: return "server.log_key_mismatch"
         }
     }
 
@@ -166,6 +178,7 @@ public enum StoreError: CodedError, Equatable {
         case let .database(m): return "database error: \(m)"
         case let .constraint(m): return "database constraint: \(m)"
         case let .corrupt(m): return "stored state is corrupt, refusing to continue: \(m)"
+        case let .logKeyMismatch(why): return "refusing to start: \(why)"
         case let .anchorMismatch(stored, given): return "this data directory belongs to anchor \(stored.prefix(16))…, not \(given.prefix(16))…"
         }
     }

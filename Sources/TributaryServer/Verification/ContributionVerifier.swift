@@ -5,47 +5,69 @@ import TributaryLog
 import TributaryModel
 import TributaryRouting
 
-/// A staged upload that passed every check, with what committing it needs.
-public struct VerifiedUpload: Sendable {
-    public let bundle: VerifiedContribution
+/// What the envelope alone establishes, checked before the rest of an upload is read.
+public struct AdmittedUpload: Sendable {
     public let key: KeyRecord
     public let envelopeBytes: [UInt8]
     public let statementSHA256: String
+    public let predicate: ContributionPredicate
+}
+
+/// A staged upload that passed every check, with what committing it needs.
+public struct VerifiedUpload: Sendable {
+    public let bundle: VerifiedContribution
+    public let admitted: AdmittedUpload
     public let signature: RoutingSignature
     public let probeBitsPerByte: Double
 }
 
-/// The server's verification pipeline, in the order protocol/SPEC.md §11.2 fixes: envelope signature;
-/// key enrolled and unrevoked; statement schema; file digests; safetensors validity; anchor; shapes;
-/// finite values; norm bound; privacy policy; harmful-expert probe; duplicates. The first failure is
-/// the answer; nothing is stored before all pass.
+/// The server's verification pipeline, in the order protocol/SPEC.md §11.2 fixes. `admit` runs on the
+/// envelope, the first archive entry, before the bulk is read: signature under an enrolled live key,
+/// statement schema, deployment (origin), age, anchor, declared shapes, privacy policy and budget,
+/// duplicates by statement digest and nonce. `verify` runs on the whole bundle: digests, safetensors
+/// validity and declared layout, finite values, norm bound, harmful-expert probe, duplicate weights.
+/// The first failure is the answer; nothing is stored before all pass.
 public struct ContributionVerifier: Sendable {
     public let anchor: AnchorDirectory
     public let policy: ContributionPolicy
+    public let origin: String
     public let probe: ExpertProbe
 
-    public func verify(stage: String, store: MetadataStore) async throws -> VerifiedUpload {
-        // 1. Envelope signature, under the enrolled key its hint names.
-        let envelopeBytes = try readSmallFile(stage + "/" + BundleLayout.envelopeFile, limit: DSSEEnvelope.maxEncodedSize)
-        let envelope = try DSSEEnvelope.parse(envelopeBytes)
-        var key: KeyRecord?
-        for s in envelope.signatures {
-            let hint = s.keyid.split(separator: "+").last.map(String.init) ?? ""
-            if Hex.isLowerHex(hint, byteCount: 4), let k = try await store.key(id: hint) {
-                key = k
-                break
+    public func admit(envelope bytes: [UInt8], store: MetadataStore, now: Int64) async throws -> AdmittedUpload {
+        let envelope = try DSSEEnvelope.parse(bytes)
+        // 1. The signature, under an enrolled key its hint names (`organisation+keyid`). Key IDs are
+        // hints: every key of that organisation with that ID is tried, and only a verifying one counts.
+        var signer: KeyRecord?
+        var named = [String]()
+        search: for s in envelope.signatures {
+            let parts = s.keyid.split(separator: "+", maxSplits: 1).map(String.init)
+            guard parts.count == 2, Hex.isLowerHex(parts[1], byteCount: 4) else { continue }
+            named.append(s.keyid)
+            for k in try await store.keys(organisation: parts[0], keyID: parts[1]) where envelope.isSigned(by: k.verifierKey) {
+                signer = k
+                break search
             }
         }
-        guard let key else { throw ContributionError.unknownKey(envelope.signatures.map(\.keyid).joined(separator: ", ")) }
-        _ = try ContributionBundle.verifySignature(envelope, keys: [key.verifierKey])
-        // 2. Enrolled and not revoked.
-        guard key.revokedAt == nil else { throw ContributionError.keyRevoked(key.keyID) }
-        // 3–5. Statement schema, digests, safetensors validity and declared layout.
-        let bundle = try ContributionBundle.verify(directory: stage, keys: [key.verifierKey])
-        let p = bundle.predicate
-        // 6. Anchor.
+        guard let key = signer else {
+            if named.isEmpty { throw ContributionError.unknownKey("(no signature names an organisation and key ID)") }
+            for hint in named {
+                let parts = hint.split(separator: "+", maxSplits: 1).map(String.init)
+                if try await !store.keys(organisation: parts[0], keyID: parts[1]).isEmpty {
+                    throw BundleError.signatureInvalid("the signature named \(hint) does not verify under that key")
+                }
+            }
+            throw ContributionError.unknownKey(named.joined(separator: ", "))
+        }
+        guard envelope.payloadType == DSSEEnvelope.inTotoPayloadType else { throw BundleError.wrongPayloadType(envelope.payloadType) }
+        // 2. Live: not revoked, not retired by a rotation.
+        guard key.isLive else { throw ContributionError.keyRevoked(key.keyID) }
+        // 3. The statement (the payload), bound to this key.
+        let (_, p) = try ContributionBundle.parseStatement(envelope.payload, signer: key.verifierKey)
+        // 4. This deployment, and not too old or from the future.
+        guard p.origin == origin else { throw ContributionError.wrongOrigin(expected: origin, got: p.origin) }
+        do { try policy.checkAge(p, now: now) } catch { throw ContributionError.from(error) }
+        // 5. Anchor and declared shapes.
         guard p.anchorSHA256 == anchor.digest else { throw ContributionError.wrongAnchor(expected: anchor.digest, got: p.anchorSHA256) }
-        // 7. Shapes against the anchor's config.
         let c = anchor.model.config
         guard p.expert.layers == c.numLayers, p.expert.hiddenSize == c.hiddenSize, p.expert.intermediateSize == c.intermediateSize else {
             throw ContributionError.shapeMismatch("expert is \(p.expert.layers) layers × \(p.expert.hiddenSize) × \(p.expert.intermediateSize), the anchor \(c.numLayers) × \(c.hiddenSize) × \(c.intermediateSize)")
@@ -53,51 +75,57 @@ public struct ContributionVerifier: Sendable {
         guard p.routing.layers == c.numLayers, p.routing.dimension == c.hiddenSize else {
             throw ContributionError.shapeMismatch("router rows are \(p.routing.layers) × \(p.routing.dimension), the anchor needs \(c.numLayers) × \(c.hiddenSize)")
         }
-        // 8. Finite values everywhere.
-        let expertFile = try SafetensorsFile(path: stage + "/" + BundleLayout.expertFile)
-        let routingFile = try SafetensorsFile(path: stage + "/" + BundleLayout.routingFile)
-        for (file, label) in [(expertFile, BundleLayout.expertFile), (routingFile, BundleLayout.routingFile)] {
-            for t in file.tensors where try !file.floats(t).allSatisfy(\.isFinite) {
-                throw ContributionError.nonFinite("\(label) tensor \(t.name)")
-            }
+        // 6. Privacy: the policy, with ε recomputed from the statement's own noise, and the budget.
+        do { try policy.checkPrivacy(p) } catch { throw ContributionError.from(error) }
+        if let budget = policy.organisationEpsilonBudget {
+            let spent = try await store.epsilonSpent(organisation: key.organisation), e = p.routing.privacy.epsilon ?? 0
+            guard spent + e <= budget * (1 + 1e-12) else { throw ContributionError.budget(spent: spent, asked: e, budget: budget) }
         }
-        let expert = try ExpertWeights(file: expertFile, config: c)
-        // 9. Norm bound relative to the anchor's FFN, per layer.
-        let anchorFFN = ExpertWeights(denseFFNOf: anchor.model)
-        for l in 0..<c.numLayers {
-            func norm(_ e: ExpertWeights) -> Double {
-                (e.w1[l] + e.w2[l] + e.w3[l]).reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-            }
-            let ratio = norm(expert) / max(norm(anchorFFN), 1e-12)
-            guard ratio <= policy.maxNormRatio else { throw ContributionError.normBound(layer: l, ratio: ratio, limit: policy.maxNormRatio) }
-        }
-        // 10. Privacy policy.
-        let pr = p.routing.privacy
-        if !pr.enabled {
-            guard policy.allowNoDP else { throw ContributionError.privacyPolicy("the routing signature was made without differential privacy (--no-dp)") }
-        } else {
-            guard let e = pr.epsilon, e <= policy.maxEpsilon else {
-                throw ContributionError.privacyPolicy("epsilon \(pr.epsilon ?? .infinity) is above the maximum \(policy.maxEpsilon)")
-            }
-            guard let d = pr.delta, d <= policy.maxDelta else {
-                throw ContributionError.privacyPolicy("delta \(pr.delta ?? 1) is above the maximum \(policy.maxDelta)")
-            }
-        }
-        guard pr.minClusterSize >= policy.minClusterSize else {
-            throw ContributionError.privacyPolicy("minimum cluster size \(pr.minClusterSize) is below the required \(policy.minClusterSize)")
-        }
-        if policy.requireDPRouterRows && p.routing.routerRowSource != .dpMean {
-            throw ContributionError.privacyPolicy("router rows are published as trained; this server requires the DP mean (--router-rows dp-mean)")
-        }
-        let signature = try RoutingSignature.read(stage + "/" + BundleLayout.routingFile)
-        // 11. Harmful-expert probe.
-        let bpb = try probe.check(anchor: anchor, expert: expert, routerRows: signature.routerRows)
-        // 12. Duplicates (checked again inside the commit transaction).
-        let statementSHA = Hex.encode(SHA256.digest(bundle.statementBytes))
-        if let what = try await store.duplicate(statementSHA256: statementSHA, expertSHA256: bundle.digests[BundleLayout.expertFile]!, nonce: p.nonce) {
+        // 7. Already accepted? By statement digest and nonce, before a byte of the weights is read.
+        let statementSHA = Hex.encode(SHA256.digest(envelope.payload))
+        if let what = try await store.duplicate(statementSHA256: statementSHA, expertSHA256: nil, nonce: p.nonce) {
             throw ContributionError.duplicate(what)
         }
-        return VerifiedUpload(bundle: bundle, key: key, envelopeBytes: envelopeBytes, statementSHA256: statementSHA,
-                              signature: signature, probeBitsPerByte: bpb)
+        return AdmittedUpload(key: key, envelopeBytes: bytes, statementSHA256: statementSHA, predicate: p)
+    }
+
+    /// The whole staged bundle, after `admit`. The CPU-heavy checks run on `pool`.
+    public func verify(stage: String, admitted: AdmittedUpload, store: MetadataStore, pool: ComputePool) async throws -> VerifiedUpload {
+        let key = admitted.key.verifierKey
+        let (bundle, signature, bpb): (VerifiedContribution, RoutingSignature, Double) = try await pool.run { [self] in
+            // 8. Statement file, digests, safetensors validity and declared layout.
+            let bundle = try ContributionBundle.verify(directory: stage, keys: [key])
+            // The staged envelope is the one admitted (only this request writes the staging directory).
+            guard bundle.envelope == (try DSSEEnvelope.parse(admitted.envelopeBytes)) else { throw BundleError.statementMismatch }
+            // 9. Finite values everywhere.
+            let c = anchor.model.config
+            let expertFile = try SafetensorsFile(path: stage + "/" + BundleLayout.expertFile)
+            let routingFile = try SafetensorsFile(path: stage + "/" + BundleLayout.routingFile)
+            for (file, label) in [(expertFile, BundleLayout.expertFile), (routingFile, BundleLayout.routingFile)] {
+                for t in file.tensors where try !file.floats(t).allSatisfy(\.isFinite) {
+                    throw ContributionError.nonFinite("\(label) tensor \(t.name)")
+                }
+            }
+            let expert = try ExpertWeights(file: expertFile, config: c)
+            // 10. Norm bound relative to the anchor's FFN, per layer.
+            let anchorFFN = ExpertWeights(denseFFNOf: anchor.model)
+            for l in 0..<c.numLayers {
+                func norm(_ e: ExpertWeights) -> Double {
+                    (e.w1[l] + e.w2[l] + e.w3[l]).reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+                }
+                let ratio = norm(expert) / max(norm(anchorFFN), 1e-12)
+                guard ratio <= policy.maxNormRatio else { throw ContributionError.normBound(layer: l, ratio: ratio, limit: policy.maxNormRatio) }
+            }
+            // 11. Harmful-expert probe.
+            let signature = try RoutingSignature.read(stage + "/" + BundleLayout.routingFile)
+            let bpb = try probe.check(anchor: anchor, expert: expert, routerRows: signature.routerRows)
+            return (bundle, signature, bpb)
+        }
+        // 12. Duplicate weights (checked again inside the commit transaction).
+        if let what = try await store.duplicate(statementSHA256: admitted.statementSHA256,
+                                                expertSHA256: bundle.digests[BundleLayout.expertFile], nonce: admitted.predicate.nonce) {
+            throw ContributionError.duplicate(what)
+        }
+        return VerifiedUpload(bundle: bundle, admitted: admitted, signature: signature, probeBitsPerByte: bpb)
     }
 }

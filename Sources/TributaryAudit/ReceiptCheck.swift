@@ -1,0 +1,34 @@
+import Foundation
+import TributaryClient
+import TributaryCore
+import TributaryLog
+
+/// What a submitter checks of the server's answer before believing it: the checkpoint carries the
+/// pinned log key's signature, the entry at the receipt's index is a contribution entry holding this
+/// bundle's own envelope byte for byte, its leaf hash is the receipt's, and the inclusion proof leads
+/// from it to the checkpoint's root.
+public struct ReceiptCheck: Sendable {
+    public let index: UInt64
+    public let size: UInt64
+
+    public static func run(receipt json: JSONValue, envelope: [UInt8], client: TributaryClient, logKey: VerifierKey) async throws -> ReceiptCheck {
+        guard let index = json["logIndex"]?.uint64Value, let note = json["checkpoint"]?.stringValue,
+              let leafText = json["leafHash"]?.stringValue, let leaf = Base64.decodeStandard(leafText) else {
+            throw TributaryError("client.bad_response", "the server's receipt is incomplete")
+        }
+        let cp = try Checkpoint.verify(note: Array(note.utf8), key: logKey)
+        guard index < cp.size else { throw TributaryError("client.bad_receipt", "log index \(index) is beyond the signed checkpoint of size \(cp.size)") }
+        let entries = try await client.entries(start: index, end: index + 1)
+        guard entries.count == 1, MerkleHash.leaf(entries[0]) == leaf else {
+            throw TributaryError("client.bad_receipt", "the log entry at index \(index) does not have the receipt's leaf hash")
+        }
+        guard case let .contribution(_, _, _, logged, _) = try LogEntry.parse(entries[0]), logged == envelope else {
+            throw TributaryError("client.bad_receipt", "the log entry at index \(index) is not this bundle's contribution")
+        }
+        let proof = try TributaryClient.hashes(json["inclusionProof"])
+        guard ProofVerification.inclusion(index: index, size: cp.size, leafHash: leaf, proof: proof, root: cp.root) else {
+            throw TributaryError("client.bad_receipt", "the inclusion proof does not lead to the signed checkpoint's root")
+        }
+        return ReceiptCheck(index: index, size: cp.size)
+    }
+}
