@@ -10,7 +10,7 @@ import TributaryCore
         let bundle = dir.file("bundle")
         try FileManager.default.createDirectory(atPath: bundle, withIntermediateDirectories: true)
         try TestVectors.writeUnsignedBundle(to: bundle)
-        let s = try tributary("sign", bundle, "--key", dir.file("keys/acme.key"))
+        let s = try tributary("sign", bundle, "--key", dir.file("keys/acme.key"), "--origin", "cli.test/log")
         #expect(s.status == 0, "\(s.stderr)")
         return (bundle, dir.file("keys/acme.pub"))
     }
@@ -65,7 +65,7 @@ import TributaryCore
         let (bundle, _) = try signedBundle(dir)
         chmod(dir.file("keys/acme.key"), 0o644)
         let before = snapshot(dir.path)
-        let r = try tributary("sign", bundle, "--key", dir.file("keys/acme.key"))
+        let r = try tributary("sign", bundle, "--key", dir.file("keys/acme.key"), "--origin", "cli.test/log")
         #expect(r.status == 1)
         #expect(r.errorCode == "key.permissions")
         #expect(snapshot(dir.path) == before)

@@ -39,7 +39,7 @@ struct DemoTests {
 
         // A new auditor, with no state, audits the whole log again against the restarted server.
         let server = ServerProcess(binary: tributaryBinary, arguments: [
-            "--dir", run + "/server", "--anchor", dir.file("anchor"), "--probe", dir.file("corpora/public"),
+            "--dir", run + "/server", "--anchor", dir.file("anchor"), "--probe", dir.file("corpora/public"), "--origin", DemoOptions.origin,
             "--operator-key", run + "/keys/operator.pub", "--no-auto-release", "--log-level", "warning"],
             port: try ServerProcess.freePort(), logFile: dir.file("server-again.log"))
         try await server.start()

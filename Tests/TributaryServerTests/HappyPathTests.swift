@@ -30,7 +30,8 @@ import TributaryLog
                                                 proof: try TributaryClient.hashes(r["inclusionProof"]), root: cp.root))
             indices.append(index)
         }
-        #expect(indices == [2, 3])
+        // Entry 0 is the server's policy, 1 and 2 the enrolments.
+        #expect(indices == [3, 4])
         // The operator publishes a release: both experts, after the anchor's.
         _ = try await s.client.publishRelease(operatorKey: f.operatorKey)
         let release = try await s.waitForRelease(with: indices)
@@ -65,12 +66,17 @@ import TributaryLog
         // Metrics and the log's own endpoints.
         let metrics = String(decoding: try await s.client.send(.GET, "/metrics").body, as: UTF8.self)
         #expect(metrics.contains("tributary_contributions_accepted_total"))
-        let entries = try await s.client.entries(start: 0, end: 5)
+        let entries = try await s.client.entries(start: 0, end: 6)
         let tree = MemoryTree()
         for e in entries { tree.append(entry: e) }
         let cp = try Checkpoint.verify(note: try await s.client.checkpoint(), key: logKey)
-        #expect(cp.size == 5)
+        #expect(cp.size == 6)
         #expect(tree.root() == cp.root)
-        #expect(try LogEntry.parse(entries[4]).type == "release")
+        #expect(try entries.map { try LogEntry.parse($0).type } == ["policy", "enrolment", "enrolment", "contribution", "contribution", "release"])
+        // The release entry records the manifest's digest, and the release's answer says where it is.
+        guard case let .release(number, _, sha) = try LogEntry.parse(entries[5]) else { Issue.record("entry 5 is not a release"); return }
+        let manifestSHA = Hex.encode(SHA256.digest(try readSmallFile(manifestPath, limit: 1 << 20)))
+        #expect(number == n && sha == manifestSHA)
+        #expect(release["logIndex"] == .uint64(5))
     }
 }

@@ -30,6 +30,13 @@ import TributaryLog
         return out + [UInt8](repeating: 0, count: 1024)
     }
 
+    /// The archive bytes of a freshly signed acme bundle's first entry (its envelope, padded).
+    static func firstEntry(_ f: Fixture) async throws -> [UInt8] {
+        let dir = try f.signedBundle("acme")
+        let size = try FileManager.default.attributesOfItem(atPath: dir + "/envelope.json")[.size] as? Int ?? 0
+        return Array(try await BundleArchive.bytes(directory: dir).prefix(512 + (size + 511) / 512 * 512))
+    }
+
     static func upload(_ s: RunningServer, _ bytes: [UInt8]) async throws { try await raw(s, .POST, "/v1/contributions", bytes, type: "application/x-tar") }
 
     static func request(_ action: String, _ params: JSONValue, key: SigningKey, now: String = Timestamp.nowRFC3339()) -> [UInt8] {
@@ -91,11 +98,15 @@ import TributaryLog
         Hostile(label: "tar device node", status: 400, code: "upload.bad_entry_type") { _, s, _ in try await upload(s, tar("envelope.json", type: UInt8(ascii: "3"))) },
         Hostile(label: "tar directory", status: 400, code: "upload.bad_entry_type") { _, s, _ in try await upload(s, tar("envelope.json", type: UInt8(ascii: "5"))) },
         Hostile(label: "tar pax header", status: 400, code: "upload.bad_entry_type") { _, s, _ in try await upload(s, tar("PaxHeaders/x", type: UInt8(ascii: "x"))) },
-        Hostile(label: "tar bomb: 6 GB declared", status: 413, code: "upload.file_too_large") { _, s, _ in
-            try await upload(s, BundleArchive.header(name: "expert.safetensors", size: 6 << 30))
+        Hostile(label: "tar bomb: 6 GB envelope declared", status: 413, code: "upload.file_too_large") { _, s, _ in
+            try await upload(s, BundleArchive.header(name: "envelope.json", size: 6 << 30))
         },
-        Hostile(label: "tar bomb: one file twice", status: 400, code: "upload.duplicate_entry") { _, s, _ in
-            try await upload(s, Array(tar("statement.json", size: 2, content: [0x7b, 0x7d]).dropLast(1024)) + tar("statement.json", size: 2, content: [0x7b, 0x7d]))
+        Hostile(label: "tar bomb: 6 GB expert declared after a valid envelope", status: 413, code: "upload.file_too_large") { f, s, _ in
+            try await upload(s, try await firstEntry(f) + BundleArchive.header(name: "expert.safetensors", size: 6 << 30))
+        },
+        Hostile(label: "tar bomb: the envelope twice", status: 400, code: "upload.duplicate_entry") { f, s, _ in
+            let first = try await firstEntry(f)
+            try await upload(s, first + first)
         },
         Hostile(label: "empty upload", status: 400, code: "upload.truncated") { _, s, _ in try await upload(s, []) },
         Hostile(label: "bad tar checksum", status: 400, code: "upload.bad_archive") { _, s, _ in

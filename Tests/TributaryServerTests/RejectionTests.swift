@@ -100,8 +100,17 @@ func setPrivacy(_ dir: String, _ change: (inout PrivacyParameters) -> Void) thro
         Case(label: "archive with ../ in a name", code: "upload.bad_name", status: 400) { _, _ in
             .bytes(ByteBuffer(bytes: BundleArchive.header(name: "../expert.safetensors", size: 0) + [UInt8](repeating: 0, count: 1024)))
         },
-        Case(label: "archive missing a file", code: "upload.missing_file", status: 400) { _, _ in
+        Case(label: "archive that does not start with the envelope", code: "upload.envelope_not_first", status: 400) { _, _ in
             .bytes(ByteBuffer(bytes: BundleArchive.header(name: "statement.json", size: 2) + [0x7b, 0x7d] + [UInt8](repeating: 0, count: 510 + 1024)))
+        },
+        Case(label: "archive missing a file", code: "upload.missing_file", status: 400) { f, _ in
+            // A whole bundle's archive without statement.json (the last entry): cut after routing.safetensors.
+            let dir = try f.signedBundle("acme")
+            var bytes = [UInt8]()
+            for try await chunk in try BundleArchive.chunks(directory: dir) { bytes += chunk }
+            let statementSize = try FileManager.default.attributesOfItem(atPath: dir + "/statement.json")[.size] as? Int ?? 0
+            let cut = bytes.count - 1024 - 512 - (statementSize + 511) / 512 * 512
+            return .bytes(ByteBuffer(bytes: Array(bytes[0..<cut]) + [UInt8](repeating: 0, count: 1024)))
         },
         Case(label: "truncated archive", code: "upload.truncated", status: 400) { f, _ in
             let dir = try f.signedBundle("acme")
@@ -180,15 +189,26 @@ func setPrivacy(_ dir: String, _ change: (inout PrivacyParameters) -> Void) thro
             #expect(e.code == "upload.file_too_large" && e.status == 413, "\(e.code) \(e.message)")
         }
         // ...and a stream that simply keeps going is cut off at the limit.
-        let endless = BundleArchive.header(name: "statement.json", size: 2) + [0x7b, 0x7d] + [UInt8](repeating: 0, count: 510)
-            + [UInt8](repeating: 0, count: 200 * 1024)
+        let endless = BundleArchive.header(name: "envelope.json", size: 2) + [0x7b, 0x7d] + [UInt8](repeating: 0, count: 510)
+            + [UInt8](repeating: 0, count: 8 * 1024)
         do {
             _ = try await s.client.send(.POST, "/v1/contributions", body: .bytes(ByteBuffer(bytes: endless)), contentType: "application/x-tar")
+            Issue.record("bad envelope accepted")
+        } catch let e as RemoteError {
+            // The envelope `{}` is refused as soon as it is in, before the rest streams.
+            #expect(e.code == "envelope.malformed" && e.status == 400, "\(e.code) \(e.message)")
+        }
+        // A stream of nothing but an envelope-sized header and zero blocks: cut off at the limit.
+        let zeros = BundleArchive.header(name: "envelope.json", size: 32 * 1024)
+            + [UInt8](repeating: 0x20, count: 32 * 1024)
+        do {
+            _ = try await s.client.send(.POST, "/v1/contributions", body: .bytes(ByteBuffer(bytes: zeros)), contentType: "application/x-tar")
             Issue.record("endless upload accepted")
         } catch let e as RemoteError {
             #expect(e.code == "upload.too_large" && e.status == 413, "\(e.code) \(e.message)")
         }
-        #expect(await s.server.store.logSize == 1)
+        // The policy entry and the enrolment, nothing else.
+        #expect(await s.server.store.logSize == 2)
     }
 
     /// An expert trained by gradient ascent on public text — trained to raise public loss — passes
@@ -222,6 +242,6 @@ func setPrivacy(_ dir: String, _ change: (inout PrivacyParameters) -> Void) thro
             print("harmful expert: \(e.message)")
             #expect(e.code == "contribution.harmful" && e.status == 422, "\(e.code): \(e.message)")
         }
-        #expect(await s.server.store.logSize == 1)
+        #expect(await s.server.store.logSize == 2)
     }
 }

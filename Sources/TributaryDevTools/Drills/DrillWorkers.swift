@@ -21,8 +21,19 @@ struct DrillWorkers: Sendable {
     static func outcome(_ error: Error) -> String {
         guard let e = error as? RemoteError else { return "transport" }
         if e.status == 0 { return "transport" }
+        if isBusy(error) { return "503-busy" }
         return e.status >= 500 ? "5xx" : String(e.status)
     }
+
+    /// The server's backpressure (503 `api.busy`, with Retry-After): a client waits and retries; it
+    /// is counted apart from server errors.
+    static func isBusy(_ error: Error) -> Bool {
+        guard let e = error as? RemoteError else { return false }
+        return e.status == 503 && e.code == "api.busy"
+    }
+
+    /// How long a client here waits after a 503 before it retries.
+    static let busyPause = 0.25
 
     private func checkpoint(_ json: JSONValue) -> TributaryLog.Checkpoint? {
         guard case let .string(note)? = json["checkpoint"] else { return nil }
@@ -58,6 +69,7 @@ struct DrillWorkers: Sendable {
                 await ledger.acknowledged(sent, index: index, checkpoint: checkpoint(json))
             } catch {
                 await ledger.record("upload", outcome: Self.outcome(error), seconds: nil)
+                if Self.isBusy(error) { await sleep(Self.busyPause); continue }
                 if await ledger.stopping { await ledger.interrupted(sent); return }
                 await ledger.fail("upload \(n) by \(organisation) failed while the server was up: \(error)")
                 return
@@ -82,6 +94,7 @@ struct DrillWorkers: Sendable {
             } catch {
                 await ledger.record("revoke", outcome: Self.outcome(error), seconds: nil)
                 await ledger.revocationInterrupted(index)
+                if Self.isBusy(error) { await sleep(Self.busyPause); continue }
                 if await ledger.stopping { return }
                 await ledger.fail("revocation of \(index) failed while the server was up: \(error)")
                 return
@@ -99,6 +112,7 @@ struct DrillWorkers: Sendable {
                 await ledger.record("release", outcome: "201", seconds: Self.now() - t0)
             } catch {
                 await ledger.record("release", outcome: Self.outcome(error), seconds: nil)
+                if Self.isBusy(error) { continue }
                 if await ledger.stopping { return }
                 await ledger.fail("publishing a release failed while the server was up: \(error)")
                 return
@@ -133,6 +147,7 @@ struct DrillWorkers: Sendable {
                 await ledger.record("route", outcome: "200", seconds: Self.now() - t0)
             } catch {
                 await ledger.record("route", outcome: Self.outcome(error), seconds: nil)
+                if Self.isBusy(error) { await sleep(Self.busyPause); continue }
                 if await ledger.stopping { return }
                 await ledger.fail("a routing query failed: \(error)")
             }

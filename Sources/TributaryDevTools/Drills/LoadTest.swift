@@ -49,7 +49,7 @@ public struct LoadTestReport: Sendable {
             lines.append(String(format: "  %-9@ %9d %8.1f %10.1f %9.1f %9.1f   %@", op.name, n, Double(n) / seconds, op.percentile(0.5) * 1000,
                                 op.percentile(0.99) * 1000, (op.latencies.last ?? 0) * 1000, outcomes))
         }
-        lines.append("  5xx responses: \(serverErrors)")
+        lines.append("  5xx responses: \(serverErrors) (besides \(operations.reduce(0) { $0 + ($1.outcomes["503-busy"] ?? 0) }) × 503 api.busy: the server's backpressure, each retried after a pause)")
         lines.append("  acknowledged contributions: \(acknowledgedUploads); present and verified afterwards: \(verifiedAfterwards); lost: \(lost)")
         lines.append("  final log size: \(finalLogSize) entries; audit: \(auditPassed ? "verified" : "FAILED")")
         lines.append(passed ? "PASSED" : "FAILED: \(failureCount) problem(s)")

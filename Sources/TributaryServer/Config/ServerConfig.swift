@@ -27,7 +27,7 @@ public struct ServerConfig: Sendable {
     /// Worker threads for model computation (probe, releases, scoring).
     public var computeThreads = 2
     /// Requests for computation that may wait beyond the running ones; more get 503.
-    public var computeQueue = 8
+    public var computeQueue = 64
     /// A connection that sends nothing for this long is closed (slow-loris uploads included).
     public var idleTimeoutSeconds: Int64 = 30
     /// A whole upload must arrive within this time, however it trickles.
