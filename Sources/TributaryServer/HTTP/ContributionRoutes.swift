@@ -28,17 +28,17 @@ struct ContributionRoutes {
             return JSONResponse.make(Self.describe(c))
         }
         router.get("/v1/contributions/{index}") { _, context -> Response in
-            let index = try context.parameters.require("index", as: UInt64.self)
+            let index = try PathNumber.index(context, "index")
             guard let c = try await server.store.contribution(index) else { throw ServerError.notFound("no contribution at log index \(index)") }
             return JSONResponse.make(Self.describe(c))
         }
         router.post("/v1/contributions/{index}/revocation") { request, context -> Response in
-            let index = try context.parameters.require("index", as: UInt64.self)
+            let index = try PathNumber.index(context, "index")
             let r = try await server.revokeContribution(index, request: try await JSONResponse.body(request, deadline: server.config.bodyDeadlineSeconds))
             return JSONResponse.make(AppendResponse.json(r), status: .created)
         }
         router.post("/v1/contributions/{index}/takedown") { request, context -> Response in
-            let index = try context.parameters.require("index", as: UInt64.self)
+            let index = try PathNumber.index(context, "index")
             let r = try await server.takeDown(index, request: try await JSONResponse.body(request, deadline: server.config.bodyDeadlineSeconds))
             return JSONResponse.make(AppendResponse.json(r), status: .created)
         }

@@ -46,6 +46,23 @@ extension Request {
     }
 }
 
+/// A log index or release number from a path: a decimal that fits the database's signed 64 bits.
+enum PathNumber {
+    static func index(_ context: some RequestContext, _ name: String) throws -> UInt64 {
+        let text = try context.parameters.require(name)
+        guard let v = UInt64(text), v <= UInt64(Int64.max) else {
+            throw ServerError.badRequest("\(name) must be an integer in 0...\(Int64.max)")
+        }
+        return v
+    }
+
+    static func release(_ context: some RequestContext, _ name: String) throws -> Int {
+        let text = try context.parameters.require(name)
+        guard let v = Int(text), v >= 1 else { throw ServerError.badRequest("\(name) must be a release number, 1 or more") }
+        return v
+    }
+}
+
 extension JSONValue {
     static func base64Array(_ hashes: [[UInt8]]) -> JSONValue { .array(hashes.map { .string(Base64.encode($0)) }) }
 }

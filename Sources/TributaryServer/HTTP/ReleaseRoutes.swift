@@ -26,10 +26,10 @@ struct ReleaseRoutes {
             return JSONResponse.make(try await describe(n))
         }
         router.get("/v1/releases/{number}") { _, context -> Response in
-            JSONResponse.make(try await describe(try context.parameters.require("number", as: Int.self)))
+            JSONResponse.make(try await describe(try PathNumber.release(context, "number")))
         }
         router.get("/v1/releases/{number}/files/{name}") { _, context -> Response in
-            let n = try context.parameters.require("number", as: Int.self)
+            let n = try PathNumber.release(context, "number")
             let name = try context.parameters.require("name")
             guard Self.releaseFiles.contains(name), try await server.store.release(n) != nil else {
                 throw ServerError.notFound("no file \(name) in release \(n)")

@@ -10,6 +10,9 @@ struct ServingRoutes {
     func register(on router: Router<BasicRequestContext>) {
         router.post("/v1/route") { request, _ -> Response in
             let body = try await JSONResponse.object(request, limit: 4 << 20, deadline: server.config.bodyDeadlineSeconds)
+            try Self.only(body, ["text", "texts", "embedding", "embeddings", "topK", "temperature"])
+            let queries = ["text", "texts", "embedding", "embeddings"].filter { body[$0] != nil }
+            guard queries.count == 1 else { throw ServerError.badRequest("give exactly one of text, texts, embedding or embeddings") }
             let k = try Self.int(body["topK"], default: 2, range: 1...64, "topK")
             // Routing weights are softmax(−d²/T): T must be a normal positive number or they are NaN.
             let t = try Self.double(body["temperature"], default: 0.1, range: 0.001...100, "temperature")
@@ -18,14 +21,14 @@ struct ServingRoutes {
             if let text = body["text"] {
                 results = try await server.route(texts: [try Self.string(text, "text")], topK: k, temperature: t)
                 batch = false
-            } else if case let .array(items)? = body["texts"] {
-                guard !items.isEmpty, items.count <= Self.maxBatch else { throw ServerError.badRequest("texts must hold 1...\(Self.maxBatch) strings") }
+            } else if let textsValue = body["texts"] {
+                guard case let .array(items) = textsValue, !items.isEmpty, items.count <= Self.maxBatch else { throw ServerError.badRequest("texts must hold 1...\(Self.maxBatch) strings") }
                 results = try await server.route(texts: try items.map { try Self.string($0, "texts[]") }, topK: k, temperature: t)
             } else if let e = body["embedding"] {
                 results = try await server.route(embeddings: [try Self.vector(e)], topK: k, temperature: t)
                 batch = false
-            } else if case let .array(items)? = body["embeddings"] {
-                guard !items.isEmpty, items.count <= Self.maxBatch else { throw ServerError.badRequest("embeddings must hold 1...\(Self.maxBatch) vectors") }
+            } else if let e = body["embeddings"] {
+                guard case let .array(items) = e, !items.isEmpty, items.count <= Self.maxBatch else { throw ServerError.badRequest("embeddings must hold 1...\(Self.maxBatch) vectors") }
                 results = try await server.route(embeddings: try items.map(Self.vector), topK: k, temperature: t)
             } else {
                 throw ServerError.badRequest("give one of text, texts, embedding or embeddings")
@@ -36,12 +39,14 @@ struct ServingRoutes {
         }
         router.post("/v1/score") { request, _ -> Response in
             let body = try await JSONResponse.object(request, deadline: server.config.bodyDeadlineSeconds)
+            try Self.only(body, ["text"])
             let (release, e) = try await server.score(text: try Self.string(body["text"], "text"))
             return JSONResponse.make(.object([("release", .int(release)), ("bitsPerByte", .double(e.bitsPerByte)),
                                               ("bits", .double(e.bits)), ("bytes", .int(e.bytes))]))
         }
         router.post("/v1/generate") { request, _ -> Response in
             let body = try await JSONResponse.object(request, deadline: server.config.bodyDeadlineSeconds)
+            try Self.only(body, ["prompt", "maxTokens", "temperature", "topK", "seed"])
             let prompt = try Self.string(body["prompt"] ?? .string(""), "prompt")
             let n = try Self.int(body["maxTokens"], default: min(200, server.config.maxGenerateTokens), range: 1...server.config.maxGenerateTokens, "maxTokens")
             let temp = try Self.double(body["temperature"], default: 0.8, range: 0...10, "temperature")
@@ -65,6 +70,12 @@ struct ServingRoutes {
     static func describe(_ e: RoutedExpert) -> JSONValue {
         .object([("expert", .int(e.expert)), ("organisation", .string(e.organisation)),
                  ("contribution", e.contribution.map { .uint64($0) } ?? .null), ("weight", .double(e.weight))])
+    }
+
+    /// Refuses fields the endpoint does not read: an ignored field is one a client may believe was used.
+    static func only(_ body: JSONValue, _ fields: Set<String>) throws {
+        guard case let .object(members) = body else { return }
+        for (k, _) in members where !fields.contains(k) { throw ServerError.badRequest("unknown field \(k.debugDescription)") }
     }
 
     static func string(_ v: JSONValue?, _ name: String) throws -> String {

@@ -69,7 +69,8 @@ extension MetadataStore {
     }
 
     public func contribution(_ index: UInt64) throws -> ContributionRecord? {
-        try db.first("SELECT \(Self.contributionColumns) FROM contributions WHERE log_index = ?", [.int(Int64(index))], Self.contributionRow)
+        // Clamped: an index past Int64 names no row (and must not trap).
+        try db.first("SELECT \(Self.contributionColumns) FROM contributions WHERE log_index = ?", [.int(Int64(clamping: index))], Self.contributionRow)
     }
 
     public func contribution(statementSHA256 sha: String) throws -> ContributionRecord? {

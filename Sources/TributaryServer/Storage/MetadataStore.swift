@@ -149,7 +149,7 @@ public actor MetadataStore {
     }
 
     public func entries(start: UInt64, end: UInt64) throws -> [[UInt8]] {
-        try db.query("SELECT entry FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx", [.int(Int64(start)), .int(Int64(end))]) { $0.blob(0) }
+        try db.query("SELECT entry FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx", [.int(Int64(clamping: start)), .int(Int64(clamping: end))]) { $0.blob(0) }
     }
 
     public func inclusionProof(index: UInt64, size: UInt64) throws -> [[UInt8]] {
