@@ -3,5 +3,7 @@ set -euo pipefail
 WORK=${WORK:-$PWD/.examples}
 TRIBUTARY=${TRIBUTARY:-$PWD/.build/release/tributary}
 SERVER=${SERVER:-http://127.0.0.1:8080}
+# The deployment's log origin: statements and signed requests name it, and only this server accepts them.
+ORIGIN=${ORIGIN:-examples.tributary/log}
 mkdir -p "$WORK"
 run() { printf '$ tributary'; printf ' %q' "$@"; printf '\n'; "$TRIBUTARY" "$@"; }

@@ -14,8 +14,8 @@ seeds_dir="$scratch/seeds"
 mkdir -p "$seeds_dir"
 # A real bundle archive and a real signed request as seeds.
 tar --format=ustar -C protocol/test-vectors/bundle -cf "$seeds_dir/bundle.tar" envelope.json expert.safetensors routing.safetensors statement.json
-printf '%s' '{"payload":"eyJhY3Rpb24iOiJyZXZva2UtY29udHJpYnV0aW9uIiwia2V5SUQiOiI1NDY0NDQxZiIsIm5vbmNlIjoiMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMCIsIm9yZ2FuaXNhdGlvbiI6InRlc3Qtb3JnIiwicGFyYW1ldGVycyI6eyJjb250cmlidXRpb24iOjN9LCJ0aW1lc3RhbXAiOiIyMDI2LTAxLTAxVDAwOjAwOjAwWiJ9","payloadType":"application/vnd.tributary.request+json","signatures":[{"keyid":"test-org+5464441f","sig":"AAAA"}]}' > "$seeds_dir/request.json"
-printf 'tributary.local/log\n3\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\n' > "$seeds_dir/checkpoint.txt"
+printf '%s' '{"payload":"eyJhY3Rpb24iOiJyZXZva2UtY29udHJpYnV0aW9uIiwia2V5SUQiOiI1NDY0NDQxZiIsIm5vbmNlIjoiMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMCIsIm9yZ2FuaXNhdGlvbiI6InRlc3Qtb3JnIiwib3JpZ2luIjoidHJpYnV0YXJ5LnRlc3QvbG9nIiwicGFyYW1ldGVycyI6eyJjb250cmlidXRpb24iOjN9LCJ0aW1lc3RhbXAiOiIyMDI2LTAxLTAxVDAwOjAwOjAwWiJ9","payloadType":"application/vnd.tributary.request.v2+json","signatures":[{"keyid":"test-org+5464441f","sig":"AAAA"}]}' > "$seeds_dir/request.json"
+printf 'tributary.test/log\n3\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\n' > "$seeds_dir/checkpoint.txt"
 declare -A seeds=(
   [FuzzSafetensorsHeader]="protocol/test-vectors/bundle/expert.safetensors protocol/test-vectors/bundle/routing.safetensors"
   [FuzzEnvelope]="protocol/test-vectors/bundle/envelope.json protocol/test-vectors/bundle/statement.json"

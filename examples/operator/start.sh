@@ -14,7 +14,7 @@ fi
 
 # 3. The server: SQLite and files under WORK/server; it creates the log key on first start
 #    (WORK/server/log.pub is what data owners and auditors pin).
-"$TRIBUTARY" serve --dir "$WORK/server" --anchor "$WORK/anchor" --probe "$PUBLIC_TEXT" \
+"$TRIBUTARY" serve --dir "$WORK/server" --anchor "$WORK/anchor" --probe "$PUBLIC_TEXT" --origin "$ORIGIN" \
   --operator-key "$WORK/operator/operator.pub" --no-auto-release --port "${SERVER##*:}" \
   >"$WORK/server.log" 2>&1 &
 echo $! >"$WORK/server.pid"
