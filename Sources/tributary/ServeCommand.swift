@@ -41,7 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Uploads in progress at once per organisation.") var maxUploadsPerOrganisation = 2
     @Option(help: "Bytes all staged uploads may hold on disk together.") var maxStagedBytes: UInt64 = 8 << 30
     @Option(help: "Seconds a whole upload may take.") var uploadDeadline: Int64 = 900
-    @Option(help: "Computations (scoring, generation, verification) that may wait beyond the running ones.") var computeQueue = 64
+    @Option(help: "Computations of each lane (routing; scoring, generation, verification) that may wait beyond the running ones.") var computeQueue = 64
     @Option(help: "Tokens one /v1/generate request may ask for.") var maxGenerateTokens = 512
     @Option(help: "Release directories to keep whole (older ones keep their manifest); default: all.") var keepReleases: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"

@@ -6,13 +6,15 @@ import Foundation
 /// at once rather than a stall of every route. The server's own work (startup, releases) is never refused.
 ///
 /// Two lanes, because their costs differ by two orders of magnitude: a routing query takes about a
-/// millisecond, an upload's verification (the public probe) hundreds. Interactive work is admitted on
-/// its own count and runs before any waiting bulk work, so a burst of uploads cannot starve routing
-/// (measured: with one lane, 20 uploaders cut answered routing queries from 605/s to 81/s; RELIABILITY.md).
+/// millisecond, an upload's verification (the public probe) hundreds. Each lane has its own threads
+/// and its own admission count, so a burst of uploads cannot starve routing (measured: with one
+/// lane, 20 uploaders cut answered routing queries from 605/s to 81/s) and a flood of routing
+/// queries cannot starve uploads (measured: with one queue and routing first, uploads timed out);
+/// the operating system shares the cores between the lanes' running threads (RELIABILITY.md).
 public final class ComputePool: @unchecked Sendable {
     public enum Lane: Sendable { case interactive, bulk }
 
-    private let operations: OperationQueue
+    private let operations: [Lane: OperationQueue]
     private let lock = NSLock()
     private var admitted: [Lane: Int] = [.interactive: 0, .bulk: 0]
     public let width: Int
@@ -21,9 +23,14 @@ public final class ComputePool: @unchecked Sendable {
     public init(width: Int, queue: Int = 8) {
         self.width = max(1, width)
         self.queue = max(0, queue)
-        operations = OperationQueue()
-        operations.maxConcurrentOperationCount = self.width
-        operations.qualityOfService = .userInitiated
+        var queues = [Lane: OperationQueue]()
+        for lane in [Lane.interactive, .bulk] {
+            let q = OperationQueue()
+            q.maxConcurrentOperationCount = self.width
+            q.qualityOfService = .userInitiated
+            queues[lane] = q
+        }
+        operations = queues
     }
 
     /// `ownWork`: the server's own work (startup, releases), never refused.
@@ -37,13 +44,11 @@ public final class ComputePool: @unchecked Sendable {
             guard ok else { throw ServerError.busy("\(width + queue) computations of this kind are running or waiting, the most this server queues") }
         }
         return try await withCheckedThrowingContinuation { continuation in
-            let op = BlockOperation { [self] in
+            operations[lane]!.addOperation { [self] in
                 let result = Result { try work() }
                 if !ownWork { lock.withLock { admitted[lane, default: 0] -= 1 } }
                 continuation.resume(with: result)
             }
-            op.queuePriority = lane == .interactive ? .high : .normal
-            operations.addOperation(op)
         }
     }
 
