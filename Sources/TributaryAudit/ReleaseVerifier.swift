@@ -39,19 +39,30 @@ struct ReleaseVerifier {
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            for name in ReleaseLayout.digestedFiles {
+            for name in ReleaseLayout.digestedFiles where m.files[name] != nil {
                 try await source.fetch("release/\(n)/\(name)", to: dir + "/" + name)
                 let got = Hex.encode(try SHA256.digest(fileAt: dir + "/" + name).digest)
                 guard got == m.files[name] else {
                     return report.fail("audit.release_file_mismatch", "release \(n)'s \(name) has SHA-256 \(got.prefix(16))…, the manifest says \((m.files[name] ?? "nothing").prefix(16))…")
                 }
             }
+            let anchorDir = dir + "/anchor"
+            try FileManager.default.createDirectory(atPath: anchorDir, withIntermediateDirectories: true)
             for name in AnchorLayout.publishedFiles {
-                try await source.fetch("anchor/\(name)", to: dir + "/anchor-" + name)
+                do {
+                    try await source.fetch("anchor/\(name)", to: anchorDir + "/" + name)
+                } catch where AnchorLayout.optionalFiles.contains(name) {
+                    continue  // absent: then the identity below is computed without it
+                }
             }
-            let anchorSHA = Hex.encode(try SHA256.digest(fileAt: dir + "/anchor-model.safetensors").digest)
+            let anchorSHA = try ModelFiles.identity(of: anchorDir)
             guard anchorSHA == m.anchorSHA256 else {
-                return report.fail("audit.anchor_mismatch", "the served anchor has SHA-256 \(anchorSHA.prefix(16))…, release \(n) names \(m.anchorSHA256.prefix(16))…")
+                return report.fail("audit.anchor_mismatch", "the served anchor's identity (config, weights, tokenizer) is \(anchorSHA.prefix(16))…, release \(n) names \(m.anchorSHA256.prefix(16))…")
+            }
+            let anchorTokenizer = anchorDir + "/" + ModelFiles.tokenizer
+            let anchorTokenizerSHA = FileManager.default.fileExists(atPath: anchorTokenizer) ? Hex.encode(try SHA256.digest(fileAt: anchorTokenizer).digest) : nil
+            guard m.files[ModelFiles.tokenizer] == anchorTokenizerSHA else {
+                return report.fail("audit.release_file_mismatch", "release \(n)'s tokenizer is not the anchor's")
             }
             var experts = [(expert: String, routing: String)]()
             for (i, e) in m.experts.enumerated() {
@@ -75,8 +86,8 @@ struct ReleaseVerifier {
     func compareTensors(release dir: String, manifest m: ReleaseManifest, experts: [(expert: String, routing: String)],
                         report: inout AuditReport) throws {
         let model = try SafetensorsFile(path: dir + "/model.safetensors")
-        let anchor = try SafetensorsFile(path: dir + "/anchor-model.safetensors")
-        let anchorRouting = try SafetensorsFile(path: dir + "/anchor-routing.safetensors")
+        let anchor = try SafetensorsFile(path: dir + "/anchor/" + ModelFiles.weights)
+        let anchorRouting = try SafetensorsFile(path: dir + "/anchor/" + AnchorLayout.routingFile)
         let config = try StrictJSONParser.parse(try readSmallFile(dir + "/config.json", limit: 1 << 20))
         guard config["num_local_experts"] == .int(m.experts.count + 1), config["num_experts_per_tok"] == .int(m.expertsPerToken) else {
             return report.fail("audit.release_config", "release \(m.release)'s config.json does not declare \(m.experts.count + 1) experts, \(m.expertsPerToken) per token")
@@ -85,6 +96,16 @@ struct ReleaseVerifier {
         guard let L = config["num_hidden_layers"]?.intValue, (1...4096).contains(L), let C = config["hidden_size"]?.intValue, (1...65536).contains(C) else {
             return report.fail("audit.release_config", "release \(m.release)'s config.json lacks its dimensions or gives impossible ones")
         }
+        // Which layers hold experts: tributary_expert_layers, else every layer.
+        var expertLayers = Array(0..<L)
+        if let v = config["tributary_expert_layers"], v != .null {
+            guard let a = v.arrayValue, a.count <= L, case let l = a.compactMap(\.intValue), l.count == a.count, !l.isEmpty,
+                  l == l.sorted(), Set(l).count == l.count, l.allSatisfy({ (0..<L).contains($0) }) else {
+                return report.fail("audit.release_config", "release \(m.release)'s tributary_expert_layers is not a set of its layers")
+            }
+            expertLayers = l
+        }
+        let moe = Set(expertLayers), E = m.experts.count + 1
         var compared = 0
         func same(_ a: SafetensorsFile, _ an: String, _ b: SafetensorsFile, _ bn: String, row: (index: Int, width: Int)? = nil) throws -> Bool {
             compared += 1
@@ -95,36 +116,62 @@ struct ReleaseVerifier {
             }
             return x.map(\.bitPattern) == y.map(\.bitPattern)
         }
-        // Shared weights and expert 0 are the anchor's.
+        // Exactly the tensors a release of these experts has: nothing extra to hide behaviour in.
+        var expected = Set<String>()
+        // Shared weights and expert 0 (in layers without experts: every expert) are the anchor's.
         for t in anchor.tensors {
-            let releaseName = TensorNames.expertZeroName(ofAnchorTensor: t.name, layers: L)
-            guard try same(model, releaseName, anchor, t.name) else {
-                report.fail("audit.release_tensor_mismatch", "release \(m.release): \(releaseName) is not the anchor's \(t.name)")
-                continue
+            for releaseName in TensorNames.releaseNames(ofAnchorTensor: t.name, expertLayers: moe, experts: E) {
+                expected.insert(releaseName)
+                guard try same(model, releaseName, anchor, t.name) else {
+                    report.fail("audit.release_tensor_mismatch", "release \(m.release): \(releaseName) is not the anchor's \(t.name)")
+                    continue
+                }
             }
         }
+        for l in 0..<L where !moe.contains(l) {
+            // A layer without experts routes over identical copies: its router is written as zeros.
+            expected.insert(TensorNames.router(l))
+            if try !model.floats(TensorNames.router(l)).allSatisfy({ $0 == 0 }) {
+                report.fail("audit.release_tensor_mismatch", "release \(m.release): the router of layer \(l), which has no experts, is not zero")
+            }
+            compared += 1
+        }
         let anchorRows = try anchorRouting.floats(TensorNames.routerRows)
-        for l in 0..<L {
+        guard anchorRows.count == L * C else {
+            return report.fail("audit.release_tensor_mismatch", "the anchor's router rows do not cover its \(L) layers")
+        }
+        let contributed = try experts.map { (try SafetensorsFile(path: $0.expert), try SafetensorsFile(path: $0.routing)) }
+        for (i, (expert, _)) in contributed.enumerated() where Set(expert.tensors.map(\.name)) != Set(expertLayers.flatMap {
+            [TensorNames.bundleW1($0), TensorNames.bundleW2($0), TensorNames.bundleW3($0)] }) {
+            report.fail("audit.release_tensor_mismatch", "release \(m.release): contribution \(m.experts[i].contribution)'s expert does not cover exactly the release's expert layers")
+        }
+        for l in expertLayers {
             let gate = TensorNames.router(l)
+            expected.insert(gate)
             if try model.floats(gate)[0..<C].map(\.bitPattern) != anchorRows[l * C..<(l + 1) * C].map(\.bitPattern) {
                 report.fail("audit.release_tensor_mismatch", "release \(m.release): router row 0 of layer \(l) is not the anchor's")
             }
             compared += 1
-            for (i, files) in experts.enumerated() {
+            for (i, (expert, routing)) in contributed.enumerated() {
                 let e = i + 1, c = m.experts[i].contribution
-                let expert = try SafetensorsFile(path: files.expert), routing = try SafetensorsFile(path: files.routing)
-                for (w, released, contributed) in [("w1", TensorNames.expertW1(l, e), TensorNames.bundleW1(l)),
-                                                   ("w2", TensorNames.expertW2(l, e), TensorNames.bundleW2(l)),
-                                                   ("w3", TensorNames.expertW3(l, e), TensorNames.bundleW3(l))]
-                where try !same(model, released, expert, contributed) {
-                    report.fail("audit.release_tensor_mismatch", "release \(m.release): expert \(e) (contribution \(c)) layer \(l) \(w) differs from the contributed tensor")
+                for (w, released, bundled) in [("w1", TensorNames.expertW1(l, e), TensorNames.bundleW1(l)),
+                                               ("w2", TensorNames.expertW2(l, e), TensorNames.bundleW2(l)),
+                                               ("w3", TensorNames.expertW3(l, e), TensorNames.bundleW3(l))] {
+                    expected.insert(released)
+                    if try !same(model, released, expert, bundled) {
+                        report.fail("audit.release_tensor_mismatch", "release \(m.release): expert \(e) (contribution \(c)) layer \(l) \(w) differs from the contributed tensor")
+                    }
                 }
                 let rows = try routing.floats(TensorNames.routerRows)
-                if try model.floats(gate)[e * C..<(e + 1) * C].map(\.bitPattern) != rows[l * C..<(l + 1) * C].map(\.bitPattern) {
+                if try rows.count != L * C || model.floats(gate)[e * C..<(e + 1) * C].map(\.bitPattern) != rows[l * C..<(l + 1) * C].map(\.bitPattern) {
                     report.fail("audit.release_tensor_mismatch", "release \(m.release): router row \(e) of layer \(l) differs from contribution \(c)'s")
                 }
                 compared += 1
             }
+        }
+        let extra = Set(model.tensors.map(\.name)).subtracting(expected)
+        if !extra.isEmpty {
+            report.fail("audit.release_tensor_mismatch", "release \(m.release) holds tensors no anchor or contribution accounts for: \(extra.sorted().prefix(5).joined(separator: ", "))")
         }
         // The routing index carries exactly the published centroids and the anchor's embedding centre.
         let index = try SafetensorsFile(path: dir + "/routing-index.safetensors")

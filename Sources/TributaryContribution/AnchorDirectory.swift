@@ -31,10 +31,8 @@ public struct AnchorDirectory: Sendable {
         return (try f.floats(TensorNames.centroids), try f.floats(TensorNames.centroidCounts))
     }
 
-    /// SHA-256 of the weights file.
-    public static func digest(_ dir: String) throws -> String {
-        Hex.encode(try SHA256.digest(fileAt: dir + "/" + ModelDirectory.weightsFile, noFollow: false).digest)
-    }
+    /// The anchor's identity: config, weights and tokenizer (`ModelFiles.identity`).
+    public static func digest(_ dir: String) throws -> String { try ModelDirectory.digest(dir) }
 
     public static func load(_ path: String) throws -> AnchorDirectory {
         let model = try ModelDirectory.load(path)

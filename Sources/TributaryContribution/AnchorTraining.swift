@@ -19,7 +19,7 @@ public enum AnchorTraining {
         guard !config.isMoE else { throw TributaryError("anchor.not_dense", "the anchor must be dense") }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let model = Model.initialised(config: config, seed: options.seed)
-        let batcher = try Batcher(stream: train.tokenStream(), batch: options.batchSize, seqLen: options.seqLen, seed: options.seed)
+        let batcher = try Batcher(stream: train.tokenStream(model.tokenizer), batch: options.batchSize, seqLen: options.seqLen, seed: options.seed)
         let ckptDir = out + "/checkpoints"
         if restart { TrainingCheckpointStore(directory: ckptDir, keep: 0).clear() }
         let trainer = try Trainer(model: model, mode: .full, options: options, batcher: batcher, checkpointDirectory: ckptDir,

@@ -24,7 +24,7 @@ public enum CombinedModel {
     }
 
     public static func assemble(anchor: AnchorDirectory, contributions: [Contribution], topK: Int) throws -> (model: Model, index: RoutingIndex) {
-        var experts = [ExpertWeights(denseFFNOf: anchor.model)], rows = [anchor.routerRows]
+        var experts = [ExpertWeights](), rows = [[Float]]()
         let pub = try anchor.publicCentroids()
         var index = [RoutingIndex.Expert(name: "anchor", centroids: pub.centroids, counts: pub.counts)]
         for c in contributions {
@@ -32,7 +32,7 @@ public enum CombinedModel {
             rows.append(c.signature.routerRows)
             index.append(.init(name: c.name, centroids: c.signature.centroids, counts: c.signature.counts))
         }
-        let model = try ExpertAssembly.assemble(anchor: anchor.model, experts: experts, routerRows: rows, topK: topK)
+        let model = try ExpertAssembly.combine(anchor: anchor.model, anchorRows: anchor.routerRows, experts: experts, rows: rows, topK: topK)
         return (model, RoutingIndex(dimension: anchor.model.config.hiddenSize, center: anchor.embeddingCenter, experts: index))
     }
 }

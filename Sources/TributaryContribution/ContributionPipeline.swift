@@ -24,9 +24,10 @@ public enum ContributionPipeline {
     }
 
     /// `publicText` (optional, public) is replayed during training so the expert and its router row
-    /// learn what is not the owner's domain (ExpertTraining).
+    /// learn what is not the owner's domain (ExpertTraining). `expertLayers`: the anchor layers that
+    /// get an expert (every layer when nil).
     public static func train<N: NoiseSource>(anchor: AnchorDirectory, data: Corpus, publicText: Corpus? = nil, publicEvery: Int = 2,
-                                             training: TrainingOptions,
+                                             expertLayers: [Int]? = nil, training: TrainingOptions,
                                              signature o: SignatureOptions, out: String, restart: Bool, progress: ProgressReporter?,
                                              noise: inout N) throws -> Result {
         let c = anchor.model.config, L = c.numLayers, C = c.hiddenSize
@@ -75,7 +76,7 @@ public enum ContributionPipeline {
         progress?.log("routing signature: \(released.k) of \(o.clusters) clusters kept (minimum size \(o.minClusterSize))")
 
         let trainRouter = o.routerRowSource == .trained
-        let result = try ExpertTraining.train(anchor: anchor.trainingAnchor, data: data, routerRows: released.routerRows, trainRouter: trainRouter,
+        let result = try ExpertTraining.train(anchor: anchor.trainingAnchor, data: data, routerRows: released.routerRows, layers: expertLayers, trainRouter: trainRouter,
                                               publicText: publicText, publicEvery: publicEvery, options: training, checkpointDirectory: out + "/checkpoints", restart: false, progress: progress)
         var finalSignature = released
         if trainRouter { finalSignature.routerRows = result.trainedRouterRows }

@@ -4,14 +4,18 @@ import TributaryModel
 /// An expert as a bundle carries it: `expert.safetensors` (protocol/SPEC.md §3.1), per layer
 /// `layers.{l}.w1/w2/w3.weight`.
 extension ExpertWeights {
-    /// Reads `expert.safetensors`, checking it fits `config`.
+    /// Reads `expert.safetensors`, checking it fits `config` (its layers are layers of the model).
     public init(file: SafetensorsFile, config: ModelConfig) throws {
         let C = config.hiddenSize, F = config.intermediateSize
-        guard file.tensors.count == 3 * config.numLayers else {
-            throw TributaryError("model.shape_mismatch", "expert has \(file.tensors.count) tensors, the anchor's \(config.numLayers) layers need \(3 * config.numLayers)")
+        let layout: ExpertLayout
+        do { layout = try BundleLayout.expertLayout(of: file.header) } catch {
+            throw TributaryError("model.shape_mismatch", "the expert's tensors: \(error)")
+        }
+        guard layout.layers.last! < config.numLayers else {
+            throw TributaryError("model.shape_mismatch", "the expert has layers \(layout.layers), the anchor \(config.numLayers)")
         }
         var w1 = [[Float]](), w2 = [[Float]](), w3 = [[Float]]()
-        for l in 0..<config.numLayers {
+        for l in layout.layers {
             for (name, shape) in [(TensorNames.bundleW1(l), [F, C]), (TensorNames.bundleW2(l), [C, F]), (TensorNames.bundleW3(l), [F, C])] {
                 let info = try file.info(name)
                 guard info.shape == shape else {
@@ -22,16 +26,16 @@ extension ExpertWeights {
             w2.append(try file.floats(TensorNames.bundleW2(l)))
             w3.append(try file.floats(TensorNames.bundleW3(l)))
         }
-        self.init(w1: w1, w2: w2, w3: w3)
+        self.init(layers: layout.layers, w1: w1, w2: w2, w3: w3)
     }
 
     /// Adds the expert's tensors under the bundle names.
     public func add(to writer: inout SafetensorsWriter, config: ModelConfig, dtype: SafetensorsWriter.OutputDType = .f32) {
         let C = config.hiddenSize, F = config.intermediateSize
-        for l in 0..<w1.count {
-            writer.add(TensorNames.bundleW1(l), shape: [F, C], values: w1[l], dtype: dtype)
-            writer.add(TensorNames.bundleW2(l), shape: [C, F], values: w2[l], dtype: dtype)
-            writer.add(TensorNames.bundleW3(l), shape: [F, C], values: w3[l], dtype: dtype)
+        for (i, l) in layers.enumerated() {
+            writer.add(TensorNames.bundleW1(l), shape: [F, C], values: w1[i], dtype: dtype)
+            writer.add(TensorNames.bundleW2(l), shape: [C, F], values: w2[i], dtype: dtype)
+            writer.add(TensorNames.bundleW3(l), shape: [F, C], values: w3[i], dtype: dtype)
         }
     }
 }

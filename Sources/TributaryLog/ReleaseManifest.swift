@@ -104,6 +104,12 @@ public struct ReleaseManifest: Equatable, Sendable {
             }
             try f.finish()
             try r.finish()
+            for name in files.keys where !ReleaseLayout.digestedFiles.contains(name) {
+                throw LogError.badEntry("the manifest names a file \(name.debugDescription) no release has")
+            }
+            for name in ReleaseLayout.requiredFiles where files[name] == nil {
+                throw LogError.badEntry("the manifest gives no digest of \(name)")
+            }
             return ReleaseManifest(release: release, createdAt: createdAt, logSize: logSize, anchorSHA256: anchor,
                                    expertsPerToken: k, experts: experts, files: files)
         } catch let e as JSONSchemaError {

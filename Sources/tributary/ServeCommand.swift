@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import TributaryCore
+import TributaryModel
 import TributaryServer
 
 struct ServeCommand: AsyncParsableCommand {
@@ -36,6 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest expert/anchor FFN norm ratio per layer.") var maxNormRatio = 2.0
     @Option(help: "Largest relative rise of the probe's bits per byte.") var probeTolerance = 0.05
     @Option(help: "Experts per token in releases.") var expertsPerToken = 2
+    @Option(help: "A set of anchor layers experts may cover: all, 22-29, 0,4-7 (repeat for several; default: all).") var expertLayers: [LayerSet] = []
     @Flag(help: "Do not publish a release after every change (use POST /v1/releases).") var noAutoRelease = false
     @Option(help: "Uploads in progress at once, in all.") var maxConcurrentUploads = 8
     @Option(help: "Uploads in progress at once per organisation.") var maxUploadsPerOrganisation = 2
@@ -65,6 +67,11 @@ struct ServeCommand: AsyncParsableCommand {
         c.policy.requireDPRouterRows = requireDpRouterRows
         c.policy.maxNormRatio = maxNormRatio
         c.policy.probeTolerance = probeTolerance
+        if !expertLayers.isEmpty {
+            // Resolved against the anchor when the server starts (`all` needs its layer count).
+            let n = try ModelDirectory.loadConfig(anchor).numLayers
+            c.policy.expertLayerSets = try expertLayers.map { try $0.resolve(count: n) }
+        }
         c.expertsPerToken = expertsPerToken
         c.autoRelease = !noAutoRelease
         c.maxConcurrentUploads = maxConcurrentUploads

@@ -23,6 +23,7 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Public text (like the anchor's), replayed every --public-every steps so the expert does not degrade it.")
     var publicText: [String] = []
     @Option(help: "Train on a public batch every this many steps (2 = half the steps).") var publicEvery = 2
+    @Option(help: "Anchor layers that get an expert: all, 22-29, 0,4-7 (the server's policy says which sets it accepts).") var expertLayers = LayerSet(layers: nil)
     @OptionGroup var corpusOptions: CorpusOptions
     @OptionGroup var training: TrainingArguments
     @OptionGroup var privacy: PrivacyArguments
@@ -38,7 +39,8 @@ struct TrainCommand: AsyncParsableCommand {
             progress.log("expert: \(train.documents.count) private documents (\(train.totalBytes) bytes), \(held?.documents.count ?? 0) held out; anchor \(a.digest.prefix(16))…")
             var noise = SecureNoise()
             let pub = publicText.isEmpty ? nil : try corpusOptions.load(publicText)
-            let r = try ContributionPipeline.train(anchor: a, data: train, publicText: pub, publicEvery: publicEvery, training: options, signature: privacy.options(seed: training.seed),
+            let r = try ContributionPipeline.train(anchor: a, data: train, publicText: pub, publicEvery: publicEvery,
+                                                   expertLayers: try expertLayers.resolve(count: a.model.config.numLayers), training: options, signature: privacy.options(seed: training.seed),
                                                    out: out, restart: training.restart, progress: progress, noise: &noise)
             guard !r.training.stoppedEarly else { return }
             var heldOut: (anchor: Evaluation, expert: Evaluation)?

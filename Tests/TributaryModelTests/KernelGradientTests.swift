@@ -18,33 +18,48 @@ import Testing
         expectGradientsMatch("dw", analytic: dw, x: w.pointer, indices: Array(0..<c), f: loss)
     }
 
-    @Test func ropeBackwardIsTheTransposeRotation() {
+    /// Multi-head, grouped-query (3 query heads per key/value head), multi-query.
+    static let shapes = [AttentionShape(heads: 2, kvHeads: 2, headDim: 4), AttentionShape(heads: 6, kvHeads: 2, headDim: 4),
+                         AttentionShape(heads: 3, kvHeads: 1, headDim: 6)]
+
+    @Test(arguments: shapes) func ropeBackwardIsTheTransposeRotation(shape: AttentionShape) {
         var rng = RNG(seed: 2)
-        let b = 2, t = 5, c = 8
-        let rope = RoPE(headDim: 4, maxPositions: 8, theta: 10000)
-        let x = randomBuffer(b * t * 3 * c, &rng), r = randomBuffer(b * t * 3 * c, &rng)
+        let b = 2, t = 5, w = shape.width
+        let rope = RoPE(headDim: shape.headDim, maxPositions: 8, theta: 10000)
+        let x = randomBuffer(b * t * w, &rng), r = randomBuffer(b * t * w, &rng)
         let y = FloatBuffer(count: x.count)
         func loss() -> Double {
             y.pointer.update(from: x.pointer, count: x.count)
-            rope.apply(qkv: y.pointer, batch: b, seqLen: t, channels: c)
+            rope.apply(qkv: y.pointer, batch: b, seqLen: t, shape: shape)
             return weightedSum(y, r)
         }
         let g = FloatBuffer(r.array)
-        rope.apply(qkv: g.pointer, batch: b, seqLen: t, channels: c, inverse: true)
+        rope.apply(qkv: g.pointer, batch: b, seqLen: t, shape: shape, inverse: true)
         expectGradientsMatch("drope", analytic: g, x: x.pointer, indices: Array(0..<x.count), f: loss)
-        // Position 0 is the identity rotation.
+        // Position 0 is the identity rotation; values are never rotated.
         let z = FloatBuffer(x.array)
-        rope.apply(qkv: z.pointer, batch: 1, seqLen: 1, channels: c)
-        #expect(z.slice(0, 2 * c) == x.slice(0, 2 * c))
+        rope.apply(qkv: z.pointer, batch: 1, seqLen: 1, shape: shape)
+        #expect(z.slice(0, w) == x.slice(0, w))
+        let v = FloatBuffer(x.array)
+        rope.apply(qkv: v.pointer, batch: b, seqLen: t, shape: shape)
+        for row in 0..<b * t {
+            let vStart = row * w + shape.qDim + shape.kvDim
+            #expect(v.slice(vStart, shape.kvDim) == x.slice(vStart, shape.kvDim))
+        }
+        // A start offset rotates like the positions it stands for.
+        let one = FloatBuffer(x.slice(3 * w, w)), full = FloatBuffer(x.slice(0, t * w))
+        rope.apply(qkv: one.pointer, batch: 1, seqLen: 1, shape: shape, start: 3)
+        rope.apply(qkv: full.pointer, batch: 1, seqLen: t, shape: shape)
+        #expect(one.array == full.slice(3 * w, w))
     }
 
-    @Test func attention() {
+    @Test(arguments: shapes) func attention(shape: AttentionShape) {
         var rng = RNG(seed: 3)
-        let b = 2, t = 5, c = 8, h = 2
-        let qkv = randomBuffer(b * t * 3 * c, &rng), r = randomBuffer(b * t * c, &rng)
-        let out = FloatBuffer(count: b * t * c), probs = FloatBuffer(count: b * h * t * t)
+        let b = 2, t = 5, h = shape.heads
+        let qkv = randomBuffer(b * t * shape.width, &rng), r = randomBuffer(b * t * shape.qDim, &rng)
+        let out = FloatBuffer(count: b * t * shape.qDim), probs = FloatBuffer(count: b * h * t * t)
         func loss() -> Double {
-            Attention.forward(out: out.pointer, probs: probs.pointer, qkv: qkv.pointer, batch: b, seqLen: t, channels: c, heads: h)
+            Attention.forward(out: out.pointer, probs: probs.pointer, qkv: qkv.pointer, batch: b, seqLen: t, shape: shape)
             return weightedSum(out, r)
         }
         _ = loss()
@@ -60,10 +75,34 @@ import Testing
                 #expect(abs(s - 1) < 1e-5)
             }
         }
+        // K/V gradients of a shared head are sums over the query heads that read it.
         let dqkv = FloatBuffer(count: qkv.count), scratch = FloatBuffer(count: t * t)
         Attention.backward(dqkv: dqkv.pointer, dout: r.pointer, qkv: qkv.pointer, probs: probs.pointer, scratch: scratch.pointer,
-                           batch: b, seqLen: t, channels: c, heads: h)
+                           batch: b, seqLen: t, shape: shape)
         expectGradientsMatch("dqkv", analytic: dqkv, x: qkv.pointer, indices: Array(0..<qkv.count), f: loss)
+    }
+
+    /// Grouped-query attention equals multi-head attention with each key/value head repeated for
+    /// the query heads that share it (what transformers' `repeat_kv` does).
+    @Test func groupedQueryIsRepeatedKeysAndValues() {
+        var rng = RNG(seed: 9)
+        let g = AttentionShape(heads: 6, kvHeads: 2, headDim: 4), m = AttentionShape(heads: 6, kvHeads: 6, headDim: 4)
+        let b = 1, t = 4
+        let qkv = randomBuffer(b * t * g.width, &rng), expanded = FloatBuffer(count: b * t * m.width)
+        for row in 0..<b * t {
+            let src = qkv.pointer + row * g.width, dst = expanded.pointer + row * m.width
+            dst.update(from: src, count: g.qDim)
+            for h in 0..<6 {
+                (dst + m.k(h)).update(from: src + g.k(h), count: 4)
+                (dst + m.v(h)).update(from: src + g.v(h), count: 4)
+            }
+        }
+        let a = FloatBuffer(count: b * t * g.qDim), c = FloatBuffer(count: b * t * m.qDim)
+        let pa = FloatBuffer(count: b * 6 * t * t), pc = FloatBuffer(count: b * 6 * t * t)
+        Attention.forward(out: a.pointer, probs: pa.pointer, qkv: qkv.pointer, batch: b, seqLen: t, shape: g)
+        Attention.forward(out: c.pointer, probs: pc.pointer, qkv: expanded.pointer, batch: b, seqLen: t, shape: m)
+        // The same products in the same order: bit-identical.
+        #expect(a.array == c.array)
     }
 
     @Test func swiglu() {

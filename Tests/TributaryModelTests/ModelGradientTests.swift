@@ -45,6 +45,26 @@ import Testing
         check(model(Self.tinyDense, seed: 1), mode: .full)
     }
 
+    /// SmolLM2's shape: grouped-query attention (3 query heads per key/value head), a head dimension
+    /// of its own, tied embeddings (the output head's gradient lands in the embedding).
+    static let tinyGQA = ModelConfig(vocabSize: 20, hiddenSize: 16, numLayers: 2, numHeads: 6, numKVHeads: 2, headDim: 4,
+                                     tieEmbeddings: true, intermediateSize: 24, contextLength: 8)
+
+    @Test func groupedQueryTiedModel() {
+        check(model(Self.tinyGQA, seed: 4), mode: .full)
+    }
+
+    /// Experts in the top layer only: expert mode trains that layer's expert and router row, and the
+    /// backward pass stops there (nothing below gets a gradient).
+    @Test func expertInTopLayerOnly() {
+        let m = model(Self.tinyGQA.withExperts(2, topK: 2, layers: [1]), seed: 5)
+        check(m, mode: .expert(1, router: true))
+        let tr = Trainability(layout: m.layout, mode: .expert(1, router: true))
+        let C = m.config.hiddenSize, F = m.config.intermediateSize
+        #expect(tr.trainableCount == C + 3 * F * C)
+        #expect(tr.ffnInputGrad == [false, false] && tr.attentionInputGrad == [false, false])
+    }
+
     /// All experts active: top-k selection is a step function of the router weights, so a finite
     /// difference across a selection change is meaningless. Top-k < E is checked at block level
     /// (KernelGradientTests.moeBlock) with a step too small to flip selections.

@@ -44,11 +44,22 @@ import TributaryCore
         return (0..<tokens.count).map { t in (0..<V).map { Double(acts.logits[t * V + $0]) } }
     }
 
-    @Test(arguments: [0, 3])
-    func logitsMatchTheNumpyReference(experts: Int) throws {
+    /// Dense; Mixtral in every layer; grouped-query attention with its own head dimension and tied
+    /// embeddings (SmolLM2's shape); and experts in layer 1 only, written in transformers' Mixtral
+    /// form (the other layer's MLP as every expert).
+    static let configs: [(String, ModelConfig)] = [
+        ("dense", ModelConfig(hiddenSize: 32, numLayers: 2, numHeads: 4, intermediateSize: 48, contextLength: 16)),
+        ("mixtral", ModelConfig(hiddenSize: 32, numLayers: 2, numHeads: 4, intermediateSize: 48, contextLength: 16).withExperts(3, topK: 2)),
+        ("gqa-tied", ModelConfig(hiddenSize: 32, numLayers: 2, numHeads: 6, numKVHeads: 2, headDim: 8, tieEmbeddings: true,
+                                 intermediateSize: 48, contextLength: 16)),
+        ("gqa-tied-layer1", ModelConfig(hiddenSize: 32, numLayers: 2, numHeads: 6, numKVHeads: 2, headDim: 8, tieEmbeddings: true,
+                                        intermediateSize: 48, contextLength: 16).withExperts(3, topK: 2, layers: [1])),
+    ]
+
+    @Test(arguments: configs.indices)
+    func logitsMatchTheNumpyReference(configIndex: Int) throws {
+        let (name, config) = Self.configs[configIndex]
         let dir = TempDir()
-        var config = ModelConfig(hiddenSize: 32, numLayers: 2, numHeads: 4, intermediateSize: 48, contextLength: 16)
-        if experts > 0 { config = config.withExperts(experts, topK: 2) }
         let m = Model.initialised(config: config, seed: 11)
         // Larger weights than the init so attention and routing are far from uniform.
         var rng = RNG(seed: 12)
@@ -59,6 +70,30 @@ import TributaryCore
         #expect(ref.count == tokens.count)
         var worst = 0.0
         for (a, b) in zip(ours, ref) { for (x, y) in zip(a, b) { worst = max(worst, abs(x - y)) } }
-        #expect(worst < 1e-4, "max |logit difference| = \(worst)")
+        // Float32 against float64: the logits are O(1), rounding differences stay far below 1e-4.
+        #expect(worst < 1e-4, "\(name): max |logit difference| = \(worst)")
+        // Reading the directory back gives the same model (the Mixtral copies fold back into one MLP).
+        let back = try ModelDirectory.load(dir.path)
+        #expect(back.config == m.config)
+        #expect(back.parameters.array == m.parameters.array)
+    }
+
+    /// The key/value-cached decoder gives the logits of the full forward pass at every position.
+    @Test(arguments: configs.indices)
+    func decoderMatchesTheFullForwardPass(configIndex: Int) throws {
+        let (name, config) = Self.configs[configIndex]
+        let m = Model.initialised(config: config, seed: 13)
+        var rng = RNG(seed: 14)
+        for i in 0..<m.parameters.count { m.parameters[i] += Float(rng.normal() * 0.1) }
+        let tokens: [Int32] = [256, 84, 114, 105, 98, 117, 116, 97, 114, 121, 33, 10, 0, 255]
+        let full = ourLogits(m, tokens)
+        let d = Decoder(model: m)
+        var worst = 0.0
+        for (t, tok) in tokens.enumerated() {
+            d.step(tok)
+            for v in 0..<config.vocabSize { worst = max(worst, abs(Double(d.logits[v]) - full[t][v])) }
+        }
+        // The same arithmetic in other groupings (one row at a time vs batched sgemm): float32 rounding only.
+        #expect(worst < 1e-4, "\(name): max |logit difference| = \(worst)")
     }
 }

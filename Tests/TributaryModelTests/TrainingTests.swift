@@ -45,7 +45,7 @@ let pangrams = ["The quick brown fox jumps over the lazy dog. ", "Pack my box wi
 func tinyAnchor(steps: Int = 30) throws -> ExpertTraining.Anchor {
     let text = corpus(pangrams.map { String(repeating: $0, count: 6) })
     let model = Model.initialised(config: tinyConfig, seed: 1)
-    let b = try Batcher(stream: text.tokenStream(), batch: 4, seqLen: 32, seed: 1)
+    let b = try Batcher(stream: text.tokenStream(.bytes), batch: 4, seqLen: 32, seed: 1)
     _ = try Trainer(model: model, mode: .full, options: tinyOptions(steps: steps), batcher: b, checkpointDirectory: nil,
                     baseFingerprint: "t", dataFingerprint: "d").run()
     let stats = Evaluator.documentStatistics(model: model, corpus: text, workers: 1)
@@ -66,7 +66,7 @@ func ownerRows(_ anchor: ExpertTraining.Anchor, _ data: Corpus) -> [Float] {
         o.weightDecay = 0
         o.minLRFraction = 1
         let model = Model.initialised(config: tinyConfig, seed: 3)
-        let batcher = try Batcher(stream: text.tokenStream(), batch: o.batchSize, seqLen: 32, seed: 3)
+        let batcher = try Batcher(stream: text.tokenStream(.bytes), batch: o.batchSize, seqLen: 32, seed: 3)
         let trainer = try Trainer(model: model, mode: .full, options: o, batcher: batcher, checkpointDirectory: nil,
                                   baseFingerprint: "t", dataFingerprint: text.fingerprint)
         let r = try trainer.run()
@@ -78,7 +78,7 @@ func ownerRows(_ anchor: ExpertTraining.Anchor, _ data: Corpus) -> [Float] {
         func train() throws -> [Float] {
             let text = corpus(pangrams)
             let model = Model.initialised(config: tinyConfig, seed: 5)
-            let b = try Batcher(stream: text.tokenStream(), batch: 4, seqLen: 32, seed: 5)
+            let b = try Batcher(stream: text.tokenStream(.bytes), batch: 4, seqLen: 32, seed: 5)
             _ = try Trainer(model: model, mode: .full, options: tinyOptions(steps: 8), batcher: b, checkpointDirectory: nil,
                             baseFingerprint: "t", dataFingerprint: "d").run()
             return model.parameters.array
@@ -96,7 +96,7 @@ func ownerRows(_ anchor: ExpertTraining.Anchor, _ data: Corpus) -> [Float] {
             var o = tinyOptions(steps: 12)
             o.checkpointEvery = 4
             o.stopAfter = stopAfter
-            let b = try Batcher(stream: text.tokenStream(), batch: 4, seqLen: 32, seed: 9)
+            let b = try Batcher(stream: text.tokenStream(.bytes), batch: 4, seqLen: 32, seed: 9)
             let t = try Trainer(model: model, mode: .full, options: o, batcher: b, checkpointDirectory: checkpoints,
                                 baseFingerprint: "seed9", dataFingerprint: text.fingerprint)
             return (model, try t.run())
@@ -115,7 +115,7 @@ func ownerRows(_ anchor: ExpertTraining.Anchor, _ data: Corpus) -> [Float] {
         let text = corpus(pangrams)
         var o = tinyOptions(steps: 4)
         o.checkpointEvery = 2
-        let b = try Batcher(stream: text.tokenStream(), batch: 4, seqLen: 32, seed: 1)
+        let b = try Batcher(stream: text.tokenStream(.bytes), batch: 4, seqLen: 32, seed: 1)
         _ = try Trainer(model: Model.initialised(config: tinyConfig, seed: 1), mode: .full, options: o, batcher: b,
                         checkpointDirectory: dir.path, baseFingerprint: "a", dataFingerprint: "d").run()
         o.learningRate = 1e-2
@@ -191,8 +191,8 @@ func ownerRows(_ anchor: ExpertTraining.Anchor, _ data: Corpus) -> [Float] {
                                    to: dir.path + "/binary.bin")
         let c = try Corpus.load(paths: [dir.path])
         #expect(c.documents.count == 1)
-        #expect(c.tokenStream().count == 86)
-        #expect(c.tokenStream().allSatisfy { $0 >= 0 && $0 < 258 })
+        #expect(c.tokenStream(.bytes).count == 86)
+        #expect(c.tokenStream(.bytes).allSatisfy { $0 >= 0 && $0 < 258 })
     }
 
     @Test func splitIsDeterministicByContent() {

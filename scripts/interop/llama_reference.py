@@ -19,7 +19,9 @@ def numpy_forward(directory, tokens):
     cfg = json.load(open(f"{directory}/config.json"))
     w = load_file(f"{directory}/model.safetensors")
     C, H = cfg["hidden_size"], cfg["num_attention_heads"]
-    hd, eps, theta = C // H, cfg["rms_norm_eps"], cfg["rope_theta"]
+    KV = cfg.get("num_key_value_heads") or H
+    hd = cfg.get("head_dim") or C // H
+    eps, theta = cfg["rms_norm_eps"], cfg["rope_theta"]
     T = len(tokens)
 
     def rms(x, weight):
@@ -47,12 +49,14 @@ def numpy_forward(directory, tokens):
         p = f"model.layers.{l}."
         h = rms(x, w[p + "input_layernorm.weight"])
         q, k, v = (h @ w[p + f"self_attn.{n}_proj.weight"].T for n in "qkv")
-        q, k, v = (a.reshape(T, H, hd).transpose(1, 0, 2) for a in (q, k, v))
+        q = q.reshape(T, H, hd).transpose(1, 0, 2)
+        # Grouped-query attention: each key/value head serves H / KV consecutive query heads.
+        k, v = (np.repeat(a.reshape(T, KV, hd).transpose(1, 0, 2), H // KV, axis=0) for a in (k, v))
         q, k = rope(q), rope(k)
         s = q @ k.transpose(0, 2, 1) / np.sqrt(hd) + mask
         s = np.exp(s - s.max(-1, keepdims=True))
         s /= s.sum(-1, keepdims=True)
-        o = (s @ v).transpose(1, 0, 2).reshape(T, C)
+        o = (s @ v).transpose(1, 0, 2).reshape(T, H * hd)
         x = x + o @ w[p + "self_attn.o_proj.weight"].T
         h = rms(x, w[p + "post_attention_layernorm.weight"])
         if cfg["model_type"] == "mixtral":
@@ -71,7 +75,8 @@ def numpy_forward(directory, tokens):
         else:
             x = x + mlp(h, w[p + "mlp.gate_proj.weight"], w[p + "mlp.down_proj.weight"], w[p + "mlp.up_proj.weight"])
     x = rms(x, w["model.norm.weight"])
-    return x @ w["lm_head.weight"].T
+    head = w["model.embed_tokens.weight"] if cfg.get("tie_word_embeddings") else w["lm_head.weight"]
+    return x @ head.T
 
 
 def transformers_forward(directory, tokens):

@@ -22,23 +22,29 @@ public enum BundleLayout {
         return name.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7f && !(0x80...0x9f).contains($0.value) }
     }
 
-    /// Derives the expert layout from `expert.safetensors`'s header: per layer `w1` [I, H], `w2` [H, I],
-    /// `w3` [I, H] (SwiGLU: down(silu(x W1ᵀ) ⊙ x W3ᵀ)), layers 0..<L, one dtype, nothing else.
+    /// Derives the expert layout from `expert.safetensors`'s header: for each layer l it covers
+    /// `layers.{l}.w1` [I, H], `w2` [H, I], `w3` [I, H] (SwiGLU: down(silu(x W1ᵀ) ⊙ x W3ᵀ)), one dtype,
+    /// nothing else. The layers are the anchor's indices, any non-empty set of them.
     public static func expertLayout(of header: SafetensorsHeader) throws(BundleError) -> ExpertLayout {
         let names = Set(header.tensors.map(\.name))
-        guard header.tensors.count % 3 == 0, !header.tensors.isEmpty else {
+        guard header.tensors.count % 3 == 0, !header.tensors.isEmpty, header.tensors.count <= 3 * 4096 else {
             throw .expertLayout("expected 3 tensors per layer, found \(header.tensors.count)")
         }
-        let layers = header.tensors.count / 3
-        guard let first = header.tensors.first(where: { $0.name == TensorNames.bundleW1(0) }), first.shape.count == 2 else {
-            throw .expertLayout("missing \(TensorNames.bundleW1(0)) of shape [intermediate, hidden]")
+        var layerSet = Set<Int>()
+        for t in header.tensors {
+            guard let l = bundleLayer(of: t.name) else { throw .expertLayout("\(t.name) is not layers.{l}.w1/w2/w3.weight") }
+            layerSet.insert(l)
+        }
+        let layers = layerSet.sorted()
+        guard let first = header.tensors.first(where: { $0.name == TensorNames.bundleW1(layers[0]) }), first.shape.count == 2 else {
+            throw .expertLayout("missing \(TensorNames.bundleW1(layers[0])) of shape [intermediate, hidden]")
         }
         let inter = first.shape[0], hidden = first.shape[1]
-        guard inter > 0, hidden > 0 else { throw .expertLayout("\(TensorNames.bundleW1(0)) has an empty dimension") }
+        guard inter > 0, hidden > 0 else { throw .expertLayout("\(first.name) has an empty dimension") }
         let dtype = first.dtype
         guard dtype == .F32 || dtype == .BF16 else { throw .expertLayout("dtype \(dtype.rawValue) is not F32 or BF16") }
         var tensors = [ExpertLayout.Tensor]()
-        for l in 0..<layers {
+        for l in layers {
             for (name, shape) in [(TensorNames.bundleW1(l), [inter, hidden]), (TensorNames.bundleW2(l), [hidden, inter]), (TensorNames.bundleW3(l), [inter, hidden])] {
                 guard names.contains(name), let t = try? header.tensor(named: name) else {
                     throw .expertLayout("missing tensor \(name)")
@@ -49,6 +55,14 @@ public enum BundleLayout {
             }
         }
         return ExpertLayout(layers: layers, hiddenSize: hidden, intermediateSize: inter, dtype: dtype.rawValue, tensors: tensors)
+    }
+
+    /// The layer of a bundle tensor name `layers.{l}.w{1,2,3}.weight` (l < 4096, written canonically).
+    static func bundleLayer(of name: String) -> Int? {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "layers", ["w1", "w2", "w3"].contains(parts[2]), parts[3] == "weight",
+              let l = Int(parts[1]), l >= 0, l < 4096, String(l) == parts[1] else { return nil }
+        return l
     }
 
     /// Checks `routing.safetensors`: `centroids` [k, H], `centroid_counts` [k], `router_rows` [L, H], F32.

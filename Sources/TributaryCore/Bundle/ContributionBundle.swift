@@ -67,7 +67,10 @@ public enum ContributionBundle {
         let expert = try SafetensorsFile(path: expertPath)
         let routing = try SafetensorsFile(path: routingPath)
         let layout = try BundleLayout.expertLayout(of: expert.header)
-        let k = try BundleLayout.checkRouting(routing.header, layers: layout.layers, hidden: layout.hiddenSize)
+        guard let routingLayers = routing.header.tensors.first(where: { $0.name == TensorNames.routerRows })?.shape.first else {
+            throw BundleError.routingLayout("missing tensor \(TensorNames.routerRows)")
+        }
+        let k = try BundleLayout.checkRouting(routing.header, layers: routingLayers, hidden: layout.hiddenSize)
 
         func meta(_ file: SafetensorsFile, _ name: String, _ key: String) throws -> String {
             guard let v = file.metadata[key] else { throw BundleError.metadata(file: name, problem: "missing \(key)") }
@@ -92,8 +95,9 @@ public enum ContributionBundle {
         } catch let e as JSONSchemaError {
             throw BundleError.metadata(file: "bundle", problem: e.description)
         }
-        guard routingParams.centroids == k, routingParams.dimension == layout.hiddenSize, routingParams.layers == layout.layers else {
-            throw BundleError.routingLayout("metadata says \(routingParams.centroids) centroids of dimension \(routingParams.dimension) over \(routingParams.layers) layers; the tensors hold \(k) x \(layout.hiddenSize) over \(layout.layers)")
+        guard routingParams.centroids == k, routingParams.dimension == layout.hiddenSize, routingParams.layers == routingLayers,
+              layout.layers.last! < routingLayers else {
+            throw BundleError.routingLayout("metadata says \(routingParams.centroids) centroids of dimension \(routingParams.dimension) over \(routingParams.layers) layers; the tensors hold \(k) x \(layout.hiddenSize) over \(routingLayers) layers, and an expert for layers \(layout.layers)")
         }
         guard nonce.count == 32 else { throw TributaryError("bundle.nonce", "nonce must be 32 bytes") }
 
@@ -142,9 +146,9 @@ public enum ContributionBundle {
             throw BundleError.expertLayout("tensors differ from the layout the statement declares")
         }
         let routing = try SafetensorsFile(path: directory + "/" + BundleLayout.routingFile)
-        let k = try BundleLayout.checkRouting(routing.header, layers: layout.layers, hidden: layout.hiddenSize)
+        let k = try BundleLayout.checkRouting(routing.header, layers: predicate.routing.layers, hidden: layout.hiddenSize)
         guard k == predicate.routing.centroids, predicate.routing.dimension == layout.hiddenSize,
-              predicate.routing.layers == layout.layers else {
+              layout.layers.last! < predicate.routing.layers else {
             throw BundleError.routingLayout("tensors differ from the routing parameters the statement declares")
         }
         return VerifiedContribution(directory: directory, signer: signer, envelope: envelope, statementBytes: statementBytes,

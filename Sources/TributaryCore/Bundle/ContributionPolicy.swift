@@ -21,6 +21,8 @@ public struct ContributionPolicy: Sendable, Equatable {
     /// Optional: the ε an organisation may spend over all its accepted contributions (basic
     /// composition: their ε add up). Nil: no budget.
     public var organisationEpsilonBudget: Double?
+    /// The sets of anchor layers an expert may cover, each ascending. Nil: only every layer.
+    public var expertLayerSets: [[Int]]?
 
     public static let clockSkewSeconds: Int64 = 300
 
@@ -36,6 +38,27 @@ public struct ContributionPolicy: Sendable, Equatable {
         try check(probeTolerance.isFinite && probeTolerance >= 0 && probeTolerance <= 100, "the probe tolerance must be in 0...100")
         try check(maxStatementAgeSeconds > 0 && maxStatementAgeSeconds <= 10 * 365 * 86_400, "the statement age must be 1 s to 10 years")
         if let b = organisationEpsilonBudget { try check(b.isFinite && b > 0, "the epsilon budget must be a positive number") }
+        if let sets = expertLayerSets {
+            try check(!sets.isEmpty && sets.count <= 64, "1 to 64 expert layer sets")
+            for s in sets {
+                try check(!s.isEmpty && s.count <= 4096 && s == s.sorted() && Set(s).count == s.count && s.allSatisfy { (0..<4096).contains($0) },
+                          "an expert layer set must be distinct ascending layer indices below 4096")
+            }
+        }
+    }
+
+    /// Whether an expert over `layers` is accepted for an anchor of `anchorLayers` layers.
+    public func checkLayers(_ layers: [Int], anchorLayers: Int) throws(PolicyViolation) {
+        let accepted = expertLayerSets ?? [Array(0..<anchorLayers)]
+        guard accepted.contains(layers) else {
+            throw .layers("an expert for layers \(Self.describe(layers)); this server accepts \(accepted.map(Self.describe).joined(separator: " or "))")
+        }
+    }
+
+    /// `22-29` for a run, `0,3,5` otherwise.
+    public static func describe(_ layers: [Int]) -> String {
+        if let f = layers.first, let l = layers.last, layers.count > 2, layers == Array(f...l) { return "\(f)-\(l)" }
+        return layers.map(String.init).joined(separator: ",")
     }
 
     public var json: JSONValue {
@@ -43,7 +66,8 @@ public struct ContributionPolicy: Sendable, Equatable {
                  ("allowNoDP", .bool(allowNoDP)), ("requireDPRouterRows", .bool(requireDPRouterRows)),
                  ("maxNormRatio", .double(maxNormRatio)), ("probeTolerance", .double(probeTolerance)),
                  ("maxStatementAgeSeconds", .int(Int(maxStatementAgeSeconds))),
-                 ("organisationEpsilonBudget", organisationEpsilonBudget.map { .double($0) } ?? .null)])
+                 ("organisationEpsilonBudget", organisationEpsilonBudget.map { .double($0) } ?? .null),
+                 ("expertLayerSets", expertLayerSets.map { .array($0.map { .array($0.map { .int($0) }) }) } ?? .null)])
     }
 
     public init(json: JSONValue) throws {
@@ -58,6 +82,10 @@ public struct ContributionPolicy: Sendable, Equatable {
             probeTolerance = try r.double("probeTolerance")
             maxStatementAgeSeconds = Int64(try r.int("maxStatementAgeSeconds", in: 1...(10 * 365 * 86_400)))
             organisationEpsilonBudget = try r.optionalDouble("organisationEpsilonBudget")
+            if let sets = r.optionalValue("expertLayerSets"), sets != .null {
+                guard let a = sets.arrayValue else { throw JSONSchemaError(path: "policy.expertLayerSets", problem: "expected an array") }
+                expertLayerSets = try a.enumerated().map { try $0.element.intArray(path: "policy.expertLayerSets[\($0.offset)]") }
+            }
             try r.finish()
         } catch let e as JSONSchemaError {
             throw TributaryError("policy.invalid", e.description)
@@ -105,4 +133,5 @@ public struct ContributionPolicy: Sendable, Equatable {
 public enum PolicyViolation: Error, Equatable, Sendable {
     case privacy(String)
     case stale(String)
+    case layers(String)
 }

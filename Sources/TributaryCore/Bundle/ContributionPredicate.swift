@@ -92,13 +92,15 @@ public struct ExpertLayout: Equatable, Sendable {
         }
     }
 
-    public var layers: Int
+    /// The anchor layers the expert has weights for, ascending (FlexOlmo in every layer, or MDEL's
+    /// "specific layers": the top ones are the cheapest to train).
+    public var layers: [Int]
     public var hiddenSize: Int
     public var intermediateSize: Int
     public var dtype: String
     public var tensors: [Tensor]
 
-    public init(layers: Int, hiddenSize: Int, intermediateSize: Int, dtype: String, tensors: [Tensor]) {
+    public init(layers: [Int], hiddenSize: Int, intermediateSize: Int, dtype: String, tensors: [Tensor]) {
         self.layers = layers
         self.hiddenSize = hiddenSize
         self.intermediateSize = intermediateSize
@@ -109,7 +111,7 @@ public struct ExpertLayout: Equatable, Sendable {
     var json: JSONValue {
         .object([
             ("format", .string(Self.format)),
-            ("layers", .int(layers)),
+            ("layers", .array(layers.map { .int($0) })),
             ("hiddenSize", .int(hiddenSize)),
             ("intermediateSize", .int(intermediateSize)),
             ("dtype", .string(dtype)),
@@ -121,7 +123,10 @@ public struct ExpertLayout: Equatable, Sendable {
         var r = try JSONObjectReader(json, path: path)
         let format = try r.string("format")
         guard format == Self.format else { throw JSONSchemaError(path: "\(path).format", problem: "unsupported expert format \"\(format)\"") }
-        layers = try r.int("layers", in: 1...4096)
+        layers = try r.value("layers").intArray(path: "\(path).layers")
+        guard !layers.isEmpty, layers.count <= 4096, layers == layers.sorted(), Set(layers).count == layers.count, layers.allSatisfy({ $0 < 4096 }) else {
+            throw JSONSchemaError(path: "\(path).layers", problem: "must be 1 to 4096 distinct ascending layer indices below 4096")
+        }
         hiddenSize = try r.int("hiddenSize", in: 1...1 << 20)
         intermediateSize = try r.int("intermediateSize", in: 1...1 << 22)
         dtype = try r.string("dtype")

@@ -1,16 +1,37 @@
+import Foundation
+
 /// The files of the directories the protocol publishes, named once: a model directory (Hugging Face's
 /// layout), a release (protocol/SPEC.md §11.5) and an anchor. The server serves exactly these, the
 /// exporter and the auditor fetch exactly these.
 public enum ModelFiles {
     public static let config = "config.json"
     public static let weights = "model.safetensors"
+    /// Hugging Face tokenizer (absent for the built-in byte-level models).
+    public static let tokenizer = "tokenizer.json"
+    /// Everything that changes a model's outputs, hence its identity: config, weights, tokenizer.
+    public static let identityFiles = [config, weights, tokenizer]
+
+    /// A model directory's identity (the anchor digest of every statement, manifest and check):
+    /// SHA-256 over one line `name sha256hex\n` per identity file, in `identityFiles` order; the
+    /// tokenizer's line only when the directory has one. Config and weights must exist.
+    public static func identity(of dir: String) throws -> String {
+        var lines = ""
+        for name in identityFiles {
+            let path = dir + "/" + name
+            if name == tokenizer && !FileManager.default.fileExists(atPath: path) { continue }
+            lines += name + " " + Hex.encode(try SHA256.digest(fileAt: path, noFollow: false).digest) + "\n"
+        }
+        return Hex.encode(SHA256.digest(Array(lines.utf8)))
+    }
 }
 
 public enum ReleaseLayout {
     public static let manifestFile = "manifest.json"
     public static let routingIndexFile = "routing-index.safetensors"
-    /// The files a release manifest gives digests of.
-    public static let digestedFiles = [ModelFiles.config, ModelFiles.weights, routingIndexFile]
+    /// The files a release manifest gives digests of (the tokenizer when the anchor has one).
+    public static let digestedFiles = [ModelFiles.config, ModelFiles.weights, ModelFiles.tokenizer, routingIndexFile]
+    /// Those every release has.
+    public static let requiredFiles = [ModelFiles.config, ModelFiles.weights, routingIndexFile]
     public static let allFiles = [manifestFile] + digestedFiles
 }
 
@@ -19,6 +40,8 @@ public enum AnchorLayout {
     public static let routingFile = "routing.safetensors"
     /// How the anchor was made (informative; not part of its identity).
     public static let summaryFile = "anchor.json"
-    /// What the server publishes of its anchor.
-    public static let publishedFiles = [ModelFiles.config, ModelFiles.weights, routingFile]
+    /// What the server publishes of its anchor (the tokenizer when it has one).
+    public static let publishedFiles = [ModelFiles.config, ModelFiles.weights, ModelFiles.tokenizer, routingFile]
+    /// Files an anchor may lack: the built-in byte-level models have no tokenizer file.
+    public static let optionalFiles: Set<String> = [ModelFiles.tokenizer]
 }

@@ -30,18 +30,26 @@ public enum TensorNames {
     public static func expertW2(_ l: Int, _ e: Int) -> String { layer(l) + "block_sparse_moe.experts.\(e).w2.weight" }
     public static func expertW3(_ l: Int, _ e: Int) -> String { layer(l) + "block_sparse_moe.experts.\(e).w3.weight" }
 
-    /// The name an anchor tensor has in a release: every Tributary release keeps the anchor's FFN as
-    /// expert 0, so a dense MLP tensor becomes expert 0's, and every other tensor keeps its name.
-    public static func expertZeroName(ofAnchorTensor name: String, layers: Int) -> String {
-        for l in 0..<layers {
-            switch name {
-            case mlpGate(l): return expertW1(l, 0)
-            case mlpUp(l): return expertW3(l, 0)
-            case mlpDown(l): return expertW2(l, 0)
-            default: continue
-            }
-        }
-        return name
+    /// The MLP part of a dense layer's tensor name: (layer, 0 gate / 1 up / 2 down), nil for any other name.
+    public static func mlpPart(of name: String) -> (layer: Int, part: Int)? {
+        guard name.hasPrefix("model.layers."), name.contains(".mlp.") else { return nil }
+        let digits = name.dropFirst("model.layers.".count).prefix { $0 != "." }
+        guard let l = Int(digits), l >= 0, l < 1 << 16, String(l) == digits else { return nil }
+        return [mlpGate(l), mlpUp(l), mlpDown(l)].firstIndex(of: name).map { (l, $0) }
+    }
+
+    /// The Mixtral expert tensor holding MLP `part` (0 gate = w1, 1 up = w3, 2 down = w2).
+    public static func expert(part: Int, layer l: Int, expert e: Int) -> String {
+        [expertW1, expertW3, expertW2][part](l, e)
+    }
+
+    /// The names an anchor tensor has in a release of `experts` experts with experts in `expertLayers`:
+    /// every Tributary release keeps the anchor's FFN as expert 0 of an expert layer; a layer without
+    /// experts of its own holds the anchor's MLP as every expert (transformers' Mixtral has experts in
+    /// every layer); every other tensor keeps its name.
+    public static func releaseNames(ofAnchorTensor name: String, expertLayers: Set<Int>, experts: Int) -> [String] {
+        guard let (l, part) = mlpPart(of: name) else { return [name] }
+        return expertLayers.contains(l) ? [expert(part: part, layer: l, expert: 0)] : (0..<experts).map { expert(part: part, layer: l, expert: $0) }
     }
 
     // MARK: expert.safetensors (§3.1): per layer w1 [I, H], w2 [H, I], w3 [I, H]

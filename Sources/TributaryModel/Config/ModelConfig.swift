@@ -2,12 +2,18 @@ import Foundation
 import TributaryCore
 
 /// The shape of a Llama-style decoder. `numExperts == 0` means a dense SwiGLU MLP in every layer;
-/// otherwise every layer's feed-forward block is a Mixtral MoE with that many experts.
+/// otherwise the feed-forward block of each layer in `expertLayers` (all layers when nil) is a
+/// Mixtral MoE with that many experts, and the other layers keep a dense MLP.
 public struct ModelConfig: Equatable, Sendable {
     public var vocabSize: Int
     public var hiddenSize: Int
     public var numLayers: Int
     public var numHeads: Int
+    /// Key/value heads (grouped-query attention: each serves numHeads / numKVHeads query heads).
+    public var numKVHeads: Int
+    public var headDim: Int
+    /// The output head is the token embedding (`tie_word_embeddings`): no lm_head tensor of its own.
+    public var tieEmbeddings: Bool
     public var intermediateSize: Int
     /// Longest sequence the model is trained on (`max_position_embeddings`).
     public var contextLength: Int
@@ -15,24 +21,45 @@ public struct ModelConfig: Equatable, Sendable {
     public var rmsNormEps: Float
     public var numExperts: Int
     public var expertsPerToken: Int
+    /// The layers with an MoE block, ascending; nil: every layer (when numExperts > 0).
+    public var expertLayers: [Int]?
+    public var bosTokenID: Int
+    public var eosTokenID: Int
 
     public init(vocabSize: Int = ByteTokenizer.vocabSize, hiddenSize: Int, numLayers: Int, numHeads: Int,
+                numKVHeads: Int? = nil, headDim: Int? = nil, tieEmbeddings: Bool = false,
                 intermediateSize: Int, contextLength: Int, ropeTheta: Float = 10000, rmsNormEps: Float = 1e-5,
-                numExperts: Int = 0, expertsPerToken: Int = 0) {
+                numExperts: Int = 0, expertsPerToken: Int = 0, expertLayers: [Int]? = nil,
+                bosTokenID: Int = ByteTokenizer.bos, eosTokenID: Int = ByteTokenizer.eos) {
         self.vocabSize = vocabSize
         self.hiddenSize = hiddenSize
         self.numLayers = numLayers
         self.numHeads = numHeads
+        self.numKVHeads = numKVHeads ?? numHeads
+        self.headDim = headDim ?? (numHeads > 0 ? hiddenSize / numHeads : 0)
+        self.tieEmbeddings = tieEmbeddings
         self.intermediateSize = intermediateSize
         self.contextLength = contextLength
         self.ropeTheta = ropeTheta
         self.rmsNormEps = rmsNormEps
         self.numExperts = numExperts
         self.expertsPerToken = expertsPerToken
+        self.expertLayers = numExperts > 0 ? expertLayers : nil
+        self.bosTokenID = bosTokenID
+        self.eosTokenID = eosTokenID
     }
 
-    public var headDim: Int { hiddenSize / numHeads }
     public var isMoE: Bool { numExperts > 0 }
+    /// Width of the query projection (numHeads × headDim) and of each of key and value.
+    public var qDim: Int { numHeads * headDim }
+    public var kvDim: Int { numKVHeads * headDim }
+    /// Width of the fused q | k | v projection.
+    public var qkvDim: Int { qDim + 2 * kvDim }
+
+    /// Whether layer l's feed-forward block is an MoE block.
+    public func isExpertLayer(_ l: Int) -> Bool { isMoE && (expertLayers.map { $0.contains(l) } ?? true) }
+    /// The MoE layers, ascending (every layer when `expertLayers` is nil; none when dense).
+    public var moeLayers: [Int] { (0..<numLayers).filter(isExpertLayer) }
 
     /// The built-in sizes. `small` is the benchmark and demo configuration.
     public static func preset(_ name: String) throws -> ModelConfig {
@@ -46,11 +73,13 @@ public struct ModelConfig: Equatable, Sendable {
 
     public static let presetNames = ["tiny", "small", "medium"]
 
-    /// The same model with every FFN turned into an `experts`-expert MoE routing to `topK` of them.
-    public func withExperts(_ experts: Int, topK: Int) -> ModelConfig {
+    /// The same model with the FFN of `layers` (every layer when nil) turned into an `experts`-expert
+    /// MoE routing to `topK` of them.
+    public func withExperts(_ experts: Int, topK: Int, layers: [Int]? = nil) -> ModelConfig {
         var c = self
         c.numExperts = experts
         c.expertsPerToken = topK
+        c.expertLayers = experts > 0 && layers != nil && layers != Array(0..<numLayers) ? layers : nil
         return c
     }
 
@@ -66,8 +95,13 @@ public struct ModelConfig: Equatable, Sendable {
         try check(vocabSize <= 1 << 21 && hiddenSize <= 1 << 16 && numLayers <= 1 << 10 && intermediateSize <= 1 << 18
                   && contextLength <= 1 << 20 && numExperts <= 1 << 12,
                   "a dimension is beyond what this engine supports (vocabulary 2^21, hidden 2^16, layers 2^10, FFN 2^18, context 2^20, experts 2^12)")
-        try check(hiddenSize % numHeads == 0, "hidden size \(hiddenSize) is not a multiple of \(numHeads) heads")
+        try check(headDim > 0 && headDim <= 1 << 12 && numHeads <= 1 << 12, "head dimension \(headDim) and \(numHeads) heads: both must be positive and at most 4096")
+        try check(numKVHeads > 0 && numHeads % numKVHeads == 0, "\(numHeads) query heads are not a multiple of \(numKVHeads) key/value heads")
         try check(headDim % 2 == 0, "head dimension \(headDim) must be even for rotary embeddings")
+        if let layers = expertLayers {
+            try check(!layers.isEmpty && layers == layers.sorted() && Set(layers).count == layers.count && layers.allSatisfy { (0..<numLayers).contains($0) },
+                      "expert layers \(layers) must be distinct, ascending and within 0..<\(numLayers)")
+        }
         try check(numExperts == 0 || (1...numExperts).contains(expertsPerToken),
                   "experts per token \(expertsPerToken) must be in 1...\(numExperts)")
         try check(ropeTheta > 0 && ropeTheta.isFinite && rmsNormEps > 0 && rmsNormEps.isFinite && rmsNormEps.isNormal,
@@ -82,9 +116,10 @@ public struct ModelConfig: Equatable, Sendable {
     /// Parameters of the whole model, computed without overflow once the bounds of `validate` hold
     /// (at most about 2^47).
     public var parameterCount: Int {
-        let C = hiddenSize, F = intermediateSize, E = max(numExperts, 1)
-        let perLayer = 2 * C + 4 * C * C + E * 3 * C * F + (isMoE ? numExperts * C : 0)
-        return 2 * vocabSize * C + C + numLayers * perLayer
+        let C = hiddenSize, F = intermediateSize, moe = moeLayers.count
+        let perLayer = 2 * C + qkvDim * C + C * qDim
+        let ffn = (numLayers - moe) * 3 * C * F + moe * (numExperts * 3 * C * F + numExperts * C)
+        return (tieEmbeddings ? 1 : 2) * vocabSize * C + C + numLayers * perLayer + ffn
     }
 
     /// Hugging Face transformers `config.json`: LlamaForCausalLM when dense, MixtralForCausalLM for MoE.
@@ -97,18 +132,18 @@ public struct ModelConfig: Equatable, Sendable {
             ("intermediate_size", .int(intermediateSize)),
             ("num_hidden_layers", .int(numLayers)),
             ("num_attention_heads", .int(numHeads)),
-            ("num_key_value_heads", .int(numHeads)),
+            ("num_key_value_heads", .int(numKVHeads)),
             ("head_dim", .int(headDim)),
             ("max_position_embeddings", .int(contextLength)),
             ("rms_norm_eps", .decimal(Double("\(rmsNormEps)")!)),
             ("rope_theta", .decimal(Double("\(ropeTheta)")!)),
             ("hidden_act", .string("silu")),
-            ("tie_word_embeddings", .bool(false)),
+            ("tie_word_embeddings", .bool(tieEmbeddings)),
             ("attention_bias", .bool(false)),
             ("attention_dropout", .decimal(0)),
             ("initializer_range", .decimal(0.02)),
-            ("bos_token_id", .int(ByteTokenizer.bos)),
-            ("eos_token_id", .int(ByteTokenizer.eos)),
+            ("bos_token_id", .int(bosTokenID)),
+            ("eos_token_id", .int(eosTokenID)),
             ("torch_dtype", .string("float32")),
             ("use_cache", .bool(true)),
         ]
@@ -116,6 +151,10 @@ public struct ModelConfig: Equatable, Sendable {
             m += [("num_local_experts", .int(numExperts)), ("num_experts_per_tok", .int(expertsPerToken)),
                   ("sliding_window", .null), ("output_router_logits", .bool(false)),
                   ("router_aux_loss_coef", .decimal(0)), ("router_jitter_noise", .decimal(0))]
+            // transformers' Mixtral has an MoE block in every layer: the other layers are written with
+            // every expert a copy of the dense MLP (so any routing gives exactly it), and this key
+            // tells Tributary which layers really hold experts.
+            if let layers = expertLayers { m.append(("tributary_expert_layers", .array(layers.map { .int($0) }))) }
         } else {
             m += [("mlp_bias", .bool(false)), ("pretraining_tp", .int(1))]
         }
@@ -140,18 +179,48 @@ public struct ModelConfig: Equatable, Sendable {
         guard case let .string(type)? = json["model_type"], type == "llama" || type == "mixtral" else {
             throw TributaryError("model.invalid_config", "config.json: model_type must be \"llama\" or \"mixtral\"")
         }
-        if let kv = json["num_key_value_heads"], kv != .null, try int("num_key_value_heads") != int("num_attention_heads") {
-            throw TributaryError("model.invalid_config", "config.json: grouped-query attention is not supported")
+        func optionalInt(_ key: String) throws -> Int? {
+            guard let v = json[key], v != .null else { return nil }
+            return try int(key)
         }
-        if case .bool(true)? = json["tie_word_embeddings"] {
-            throw TributaryError("model.invalid_config", "config.json: tied embeddings are not supported")
+        // Settings that change the outputs and that this engine does not run: refused, not ignored.
+        if let scaling = json["rope_scaling"], scaling != .null {
+            throw TributaryError("model.invalid_config", "config.json: rope_scaling is not supported")
+        }
+        for flag in ["attention_bias", "mlp_bias"] where json[flag] == .bool(true) {
+            throw TributaryError("model.invalid_config", "config.json: \(flag) is not supported")
+        }
+        if let act = json["hidden_act"]?.stringValue, act != "silu" {
+            throw TributaryError("model.invalid_config", "config.json: hidden_act \(act) is not supported (silu)")
+        }
+        var tied = false
+        if let t = json["tie_word_embeddings"], t != .null {
+            guard case let .bool(b) = t else { throw TributaryError("model.invalid_config", "config.json: tie_word_embeddings must be a boolean") }
+            tied = b
+        }
+        var layers: [Int]? = nil
+        if let v = json["tributary_expert_layers"], v != .null {
+            guard let a = v.arrayValue, let l = Optional(a.compactMap(\.intValue)), l.count == a.count else {
+                throw TributaryError("model.invalid_config", "config.json: tributary_expert_layers must be a list of layer indices")
+            }
+            layers = l
+        }
+        func token(_ key: String, _ fallback: Int) throws -> Int {
+            // Lists (several end tokens) keep the first; the engine stops at one.
+            if let a = json[key]?.arrayValue, let first = a.first?.intValue { return first }
+            return try optionalInt(key) ?? fallback
         }
         self.init(vocabSize: try int("vocab_size"), hiddenSize: try int("hidden_size"), numLayers: try int("num_hidden_layers"),
-                  numHeads: try int("num_attention_heads"), intermediateSize: try int("intermediate_size"),
+                  numHeads: try int("num_attention_heads"), numKVHeads: try optionalInt("num_key_value_heads"),
+                  headDim: try optionalInt("head_dim"), tieEmbeddings: tied, intermediateSize: try int("intermediate_size"),
                   contextLength: try int("max_position_embeddings"), ropeTheta: try float("rope_theta", 10000),
                   rmsNormEps: try float("rms_norm_eps", 1e-6),
                   numExperts: type == "mixtral" ? try int("num_local_experts") : 0,
-                  expertsPerToken: type == "mixtral" ? try int("num_experts_per_tok") : 0)
+                  expertsPerToken: type == "mixtral" ? try int("num_experts_per_tok") : 0, expertLayers: layers,
+                  bosTokenID: try token("bos_token_id", ByteTokenizer.bos), eosTokenID: try token("eos_token_id", ByteTokenizer.eos))
+        guard (0..<vocabSize).contains(bosTokenID), (0..<vocabSize).contains(eosTokenID) else {
+            throw TributaryError("model.invalid_config", "config.json: bos_token_id and eos_token_id must be tokens of the vocabulary")
+        }
         try validate()
     }
 }

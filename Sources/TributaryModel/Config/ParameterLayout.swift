@@ -2,8 +2,9 @@ import TributaryCore
 
 /// Where every weight lives in the model's single flat parameter buffer, under its Hugging Face name.
 ///
-/// q, k and v are adjacent so they form one [3C, C] matrix (one sgemm); so are gate (w1) and up (w3),
-/// forming [2F, C]. The order is ours; names and shapes are transformers'.
+/// q [H·D, C], k and v [KV·D, C] each are adjacent so they form one [qkvDim, C] matrix (one sgemm); so
+/// are gate (w1) and up (w3), forming [2F, C]. With tied embeddings lm_head is the embedding itself
+/// (same offset, no tensor of its own). The order is ours; names and shapes are transformers'.
 public struct ParameterLayout: Sendable {
     public struct Tensor: Sendable, Equatable {
         public let name: String
@@ -14,6 +15,7 @@ public struct ParameterLayout: Sendable {
 
     public struct Layer: Sendable {
         public let attnNorm: Int, qkv: Int, o: Int, ffnNorm: Int
+        public var isMoE: Bool { router >= 0 }
         /// Dense MLP: w13 [2F, C] (gate then up), w2 [C, F]. -1 in an MoE layer.
         public let w13: Int, w2: Int
         /// MoE: router [E, C] and per expert w13, w2. Empty in a dense layer.
@@ -40,12 +42,12 @@ public struct ParameterLayout: Sendable {
         var layers = [Layer]()
         for l in 0..<c.numLayers {
             let attnNorm = add(TensorNames.inputNorm(l), [C])
-            let qkv = add(TensorNames.qProj(l), [C, C])
-            _ = add(TensorNames.kProj(l), [C, C])
-            _ = add(TensorNames.vProj(l), [C, C])
-            let o = add(TensorNames.oProj(l), [C, C])
+            let qkv = add(TensorNames.qProj(l), [c.qDim, C])
+            _ = add(TensorNames.kProj(l), [c.kvDim, C])
+            _ = add(TensorNames.vProj(l), [c.kvDim, C])
+            let o = add(TensorNames.oProj(l), [C, c.qDim])
             let ffnNorm = add(TensorNames.postAttentionNorm(l), [C])
-            if c.isMoE {
+            if c.isExpertLayer(l) {
                 let router = add(TensorNames.router(l), [c.numExperts, C])
                 var w13 = [Int](), w2 = [Int]()
                 for e in 0..<c.numExperts {
@@ -64,7 +66,7 @@ public struct ParameterLayout: Sendable {
             }
         }
         finalNorm = add(TensorNames.finalNorm, [C])
-        lmHead = add(TensorNames.lmHead, [c.vocabSize, C])
+        lmHead = c.tieEmbeddings ? embed : add(TensorNames.lmHead, [c.vocabSize, C])
         self.config = c
         self.tensors = tensors
         self.layers = layers
@@ -109,8 +111,8 @@ public struct Trainability: Sendable {
         embed = all; finalNorm = all; lmHead = all
         attention = Array(repeating: all, count: L)
         ffnNorm = Array(repeating: all, count: L)
-        denseFFN = Array(repeating: all && !c.isMoE, count: L)
-        expert = Array(repeating: (0..<E).map { all && c.isMoE || $0 == expertIndex }, count: L)
+        denseFFN = (0..<L).map { all && !c.isExpertLayer($0) }
+        expert = (0..<L).map { l in (0..<E).map { c.isExpertLayer(l) && (all || $0 == expertIndex) } }
         routerRow = expert.map { $0.map { $0 && trainRouter } }
         var ffnIn = [Bool](repeating: false, count: L), attnIn = ffnIn
         var below = embed
@@ -128,10 +130,10 @@ public struct Trainability: Sendable {
         if embed { r.append((layout.embed, c.vocabSize * C)) }
         for l in 0..<L {
             let ly = layout.layers[l]
-            if attention[l] { r.append((ly.attnNorm, C)); r.append((ly.qkv, 3 * C * C)); r.append((ly.o, C * C)) }
+            if attention[l] { r.append((ly.attnNorm, C)); r.append((ly.qkv, c.qkvDim * C)); r.append((ly.o, C * c.qDim)) }
             if ffnNorm[l] { r.append((ly.ffnNorm, C)) }
             if denseFFN[l] { r.append((ly.w13, 2 * F * C)); r.append((ly.w2, C * F)) }
-            if c.isMoE {
+            if c.isExpertLayer(l) {
                 for e in 0..<c.numExperts {
                     if routerRow[l][e] { r.append((ly.router + e * C, C)) }
                     if expert[l][e] { r.append((ly.expertW13[e], 2 * F * C)); r.append((ly.expertW2[e], C * F)) }
@@ -139,7 +141,7 @@ public struct Trainability: Sendable {
             }
         }
         if finalNorm { r.append((layout.finalNorm, C)) }
-        if lmHead { r.append((layout.lmHead, c.vocabSize * C)) }
+        if lmHead && !c.tieEmbeddings { r.append((layout.lmHead, c.vocabSize * C)) }
         ranges = r
     }
 

@@ -89,11 +89,11 @@ public struct Corpus: Sendable {
         return (Corpus(documents: train), Corpus(documents: held))
     }
 
-    /// Every document as BOS bytes EOS, concatenated.
-    public func tokenStream() -> [Int32] {
+    /// Every document framed as `tokenizer.document` frames it, concatenated.
+    public func tokenStream(_ tokenizer: Tokenizer) -> [Int32] {
         var out = [Int32]()
-        out.reserveCapacity(totalBytes + 2 * documents.count)
-        for d in documents { out += ByteTokenizer.encodeDocument(d.bytes) }
+        out.reserveCapacity(totalBytes / (tokenizer.isBytes ? 1 : 3) + 2 * documents.count)
+        for d in documents { out += tokenizer.document(d.bytes) }
         return out
     }
 

@@ -23,7 +23,7 @@ public enum Evaluator {
                 let chunk = windows[i..<min(i + batch, windows.count)]
                 var inp = chunk.flatMap(\.inputs), tgt = chunk.flatMap(\.targets)
                 if chunk.count < batch {
-                    inp += [Int32](repeating: Int32(ByteTokenizer.eos), count: (batch - chunk.count) * T)
+                    inp += [Int32](repeating: model.tokenizer.padding, count: (batch - chunk.count) * T)
                     tgt += [Int32](repeating: Windows.padding, count: (batch - chunk.count) * T)
                 }
                 inp.withUnsafeBufferPointer { a in tgt.withUnsafeBufferPointer { acts.load(tokens: a, targets: $0) } }
@@ -33,10 +33,11 @@ public enum Evaluator {
         }
     }
 
-    /// Total bits of every predicted token (bytes and EOS) divided by the number of bytes.
+    /// Total bits of every predicted token (the text's and the end token) divided by the number of
+    /// bytes of the text: comparable across tokenizers.
     public static func evaluate(model: Model, corpus: Corpus, seqLen: Int? = nil, batch: Int = 8, workers: Int = 2) -> Evaluation {
         let T = seqLen ?? model.config.contextLength
-        let windows = Windows.make(corpus, seqLen: T)
+        let windows = Windows.make(corpus, tokenizer: model.tokenizer, seqLen: T)
         var nats = [Double](repeating: 0, count: workers)
         nats.withUnsafeMutableBufferPointer { out in
             let o = out.baseAddress!
@@ -45,7 +46,7 @@ public enum Evaluator {
             }
         }
         let tokens = windows.reduce(0) { $0 + $1.targets.filter { $0 >= 0 }.count }
-        let bytes = windows.reduce(0) { $0 + $1.targets.filter { $0 >= 0 && $0 < 256 }.count }
+        let bytes = corpus.totalBytes
         return Evaluation(bits: nats.reduce(0, +) / log(2), bytes: bytes, tokens: tokens)
     }
 }

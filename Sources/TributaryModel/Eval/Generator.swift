@@ -1,36 +1,55 @@
 /// Sampling from a model, so people can see what it learned.
 public enum Generator {
-    /// Continues `prompt` by up to `maxTokens` tokens (stopping at EOS): temperature, then top-k.
-    /// Temperature 0 picks the most likely token.
-    public static func generate(model: Model, prompt: [UInt8], maxTokens: Int, temperature: Float = 0.8,
-                                topK: Int = 40, seed: UInt64 = 1) -> [UInt8] {
-        let T = model.config.contextLength, V = model.config.vocabSize
-        let acts = Activations(config: model.config, batch: 1, seqLen: T, training: false)
-        var tokens: [Int32] = [Int32(ByteTokenizer.bos)] + prompt.map { Int32($0) }
+    /// Continues `prompt` (token ids) by up to `maxTokens` tokens, stopping after any of `stop`
+    /// (not included): temperature, then top-k. Temperature 0 picks the most likely token. Runs on a
+    /// key/value cache; when the context fills, the last half of it is fed again and generation goes on.
+    public static func generate(model: Model, prompt: [Int32], maxTokens: Int, temperature: Float = 0.8, topK: Int = 40,
+                                seed: UInt64 = 1, stop: Set<Int32> = []) -> [Int32] {
+        let V = model.config.vocabSize
+        let decoder = Decoder(model: model)
         var rng = RNG(seed: seed)
-        var out = [UInt8]()
+        var context = prompt.isEmpty ? [Int32(model.config.bosTokenID)] : prompt
+        if context.count > decoder.capacity { context = Array(context.suffix(decoder.capacity / 2)) }
+        for t in context { decoder.step(t) }
+        var out = [Int32]()
         for _ in 0..<maxTokens {
-            // Right-pad the last T tokens: causal attention keeps the padding out of real positions.
-            let window = Array(tokens.suffix(T))
-            let last = window.count - 1
-            let inp = window + [Int32](repeating: Int32(ByteTokenizer.eos), count: T - window.count)
-            let tgt = [Int32](repeating: Windows.padding, count: T)
-            inp.withUnsafeBufferPointer { a in tgt.withUnsafeBufferPointer { acts.load(tokens: a, targets: $0) } }
-            model.forward(acts, computeLoss: false)
-            let logits = Array(UnsafeBufferPointer(start: acts.logits.pointer + last * V, count: V))
-            let next = sample(logits, temperature: temperature, topK: topK, rng: &rng)
-            if next == ByteTokenizer.eos { break }
-            if next == ByteTokenizer.bos { continue }
-            tokens.append(Int32(next))
-            out.append(UInt8(next))
+            let next = Int32(sample(UnsafeBufferPointer(start: decoder.logits.pointer, count: V), temperature: temperature, topK: topK, rng: &rng))
+            if stop.contains(next) { break }
+            out.append(next)
+            context.append(next)
+            if decoder.isFull {
+                context = Array(context.suffix(decoder.capacity / 2))
+                decoder.reset()
+                for t in context { decoder.step(t) }
+            } else {
+                decoder.step(next)
+            }
         }
         return out
     }
 
-    static func sample(_ logits: [Float], temperature: Float, topK: Int, rng: inout RNG) -> Int {
+    /// The built-in byte models: BOS, the prompt's bytes; stops at EOS; BOS never appears in the output.
+    public static func generate(model: Model, prompt: [UInt8], maxTokens: Int, temperature: Float = 0.8,
+                                topK: Int = 40, seed: UInt64 = 1) -> [UInt8] {
+        let ids = generate(model: model, prompt: [Int32(ByteTokenizer.bos)] + prompt.map { Int32($0) }, maxTokens: maxTokens,
+                           temperature: temperature, topK: topK, seed: seed, stop: [Int32(ByteTokenizer.eos)])
+        return ByteTokenizer.decode(ids)
+    }
+
+    static func sample(_ logits: UnsafeBufferPointer<Float>, temperature: Float, topK: Int, rng: inout RNG) -> Int {
         if temperature <= 0 { return logits.indices.max { logits[$0] < logits[$1] }! }
-        let ranked = logits.indices.sorted { logits[$0] > logits[$1] }.prefix(max(1, topK))
-        let m = logits[ranked.first!]
+        // The k largest without sorting the whole vocabulary.
+        var ranked = [Int]()
+        let k = max(1, min(topK, logits.count))
+        ranked.reserveCapacity(k + 1)
+        for i in logits.indices {
+            guard ranked.count < k || logits[i] > logits[ranked[k - 1]] else { continue }
+            var j = ranked.count
+            while j > 0 && logits[ranked[j - 1]] < logits[i] { j -= 1 }
+            ranked.insert(i, at: j)
+            if ranked.count > k { ranked.removeLast() }
+        }
+        let m = logits[ranked[0]]
         let weights = ranked.map { Double(FastMath.exp((logits[$0] - m) / temperature)) }
         var u = rng.uniformDouble() * weights.reduce(0, +)
         for (i, w) in zip(ranked, weights) {

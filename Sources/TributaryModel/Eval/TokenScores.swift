@@ -46,7 +46,7 @@ extension Evaluator {
     /// document d's j-th predicted token (see `MoEWorkspace.forward`).
     public static func tokenScores(model: Model, corpus: Corpus, expertMasks: [[UInt32]]? = nil, batch: Int = 8, workers: Int = 2) -> TokenScores {
         let T = model.config.contextLength, V = model.config.vocabSize
-        let windows = Windows.make(corpus, seqLen: T)
+        let windows = Windows.make(corpus, tokenizer: model.tokenizer, seqLen: T)
         // Each window's scores land in its own slot; windows of a document are consecutive.
         let slots = UnsafeMutableBufferPointer<[Float]>.allocate(capacity: windows.count)
         slots.initialize(repeating: [])

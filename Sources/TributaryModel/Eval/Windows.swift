@@ -1,9 +1,10 @@
-/// Cuts documents into model-sized windows. Each document is BOS bytes EOS; a window holds up to
+/// Cuts documents into model-sized windows. Each document is start, its tokens, end
+/// (`Tokenizer.document`); a window holds up to
 /// T inputs and the T next tokens as targets, consecutive windows overlapping by one token so every
 /// token after BOS is predicted exactly once. Short windows are padded (targets -1).
 public struct DocumentWindow: Sendable {
     public let document: Int
-    /// Position of the first input token in the document's token sequence (BOS is 0).
+    /// Position of the first input token in the document's token sequence (the start token is 0).
     public let start: Int
     public let inputs: [Int32]
     public let targets: [Int32]
@@ -12,22 +13,22 @@ public struct DocumentWindow: Sendable {
 public enum Windows {
     public static let padding: Int32 = -1
 
-    /// Predicted tokens of each document (its bytes and EOS): the rows of `TokenScores.logProbs`.
-    public static func predictedTokenCounts(_ corpus: Corpus) -> [Int] {
-        corpus.documents.map { ByteTokenizer.encodeDocument($0.bytes).count - 1 }
+    /// Predicted tokens of each document (its tokens and the end token): the rows of `TokenScores.logProbs`.
+    public static func predictedTokenCounts(_ corpus: Corpus, tokenizer: Tokenizer) -> [Int] {
+        corpus.documents.map { tokenizer.document($0.bytes).count - 1 }
     }
 
-    public static func make(_ corpus: Corpus, seqLen T: Int, maxTokensPerDocument: Int = .max) -> [DocumentWindow] {
+    public static func make(_ corpus: Corpus, tokenizer: Tokenizer, seqLen T: Int, maxTokensPerDocument: Int = .max) -> [DocumentWindow] {
         var out = [DocumentWindow]()
         for (i, doc) in corpus.documents.enumerated() {
-            let toks = Array(ByteTokenizer.encodeDocument(doc.bytes).prefix(maxTokensPerDocument))
+            let toks = Array(tokenizer.document(doc.bytes).prefix(maxTokensPerDocument))
             var start = 0
             while start + 1 < toks.count {
                 let end = min(start + T, toks.count - 1)
                 var inp = Array(toks[start..<end]), tgt = Array(toks[start + 1...end])
                 let real = inp.count
                 if real < T {
-                    inp += [Int32](repeating: Int32(ByteTokenizer.eos), count: T - real)
+                    inp += [Int32](repeating: tokenizer.padding, count: T - real)
                     tgt += [Int32](repeating: padding, count: T - real)
                 }
                 out.append(DocumentWindow(document: i, start: start, inputs: inp, targets: tgt))

@@ -1,18 +1,39 @@
-/// Causal multi-head self-attention over a batch of sequences, one (sequence, head) at a time so the
-/// T×T score matrix stays in cache. Scores and products go through sgemm with strided views of qkv.
+/// Causal grouped-query self-attention over a batch of sequences, one (sequence, head) at a time so
+/// the T×T score matrix stays in cache. Scores and products go through sgemm with strided views of qkv.
+///
+/// A row of qkv is q (H heads of D) | k (KV heads of D) | v (KV heads of D); query head h reads
+/// key/value head h / (H / KV). With KV == H this is ordinary multi-head attention.
+public struct AttentionShape: Sendable {
+    public let heads: Int, kvHeads: Int, headDim: Int
+    public init(heads: Int, kvHeads: Int, headDim: Int) {
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.headDim = headDim
+    }
+    public init(_ c: ModelConfig) { self.init(heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim) }
+    var qDim: Int { heads * headDim }
+    var kvDim: Int { kvHeads * headDim }
+    /// Floats in one row of qkv.
+    var width: Int { qDim + 2 * kvDim }
+    /// Column of query head h, and of its key and value heads.
+    @inline(__always) func q(_ h: Int) -> Int { h * headDim }
+    @inline(__always) func k(_ h: Int) -> Int { qDim + (h / (heads / kvHeads)) * headDim }
+    @inline(__always) func v(_ h: Int) -> Int { qDim + kvDim + (h / (heads / kvHeads)) * headDim }
+}
+
 public enum Attention {
-    /// qkv[B*T, 3C] (q | k | v, rotary already applied) → out[B*T, C]; saves probs[B, H, T, T].
+    /// qkv[B*T, W] (rotary already applied) → out[B*T, H·D]; saves probs[B, H, T, T].
     public static func forward(out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
-                               qkv: UnsafePointer<Float>, batch: Int, seqLen T: Int, channels C: Int, heads H: Int) {
-        let hd = C / H
-        let scale = 1 / Float(hd).squareRoot()
+                               qkv: UnsafePointer<Float>, batch: Int, seqLen T: Int, shape s: AttentionShape) {
+        let D = s.headDim, W = s.width, Q = s.qDim, H = s.heads
+        let scale = 1 / Float(D).squareRoot()
         for b in 0..<batch {
+            let row0 = qkv + b * T * W
             for h in 0..<H {
-                let q = qkv + b * T * 3 * C + h * hd
-                let k = q + C, v = q + 2 * C
+                let q = row0 + s.q(h), k = row0 + s.k(h), v = row0 + s.v(h)
                 let p = probs + (b * H + h) * T * T
                 // S = scale · Q Kᵀ  [T, T]
-                sgemm(transB: true, m: T, n: T, k: hd, alpha: scale, a: q, lda: 3 * C, b: k, ldb: 3 * C, c: p, ldc: T)
+                sgemm(transB: true, m: T, n: T, k: D, alpha: scale, a: q, lda: W, b: k, ldb: W, c: p, ldc: T)
                 // Causal softmax: row i sees keys 0...i; the rest of the row becomes 0.
                 for i in 0..<T {
                     let row = p + i * T
@@ -22,41 +43,42 @@ public enum Attention {
                     for j in 0...i { row[j] *= inv }
                     if i + 1 < T { (row + i + 1).update(repeating: 0, count: T - i - 1) }
                 }
-                // O = P V  [T, hd] into out's column block of this head.
-                sgemm(m: T, n: hd, k: T, a: p, lda: T, b: v, ldb: 3 * C, c: out + b * T * C + h * hd, ldc: C)
+                // O = P V  [T, D] into out's column block of this head.
+                sgemm(m: T, n: D, k: T, a: p, lda: T, b: v, ldb: W, c: out + b * T * Q + h * D, ldc: Q)
             }
         }
     }
 
-    /// dout[B*T, C] → dqkv[B*T, 3C] (overwritten; gradients w.r.t. the rotated q and k).
+    /// dout[B*T, H·D] → dqkv[B*T, W] (overwritten; gradients w.r.t. the rotated q and k). The key and
+    /// value gradients of a shared head are the sums over the query heads that read it.
     /// `scratch` holds T×T floats.
     public static func backward(dqkv: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
                                 probs: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                                batch: Int, seqLen T: Int, channels C: Int, heads H: Int) {
-        let hd = C / H
-        let scale = 1 / Float(hd).squareRoot()
+                                batch: Int, seqLen T: Int, shape s: AttentionShape) {
+        let D = s.headDim, W = s.width, Q = s.qDim, H = s.heads
+        let scale = 1 / Float(D).squareRoot()
+        dqkv.update(repeating: 0, count: batch * T * W)
         for b in 0..<batch {
+            let row0 = qkv + b * T * W, drow0 = dqkv + b * T * W
             for h in 0..<H {
-                let q = qkv + b * T * 3 * C + h * hd
-                let k = q + C, v = q + 2 * C
-                let dq = dqkv + b * T * 3 * C + h * hd
-                let dk = dq + C, dv = dq + 2 * C
+                let q = row0 + s.q(h), k = row0 + s.k(h), v = row0 + s.v(h)
+                let dq = drow0 + s.q(h), dk = drow0 + s.k(h), dv = drow0 + s.v(h)
                 let p = probs + (b * H + h) * T * T
-                let dO = dout + b * T * C + h * hd
+                let dO = dout + b * T * Q + h * D
                 let dp = scratch
-                // dP = dO Vᵀ [T, T];  dV = Pᵀ dO [T, hd]
-                sgemm(transB: true, m: T, n: T, k: hd, a: dO, lda: C, b: v, ldb: 3 * C, c: dp, ldc: T)
-                sgemm(transA: true, m: T, n: hd, k: T, a: p, lda: T, b: dO, ldb: C, c: dv, ldc: 3 * C)
+                // dP = dO Vᵀ [T, T];  dV += Pᵀ dO [T, D]
+                sgemm(transB: true, m: T, n: T, k: D, a: dO, lda: Q, b: v, ldb: W, c: dp, ldc: T)
+                sgemm(transA: true, m: T, n: D, k: T, a: p, lda: T, b: dO, ldb: Q, beta: 1, c: dv, ldc: W)
                 // dS = P ⊙ (dP − rowsum(P ⊙ dP)) · scale, causal part only.
                 for i in 0..<T {
                     let pr = p + i * T, dr = dp + i * T
-                    let s = FastMath.dot(pr, dr, i + 1)
-                    for j in 0...i { dr[j] = pr[j] * (dr[j] - s) * scale }
+                    let sum = FastMath.dot(pr, dr, i + 1)
+                    for j in 0...i { dr[j] = pr[j] * (dr[j] - sum) * scale }
                     if i + 1 < T { (dr + i + 1).update(repeating: 0, count: T - i - 1) }
                 }
-                // dQ = dS K;  dK = dSᵀ Q
-                sgemm(m: T, n: hd, k: T, a: dp, lda: T, b: k, ldb: 3 * C, c: dq, ldc: 3 * C)
-                sgemm(transA: true, m: T, n: hd, k: T, a: dp, lda: T, b: q, ldb: 3 * C, c: dk, ldc: 3 * C)
+                // dQ = dS K;  dK += dSᵀ Q
+                sgemm(m: T, n: D, k: T, a: dp, lda: T, b: k, ldb: W, c: dq, ldc: W)
+                sgemm(transA: true, m: T, n: D, k: T, a: dp, lda: T, b: q, ldb: W, beta: 1, c: dk, ldc: W)
             }
         }
     }

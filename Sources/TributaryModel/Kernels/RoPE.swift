@@ -27,26 +27,28 @@ public struct RoPE: Sendable {
         sin = s
     }
 
-    /// Rotates q and k in place. qkv[B*T, 3C] holds q in columns [0, C) and k in [C, 2C); token
-    /// (b, t) sits at position t. `inverse` applies the transpose rotation (the backward pass).
-    public func apply(qkv: UnsafeMutablePointer<Float>, batch: Int, seqLen: Int, channels: Int, inverse: Bool = false) {
-        let half = headDim / 2, heads = channels / headDim
+    /// Rotates q and k in place. Each row of qkv[B*T, W] holds q (H heads) then k (KV heads) then v;
+    /// token (b, t) sits at position `start + t`. `inverse` applies the transpose rotation (the
+    /// backward pass).
+    public func apply(qkv: UnsafeMutablePointer<Float>, batch: Int, seqLen: Int, shape: AttentionShape,
+                      start: Int = 0, inverse: Bool = false) {
+        precondition(start + seqLen <= maxPositions, "position \(start + seqLen) is beyond the rotary table of \(maxPositions)")
+        let half = headDim / 2, rotated = shape.heads + shape.kvHeads, W = shape.width
         let sign: Float = inverse ? -1 : 1
         cos.withUnsafeBufferPointer { cosTable in
             sin.withUnsafeBufferPointer { sinTable in
                 for b in 0..<batch {
                     for t in 0..<seqLen {
-                        let row = qkv + (b * seqLen + t) * 3 * channels
-                        let cs = cosTable.baseAddress! + t * half, sn = sinTable.baseAddress! + t * half
-                        for part in 0..<2 {
-                            for h in 0..<heads {
-                                let x = row + part * channels + h * headDim
-                                for i in 0..<half {
-                                    let x1 = x[i], x2 = x[i + half]
-                                    let c = cs[i], s = sign * sn[i]
-                                    x[i] = x1 * c - x2 * s
-                                    x[i + half] = x2 * c + x1 * s
-                                }
+                        let row = qkv + (b * seqLen + t) * W
+                        let cs = cosTable.baseAddress! + (start + t) * half, sn = sinTable.baseAddress! + (start + t) * half
+                        // q's heads and k's heads are contiguous: rotate them as one run of heads.
+                        for h in 0..<rotated {
+                            let x = row + h * headDim
+                            for i in 0..<half {
+                                let x1 = x[i], x2 = x[i + half]
+                                let c = cs[i], s = sign * sn[i]
+                                x[i] = x1 * c - x2 * s
+                                x[i + half] = x2 * c + x1 * s
                             }
                         }
                     }

@@ -12,13 +12,13 @@ public final class Activations: @unchecked Sendable {
     let resid: [FloatBuffer]        // L+1 × [N, C]: stream entering each layer, and the final output
     let mid: [FloatBuffer]          // L × [N, C]: stream after attention
     let ln1: [FloatBuffer], rstd1: [FloatBuffer]
-    let qkv: [FloatBuffer]          // L × [N, 3C], q and k rotated
+    let qkv: [FloatBuffer]          // L × [N, W] (W = H·D + 2·KV·D), q and k rotated
     let probs: [FloatBuffer]        // L × [B, H, T, T]
-    let att: [FloatBuffer]          // L × [N, C]
+    let att: [FloatBuffer]          // L × [N, H·D]
     let ln2: [FloatBuffer], rstd2: [FloatBuffer]
-    let ffnH: [FloatBuffer]         // dense: L × [N, 2F]
-    let ffnA: [FloatBuffer]         // dense: L × [N, F]
-    let moe: [MoEWorkspace]         // MoE: one per layer
+    let ffnH: [FloatBuffer]         // dense layers: [N, 2F] (empty in an MoE layer's slot)
+    let ffnA: [FloatBuffer]         // dense layers: [N, F]
+    let moe: [MoEWorkspace?]        // MoE layers: their workspace (nil in a dense layer's slot)
     let lnf: FloatBuffer, rstdf: FloatBuffer
     let logits: FloatBuffer         // [N, V]
     // Backward scratch.
@@ -30,6 +30,7 @@ public final class Activations: @unchecked Sendable {
         self.batch = batch
         self.seqLen = seqLen
         let N = batch * seqLen, C = c.hiddenSize, F = c.intermediateSize, L = c.numLayers
+        let W = c.qkvDim, Q = c.qDim
         func many(_ count: Int, _ size: Int) -> [FloatBuffer] { (0..<count).map { _ in FloatBuffer(count: size) } }
         tokens = [Int32](repeating: 0, count: N)
         targets = [Int32](repeating: 0, count: N)
@@ -38,20 +39,24 @@ public final class Activations: @unchecked Sendable {
         // Inference needs one layer's intermediates at a time; training keeps all of them.
         let kept = training ? L : 1
         ln1 = many(kept, N * C); rstd1 = many(kept, N)
-        qkv = many(kept, N * 3 * C)
+        qkv = many(kept, N * W)
         probs = many(kept, batch * c.numHeads * seqLen * seqLen)
-        att = many(kept, N * C)
+        att = many(kept, N * Q)
         ln2 = many(kept, N * C); rstd2 = many(kept, N)
-        ffnH = c.isMoE ? [] : many(kept, N * 2 * F)
-        ffnA = c.isMoE ? [] : many(kept, N * F)
-        moe = c.isMoE ? (0..<kept).map { _ in
-            MoEWorkspace(tokens: N, hidden: C, intermediate: F, experts: c.numExperts, topK: c.expertsPerToken)
-        } : []
+        // A slot serves layer `slot` when training, every layer otherwise.
+        let moeLayers = Set(c.moeLayers)
+        let needsDense = (0..<kept).map { training ? !moeLayers.contains($0) : moeLayers.count < L }
+        let needsMoE = (0..<kept).map { training ? moeLayers.contains($0) : !moeLayers.isEmpty }
+        ffnH = needsDense.map { FloatBuffer(count: $0 ? N * 2 * F : 0) }
+        ffnA = needsDense.map { FloatBuffer(count: $0 ? N * F : 0) }
+        moe = needsMoE.map {
+            $0 ? MoEWorkspace(tokens: N, hidden: C, intermediate: F, experts: c.numExperts, topK: c.expertsPerToken) : nil
+        }
         lnf = FloatBuffer(count: N * C); rstdf = FloatBuffer(count: N)
         logits = FloatBuffer(count: N * c.vocabSize)
         let g = training ? 1 : 0
-        dresid = FloatBuffer(count: g * N * C); dln = FloatBuffer(count: g * N * C); datt = FloatBuffer(count: g * N * C)
-        dqkv = FloatBuffer(count: g * N * 3 * C)
+        dresid = FloatBuffer(count: g * N * C); dln = FloatBuffer(count: g * N * C); datt = FloatBuffer(count: g * N * Q)
+        dqkv = FloatBuffer(count: g * N * W)
         dh = FloatBuffer(count: g * N * 2 * F); da = FloatBuffer(count: g * N * F)
         attnScratch = FloatBuffer(count: g * seqLen * seqLen)
         keepsAllLayers = training

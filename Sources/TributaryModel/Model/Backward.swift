@@ -5,7 +5,7 @@ extension Model {
     /// Call after `forward(acts, gradScale:)`, whose logits now hold ∂loss/∂logits.
     public func backward(_ acts: Activations, grads: FloatBuffer, trainable tr: Trainability) {
         let c = config, N = acts.tokenCount, C = c.hiddenSize, F = c.intermediateSize
-        let B = acts.batch, T = acts.seqLen, L = c.numLayers
+        let B = acts.batch, T = acts.seqLen, L = c.numLayers, shape = AttentionShape(c)
         precondition(acts.keepsAllLayers, "backward needs activations allocated for training")
         let g = grads.pointer
         let dresid = acts.dresid.pointer, dln = acts.dln.pointer
@@ -24,13 +24,13 @@ extension Model {
             let mid = acts.mid[l].pointer, ln2 = acts.ln2[l].pointer
             // Feed-forward block. dresid holds ∂L/∂out; the residual path passes it on to mid unchanged.
             let needFFNInput = tr.ffnInputGrad[l]
-            if c.isMoE {
+            if ly.isMoE, let moe = acts.moe[l] {
                 var moeGrads = MoEWorkspace.Grads(router: nil, routerRows: tr.routerRow[l], w13: [], w2: [])
                 moeGrads.router = tr.routerRow[l].contains(true) ? g + ly.router : nil
                 moeGrads.w13 = (0..<c.numExperts).map { tr.expert[l][$0] ? g + ly.expertW13[$0] : nil }
                 moeGrads.w2 = (0..<c.numExperts).map { tr.expert[l][$0] ? g + ly.expertW2[$0] : nil }
                 if needFFNInput { dln.update(repeating: 0, count: N * C) }
-                acts.moe[l].backward(dx: needFFNInput ? dln : nil, dout: dresid, x: ln2, weights: moeWeights(l), grads: moeGrads)
+                moe.backward(dx: needFFNInput ? dln : nil, dout: dresid, x: ln2, weights: moeWeights(l), grads: moeGrads)
             } else {
                 let h = acts.ffnH[l].pointer, a = acts.ffnA[l].pointer, dh = acts.dh.pointer, da = acts.da.pointer
                 Linear.backwardInput(dinp: da, dout: dresid, weight: pointer(ly.w2), n: N, ic: F, oc: C, accumulate: false)
@@ -47,14 +47,14 @@ extension Model {
             let needAttnInput = tr.attentionInputGrad[l]
             guard tr.attention[l] || needAttnInput else { break }
             let qkv = acts.qkv[l].pointer, att = acts.att[l].pointer, datt = acts.datt.pointer, dqkv = acts.dqkv.pointer
-            Linear.backwardInput(dinp: datt, dout: dresid, weight: pointer(ly.o), n: N, ic: C, oc: C, accumulate: false)
-            if tr.attention[l] { Linear.backwardWeight(dweight: g + ly.o, dout: dresid, inp: att, n: N, ic: C, oc: C) }
+            Linear.backwardInput(dinp: datt, dout: dresid, weight: pointer(ly.o), n: N, ic: c.qDim, oc: C, accumulate: false)
+            if tr.attention[l] { Linear.backwardWeight(dweight: g + ly.o, dout: dresid, inp: att, n: N, ic: c.qDim, oc: C) }
             Attention.backward(dqkv: dqkv, dout: datt, qkv: qkv, probs: acts.probs[l].pointer, scratch: acts.attnScratch.pointer,
-                               batch: B, seqLen: T, channels: C, heads: c.numHeads)
-            rope.apply(qkv: dqkv, batch: B, seqLen: T, channels: C, inverse: true)
-            if tr.attention[l] { Linear.backwardWeight(dweight: g + ly.qkv, dout: dqkv, inp: acts.ln1[l].pointer, n: N, ic: C, oc: 3 * C) }
+                               batch: B, seqLen: T, shape: shape)
+            rope.apply(qkv: dqkv, batch: B, seqLen: T, shape: shape, inverse: true)
+            if tr.attention[l] { Linear.backwardWeight(dweight: g + ly.qkv, dout: dqkv, inp: acts.ln1[l].pointer, n: N, ic: C, oc: c.qkvDim) }
             guard needAttnInput else { break }
-            Linear.backwardInput(dinp: dln, dout: dqkv, weight: pointer(ly.qkv), n: N, ic: C, oc: 3 * C, accumulate: false)
+            Linear.backwardInput(dinp: dln, dout: dqkv, weight: pointer(ly.qkv), n: N, ic: C, oc: c.qkvDim, accumulate: false)
             RMSNorm.backward(dinp: dresid, dweight: tr.attention[l] ? g + ly.attnNorm : nil, dout: dln, inp: acts.resid[l].pointer,
                              weight: pointer(ly.attnNorm), rstd: acts.rstd1[l].pointer, n: N, c: C)
         }

@@ -9,7 +9,7 @@ extension Model {
     public func forward(_ acts: Activations, gradScale: Float? = nil, computeLoss: Bool = true,
                         observe: ((Int, UnsafePointer<Float>) -> Void)? = nil) -> Double {
         let c = config, N = acts.tokenCount, C = c.hiddenSize, F = c.intermediateSize
-        let B = acts.batch, T = acts.seqLen
+        let B = acts.batch, T = acts.seqLen, shape = AttentionShape(c)
         precondition(T <= c.contextLength, "sequence of \(T) tokens exceeds the context of \(c.contextLength)")
         // Token embedding: resid0[t] = E[token[t]]
         let emb = pointer(layout.embed)
@@ -22,20 +22,20 @@ extension Model {
             let ln1 = acts.ln1[s].pointer, qkv = acts.qkv[s].pointer, att = acts.att[s].pointer, ln2 = acts.ln2[s].pointer
             // Attention block: mid = x + Wo · attn(rope(Wqkv · norm(x)))
             RMSNorm.forward(out: ln1, rstd: acts.rstd1[s].pointer, inp: x, weight: pointer(ly.attnNorm), n: N, c: C, eps: c.rmsNormEps)
-            Linear.forward(out: qkv, inp: ln1, weight: pointer(ly.qkv), n: N, ic: C, oc: 3 * C)
-            rope.apply(qkv: qkv, batch: B, seqLen: T, channels: C)
-            Attention.forward(out: att, probs: acts.probs[s].pointer, qkv: qkv, batch: B, seqLen: T, channels: C, heads: c.numHeads)
+            Linear.forward(out: qkv, inp: ln1, weight: pointer(ly.qkv), n: N, ic: C, oc: c.qkvDim)
+            rope.apply(qkv: qkv, batch: B, seqLen: T, shape: shape)
+            Attention.forward(out: att, probs: acts.probs[s].pointer, qkv: qkv, batch: B, seqLen: T, shape: shape)
             mid.update(from: x, count: N * C)
-            Linear.forward(out: mid, inp: att, weight: pointer(ly.o), n: N, ic: C, oc: C, accumulate: true)
+            Linear.forward(out: mid, inp: att, weight: pointer(ly.o), n: N, ic: c.qDim, oc: C, accumulate: true)
             // Feed-forward block: out = mid + FFN(norm(mid))
             RMSNorm.forward(out: ln2, rstd: acts.rstd2[s].pointer, inp: mid, weight: pointer(ly.ffnNorm), n: N, c: C, eps: c.rmsNormEps)
             observe?(l, ln2)
             out.update(from: mid, count: N * C)
-            if c.isMoE {
+            if ly.isMoE, let moe = acts.moe[s] {
                 if let mask = acts.expertMask {
-                    mask.withUnsafeBufferPointer { acts.moe[s].forward(out: out, x: ln2, weights: moeWeights(l), accumulate: true, allowed: $0.baseAddress) }
+                    mask.withUnsafeBufferPointer { moe.forward(out: out, x: ln2, weights: moeWeights(l), accumulate: true, allowed: $0.baseAddress) }
                 } else {
-                    acts.moe[s].forward(out: out, x: ln2, weights: moeWeights(l), accumulate: true)
+                    moe.forward(out: out, x: ln2, weights: moeWeights(l), accumulate: true)
                 }
             } else {
                 let h = acts.ffnH[s].pointer, a = acts.ffnA[s].pointer

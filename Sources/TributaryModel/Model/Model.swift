@@ -7,9 +7,12 @@ public final class Model: @unchecked Sendable {
     public let layout: ParameterLayout
     public let parameters: FloatBuffer
     public let rope: RoPE
+    /// How text becomes this model's token ids.
+    public let tokenizer: Tokenizer
 
-    public init(config: ModelConfig, parameters: FloatBuffer? = nil) {
+    public init(config: ModelConfig, parameters: FloatBuffer? = nil, tokenizer: Tokenizer = .bytes) {
         self.config = config
+        self.tokenizer = tokenizer
         layout = ParameterLayout(config)
         if let parameters {
             precondition(parameters.count == layout.count, "parameter buffer has \(parameters.count) values, layout needs \(layout.count)")

@@ -30,6 +30,8 @@ public final class BPETokenizer: @unchecked Sendable {
     private let tokenBytes: [[UInt8]]
 
     public var vocabSize: Int { tokens.count }
+    /// `<|endoftext|>` when the vocabulary has it (GPT-2, SmolLM2, Qwen), else the first special token.
+    public var documentBoundary: Int32 { ids["<|endoftext|>"] ?? specials.first?.id ?? 0 }
 
     public init(tokens: [String], merges: [(String, String)], specials: [SpecialToken], individualDigits: Bool) throws {
         guard !tokens.isEmpty, tokens.count <= Int(Int32.max) else { throw TributaryError("tokenizer.invalid", "the vocabulary is empty") }

@@ -1,19 +1,24 @@
 import Foundation
 import TributaryCore
 
-/// FlexOlmo expert training against a frozen anchor: every FFN becomes a 2-expert MoE (expert 0 = the
-/// anchor FFN, frozen; expert 1 = a copy, trained), router row 0 = the anchor's (frozen), router row 1
-/// = the owner's initial rows, trained only when `trainRouter` is set. Nothing else trains; weight
-/// decay is 0.
+/// FlexOlmo expert training against a frozen anchor: the FFN of every expert layer becomes a
+/// 2-expert MoE (expert 0 = the anchor FFN, frozen; expert 1 = a copy, trained), router row 0 = the
+/// anchor's (frozen), router row 1 = the owner's initial rows, trained only when `trainRouter` is
+/// set. Nothing else trains, so the backward pass stops below the lowest expert layer; weight decay is 0.
 public enum ExpertTraining {
     public struct Result: Sendable {
         /// The trained 2-expert model.
         public let model: Model
         public let training: TrainingResult
-        /// The owner's router rows before training, [L * C].
+        /// The owner's router rows before training, [L * C] (every layer of the anchor).
         public let initialRouterRows: [Float]
         public var expert: ExpertWeights { ExpertWeights(expert: 1, of: model) }
-        public var trainedRouterRows: [Float] { ExpertAssembly.routerRows(of: model)[1] }
+        /// The owner's router rows after training, [L * C]: trained in the expert layers, the initial
+        /// ones elsewhere (a layer without experts has no router).
+        public var trainedRouterRows: [Float] {
+            RouterRows.replacing(initialRouterRows, layers: model.config.moeLayers, with: ExpertAssembly.routerRows(of: model)[1],
+                                 hidden: model.config.hiddenSize)
+        }
     }
 
     /// The frozen side: the dense anchor, its router rows [L * C], and a string that identifies it
@@ -34,7 +39,8 @@ public enum ExpertTraining {
     /// the same parameters as the other steps (replay). Measured on the demo (benchmarks/README.md):
     /// without it the expert, mixed into every token by a 2-expert router, made public text 25% worse
     /// than the anchor; with replay every 2nd step, 2.6%.
-    public static func train(anchor: Anchor, data: Corpus, routerRows: [Float], trainRouter: Bool = true,
+    /// `layers`: the anchor layers that get an expert (every layer when nil).
+    public static func train(anchor: Anchor, data: Corpus, routerRows: [Float], layers: [Int]? = nil, trainRouter: Bool = true,
                              publicText: Corpus? = nil, publicEvery: Int = 2,
                              options: TrainingOptions, checkpointDirectory: String?, restart: Bool,
                              progress: ProgressReporter?) throws -> Result {
@@ -43,18 +49,25 @@ public enum ExpertTraining {
         for (rows, whose) in [(routerRows, "the owner's"), (anchor.routerRows, "the anchor's")] where rows.count != c.numLayers * c.hiddenSize {
             throw TributaryError("model.shape_mismatch", "\(whose) router rows have \(rows.count) values, the anchor needs \(c.numLayers * c.hiddenSize)")
         }
-        let anchorFFN = ExpertWeights(denseFFNOf: a)
-        let model = try ExpertAssembly.assemble(anchor: a, experts: [anchorFFN, anchorFFN], routerRows: [anchor.routerRows, routerRows], topK: 2)
-        let batcher = try Batcher(stream: data.tokenStream(), batch: options.batchSize, seqLen: options.seqLen, seed: options.seed)
+        let layers = layers ?? Array(0..<c.numLayers)
+        guard !layers.isEmpty, layers == layers.sorted(), Set(layers).count == layers.count, layers.allSatisfy({ (0..<c.numLayers).contains($0) }) else {
+            throw TributaryError("train.invalid_options", "expert layers \(layers) must be distinct, ascending and within 0..<\(c.numLayers)")
+        }
+        let anchorFFN = ExpertWeights(denseFFNOf: a, layers: layers)
+        let C = c.hiddenSize
+        let model = try ExpertAssembly.assemble(anchor: a, experts: [anchorFFN, anchorFFN],
+                                                routerRows: [RouterRows.select(anchor.routerRows, layers: layers, hidden: C),
+                                                             RouterRows.select(routerRows, layers: layers, hidden: C)], topK: 2)
+        let batcher = try Batcher(stream: data.tokenStream(a.tokenizer), batch: options.batchSize, seqLen: options.seqLen, seed: options.seed)
         if restart, let dir = checkpointDirectory { TrainingCheckpointStore(directory: dir, keep: 0).clear() }
         let replay = try publicText.map {
-            Trainer.AuxiliaryBatches(batcher: try Batcher(stream: $0.tokenStream(), batch: options.batchSize, seqLen: options.seqLen,
+            Trainer.AuxiliaryBatches(batcher: try Batcher(stream: $0.tokenStream(a.tokenizer), batch: options.batchSize, seqLen: options.seqLen,
                                                           seed: options.seed &+ 7919), every: publicEvery)
         }
         let rowsDigest = Hex.encode(SHA256.digest(routerRows.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }))
         let trainer = try Trainer(model: model, mode: .expert(1, router: trainRouter), options: options, batcher: batcher,
                                   auxiliary: replay, checkpointDirectory: checkpointDirectory,
-                                  baseFingerprint: "anchor-\(anchor.identity)-rows-\(rowsDigest)", dataFingerprint: data.fingerprint)
+                                  baseFingerprint: "anchor-\(anchor.identity)-rows-\(rowsDigest)-layers-\(layers.map(String.init).joined(separator: ","))", dataFingerprint: data.fingerprint)
         let result = try trainer.run(progress: progress)
         return Result(model: model, training: result, initialRouterRows: routerRows)
     }

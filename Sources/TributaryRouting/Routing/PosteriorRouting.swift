@@ -29,7 +29,7 @@ public struct PosteriorRouting: Sendable {
 
     /// Held-out scores of `model` (a combined MoE) on `corpus`, routed by posterior.
     public func tokenScores(model: Model, corpus: Corpus, workers: Int = 2) -> Result {
-        let counts = Windows.predictedTokenCounts(corpus)
+        let counts = Windows.predictedTokenCounts(corpus, tokenizer: model.tokenizer)
         let perSet = sets.map { set in
             Evaluator.tokenScores(model: model, corpus: corpus, expertMasks: counts.map { [UInt32](repeating: set, count: $0) }, workers: workers)
         }

@@ -12,6 +12,7 @@ public enum ContributionError: CodedError, Equatable {
     case nonFinite(String)
     case normBound(layer: Int, ratio: Double, limit: Double)
     case privacyPolicy(String)
+    case layersRefused(String)
     case harmful(anchor: Double, withExpert: Double, limit: Double)
     case duplicate(String)
 
@@ -27,6 +28,7 @@ public enum ContributionError: CodedError, Equatable {
         case .nonFinite: return "contribution.non_finite"
         case .normBound: return "contribution.norm_bound"
         case .privacyPolicy: return "contribution.privacy_policy"
+        case .layersRefused: return "contribution.layers_refused"
         case .harmful: return "contribution.harmful"
         case .duplicate: return "contribution.duplicate"
         }
@@ -45,6 +47,7 @@ public enum ContributionError: CodedError, Equatable {
         case let .nonFinite(what): return "\(what) holds a NaN or infinite value"
         case let .normBound(l, r, lim): return String(format: "layer %d's expert weights have %.2fx the norm of the anchor's FFN (limit %.2fx)", l, r, lim)
         case let .privacyPolicy(why): return "refused by the server's privacy policy: \(why)"
+        case let .layersRefused(why): return "refused by the server's policy: \(why)"
         case let .harmful(a, e, lim):
             return String(format: "the expert raises the public probe's bits per byte from %.4f to %.4f (limit %.4f)", a, e, lim)
         case let .duplicate(what): return "a contribution with the same \(what) was already accepted"
@@ -57,6 +60,7 @@ extension ContributionError {
         switch v {
         case let .privacy(why): return .privacyPolicy(why)
         case let .stale(why): return .stale(why)
+        case let .layers(why): return .layersRefused(why)
         }
     }
 }

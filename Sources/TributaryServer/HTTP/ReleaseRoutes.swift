@@ -48,9 +48,12 @@ struct ReleaseRoutes {
         }
         router.get("/v1/anchor/files/{name}") { _, context -> Response in
             let name = try context.parameters.require("name")
-            guard Self.anchorFiles.contains(name) else { throw ServerError.notFound("the anchor has no file \(name)") }
+            let path = server.anchor.path + "/" + name
+            guard Self.anchorFiles.contains(name), FileManager.default.fileExists(atPath: path) else {
+                throw ServerError.notFound("the anchor has no file \(name)")
+            }
             return Response(status: .ok, headers: [.contentType: "application/octet-stream"],
-                            body: try await files.loadFile(path: server.anchor.path + "/" + name, context: context))
+                            body: try await files.loadFile(path: path, context: context))
         }
     }
 

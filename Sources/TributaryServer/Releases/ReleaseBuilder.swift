@@ -127,7 +127,7 @@ public actor ReleaseBuilder {
             try ModelDirectory.save(model, to: tmp, metadata: ["tributary.release": String(number)])
             try index.write(to: tmp + "/" + RoutingIndex.fileName)
             var files = [String: String]()
-            for name in ReleaseLayout.digestedFiles {
+            for name in ReleaseLayout.digestedFiles where FileManager.default.fileExists(atPath: tmp + "/" + name) {
                 files[name] = Hex.encode(try SHA256.digest(fileAt: tmp + "/" + name).digest)
             }
             let manifest = ReleaseManifest(
@@ -158,7 +158,7 @@ public actor ReleaseBuilder {
         guard let keep = config.keepReleases, newest > keep else { return }
         for n in 1...(newest - keep) {
             let dir = config.releaseDirectory + "/" + Self.directoryName(n)
-            for name in [ModelFiles.weights, ModelFiles.config, ReleaseLayout.routingIndexFile] {
+            for name in ReleaseLayout.digestedFiles {
                 try? FileManager.default.removeItem(atPath: dir + "/" + name)
             }
         }

@@ -69,9 +69,10 @@ public struct ContributionVerifier: Sendable {
         // 5. Anchor and declared shapes.
         guard p.anchorSHA256 == anchor.digest else { throw ContributionError.wrongAnchor(expected: anchor.digest, got: p.anchorSHA256) }
         let c = anchor.model.config
-        guard p.expert.layers == c.numLayers, p.expert.hiddenSize == c.hiddenSize, p.expert.intermediateSize == c.intermediateSize else {
-            throw ContributionError.shapeMismatch("expert is \(p.expert.layers) layers × \(p.expert.hiddenSize) × \(p.expert.intermediateSize), the anchor \(c.numLayers) × \(c.hiddenSize) × \(c.intermediateSize)")
+        guard p.expert.layers.last! < c.numLayers, p.expert.hiddenSize == c.hiddenSize, p.expert.intermediateSize == c.intermediateSize else {
+            throw ContributionError.shapeMismatch("expert is layers \(ContributionPolicy.describe(p.expert.layers)) × \(p.expert.hiddenSize) × \(p.expert.intermediateSize), the anchor \(c.numLayers) layers × \(c.hiddenSize) × \(c.intermediateSize)")
         }
+        do { try policy.checkLayers(p.expert.layers, anchorLayers: c.numLayers) } catch { throw ContributionError.from(error) }
         guard p.routing.layers == c.numLayers, p.routing.dimension == c.hiddenSize else {
             throw ContributionError.shapeMismatch("router rows are \(p.routing.layers) × \(p.routing.dimension), the anchor needs \(c.numLayers) × \(c.hiddenSize)")
         }
@@ -108,10 +109,10 @@ public struct ContributionVerifier: Sendable {
             }
             let expert = try ExpertWeights(file: expertFile, config: c)
             // 10. Norm bound relative to the anchor's FFN, per layer.
-            let anchorFFN = ExpertWeights(denseFFNOf: anchor.model)
-            for l in 0..<c.numLayers {
+            let anchorFFN = ExpertWeights(denseFFNOf: anchor.model, layers: expert.layers)
+            for (i, l) in expert.layers.enumerated() {
                 func norm(_ e: ExpertWeights) -> Double {
-                    (e.w1[l] + e.w2[l] + e.w3[l]).reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+                    (e.w1[i] + e.w2[i] + e.w3[i]).reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
                 }
                 let ratio = norm(expert) / max(norm(anchorFFN), 1e-12)
                 guard ratio <= policy.maxNormRatio else { throw ContributionError.normBound(layer: l, ratio: ratio, limit: policy.maxNormRatio) }

@@ -24,8 +24,7 @@ public struct ExpertProbe: Sendable {
     /// The 2-expert model's probe bits per byte; throws `contribution.harmful` above the limit.
     @discardableResult
     public func check(anchor: AnchorDirectory, expert: ExpertWeights, routerRows: [Float]) throws -> Double {
-        let model = try ExpertAssembly.assemble(anchor: anchor.model, experts: [ExpertWeights(denseFFNOf: anchor.model), expert],
-                                                routerRows: [anchor.routerRows, routerRows], topK: 2)
+        let model = try ExpertAssembly.combine(anchor: anchor.model, anchorRows: anchor.routerRows, experts: [expert], rows: [routerRows], topK: 2)
         let bpb = Evaluator.evaluate(model: model, corpus: corpus, workers: workers).bitsPerByte
         guard bpb <= limit else { throw ContributionError.harmful(anchor: anchorBitsPerByte, withExpert: bpb, limit: limit) }
         return bpb

@@ -1,0 +1,56 @@
+/// How a model turns text into token ids: the built-in models' one token per byte, or a Hugging
+/// Face byte-level BPE tokenizer. Documents are framed the way each model was trained on them.
+public enum Tokenizer: Sendable {
+    case bytes
+    case bpe(BPETokenizer)
+
+    public var vocabSize: Int {
+        switch self {
+        case .bytes: return ByteTokenizer.vocabSize
+        case let .bpe(t): return t.vocabSize
+        }
+    }
+
+    /// The token between documents, also the first input of each: BOS for the byte models,
+    /// `<|endoftext|>` for BPE models (what GPT-2-family models separate training documents with).
+    public var documentStart: Int32 {
+        switch self {
+        case .bytes: return Int32(ByteTokenizer.bos)
+        case let .bpe(t): return t.documentBoundary
+        }
+    }
+
+    /// The token a document ends with (predicted, so it counts in bits per byte): EOS, or `<|endoftext|>`.
+    public var documentEnd: Int32 {
+        switch self {
+        case .bytes: return Int32(ByteTokenizer.eos)
+        case let .bpe(t): return t.documentBoundary
+        }
+    }
+
+    /// A harmless input for padded positions (their targets are -1, so nothing reads them).
+    public var padding: Int32 { documentEnd }
+
+    /// The ids of text, no framing. Bytes that are not UTF-8 are read with U+FFFD replacement (BPE).
+    public func encode(_ bytes: some Collection<UInt8>) -> [Int32] {
+        switch self {
+        case .bytes: return bytes.map { Int32($0) }
+        case let .bpe(t): return t.encode(bytes: bytes)
+        }
+    }
+
+    /// A document as the model sees it: start token, the text's ids, end token.
+    public func document(_ bytes: some Collection<UInt8>) -> [Int32] {
+        [documentStart] + encode(bytes) + [documentEnd]
+    }
+
+    /// The bytes of ids (special tokens and framing dropped).
+    public func decode(_ ids: some Sequence<Int32>) -> [UInt8] {
+        switch self {
+        case .bytes: return ByteTokenizer.decode(Array(ids))
+        case let .bpe(t): return t.decodeBytes(ids)
+        }
+    }
+
+    public var isBytes: Bool { if case .bytes = self { return true } else { return false } }
+}
