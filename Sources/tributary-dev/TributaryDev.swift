@@ -52,6 +52,7 @@ struct LogitsCommand: AsyncParsableCommand {
 
     @Option(help: "Model directory.") var model: String
     @Option(help: "Comma-separated token ids.") var tokens: String
+    @Option(help: "Write the logits [tokens, vocabulary] as F32 tensor `logits` of a safetensors file instead of printing JSON.") var out: String?
 
     func run() async throws {
         prepareCompute()
@@ -61,8 +62,17 @@ struct LogitsCommand: AsyncParsableCommand {
                 guard let v = Int32(s), v >= 0, Int(v) < m.config.vocabSize else { throw ValidationError("bad token id \(s)") }
                 return v
             }
+            guard !ids.isEmpty, ids.count <= m.config.contextLength else {
+                throw ValidationError("give 1 to \(m.config.contextLength) token ids (the model's context)")
+            }
             let logits = ModelInference.logits(model: m, tokens: ids)
-            printJSON(.object([("logits", .array(logits.map { .array($0.map { .double(Double($0)) }) }))]))
+            if let out {
+                var w = SafetensorsWriter(metadata: [:])
+                w.add("logits", shape: [ids.count, m.config.vocabSize], values: logits.flatMap { $0 })
+                try w.write(to: out)
+            } else {
+                printJSON(.object([("logits", .array(logits.map { .array($0.map { .double(Double($0)) }) }))]))
+            }
         }
     }
 }

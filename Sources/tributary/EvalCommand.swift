@@ -51,11 +51,17 @@ struct EvalCommand: AsyncParsableCommand {
 }
 
 struct GenerateCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "generate", abstract: "Sample text from a model.")
+    static let configuration = CommandConfiguration(
+        commandName: "generate", abstract: "Sample text from a model.",
+        discussion: """
+        A model with a chat template (SmolLM2's instruct models) answers --prompt as a user message \
+        unless --raw is given; --raw continues the text as it is.
+        """)
 
     @Option(help: "Model directory.") var model: String
-    @Option(help: "Text to continue.") var prompt = ""
-    @Option(help: "Tokens (bytes) to generate at most.") var maxTokens = 200
+    @Option(help: "The user's message, or with --raw the text to continue.") var prompt = ""
+    @Flag(help: "Continue the prompt as plain text (no chat template).") var raw = false
+    @Option(help: "Tokens to generate at most.") var maxTokens = 200
     @Option(help: "Sampling temperature (0: greedy).") var temperature: Float = 0.8
     @Option(help: "Sample among the k most likely tokens.") var topK = 40
     @Option(help: "Random seed.") var seed: UInt64 = 1
@@ -64,9 +70,45 @@ struct GenerateCommand: AsyncParsableCommand {
         prepareCompute()
         try await reportingErrors {
             let m = try ModelDirectory.load(model)
-            let out = Generator.generate(model: m, prompt: Array(prompt.utf8), maxTokens: maxTokens, temperature: temperature,
-                                         topK: topK, seed: seed)
-            print(prompt + String(decoding: out, as: UTF8.self))
+            switch m.tokenizer {
+            case .bytes:
+                let out = Generator.generate(model: m, prompt: Array(prompt.utf8), maxTokens: maxTokens, temperature: temperature,
+                                             topK: topK, seed: seed)
+                print(prompt + String(decoding: out, as: UTF8.self))
+            case let .bpe(t):
+                let template = raw ? nil : ChatTemplate.load(modelDirectory: model, tokenizer: t)
+                let ids = template?.prompt(user: prompt) ?? ([t.documentBoundary] + t.encode(prompt))
+                let stop = Set([t.documentBoundary] + (template.map { [$0.end] } ?? []))
+                let out = Generator.generate(model: m, prompt: ids, maxTokens: maxTokens, temperature: temperature, topK: topK, seed: seed, stop: stop)
+                print((template == nil ? prompt : "") + t.decode(out))
+            }
+        }
+    }
+}
+
+struct TokenizeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tokenize", abstract: "Show how a model's tokenizer splits text.")
+
+    @Option(help: "Model directory.") var model: String
+    @Option(help: "Text to tokenize.") var text: String
+    @Flag(help: "Print JSON: ids, tokens and the byte count.") var json = false
+
+    func run() async throws {
+        try await reportingErrors {
+            let config = try ModelDirectory.loadConfig(model)
+            let tokenizer = try ModelDirectory.loadTokenizer(model, config: config)
+            let ids = tokenizer.encode(Array(text.utf8))
+            let pieces = ids.map { id -> String in
+                if case let .bpe(t) = tokenizer, t.isSpecial(id) { return t.tokens[Int(id)] }
+                return String(decoding: tokenizer.decode([id]), as: UTF8.self)
+            }
+            if json {
+                printJSON(.object([("ids", .array(ids.map { .int(Int($0)) })), ("tokens", .array(pieces.map { .string($0) })),
+                                   ("bytes", .int(text.utf8.count))]))
+            } else {
+                print("\(ids.count) tokens for \(text.utf8.count) bytes")
+                for (id, piece) in zip(ids, pieces) { print(String(format: "%7d  ", id) + piece.debugDescription) }
+            }
         }
     }
 }

@@ -34,7 +34,7 @@ struct TrainCommand: AsyncParsableCommand {
         try await reportingErrors {
             let a = try AnchorDirectory.load(anchor)
             let (train, held) = try corpusOptions.loadSplit(data)
-            let options = training.options(contextLength: a.model.config.contextLength, defaultSteps: 300, defaultLR: 2e-3)
+            let options = training.options(contextLength: a.model.config.windowLength, defaultSteps: 300, defaultLR: 2e-3)
             let progress = ProgressReporter(label: "expert", quiet: training.quiet)
             progress.log("expert: \(train.documents.count) private documents (\(train.totalBytes) bytes), \(held?.documents.count ?? 0) held out; anchor \(a.digest.prefix(16))…")
             var noise = SecureNoise()

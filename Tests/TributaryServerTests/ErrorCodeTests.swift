@@ -32,7 +32,9 @@ import TributaryCore
     static func produced() throws -> Set<String> {
         let literal = try Regex(#""([a-z][a-z0-9]*)\.([a-z][a-z0-9_]*)""#)
         let fileSuffixes: Set<String> = ["json", "safetensors", "pae", "svg", "png", "h", "pub", "private", "key", "sqlite", "gguf"]
-        let notCodes: Set<String> = ["tributary", "adamw", "predicate", "general"]  // "general.alignment" is a GGUF key
+        // GGUF metadata keys and tensor names that look like codes.
+        let notCodes: Set<String> = ["tributary", "adamw", "predicate", "general", "attention", "rope"]
+        let notCodeLiterals: Set<String> = ["tokenizer.chat_template", "output.weight"]
         var out = Set<String>()
         let sources = root.appendingPathComponent("Sources").path
         guard let walker = FileManager.default.enumerator(atPath: sources) else { return out }
@@ -41,7 +43,7 @@ import TributaryCore
             let text = try String(contentsOfFile: sources + "/" + rel, encoding: .utf8)
             for m in text.matches(of: literal) {
                 let family = String(m.output[1].substring ?? ""), name = String(m.output[2].substring ?? "")
-                if fileSuffixes.contains(name) || notCodes.contains(family) { continue }
+                if fileSuffixes.contains(name) || notCodes.contains(family) || notCodeLiterals.contains(family + "." + name) { continue }
                 out.insert(family + "." + name)
             }
         }

@@ -50,6 +50,11 @@ public struct ModelConfig: Equatable, Sendable {
     }
 
     public var isMoE: Bool { numExperts > 0 }
+
+    /// The longest window evaluation, embeddings and default training use: the context, capped at
+    /// 1024 tokens. A real model's context (SmolLM2: 8192) would make the T×T attention buffers of a
+    /// batch several gigabytes; 1024 tokens is already most of the benefit of context for bits per byte.
+    public var windowLength: Int { min(contextLength, 1024) }
     /// Width of the query projection (numHeads × headDim) and of each of key and value.
     public var qDim: Int { numHeads * headDim }
     public var kvDim: Int { numKVHeads * headDim }

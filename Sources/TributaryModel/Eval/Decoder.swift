@@ -16,11 +16,11 @@ public final class Decoder: @unchecked Sendable {
     public init(model: Model) {
         let c = model.config
         self.model = model
-        capacity = c.contextLength
-        kCache = (0..<c.numLayers).map { _ in FloatBuffer(count: c.contextLength * c.kvDim) }
-        vCache = (0..<c.numLayers).map { _ in FloatBuffer(count: c.contextLength * c.kvDim) }
+        capacity = min(c.contextLength, 4096)  // SmolLM2's 8192 would cost 0.75 GB of cache for prompts that never need it
+        kCache = (0..<c.numLayers).map { _ in FloatBuffer(count: min(c.contextLength, 4096) * c.kvDim) }
+        vCache = (0..<c.numLayers).map { _ in FloatBuffer(count: min(c.contextLength, 4096) * c.kvDim) }
         x = FloatBuffer(count: c.hiddenSize); ln = FloatBuffer(count: c.hiddenSize)
-        qkv = FloatBuffer(count: c.qkvDim); att = FloatBuffer(count: c.qDim); scores = FloatBuffer(count: c.contextLength)
+        qkv = FloatBuffer(count: c.qkvDim); att = FloatBuffer(count: c.qDim); scores = FloatBuffer(count: min(c.contextLength, 4096))
         h = FloatBuffer(count: 2 * c.intermediateSize); a = FloatBuffer(count: c.intermediateSize)
         moe = c.isMoE ? MoEWorkspace(tokens: 1, hidden: c.hiddenSize, intermediate: c.intermediateSize,
                                      experts: c.numExperts, topK: c.expertsPerToken) : nil

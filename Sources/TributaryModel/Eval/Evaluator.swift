@@ -14,7 +14,8 @@ public enum Evaluator {
                       body: (Int, Activations, ArraySlice<DocumentWindow>) -> Void) {
         guard !windows.isEmpty else { return }
         let T = windows[0].inputs.count
-        let batch = min(batch, windows.count)
+        // Few windows: smaller batches, so every worker gets some.
+        let batch = max(1, min(batch, (windows.count + workers - 1) / max(workers, 1)))
         let w = max(1, min(workers, (windows.count + batch - 1) / batch))
         parallelFor(w) { worker in
             let acts = Activations(config: model.config, batch: batch, seqLen: T, training: false)
@@ -36,7 +37,7 @@ public enum Evaluator {
     /// Total bits of every predicted token (the text's and the end token) divided by the number of
     /// bytes of the text: comparable across tokenizers.
     public static func evaluate(model: Model, corpus: Corpus, seqLen: Int? = nil, batch: Int = 8, workers: Int = 2) -> Evaluation {
-        let T = seqLen ?? model.config.contextLength
+        let T = seqLen ?? model.config.windowLength
         let windows = Windows.make(corpus, tokenizer: model.tokenizer, seqLen: T)
         var nats = [Double](repeating: 0, count: workers)
         nats.withUnsafeMutableBufferPointer { out in

@@ -6,7 +6,7 @@ public enum GateStatistics {
         let c = model.config
         guard c.isMoE else { return [] }
         let E = c.numExperts, k = c.expertsPerToken, C = c.hiddenSize
-        let windows = Windows.make(corpus, tokenizer: model.tokenizer, seqLen: c.contextLength, maxTokensPerDocument: 4096)
+        let windows = Windows.make(corpus, tokenizer: model.tokenizer, seqLen: c.windowLength, maxTokensPerDocument: 4096)
         var sums = [[[Double]]](repeating: [[Double]](repeating: [Double](repeating: 0, count: E), count: c.numLayers), count: workers)
         var counts = [Int](repeating: 0, count: workers)
         sums.withUnsafeMutableBufferPointer { sumsBuf in

@@ -51,7 +51,7 @@ extension Evaluator {
         let c = model.config, C = c.hiddenSize, L = c.numLayers
         // Windows no longer than the longest document needs: a short query costs its own length.
         let longest = corpus.documents.map { min($0.bytes.count + 2, maxTokensPerDocument) }.max() ?? 2
-        let T = max(2, min(c.contextLength, longest - 1))
+        let T = max(2, min(c.windowLength, longest - 1))
         let windows = Windows.make(corpus, tokenizer: model.tokenizer, seqLen: T, maxTokensPerDocument: maxTokensPerDocument)
         // Sums per document; each worker writes only the documents of its own windows... which may
         // straddle workers, so each worker keeps its own sums and they are added at the end.

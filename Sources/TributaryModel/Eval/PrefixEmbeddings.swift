@@ -7,7 +7,7 @@ extension Evaluator {
     /// [document] → [predicted tokens × C] row-major, rows in the order of `TokenScores.logProbs`.
     public static func prefixEmbeddings(model: Model, corpus: Corpus, center: [Float]?, batch: Int = 8, workers: Int = 2) -> [[Float]] {
         let C = model.config.hiddenSize, L = model.config.numLayers
-        let windows = Windows.make(corpus, tokenizer: model.tokenizer, seqLen: model.config.contextLength)
+        let windows = Windows.make(corpus, tokenizer: model.tokenizer, seqLen: model.config.windowLength)
         // One buffer per document; windows write disjoint rows, so workers never share a row.
         let counts = Windows.predictedTokenCounts(corpus, tokenizer: model.tokenizer)
         let buffers = counts.map { FloatBuffer(count: max($0, 0) * C) }

@@ -45,7 +45,7 @@ extension Evaluator {
     /// `expertMasks[d][j]`, when given, is the set of experts (bit e = expert e) an MoE may use for
     /// document d's j-th predicted token (see `MoEWorkspace.forward`).
     public static func tokenScores(model: Model, corpus: Corpus, expertMasks: [[UInt32]]? = nil, batch: Int = 8, workers: Int = 2) -> TokenScores {
-        let T = model.config.contextLength, V = model.config.vocabSize
+        let T = model.config.windowLength, V = model.config.vocabSize
         let windows = Windows.make(corpus, tokenizer: model.tokenizer, seqLen: T)
         // Each window's scores land in its own slot; windows of a document are consecutive.
         let slots = UnsafeMutableBufferPointer<[Float]>.allocate(capacity: windows.count)
