@@ -46,7 +46,10 @@ struct BenchTrainCommand: AsyncParsableCommand {
     enum Mode: String, ExpressibleByArgument, CaseIterable { case dense, expert }
 
     @Option(help: "dense (pretraining) or expert (FlexOlmo expert training).") var mode = Mode.dense
-    @Option(help: "Model config.") var config = "small"
+    @Option(help: "Model config (built-in models).") var config = "small"
+    @Option(help: "An anchor directory (e.g. the imported SmolLM2) instead of a built-in config; expert mode only.") var anchor: String?
+    @Option(help: "With --anchor: the layers that get an expert.") var expertLayers = LayerSet(layers: nil)
+    @Option(help: "Sequence length (default: the model's window).") var seqLen: Int?
     @Option var steps = 30
     @Option var warmup = 3
     @Option var batch = 32
@@ -56,25 +59,28 @@ struct BenchTrainCommand: AsyncParsableCommand {
     func run() async throws {
         prepareCompute()
         try await reportingErrors {
-            let dense = try ModelConfig.preset(config)
+            let loaded = try anchor.map { try ModelDirectory.load($0) }
+            let dense = try loaded?.config ?? ModelConfig.preset(config)
             var rng = RNG(seed: 7)
-            let stream = (0..<200_000).map { _ in Int32(rng.below(256)) }
+            let stream = (0..<400_000).map { _ in Int32(rng.below(min(dense.vocabSize, 32_000))) }
             var o = TrainingOptions()
             o.steps = warmup + steps
             o.batchSize = batch
-            o.seqLen = dense.contextLength
+            o.seqLen = seqLen ?? dense.windowLength
             o.workers = threads
             o.checkpointEvery = 0
             let model: Model, trainMode: Trainability.Mode
             switch mode {
             case .dense:
+                guard loaded == nil else { throw ValidationError("--anchor measures expert training; use --mode expert") }
                 model = Model.initialised(config: dense, seed: 1)
                 trainMode = .full
             case .expert:
-                let anchor = Model.initialised(config: dense, seed: 1)
-                let ffn = ExpertWeights(denseFFNOf: anchor)
+                let base = loaded ?? Model.initialised(config: dense, seed: 1)
                 let rows = [Float](repeating: 0.1, count: dense.numLayers * dense.hiddenSize)
-                model = try ExpertAssembly.assemble(anchor: anchor, experts: [ffn, ffn], routerRows: [rows, rows], topK: 2)
+                let layers = try expertLayers.resolve(count: dense.numLayers)
+                model = try ExpertAssembly.combine(anchor: base, anchorRows: rows,
+                                                   experts: [ExpertWeights(denseFFNOf: base, layers: layers)], rows: [rows], topK: 2)
                 trainMode = .expert(1, router: true)
             }
             let trainer = try Trainer(model: model, mode: trainMode, options: o, batcher: try Batcher(stream: stream, batch: batch, seqLen: o.seqLen, seed: 1),
@@ -91,7 +97,7 @@ struct BenchTrainCommand: AsyncParsableCommand {
                                    ("core", .string(BLASThreads.coreName))]))
             } else {
                 print(String(format: "%@ (%@): %.0f tokens/s, %.2f MFLOP/token, %.1f GFLOP/s, peak RSS %.0f MiB",
-                             mode.rawValue, config, tokensPerSecond, flops / 1e6, flops * tokensPerSecond / 1e9, peakRSSMiB()))
+                             mode.rawValue, anchor ?? config, tokensPerSecond, flops / 1e6, flops * tokensPerSecond / 1e9, peakRSSMiB()))
             }
         }
     }
@@ -134,6 +140,46 @@ struct BenchRoutingCommand: AsyncParsableCommand {
             printJSON(.object([("seconds", .double(best)), ("queriesPerSecond", .double(Double(queries) / best)), ("checksum", .int(checksum))]))
         } else {
             print(String(format: "routing %d queries x %d experts x %d centroids (C=%d): %.1f ms, %.0f queries/s", queries, experts, centroids, dim, best * 1000, Double(queries) / best))
+        }
+    }
+}
+
+struct BenchEvalCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench-eval",
+        abstract: "Forward-only evaluation throughput (bits per byte's pass) on synthetic tokens, with a time profile.")
+    @Option(help: "Model directory.") var model: String
+    @Option var batch = 4
+    @Option var seqLen = 256
+    @Option var repeats = 3
+    @Option var threads = 2
+    @Flag var json = false
+
+    func run() async throws {
+        prepareCompute()
+        try await reportingErrors {
+            let m = try ModelDirectory.load(model)
+            var rng = RNG(seed: 7)
+            let n = batch * seqLen
+            let workers = (0..<threads).map { _ in Activations(config: m.config, batch: batch, seqLen: seqLen, training: false) }
+            for a in workers {
+                let toks = (0..<n).map { _ in Int32(rng.below(min(m.config.vocabSize, 32_000))) }
+                toks.withUnsafeBufferPointer { t in toks.withUnsafeBufferPointer { a.load(tokens: t, targets: $0) } }
+            }
+            parallelFor(threads) { w in _ = m.forward(workers[w]) }  // warm-up
+            var best = Double.infinity
+            for _ in 0..<repeats {
+                let t0 = ProgressReporter.now()
+                parallelFor(threads) { w in _ = m.forward(workers[w]) }
+                best = min(best, ProgressReporter.now() - t0)
+            }
+            let tokensPerSecond = Double(threads * n) / best
+            if json {
+                printJSON(.object([("tokensPerSecond", .double(tokensPerSecond)), ("batch", .int(batch)), ("seqLen", .int(seqLen)),
+                                   ("threads", .int(threads)), ("peakRSSMiB", .double(peakRSSMiB()))]))
+            } else {
+                print(String(format: "forward: %.0f tokens/s (%d threads × batch %d × %d tokens), peak RSS %.0f MiB",
+                             tokensPerSecond, threads, batch, seqLen, peakRSSMiB()))
+            }
         }
     }
 }

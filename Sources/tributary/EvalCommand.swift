@@ -90,23 +90,26 @@ struct TokenizeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "tokenize", abstract: "Show how a model's tokenizer splits text.")
 
     @Option(help: "Model directory.") var model: String
-    @Option(help: "Text to tokenize.") var text: String
+    @Option(help: "Text to tokenize.") var text: String?
+    @Option(help: "A file to tokenize (its bytes; invalid UTF-8 is read as U+FFFD).") var file: String?
     @Flag(help: "Print JSON: ids, tokens and the byte count.") var json = false
 
     func run() async throws {
         try await reportingErrors {
+            guard (text == nil) != (file == nil) else { throw ValidationError("give exactly one of --text and --file") }
             let config = try ModelDirectory.loadConfig(model)
             let tokenizer = try ModelDirectory.loadTokenizer(model, config: config)
-            let ids = tokenizer.encode(Array(text.utf8))
+            let bytes = try file.map { try readSmallFile($0, limit: 1 << 30, noFollow: false) } ?? Array(text!.utf8)
+            let ids = tokenizer.encode(bytes)
             let pieces = ids.map { id -> String in
                 if case let .bpe(t) = tokenizer, t.isSpecial(id) { return t.tokens[Int(id)] }
                 return String(decoding: tokenizer.decode([id]), as: UTF8.self)
             }
             if json {
                 printJSON(.object([("ids", .array(ids.map { .int(Int($0)) })), ("tokens", .array(pieces.map { .string($0) })),
-                                   ("bytes", .int(text.utf8.count))]))
+                                   ("bytes", .int(bytes.count))]))
             } else {
-                print("\(ids.count) tokens for \(text.utf8.count) bytes")
+                print("\(ids.count) tokens for \(bytes.count) bytes")
                 for (id, piece) in zip(ids, pieces) { print(String(format: "%7d  ", id) + piece.debugDescription) }
             }
         }
