@@ -31,4 +31,6 @@ public struct LayerSet: ExpressibleByArgument, Sendable, Equatable {
     }
 
     public static var defaultCompletionKind: CompletionKind { .default }
+
+    public var defaultValueDescription: String { layers.map(ContributionPolicy.describe) ?? "all" }
 }
