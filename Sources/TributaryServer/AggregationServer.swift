@@ -54,7 +54,7 @@ public final class AggregationServer: Sendable {
             throw TributaryError("server.no_probe", "the harmful-expert probe needs public text: pass --probe PATH")
         }
         var probeOptions = Corpus.LoadOptions()
-        probeOptions.maxTotalBytes = 256 * 1024
+        probeOptions.maxTotalBytes = config.probeBytes
         let probeText = try Corpus.load(paths: config.probe, options: probeOptions)
         let probe = try await pool.run(ownWork: true) {
             ExpertProbe(anchor: anchor, probe: probeText, tolerance: config.policy.probeTolerance, workers: config.computeThreads)

@@ -54,6 +54,7 @@ struct BenchTrainCommand: AsyncParsableCommand {
     @Option var warmup = 3
     @Option var batch = 32
     @Option var threads = 2
+    @Flag(help: "Also measure where the time goes (shares of the workers' time per part of the pass).") var profile = false
     @Flag var json = false
 
     func run() async throws {
@@ -86,18 +87,23 @@ struct BenchTrainCommand: AsyncParsableCommand {
             let trainer = try Trainer(model: model, mode: trainMode, options: o, batcher: try Batcher(stream: stream, batch: batch, seqLen: o.seqLen, seed: 1),
                                       checkpointDirectory: nil, baseFingerprint: "bench", dataFingerprint: "synthetic")
             for s in 0..<warmup { _ = trainer.trainStep(s) }
+            PassProfile.reset()
+            PassProfile.enabled = profile
             let t0 = ProgressReporter.now()
             for s in warmup..<(warmup + steps) { _ = trainer.trainStep(s) }
             let dt = ProgressReporter.now() - t0
+            PassProfile.enabled = false
+            let shares = profile ? profileShares(seconds: dt, threads: threads) : []
             let tokensPerSecond = Double(steps * batch * o.seqLen) / dt
             let flops = FlopCount.trainingPerToken(config: model.config, trainable: trainer.trainable, seqLen: o.seqLen)
             if json {
                 printJSON(.object([("mode", .string(mode.rawValue)), ("tokensPerSecond", .double(tokensPerSecond)), ("flopsPerToken", .double(flops)),
                                    ("gflops", .double(flops * tokensPerSecond / 1e9)), ("peakRSSMiB", .double(peakRSSMiB())),
-                                   ("core", .string(BLASThreads.coreName))]))
+                                   ("core", .string(BLASThreads.coreName)), ("profile", sharesJSON(shares))]))
             } else {
                 print(String(format: "%@ (%@): %.0f tokens/s, %.2f MFLOP/token, %.1f GFLOP/s, peak RSS %.0f MiB",
                              mode.rawValue, anchor ?? config, tokensPerSecond, flops / 1e6, flops * tokensPerSecond / 1e9, peakRSSMiB()))
+                printShares(shares)
             }
         }
     }
@@ -152,6 +158,7 @@ struct BenchEvalCommand: AsyncParsableCommand {
     @Option var seqLen = 256
     @Option var repeats = 3
     @Option var threads = 2
+    @Flag(help: "Also measure where the time goes (one more pass, timed per part).") var profile = false
     @Flag var json = false
 
     func run() async throws {
@@ -173,12 +180,66 @@ struct BenchEvalCommand: AsyncParsableCommand {
                 best = min(best, ProgressReporter.now() - t0)
             }
             let tokensPerSecond = Double(threads * n) / best
+            var shares = [(String, Double)]()
+            if profile {
+                PassProfile.reset()
+                PassProfile.enabled = true
+                let t0 = ProgressReporter.now()
+                parallelFor(threads) { w in _ = m.forward(workers[w]) }
+                PassProfile.enabled = false
+                shares = profileShares(seconds: ProgressReporter.now() - t0, threads: threads)
+            }
             if json {
                 printJSON(.object([("tokensPerSecond", .double(tokensPerSecond)), ("batch", .int(batch)), ("seqLen", .int(seqLen)),
-                                   ("threads", .int(threads)), ("peakRSSMiB", .double(peakRSSMiB()))]))
+                                   ("threads", .int(threads)), ("peakRSSMiB", .double(peakRSSMiB())), ("profile", sharesJSON(shares))]))
             } else {
                 print(String(format: "forward: %.0f tokens/s (%d threads × batch %d × %d tokens), peak RSS %.0f MiB",
                              tokensPerSecond, threads, batch, seqLen, peakRSSMiB()))
+                printShares(shares)
+            }
+        }
+    }
+}
+
+/// Each part's share of the workers' time (`threads` × wall seconds), and the rest ("other": the
+/// embedding lookup, the optimizer, gradient reduction, waiting for the slowest worker).
+func profileShares(seconds: Double, threads: Int) -> [(String, Double)] {
+    let total = seconds * Double(threads)
+    let parts = PassProfile.snapshot().map { ($0.part.name, $0.seconds / total) }
+    return parts + [("other", max(0, 1 - parts.reduce(0) { $0 + $1.1 }))]
+}
+
+func sharesJSON(_ shares: [(String, Double)]) -> JSONValue { .object(shares.map { ($0.0, .double($0.1)) }) }
+
+func printShares(_ shares: [(String, Double)]) {
+    for (name, share) in shares { print(String(format: "  %5.1f%%  %@", 100 * share, name)) }
+}
+
+struct BenchTokenizeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench-tokenize",
+        abstract: "Encoding throughput of a model's tokenizer on a text file, one thread (best of --repeats).")
+    @Option(help: "Model directory (its tokenizer.json).") var model: String
+    @Option(help: "Text file.") var file: String
+    @Option var repeats = 5
+    @Flag var json = false
+
+    func run() async throws {
+        try await reportingErrors {
+            let m = try ModelDirectory.load(model)
+            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            let text = String(decoding: data, as: UTF8.self)
+            var best = Double.infinity, tokens = 0
+            for _ in 0..<max(1, repeats) {
+                let t0 = ProgressReporter.now()
+                tokens = m.tokenizer.encode(Array(text.utf8)).count
+                best = min(best, ProgressReporter.now() - t0)
+            }
+            let bytes = text.utf8.count
+            if json {
+                printJSON(.object([("bytes", .int(bytes)), ("tokens", .int(tokens)), ("seconds", .double(best)),
+                                   ("bytesPerSecond", .double(Double(bytes) / best))]))
+            } else {
+                print(String(format: "%d bytes → %d tokens in %.3f s: %.2f MB/s", bytes, tokens, best, Double(bytes) / best / 1e6))
             }
         }
     }

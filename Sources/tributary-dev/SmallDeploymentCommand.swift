@@ -20,7 +20,7 @@ struct SmallDeploymentCommand: AsyncParsableCommand {
     func run() async throws {
         prepareCompute()
         try await reportingErrors {
-            let domains = ["c-headers", "python", "legal"]
+            let domains = ["linux-uapi", "perl", "locales"]
             let d = try SmallDeployment.build(work: out, organisations: organisations.enumerated().map { ($1, domains[$0 % domains.count]) })
             let keys = out + "/keys"
             try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)

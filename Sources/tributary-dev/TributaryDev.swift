@@ -14,7 +14,7 @@ struct TributaryDev: AsyncParsableCommand {
         commandName: "tributary-dev",
         abstract: "Benchmarks, drills and research evaluations for Tributary's own developers (not part of the product).",
         subcommands: [TestVectorsCommand.self, BLASInfoCommand.self, LogitsCommand.self, PrepareCorporaCommand.self, RoutingEvalCommand.self,
-                      CombineEvalCommand.self, BenchSgemmCommand.self, BenchTrainCommand.self, BenchEvalCommand.self, BenchRoutingCommand.self,
+                      CombineEvalCommand.self, BenchSgemmCommand.self, BenchTrainCommand.self, BenchEvalCommand.self, BenchTokenizeCommand.self, BenchRoutingCommand.self,
                       BenchLogCommand.self, BenchFixturesCommand.self, FaultDrillCommand.self, LoadTestCommand.self, SmallDeploymentCommand.self])
 }
 

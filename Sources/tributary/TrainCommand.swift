@@ -27,6 +27,7 @@ struct TrainCommand: AsyncParsableCommand {
     @OptionGroup var corpusOptions: CorpusOptions
     @OptionGroup var training: TrainingArguments
     @OptionGroup var privacy: PrivacyArguments
+    @Option(help: "Held-out bytes scored after training, anchor against the new model (0: none).") var evalBytes = 256 * 1024
     @Flag(help: "Print the summary as JSON.") var json = false
 
     func run() async throws {
@@ -44,7 +45,7 @@ struct TrainCommand: AsyncParsableCommand {
                                                    out: out, restart: training.restart, progress: progress, noise: &noise)
             guard !r.training.stoppedEarly else { return }
             var heldOut: (anchor: Evaluation, expert: Evaluation)?
-            if let held {
+            if let held = held.map({ $0.prefix(bytes: evalBytes) }), !held.documents.isEmpty {
                 heldOut = (Evaluator.evaluate(model: a.model, corpus: held, workers: options.workers),
                            Evaluator.evaluate(model: try ModelDirectory.load(r.model), corpus: held, workers: options.workers))
             }

@@ -12,7 +12,7 @@ import TributaryLog
 struct DrillTests {
     static let deployment = Task<SmallDeployment, Error> {
         let work = NSTemporaryDirectory() + "tributary-drill-deployment-" + Hex.encode(secureRandomBytes(6))
-        return try SmallDeployment.build(work: work, organisations: [("org0", "c-headers"), ("org1", "python"), ("org2", "legal")])
+        return try SmallDeployment.build(work: work, organisations: [("org0", "linux-uapi"), ("org1", "perl"), ("org2", "locales")])
     }
 
     @Test func faultDrillLosesNothingAcrossKills() async throws {

@@ -7,7 +7,7 @@ import TributaryModel
 import TributaryRouting
 @testable import TributaryDemo
 
-/// Held-out documents of the three demo domains (C headers, Python source, licence texts — Debian
+/// Held-out documents of the three demo domains (Linux UAPI headers, Python source, glibc locales — Debian
 /// packages scripts/setup.sh installs), routed by their DP routing signatures against a small anchor
 /// trained on public prose. The figure is printed; the full-size run is in the demo's report.
 @Suite struct RoutingAccuracyTests {

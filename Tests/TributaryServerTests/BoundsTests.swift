@@ -145,7 +145,8 @@ import TributaryLog
             let s = try await RunningServer.start(config)
             await s.stop()
         }
-        func refusal(_ label: String, _ code: String) async {
+        func refusal(_ label: String, _ code: String) async { await refusalOf(config, label, code) }
+        func refusalOf(_ config: ServerConfig, _ label: String, _ code: String) async {
             do {
                 _ = try await AggregationServer.open(config)
                 Issue.record("\(label): the server started")
@@ -170,6 +171,9 @@ import TributaryLog
             _ = try await AggregationServer.open(exposed)
             Issue.record("plain HTTP on 0.0.0.0 started")
         } catch let e as CodedError { #expect(e.code == "server.plain_http") }
+        var tinyProbe = config
+        tinyProbe.probeBytes = 100
+        await refusalOf(tinyProbe, "a probe of 100 bytes", "server.invalid_config")
         let s = try await RunningServer.start(config)
         await s.stop()
     }

@@ -23,7 +23,7 @@ struct Fixture: Sendable {
     static let config = SmallDeployment.config
     static let shared = Task<Fixture, Error> {
         let work = NSTemporaryDirectory() + "tributary-server-fixture-" + Hex.encode(secureRandomBytes(6))
-        return Fixture(deployment: try SmallDeployment.build(work: work, organisations: [("acme", "c-headers"), ("globex", "python")]))
+        return Fixture(deployment: try SmallDeployment.build(work: work, organisations: [("acme", "linux-uapi"), ("globex", "perl")]))
     }
 
     static func options(steps: Int) -> TrainingOptions { SmallDeployment.trainingOptions(steps: steps) }

@@ -9,7 +9,8 @@ PUBLIC_TEXT=${PUBLIC_TEXT:-$WORK/corpora/public}
 
 # 1. (keygen.sh made the key pair and the operator enrolled ORG.pub.)
 # 2. Train against the operator's anchor: the DP routing signature first, then the expert.
-run train --anchor "$WORK/anchor" --data "$DATA" --public-text "$PUBLIC_TEXT" --out "$HOME_DIR/train" --steps "${EXPERT_STEPS:-300}" --epsilon 1
+run train --anchor "$WORK/anchor" --data "$DATA" --public-text "$PUBLIC_TEXT" --out "$HOME_DIR/train" --steps "${EXPERT_STEPS:-300}" --epsilon 1 \
+  ${EXPERT_LAYERS:+--expert-layers "$EXPERT_LAYERS"}
 
 # 3. Sign and check the bundle (for this deployment only: its log origin), then look at what will be uploaded.
 run sign "$HOME_DIR/train/bundle" --key "$HOME_DIR/keys/$ORG.key" --origin "$ORIGIN"

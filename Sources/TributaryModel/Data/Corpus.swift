@@ -89,6 +89,16 @@ public struct Corpus: Sendable {
         return (Corpus(documents: train), Corpus(documents: held))
     }
 
+    /// The first documents, whole, until they hold at least `bytes` bytes (all of them if fewer).
+    public func prefix(bytes: Int) -> Corpus {
+        var docs = [Document](), total = 0
+        for d in documents where total < bytes {
+            docs.append(d)
+            total += d.bytes.count
+        }
+        return Corpus(documents: docs)
+    }
+
     /// Every document framed as `tokenizer.document` frames it, concatenated.
     public func tokenStream(_ tokenizer: Tokenizer) -> [Int32] {
         var out = [Int32]()

@@ -43,16 +43,16 @@ public struct DocumentStatistics: Sendable {
 }
 
 extension Evaluator {
-    /// Statistics for every document, reading at most `maxTokensPerDocument` tokens of each (whole
-    /// documents matter: a source file's first lines are often a licence). `center` is subtracted
-    /// before the embedding is normalised.
-    public static func documentStatistics(model: Model, corpus: Corpus, center: [Float]? = nil, maxTokensPerDocument: Int = 2048,
+    /// Statistics for every document, reading at most `maxTokensPerDocument` tokens of each (default:
+    /// the tokenizer's `embeddingTokens`, what the protocol measures). `center` is subtracted before
+    /// the embedding is normalised.
+    public static func documentStatistics(model: Model, corpus: Corpus, center: [Float]? = nil, maxTokensPerDocument: Int? = nil,
                                           batch: Int = 8, workers: Int = 2) -> [DocumentStatistics] {
         let c = model.config, C = c.hiddenSize, L = c.numLayers
+        let maxTokensPerDocument = maxTokensPerDocument ?? model.tokenizer.embeddingTokens
         // Windows no longer than the longest document needs: a short query costs its own length.
-        let longest = corpus.documents.map { min($0.bytes.count + 2, maxTokensPerDocument) }.max() ?? 2
-        let T = max(2, min(c.windowLength, longest - 1))
-        let windows = Windows.make(corpus, tokenizer: model.tokenizer, seqLen: T, maxTokensPerDocument: maxTokensPerDocument)
+        let windows = Windows.make(corpus, tokenizer: model.tokenizer, seqLen: c.windowLength, maxTokensPerDocument: maxTokensPerDocument)
+        let T = windows.first?.inputs.count ?? 1
         // Sums per document; each worker writes only the documents of its own windows... which may
         // straddle workers, so each worker keeps its own sums and they are added at the end.
         let perWorker = (0..<workers).map { _ in

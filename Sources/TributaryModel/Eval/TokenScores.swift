@@ -45,8 +45,8 @@ extension Evaluator {
     /// `expertMasks[d][j]`, when given, is the set of experts (bit e = expert e) an MoE may use for
     /// document d's j-th predicted token (see `MoEWorkspace.forward`).
     public static func tokenScores(model: Model, corpus: Corpus, expertMasks: [[UInt32]]? = nil, batch: Int = 8, workers: Int = 2) -> TokenScores {
-        let T = model.config.windowLength, V = model.config.vocabSize
-        let windows = Windows.make(corpus, tokenizer: model.tokenizer, seqLen: T)
+        let windows = Windows.make(corpus, tokenizer: model.tokenizer, seqLen: model.config.windowLength)
+        let T = windows.first?.inputs.count ?? 1, V = model.config.vocabSize
         // Each window's scores land in its own slot; windows of a document are consecutive.
         let slots = UnsafeMutableBufferPointer<[Float]>.allocate(capacity: windows.count)
         slots.initialize(repeating: [])

@@ -18,10 +18,15 @@ public enum Windows {
         corpus.documents.map { tokenizer.document($0.bytes).count - 1 }
     }
 
-    public static func make(_ corpus: Corpus, tokenizer: Tokenizer, seqLen T: Int, maxTokensPerDocument: Int = .max) -> [DocumentWindow] {
+    /// Windows of at most `seqLen` tokens: of exactly that many when a document needs it, else of the
+    /// longest document's length. A corpus of short documents is not padded to the model's whole
+    /// window (1024 tokens for SmolLM2: 1 KB documents cost 3x the work padded, and attention more).
+    /// Every window has the same length, read it from `inputs.count`.
+    public static func make(_ corpus: Corpus, tokenizer: Tokenizer, seqLen: Int, maxTokensPerDocument: Int = .max) -> [DocumentWindow] {
+        let documents = corpus.documents.map { Array(tokenizer.document($0.bytes).prefix(maxTokensPerDocument)) }
+        let T = max(1, min(seqLen, (documents.map(\.count).max() ?? 2) - 1))
         var out = [DocumentWindow]()
-        for (i, doc) in corpus.documents.enumerated() {
-            let toks = Array(tokenizer.document(doc.bytes).prefix(maxTokensPerDocument))
+        for (i, toks) in documents.enumerated() {
             var start = 0
             while start + 1 < toks.count {
                 let end = min(start + T, toks.count - 1)

@@ -11,52 +11,70 @@ extension Model {
         let dresid = acts.dresid.pointer, dln = acts.dln.pointer
 
         // lm_head and final norm.
-        Linear.backwardInput(dinp: dln, dout: acts.logits.pointer, weight: pointer(layout.lmHead), n: N, ic: C, oc: c.vocabSize, accumulate: false)
-        if tr.lmHead {
-            Linear.backwardWeight(dweight: g + layout.lmHead, dout: acts.logits.pointer, inp: acts.lnf.pointer, n: N, ic: C, oc: c.vocabSize)
+        PassProfile.time(.outputHead) {
+            Linear.backwardInput(dinp: dln, dout: acts.logits.pointer, weight: pointer(layout.lmHead), n: N, ic: C, oc: c.vocabSize, accumulate: false)
+            if tr.lmHead {
+                Linear.backwardWeight(dweight: g + layout.lmHead, dout: acts.logits.pointer, inp: acts.lnf.pointer, n: N, ic: C, oc: c.vocabSize)
+            }
         }
-        dresid.update(repeating: 0, count: N * C)
-        RMSNorm.backward(dinp: dresid, dweight: tr.finalNorm ? g + layout.finalNorm : nil, dout: dln, inp: acts.resid[L].pointer,
-                         weight: pointer(layout.finalNorm), rstd: acts.rstdf.pointer, n: N, c: C)
+        PassProfile.time(.normsAndResiduals) {
+            dresid.update(repeating: 0, count: N * C)
+            RMSNorm.backward(dinp: dresid, dweight: tr.finalNorm ? g + layout.finalNorm : nil, dout: dln, inp: acts.resid[L].pointer,
+                             weight: pointer(layout.finalNorm), rstd: acts.rstdf.pointer, n: N, c: C)
+        }
 
         for l in stride(from: L - 1, through: 0, by: -1) {
             let ly = layout.layers[l]
             let mid = acts.mid[l].pointer, ln2 = acts.ln2[l].pointer
             // Feed-forward block. dresid holds ∂L/∂out; the residual path passes it on to mid unchanged.
             let needFFNInput = tr.ffnInputGrad[l]
-            if ly.isMoE, let moe = acts.moe[l] {
-                var moeGrads = MoEWorkspace.Grads(router: nil, routerRows: tr.routerRow[l], w13: [], w2: [])
-                moeGrads.router = tr.routerRow[l].contains(true) ? g + ly.router : nil
-                moeGrads.w13 = (0..<c.numExperts).map { tr.expert[l][$0] ? g + ly.expertW13[$0] : nil }
-                moeGrads.w2 = (0..<c.numExperts).map { tr.expert[l][$0] ? g + ly.expertW2[$0] : nil }
-                if needFFNInput { dln.update(repeating: 0, count: N * C) }
-                moe.backward(dx: needFFNInput ? dln : nil, dout: dresid, x: ln2, weights: moeWeights(l), grads: moeGrads)
-            } else {
-                let h = acts.ffnH[l].pointer, a = acts.ffnA[l].pointer, dh = acts.dh.pointer, da = acts.da.pointer
-                Linear.backwardInput(dinp: da, dout: dresid, weight: pointer(ly.w2), n: N, ic: F, oc: C, accumulate: false)
-                if tr.denseFFN[l] { Linear.backwardWeight(dweight: g + ly.w2, dout: dresid, inp: a, n: N, ic: F, oc: C) }
-                SwiGLU.backward(dh: dh, da: da, h: h, n: N, f: F)
-                if tr.denseFFN[l] { Linear.backwardWeight(dweight: g + ly.w13, dout: dh, inp: ln2, n: N, ic: C, oc: 2 * F) }
-                if needFFNInput { Linear.backwardInput(dinp: dln, dout: dh, weight: pointer(ly.w13), n: N, ic: C, oc: 2 * F, accumulate: false) }
+            PassProfile.time(.feedForward) {
+                if ly.isMoE, let moe = acts.moe[l] {
+                    var moeGrads = MoEWorkspace.Grads(router: nil, routerRows: tr.routerRow[l], w13: [], w2: [])
+                    moeGrads.router = tr.routerRow[l].contains(true) ? g + ly.router : nil
+                    moeGrads.w13 = (0..<c.numExperts).map { tr.expert[l][$0] ? g + ly.expertW13[$0] : nil }
+                    moeGrads.w2 = (0..<c.numExperts).map { tr.expert[l][$0] ? g + ly.expertW2[$0] : nil }
+                    if needFFNInput { dln.update(repeating: 0, count: N * C) }
+                    moe.backward(dx: needFFNInput ? dln : nil, dout: dresid, x: ln2, weights: moeWeights(l), grads: moeGrads)
+                } else {
+                    let h = acts.ffnH[l].pointer, a = acts.ffnA[l].pointer, dh = acts.dh.pointer, da = acts.da.pointer
+                    Linear.backwardInput(dinp: da, dout: dresid, weight: pointer(ly.w2), n: N, ic: F, oc: C, accumulate: false)
+                    if tr.denseFFN[l] { Linear.backwardWeight(dweight: g + ly.w2, dout: dresid, inp: a, n: N, ic: F, oc: C) }
+                    SwiGLU.backward(dh: dh, da: da, h: h, n: N, f: F)
+                    if tr.denseFFN[l] { Linear.backwardWeight(dweight: g + ly.w13, dout: dh, inp: ln2, n: N, ic: C, oc: 2 * F) }
+                    if needFFNInput { Linear.backwardInput(dinp: dln, dout: dh, weight: pointer(ly.w13), n: N, ic: C, oc: 2 * F, accumulate: false) }
+                }
             }
             guard needFFNInput else { break }
-            RMSNorm.backward(dinp: dresid, dweight: tr.ffnNorm[l] ? g + ly.ffnNorm : nil, dout: dln, inp: mid,
-                             weight: pointer(ly.ffnNorm), rstd: acts.rstd2[l].pointer, n: N, c: C)
+            PassProfile.time(.normsAndResiduals) {
+                RMSNorm.backward(dinp: dresid, dweight: tr.ffnNorm[l] ? g + ly.ffnNorm : nil, dout: dln, inp: mid,
+                                 weight: pointer(ly.ffnNorm), rstd: acts.rstd2[l].pointer, n: N, c: C)
+            }
 
             // Attention block. dresid now holds ∂L/∂mid.
             let needAttnInput = tr.attentionInputGrad[l]
             guard tr.attention[l] || needAttnInput else { break }
             let qkv = acts.qkv[l].pointer, att = acts.att[l].pointer, datt = acts.datt.pointer, dqkv = acts.dqkv.pointer
-            Linear.backwardInput(dinp: datt, dout: dresid, weight: pointer(ly.o), n: N, ic: c.qDim, oc: C, accumulate: false)
-            if tr.attention[l] { Linear.backwardWeight(dweight: g + ly.o, dout: dresid, inp: att, n: N, ic: c.qDim, oc: C) }
-            Attention.backward(dqkv: dqkv, dout: datt, qkv: qkv, probs: acts.probs[l].pointer, scratch: acts.attnScratch.pointer,
-                               batch: B, seqLen: T, shape: shape)
-            rope.apply(qkv: dqkv, batch: B, seqLen: T, shape: shape, inverse: true)
-            if tr.attention[l] { Linear.backwardWeight(dweight: g + ly.qkv, dout: dqkv, inp: acts.ln1[l].pointer, n: N, ic: C, oc: c.qkvDim) }
+            PassProfile.time(.projections) {
+                Linear.backwardInput(dinp: datt, dout: dresid, weight: pointer(ly.o), n: N, ic: c.qDim, oc: C, accumulate: false)
+                if tr.attention[l] { Linear.backwardWeight(dweight: g + ly.o, dout: dresid, inp: att, n: N, ic: c.qDim, oc: C) }
+            }
+            PassProfile.time(.attention) {
+                Attention.backward(dqkv: dqkv, dout: datt, qkv: qkv, probs: acts.probs[l].pointer, scratch: acts.attnScratch.pointer,
+                                   batch: B, seqLen: T, shape: shape)
+                rope.apply(qkv: dqkv, batch: B, seqLen: T, shape: shape, inverse: true)
+            }
+            PassProfile.time(.projections) {
+                if tr.attention[l] { Linear.backwardWeight(dweight: g + ly.qkv, dout: dqkv, inp: acts.ln1[l].pointer, n: N, ic: C, oc: c.qkvDim) }
+            }
             guard needAttnInput else { break }
-            Linear.backwardInput(dinp: dln, dout: dqkv, weight: pointer(ly.qkv), n: N, ic: C, oc: c.qkvDim, accumulate: false)
-            RMSNorm.backward(dinp: dresid, dweight: tr.attention[l] ? g + ly.attnNorm : nil, dout: dln, inp: acts.resid[l].pointer,
-                             weight: pointer(ly.attnNorm), rstd: acts.rstd1[l].pointer, n: N, c: C)
+            PassProfile.time(.projections) {
+                Linear.backwardInput(dinp: dln, dout: dqkv, weight: pointer(ly.qkv), n: N, ic: C, oc: c.qkvDim, accumulate: false)
+            }
+            PassProfile.time(.normsAndResiduals) {
+                RMSNorm.backward(dinp: dresid, dweight: tr.attention[l] ? g + ly.attnNorm : nil, dout: dln, inp: acts.resid[l].pointer,
+                                 weight: pointer(ly.attnNorm), rstd: acts.rstd1[l].pointer, n: N, c: C)
+            }
         }
         // Token embedding: dE[token] += ∂L/∂resid0.
         if tr.embed {

@@ -8,7 +8,7 @@ extension Model {
     @discardableResult
     public func forward(_ acts: Activations, gradScale: Float? = nil, computeLoss: Bool = true,
                         observe: ((Int, UnsafePointer<Float>) -> Void)? = nil) -> Double {
-        let c = config, N = acts.tokenCount, C = c.hiddenSize, F = c.intermediateSize
+        let c = config, N = acts.tokenCount, C = c.hiddenSize
         let B = acts.batch, T = acts.seqLen, shape = AttentionShape(c)
         precondition(T <= c.contextLength, "sequence of \(T) tokens exceeds the context of \(c.contextLength)")
         // Token embedding: resid0[t] = E[token[t]]
@@ -21,36 +21,52 @@ extension Model {
             let x = acts.resid[l].pointer, mid = acts.mid[l].pointer, out = acts.resid[l + 1].pointer
             let ln1 = acts.ln1[s].pointer, qkv = acts.qkv[s].pointer, att = acts.att[s].pointer, ln2 = acts.ln2[s].pointer
             // Attention block: mid = x + Wo · attn(rope(Wqkv · norm(x)))
-            RMSNorm.forward(out: ln1, rstd: acts.rstd1[s].pointer, inp: x, weight: pointer(ly.attnNorm), n: N, c: C, eps: c.rmsNormEps)
-            Linear.forward(out: qkv, inp: ln1, weight: pointer(ly.qkv), n: N, ic: C, oc: c.qkvDim)
-            rope.apply(qkv: qkv, batch: B, seqLen: T, shape: shape)
-            Attention.forward(out: att, probs: acts.probs[s].pointer, qkv: qkv, batch: B, seqLen: T, shape: shape)
-            mid.update(from: x, count: N * C)
-            Linear.forward(out: mid, inp: att, weight: pointer(ly.o), n: N, ic: c.qDim, oc: C, accumulate: true)
+            PassProfile.time(.normsAndResiduals) {
+                RMSNorm.forward(out: ln1, rstd: acts.rstd1[s].pointer, inp: x, weight: pointer(ly.attnNorm), n: N, c: C, eps: c.rmsNormEps)
+            }
+            PassProfile.time(.projections) { Linear.forward(out: qkv, inp: ln1, weight: pointer(ly.qkv), n: N, ic: C, oc: c.qkvDim) }
+            PassProfile.time(.attention) {
+                rope.apply(qkv: qkv, batch: B, seqLen: T, shape: shape)
+                Attention.forward(out: att, probs: acts.probs[s].pointer, qkv: qkv, batch: B, seqLen: T, shape: shape)
+            }
+            PassProfile.time(.normsAndResiduals) { mid.update(from: x, count: N * C) }
+            PassProfile.time(.projections) { Linear.forward(out: mid, inp: att, weight: pointer(ly.o), n: N, ic: c.qDim, oc: C, accumulate: true) }
             // Feed-forward block: out = mid + FFN(norm(mid))
-            RMSNorm.forward(out: ln2, rstd: acts.rstd2[s].pointer, inp: mid, weight: pointer(ly.ffnNorm), n: N, c: C, eps: c.rmsNormEps)
+            PassProfile.time(.normsAndResiduals) {
+                RMSNorm.forward(out: ln2, rstd: acts.rstd2[s].pointer, inp: mid, weight: pointer(ly.ffnNorm), n: N, c: C, eps: c.rmsNormEps)
+            }
             observe?(l, ln2)
-            out.update(from: mid, count: N * C)
-            if ly.isMoE, let moe = acts.moe[s] {
-                if let mask = acts.expertMask {
-                    mask.withUnsafeBufferPointer { moe.forward(out: out, x: ln2, weights: moeWeights(l), accumulate: true, allowed: $0.baseAddress) }
-                } else {
-                    moe.forward(out: out, x: ln2, weights: moeWeights(l), accumulate: true)
-                }
-            } else {
-                let h = acts.ffnH[s].pointer, a = acts.ffnA[s].pointer
-                Linear.forward(out: h, inp: ln2, weight: pointer(ly.w13), n: N, ic: C, oc: 2 * F)
-                SwiGLU.forward(out: a, h: h, n: N, f: F)
-                Linear.forward(out: out, inp: a, weight: pointer(ly.w2), n: N, ic: F, oc: C, accumulate: true)
+            PassProfile.time(.normsAndResiduals) { out.update(from: mid, count: N * C) }
+            PassProfile.time(.feedForward) { feedForward(acts, layer: l, slot: s, ln2: ln2, out: out) }
+        }
+        PassProfile.time(.normsAndResiduals) {
+            RMSNorm.forward(out: acts.lnf.pointer, rstd: acts.rstdf.pointer, inp: acts.resid[c.numLayers].pointer,
+                            weight: pointer(layout.finalNorm), n: N, c: C, eps: c.rmsNormEps)
+        }
+        observe?(c.numLayers, acts.lnf.pointer)
+        return PassProfile.time(.outputHead) {
+            Linear.forward(out: acts.logits.pointer, inp: acts.lnf.pointer, weight: pointer(layout.lmHead), n: N, ic: C, oc: c.vocabSize)
+            guard computeLoss else { return 0 }
+            return acts.targets.withUnsafeBufferPointer {
+                CrossEntropy.forward(logits: acts.logits.pointer, targets: $0.baseAddress!, n: N, v: c.vocabSize, gradScale: gradScale)
             }
         }
-        RMSNorm.forward(out: acts.lnf.pointer, rstd: acts.rstdf.pointer, inp: acts.resid[c.numLayers].pointer,
-                        weight: pointer(layout.finalNorm), n: N, c: C, eps: c.rmsNormEps)
-        observe?(c.numLayers, acts.lnf.pointer)
-        Linear.forward(out: acts.logits.pointer, inp: acts.lnf.pointer, weight: pointer(layout.lmHead), n: N, ic: C, oc: c.vocabSize)
-        guard computeLoss else { return 0 }
-        return acts.targets.withUnsafeBufferPointer {
-            CrossEntropy.forward(logits: acts.logits.pointer, targets: $0.baseAddress!, n: N, v: c.vocabSize, gradScale: gradScale)
+    }
+
+    /// Layer l's feed-forward block, added into `out`: the MoE block, or the dense SwiGLU MLP.
+    func feedForward(_ acts: Activations, layer l: Int, slot s: Int, ln2: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        let c = config, N = acts.tokenCount, C = c.hiddenSize, F = c.intermediateSize, ly = layout.layers[l]
+        if ly.isMoE, let moe = acts.moe[s] {
+            if let mask = acts.expertMask {
+                mask.withUnsafeBufferPointer { moe.forward(out: out, x: ln2, weights: moeWeights(l), accumulate: true, allowed: $0.baseAddress) }
+            } else {
+                moe.forward(out: out, x: ln2, weights: moeWeights(l), accumulate: true)
+            }
+        } else {
+            let h = acts.ffnH[s].pointer, a = acts.ffnA[s].pointer
+            Linear.forward(out: h, inp: ln2, weight: pointer(ly.w13), n: N, ic: C, oc: 2 * F)
+            SwiGLU.forward(out: a, h: h, n: N, f: F)
+            Linear.forward(out: out, inp: a, weight: pointer(ly.w2), n: N, ic: F, oc: C, accumulate: true)
         }
     }
 }

@@ -28,6 +28,17 @@ public enum Tokenizer: Sendable {
         }
     }
 
+    /// The tokens of a document its embedding and layer directions read (protocol/SPEC.md §6.1): 2,048
+    /// with the byte tokenizer (2 KB of text); 256 with BPE, about 1 KB. A pretrained anchor costs
+    /// ~160x the byte model per token and signatures read every private document (and every routing
+    /// query), so a document's first kilobyte is what it costs to describe it.
+    public var embeddingTokens: Int {
+        switch self {
+        case .bytes: return 2048
+        case .bpe: return 256
+        }
+    }
+
     /// A harmless input for padded positions (their targets are -1, so nothing reads them).
     public var padding: Int32 { documentEnd }
 

@@ -7,6 +7,9 @@ public struct ServerConfig: Sendable {
     public var anchor: String
     /// Public text the harmful-expert probe scores contributions on.
     public var probe: [String]
+    /// Bytes of the probe text read (the first documents): its cost is a forward pass of the anchor
+    /// at start and of every contribution's 2-expert model, so a pretrained anchor wants less of it.
+    public var probeBytes = 256 * 1024
     public var host = "127.0.0.1"
     public var port = 8080
     public var tlsCertificate: String?
@@ -71,6 +74,7 @@ public struct ServerConfig: Sendable {
         try check((1...10_000).contains(maxConcurrentUploads) && (1...maxConcurrentUploads).contains(maxUploadsPerOrganisation),
                   "concurrent uploads 1...10000, per organisation 1...that")
         try check(maxStagedBytes >= maxUploadBytes, "staged bytes must hold at least one upload (--max-staged-bytes ≥ --max-upload-bytes)")
+        try check((1024...(1 << 30)).contains(probeBytes), "the probe must read 1 KiB to 1 GiB (--probe-bytes)")
         try check((1...8192).contains(maxGenerateTokens), "generated tokens per request must be in 1...8192")
         if let k = keepReleases { try check(k >= 1, "keep at least one release") }
     }

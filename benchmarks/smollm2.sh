@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# SmolLM2-135M on this machine, Tributary against PyTorch + transformers measured in the same run:
+# expert training (layers 22-29, batch 8 x 256 tokens, 2 threads), forward-only evaluation, where
+# Tributary's time goes (shares per part of the pass), and tokenizer encoding against Hugging Face
+# `tokenizers` (Rust, one thread) on the same text. Release build; installs torch into .venv-bench.
+#   benchmarks/smollm2.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh >/dev/null
+benchmarks/setup-torch.sh
+swift build -c release --product tributary >/dev/null
+swift build -c release --product tributary-dev >/dev/null
+bin=.build/release/tributary-dev
+py=.venv-bench/bin/python
+threads=${THREADS:-2}
+anchor=.bench/smollm2-anchor
+mkdir -p .bench
+if [ ! -f "$anchor/anchor.json" ]; then
+  .build/release/tributary anchor import --gguf "$(scripts/smollm2-gguf.sh)" --public /usr/share/common-licenses --max-bytes 60000 --out "$anchor"
+fi
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+train=(--batch 8 --seq-len 256 --steps 4 --warmup 1 --threads "$threads")
+"$bin" bench-sgemm --threads "$threads" --json > "$out/sgemm.json"
+for i in 1 2; do
+  "$bin" bench-train --mode expert --anchor "$anchor" --expert-layers 22-29 "${train[@]}" --json >> "$out/ours-train.json"
+  "$py" benchmarks/torch_smollm2.py --anchor "$anchor" --mode train --layers 22-29 --batch 8 --seq 256 --steps 4 --repeats 1 --threads "$threads" >> "$out/torch-train.json"
+  "$bin" bench-eval --model "$anchor" --batch 4 --seq-len 256 --threads "$threads" --json >> "$out/ours-eval.json"
+  "$py" benchmarks/torch_smollm2.py --anchor "$anchor" --mode eval --batch 4 --seq 256 --steps 3 --repeats 2 --threads "$threads" >> "$out/torch-eval.json"
+done
+"$bin" bench-train --mode expert --anchor "$anchor" --expert-layers 22-29 "${train[@]}" --profile --json > "$out/profile-train.json"
+"$bin" bench-eval --model "$anchor" --batch 4 --seq-len 256 --threads "$threads" --profile --json > "$out/profile-eval.json"
+# Tokenizer: the same 2 MB of mixed text (licences, Python, C headers, locales) through both.
+# (cat stops on the closed pipe once head has its 2 MB: not a failure.)
+(cat /usr/share/common-licenses/* /usr/lib/python3.11/{os,typing,argparse,inspect}.py /usr/include/linux/*.h /usr/share/i18n/locales/* \
+  2>/dev/null || true) | head -c 2000000 > "$out/text.txt"
+"$bin" bench-tokenize --model "$anchor" --file "$out/text.txt" --json > "$out/tok-ours.json"
+RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false "$py" - "$anchor/tokenizer.json" "$out/text.txt" > "$out/tok-hf.json" <<'PY'
+import json, sys, time, tokenizers
+tok = tokenizers.Tokenizer.from_file(sys.argv[1])
+text = open(sys.argv[2], encoding="utf-8", errors="replace").read()
+best, n = float("inf"), 0
+for _ in range(5):
+    t0 = time.perf_counter(); n = len(tok.encode(text, add_special_tokens=False).ids); best = min(best, time.perf_counter() - t0)
+b = len(text.encode("utf-8"))
+print(json.dumps({"bytes": b, "tokens": n, "seconds": best, "bytesPerSecond": b / best, "version": tokenizers.__version__}))
+PY
+"$py" - "$out" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+load = lambda f: [json.loads(l) for l in open(os.path.join(d, f)) if l.strip()]
+best = lambda f: max(load(f), key=lambda r: r["tokensPerSecond"])
+sg = load("sgemm.json")[0]
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+print(f"machine: {cpu}, {os.cpu_count()} cores; OpenBLAS core {sg['core']}")
+print(f"cblas_sgemm 512^3 peak: {sg['allThreads']:.0f} GFLOP/s on {sg['threads']} threads (MFU baseline)")
+ot, tt = best("ours-train.json"), best("torch-train.json")
+print(f"expert training, layers 22-29, batch 8 x 256 (best of 2 runs each):")
+print(f"  Tributary {ot['tokensPerSecond']:8.1f} tok/s  {ot['flopsPerToken']/1e6:.0f} MFLOP/token  {ot['gflops']:.1f} GFLOP/s  "
+      f"MFU {100*ot['gflops']/sg['allThreads']:.1f}%  peak RSS {ot['peakRSSMiB']:.0f} MiB")
+print(f"  PyTorch   {tt['tokensPerSecond']:8.1f} tok/s  (torch {tt['torch']})  peak RSS {tt['peakRSSMiB']:.0f} MiB")
+print(f"  ratio Tributary / PyTorch: {ot['tokensPerSecond']/tt['tokensPerSecond']:.2f}x")
+oe, te = best("ours-eval.json"), best("torch-eval.json")
+print(f"forward-only evaluation, {oe['threads']} x batch 4 x 256:")
+print(f"  Tributary {oe['tokensPerSecond']:8.1f} tok/s   PyTorch {te['tokensPerSecond']:8.1f} tok/s   ratio {oe['tokensPerSecond']/te['tokensPerSecond']:.2f}x")
+for name, f in [("training", "profile-train.json"), ("evaluation", "profile-eval.json")]:
+    p = load(f)[0]["profile"]
+    print(f"where Tributary's {name} time goes (share of the workers' time):")
+    for k, v in p.items():
+        print(f"  {100*v:5.1f}%  {k}")
+to, th = load("tok-ours.json")[0], load("tok-hf.json")[0]
+print(f"tokenizer, {to['bytes']:,} bytes, one thread (best of 5):")
+print(f"  Tributary {to['bytesPerSecond']/1e6:6.2f} MB/s ({to['tokens']:,} tokens)   tokenizers {th['version']} {th['bytesPerSecond']/1e6:6.2f} MB/s ({th['tokens']:,} tokens)"
+      f"   ratio {to['bytesPerSecond']/th['bytesPerSecond']:.2f}x")
+PY
