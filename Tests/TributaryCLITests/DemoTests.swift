@@ -79,15 +79,15 @@ struct DemoTests {
         #expect(FileManager.default.fileExists(atPath: dir.file("chart.svg")))
 
         // Any release can be evaluated the way the table's combined rows were.
-        let ev = try tributary(["eval", "--model", run + "/releases/1", "--data", dir.file("corpora/python"), "--split", "held-out",
+        let ev = try tributary(["eval", "--model", run + "/releases/1", "--data", dir.file("corpora/perl"), "--split", "held-out",
                                 "--routing", "posterior", "--json"])
         #expect(ev.status == 0, "\(ev.stderr)")
         let evJSON = try StrictJSONParser.parse(Array(ev.stdout.utf8))
         guard case let .array(shares)? = evJSON["setShares"] else { Issue.record("no setShares in \(ev.stdout)"); return }
         let values = shares.compactMap { if case let .number(n) = $0 { return Double(n) } else { return nil } }
         #expect(values.count == 4 && abs(values.reduce(0, +) - 1) < 1e-9)
-        #expect(values[2] == values.max(), "python text should mostly go to globex's set: \(values)")
-        let dense = try tributary(["eval", "--model", dir.file("anchor"), "--data", dir.file("corpora/python"), "--routing", "posterior"])
+        #expect(values[2] == values.max(), "perl text should mostly go to globex's set: \(values)")
+        let dense = try tributary(["eval", "--model", dir.file("anchor"), "--data", dir.file("corpora/perl"), "--routing", "posterior"])
         #expect(dense.status != 0 && dense.stderr.contains("eval.not_moe"))
     }
 
