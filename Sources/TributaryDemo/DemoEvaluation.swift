@@ -140,13 +140,17 @@ public enum DemoHeldOut {
     public static func load(_ directory: String, fraction: Double = 0.1, maxBytes: Int = .max, documentBytes: Int = .max) throws -> Corpus {
         let split = try Corpus.load(paths: [directory]).split(heldOutFraction: fraction).heldOut
         let cut = Corpus(documents: split.documents.map { d in
-            guard d.bytes.count > documentBytes else { return d }
-            let head = d.bytes.prefix(documentBytes)
-            let end = head.lastIndex(of: 0x0a).map { $0 + 1 } ?? head.endIndex
-            return Corpus.Document(source: d.source, bytes: Array(head[..<end]))
+            d.bytes.count > documentBytes ? Corpus.Document(source: d.source, bytes: Array(d.bytes[..<lineEnd(d.bytes, within: documentBytes)])) : d
         })
         let held = cut.prefix(bytes: maxBytes)
         guard !held.documents.isEmpty else { throw TributaryError("demo.no_held_out", "no held-out documents in \(directory)") }
         return held
     }
+}
+
+/// The end of the last whole line within the first `limit` bytes (after its newline), or `limit`
+/// when they hold no newline: where the demo cuts a text so it does not stop mid-line.
+func lineEnd(_ bytes: [UInt8], within limit: Int) -> Int {
+    let head = bytes.prefix(limit)
+    return head.lastIndex(of: 0x0a).map { $0 + 1 } ?? head.endIndex
 }

@@ -23,8 +23,7 @@ public enum DemoSamples {
         var out = [Sample]()
         for (domain, corpus) in heldOut {
             for doc in corpus.documents.prefix(perDomain) where doc.bytes.count > promptBytes + 40 {
-                let head = doc.bytes.prefix(promptBytes)
-                let cut = head.lastIndex(of: 0x0a).map { $0 + 1 } ?? head.endIndex
+                let cut = lineEnd(doc.bytes, within: promptBytes)
                 let prompt = Array(doc.bytes[..<cut])
                 let truth = Array(doc.bytes[cut...].prefix(160))
                 out.append(Sample(domain: domain, prompt: text(prompt), truth: text(truth),

@@ -40,6 +40,9 @@ public struct DemoOptions: Sendable {
     public var expertLayers: String?
     /// A public batch every this many expert steps.
     public var publicEvery = 2
+    /// `tributary train --max-bytes`: what an owner reads of its text and of the public text (the
+    /// replay needs a few batches, not a whole corpus to tokenize); nil: all of it.
+    public var ownerMaxBytes: Int?
     /// Held-out bytes each owner scores after training (anchor against its own model).
     public var ownerEvaluationBytes = 64 * 1024
     /// Bytes of public text the server's harmful-expert probe reads.
@@ -78,6 +81,7 @@ public struct DemoOptions: Sendable {
             expertSeqLen = 256
             expertLayers = "22-29"
             publicEvery = 4
+            ownerMaxBytes = 400_000
             ownerEvaluationBytes = 3000
             probeBytes = 8 * 1024
             corpora = DemoCorpora(documentsPerDomain: 70, bytesPerDocument: 3000, publicBytes: 1_000_000, publicDocumentBytes: 2500)
@@ -264,8 +268,7 @@ public final class DemoScenario: @unchecked Sendable {
     var trainingSizes: [String] {
         (o.expertBatch.map { ["--batch", String($0)] } ?? []) + (o.expertSeqLen.map { ["--seq-len", String($0)] } ?? [])
             + (o.expertLayers.map { ["--expert-layers", $0] } ?? [])
-            // The public replay reads at most this much of the public corpus (it needs a few batches, not all of it).
-            + (o.anchorKind == .smollm2 ? ["--max-bytes", "400000"] : [])
+            + (o.ownerMaxBytes.map { ["--max-bytes", String($0)] } ?? [])
     }
 
     /// Imports the GGUF unless WORKDIR/anchor already holds this file imported with the same settings.
