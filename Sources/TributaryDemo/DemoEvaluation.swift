@@ -61,9 +61,13 @@ public enum DemoEvaluation {
     public static func run(_ inputs: EvaluationInputs, extended: Bool = true, workers: Int = 2, log: (String) -> Void = { _ in }) throws -> EvaluationTable {
         let domains = inputs.heldOut.map(\.domain)
         var table = EvaluationTable(domains: domains)
+        // Every model here shares the anchor's layers below the lowest expert layer: the anchor's pass
+        // records the stream entering it, per domain, and the later passes start there.
+        let shared = inputs.combined.config.moeLayers.first ?? 0
+        let prefixes = inputs.heldOut.map { _ in PrefixStates(layer: shared) }
         func scores(_ label: String, _ model: Model) -> [TokenScores] {
             let t0 = Date()
-            let s = inputs.heldOut.map { Evaluator.tokenScores(model: model, corpus: $0.corpus, workers: workers) }
+            let s = zip(inputs.heldOut, prefixes).map { Evaluator.tokenScores(model: model, corpus: $0.corpus, prefix: $1, workers: workers) }
             log(String(format: "  %@: %.1f s", label, Date().timeIntervalSince(t0)))
             return s
         }
@@ -85,7 +89,9 @@ public enum DemoEvaluation {
         func posterior(_ label: String, _ model: Model) -> [TokenScores] {
             let t0 = Date()
             let routing = PosteriorRouting(experts: model.config.numExperts)
-            let results = inputs.heldOut.map { routing.tokenScores(model: model, corpus: $0.corpus, workers: workers) }
+            let results = inputs.heldOut.indices.map {
+                routing.tokenScores(model: model, corpus: inputs.heldOut[$0].corpus, prefix: prefixes[$0], anchorAlone: anchor[$0], workers: workers)
+            }
             log(String(format: "  %@: %.1f s; share of tokens per expert set (anchor alone, then anchor + each expert): ", label, Date().timeIntervalSince(t0))
                 + zip(inputs.heldOut, results).map { "\($0.domain) " + $1.shares.map { String(format: "%.2f", $0) }.joined(separator: "/") }.joined(separator: ", "))
             return results.map(\.scores)
@@ -99,9 +105,10 @@ public enum DemoEvaluation {
         let t0 = Date()
         let routing = SignatureRouting(index: inputs.index)
         add(signatureRow, "anchor + the expert whose DP centroids lie nearest the text read so far, weighed by router rows",
-            inputs.heldOut.map { held in
+            zip(inputs.heldOut, prefixes).map { held, prefix in
                 Evaluator.tokenScores(model: top2, corpus: held.corpus,
-                                      expertMasks: routing.expertMasks(anchor: inputs.anchor, corpus: held.corpus, workers: workers), workers: workers)
+                                      expertMasks: routing.expertMasks(anchor: inputs.anchor, corpus: held.corpus, workers: workers),
+                                      prefix: prefix, workers: workers)
             })
         log(String(format: "  %@: %.1f s", signatureRow, Date().timeIntervalSince(t0)))
         add(tokenRow, "the release's router rows alone over all experts, 2 per token (what the Mixtral export does)", scores(tokenRow, top2))

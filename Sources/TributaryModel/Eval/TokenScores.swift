@@ -44,8 +44,13 @@ extension Evaluator {
     /// Log-probabilities of every target token of every document, windowed exactly as `evaluate`.
     /// `expertMasks[d][j]`, when given, is the set of experts (bit e = expert e) an MoE may use for
     /// document d's j-th predicted token (see `MoEWorkspace.forward`).
-    public static func tokenScores(model: Model, corpus: Corpus, expertMasks: [[UInt32]]? = nil, batch: Int = 8, workers: Int = 2) -> TokenScores {
+    /// `prefix`: the first pass records the stream entering `prefix.layer`; a later pass of a model
+    /// sharing the weights below it starts there (any other model runs the whole pass).
+    public static func tokenScores(model: Model, corpus: Corpus, expertMasks: [[UInt32]]? = nil, prefix: PrefixStates? = nil,
+                                   batch: Int = 8, workers: Int = 2) -> TokenScores {
         let windows = Windows.make(corpus, tokenizer: model.tokenizer, seqLen: model.config.windowLength)
+        let reuse = prefix.map { $0.serves(model, windows: windows) } ?? false
+        let record = !reuse && (prefix.map { $0.startRecording(model, windows: windows) } ?? false)
         let T = windows.first?.inputs.count ?? 1, V = model.config.vocabSize
         // Each window's scores land in its own slot; windows of a document are consecutive.
         let slots = UnsafeMutableBufferPointer<[Float]>.allocate(capacity: windows.count)
@@ -60,7 +65,9 @@ extension Evaluator {
                 }
                 acts.restrictExperts(mask)
             }
-            _ = model.forward(acts, computeLoss: false)
+            if reuse { prefix!.copy(acts, first: chunk.startIndex, count: chunk.count, record: false) }
+            _ = model.forward(acts, computeLoss: false, fromLayer: reuse ? prefix!.layer : 0)
+            if record { prefix!.copy(acts, first: chunk.startIndex, count: chunk.count, record: true) }
             let logits = acts.logits.pointer
             for (j, w) in chunk.enumerated() {
                 var out = [Float]()

@@ -5,18 +5,23 @@ extension Model {
     /// With `gradScale`, logits are replaced by ∂loss/∂logits scaled by it, ready for `backward`.
     /// `observe(l, x)` sees each layer's FFN input (the normalised hidden state, [N, C]) for l < L, and
     /// the final normalised hidden state for l == L: what router rows and embeddings are built from.
+    /// `fromLayer` > 0 starts at that layer with `acts.resid[fromLayer]` already filled (`PrefixStates`):
+    /// models that share the layers below it need not compute them again.
     @discardableResult
-    public func forward(_ acts: Activations, gradScale: Float? = nil, computeLoss: Bool = true,
+    public func forward(_ acts: Activations, gradScale: Float? = nil, computeLoss: Bool = true, fromLayer start: Int = 0,
                         observe: ((Int, UnsafePointer<Float>) -> Void)? = nil) -> Double {
         let c = config, N = acts.tokenCount, C = c.hiddenSize
         let B = acts.batch, T = acts.seqLen, shape = AttentionShape(c)
         precondition(T <= c.contextLength, "sequence of \(T) tokens exceeds the context of \(c.contextLength)")
+        precondition((0...c.numLayers).contains(start) && (start == 0 || gradScale == nil), "forward from layer \(start) is for inference")
         // Token embedding: resid0[t] = E[token[t]]
-        let emb = pointer(layout.embed)
-        let x0 = acts.resid[0].pointer
-        for t in 0..<N { (x0 + t * C).update(from: emb + Int(acts.tokens[t]) * C, count: C) }
+        if start == 0 {
+            let emb = pointer(layout.embed)
+            let x0 = acts.resid[0].pointer
+            for t in 0..<N { (x0 + t * C).update(from: emb + Int(acts.tokens[t]) * C, count: C) }
+        }
 
-        for l in 0..<c.numLayers {
+        for l in start..<c.numLayers {
             let ly = layout.layers[l], s = acts.slot(l)
             let x = acts.resid[l].pointer, mid = acts.mid[l].pointer, out = acts.resid[l + 1].pointer
             let ln1 = acts.ln1[s].pointer, qkv = acts.qkv[s].pointer, att = acts.att[s].pointer, ln2 = acts.ln2[s].pointer

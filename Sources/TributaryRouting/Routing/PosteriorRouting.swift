@@ -27,11 +27,18 @@ public struct PosteriorRouting: Sendable {
         public let shares: [Double]
     }
 
-    /// Held-out scores of `model` (a combined MoE) on `corpus`, routed by posterior.
-    public func tokenScores(model: Model, corpus: Corpus, workers: Int = 2) -> Result {
+    /// Held-out scores of `model` (a combined MoE) on `corpus`, routed by posterior. The passes share
+    /// the layers below the lowest expert layer (`prefix`, recorded by the first pass when empty).
+    /// `anchorAlone`, when given, stands for the pass restricted to the anchor's expert: the anchor's
+    /// own scores are the same function (its gate is exactly 1), rounding aside.
+    public func tokenScores(model: Model, corpus: Corpus, prefix: PrefixStates? = nil, anchorAlone: TokenScores? = nil,
+                            workers: Int = 2) -> Result {
         let counts = Windows.predictedTokenCounts(corpus, tokenizer: model.tokenizer)
+        let prefix = prefix ?? PrefixStates(layer: model.config.moeLayers.first ?? 0)
         let perSet = sets.map { set in
-            Evaluator.tokenScores(model: model, corpus: corpus, expertMasks: counts.map { [UInt32](repeating: set, count: $0) }, workers: workers)
+            if set == 1, let anchorAlone { return anchorAlone }
+            return Evaluator.tokenScores(model: model, corpus: corpus, expertMasks: counts.map { [UInt32](repeating: set, count: $0) },
+                                         prefix: prefix, workers: workers)
         }
         return Self.switching(perSet)
     }
