@@ -42,6 +42,13 @@ let package = Package(
         // Merkle tree, checkpoints, proofs, log entries, release manifests, signed requests.
         .target(name: "TributaryLog", dependencies: ["TributaryCore"]),
         .target(
+            name: "TributaryWitness",
+            dependencies: [
+                "TributaryCore", "TributaryLog",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
             name: "TributaryServer",
             dependencies: [
                 "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "CSQLite",
@@ -51,6 +58,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]),
         // The HTTP client side of the protocol: submit, revoke, log and release downloads.
         .target(
@@ -80,7 +88,7 @@ let package = Package(
             name: "tributary",
             dependencies: [
                 "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryServer",
-                "TributaryClient", "TributaryAudit", "TributaryDemo", "TributaryCommandLine",
+                "TributaryWitness", "TributaryClient", "TributaryAudit", "TributaryDemo", "TributaryCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -101,18 +109,21 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        .testTarget(name: "TributaryCoreTests", dependencies: ["TributaryCore"]),
-        .testTarget(name: "TributaryModelTests", dependencies: ["TributaryModel"]),
+        // Scratch directories, the package root and the independent checkers, for every test target.
+        .target(name: "TributaryTestSupport", dependencies: ["TributaryCore"], path: "Tests/TributaryTestSupport"),
+        .testTarget(name: "TributaryCoreTests", dependencies: ["TributaryCore", "TributaryTestSupport"]),
+        .testTarget(name: "TributaryModelTests", dependencies: ["TributaryModel", "TributaryTestSupport"]),
         .testTarget(name: "TributaryRoutingTests", dependencies: ["TributaryRouting"]),
-        .testTarget(name: "TributaryContributionTests", dependencies: ["TributaryContribution"]),
+        .testTarget(name: "TributaryContributionTests", dependencies: ["TributaryContribution", "TributaryTestSupport"]),
         .testTarget(name: "TributaryLogTests", dependencies: ["TributaryLog"]),
+        .testTarget(name: "TributaryWitnessTests", dependencies: ["TributaryWitness", "TributaryTestSupport"]),
         .testTarget(name: "TributaryServerTests", dependencies: [
-            "TributaryServer", "TributaryClient", "TributaryAudit", "TributaryDevTools", "TributaryContribution",
+            "TributaryServer", "TributaryWitness", "TributaryClient", "TributaryAudit", "TributaryDevTools", "TributaryContribution", "TributaryTestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         .testTarget(name: "TributaryDemoTests", dependencies: ["TributaryDemo", "TributaryDevTools", "TributaryContribution"]),
         // Runs the built executables as a user would.
-        .testTarget(name: "TributaryCLITests", dependencies: ["TributaryCore", "TributaryClient", "TributaryLog", "TributaryDemo",
+        .testTarget(name: "TributaryCLITests", dependencies: ["TributaryCore", "TributaryClient", "TributaryLog", "TributaryDemo", "TributaryTestSupport",
                                                               "TributaryDevTools", "tributary", "tributary-dev"]),
     ]
 )

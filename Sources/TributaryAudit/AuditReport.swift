@@ -26,6 +26,8 @@ public enum AuditFailure: CodedError {
 public struct AuditReport: Sendable {
     public var source = ""
     public var checkpointSize: UInt64 = 0
+    /// Seconds since the checkpoint's time (from its witness cosignatures), when a witness policy was given.
+    public var checkpointAgeSeconds: Int64?
     public var previousSize: UInt64?
     public var newEntries: UInt64 = 0
     public var policies = 0, enrolments = 0, rotations = 0, keyRevocations = 0, contributions = 0, revocations = 0, takedowns = 0, releases = 0
@@ -53,6 +55,7 @@ public struct AuditReport: Sendable {
         .object([
             ("verified", .bool(passed)), ("source", .string(source)), ("logSize", .uint64(checkpointSize)),
             ("previousSize", previousSize.map { .uint64($0) } ?? .null), ("newEntries", .uint64(newEntries)),
+            ("checkpointAgeSeconds", checkpointAgeSeconds.map { .int(Int($0)) } ?? .null),
             ("counts", .object([("policies", .int(policies)), ("enrolments", .int(enrolments)), ("keyRotations", .int(rotations)),
                                 ("keyRevocations", .int(keyRevocations)), ("contributions", .int(contributions)),
                                 ("contributionRevocations", .int(revocations)), ("takedowns", .int(takedowns)),

@@ -11,6 +11,9 @@ public struct AuditOptions: Sendable {
     public var stateDirectory: String
     /// Verify every release bit for bit, not only the latest.
     public var allReleases = false
+    /// Witnesses whose cosignatures the checkpoint must carry (a quorum of them): without it, a log
+    /// can show this auditor a history nobody else sees.
+    public var witnessPolicy: WitnessPolicy?
 
     public init(logKey: VerifierKey, operatorKey: VerifierKey? = nil, stateDirectory: String) {
         self.logKey = logKey
@@ -44,6 +47,17 @@ public struct Auditor: Sendable {
         }
         report.checkpointSize = cp.size
         report.check("checkpoint of size \(cp.size) signed by \(options.logKey.name) (key \(options.logKey.keyIDHex))")
+        if let policy = options.witnessPolicy {
+            do {
+                let (cosigners, time) = try policy.check(try SignedNote.parse(note))
+                let age = Int64(Date().timeIntervalSince1970) - Int64(time)
+                report.checkpointAgeSeconds = age
+                report.check("cosigned by \(cosigners.count) witness(es) of the \(policy.quorum) required (\(cosigners.joined(separator: ", "))); the checkpoint is \(age) s old (time \(time), the \(policy.quorum)th newest cosignature)")
+            } catch {
+                report.fail("audit.unwitnessed", "the checkpoint does not meet the witness policy: \((error as? CodedError)?.message ?? "\(error)"); it may be a view shown to this auditor only")
+                return report
+            }
+        }
         // 2. Consistency with what this auditor saw before.
         var state = try AuditState.load(options.stateDirectory) ?? AuditState(directory: options.stateDirectory)
         let previous = state.size > 0 || FileManager.default.fileExists(atPath: options.stateDirectory + "/state.json") ? state.size : nil

@@ -11,12 +11,16 @@ public struct ReceiptCheck: Sendable {
     public let index: UInt64
     public let size: UInt64
 
-    public static func run(receipt json: JSONValue, envelope: [UInt8], client: TributaryClient, logKey: VerifierKey) async throws -> ReceiptCheck {
+    /// `witnesses`: the checkpoint must also carry a quorum of their cosignatures (the contribution is
+    /// logged either way; an unwitnessed receipt only proves it to this submitter).
+    public static func run(receipt json: JSONValue, envelope: [UInt8], client: TributaryClient, logKey: VerifierKey,
+                           witnesses: WitnessPolicy? = nil) async throws -> ReceiptCheck {
         guard let index = json["logIndex"]?.uint64Value, let note = json["checkpoint"]?.stringValue,
               let leafText = json["leafHash"]?.stringValue, let leaf = Base64.decodeStandard(leafText) else {
             throw TributaryError("client.bad_response", "the server's receipt is incomplete")
         }
         let cp = try Checkpoint.verify(note: Array(note.utf8), key: logKey)
+        if let witnesses { _ = try witnesses.check(try SignedNote.parse(Array(note.utf8))) }
         guard index < cp.size else { throw TributaryError("client.bad_receipt", "log index \(index) is beyond the signed checkpoint of size \(cp.size)") }
         let entries = try await client.entries(start: index, end: index + 1)
         guard entries.count == 1, MerkleHash.leaf(entries[0]) == leaf else {

@@ -102,6 +102,8 @@ public struct DemoOutcome: Sendable {
         public let domain: String
         public let logIndex: UInt64
         public let trainingSeconds: Double
+        /// Its expert came from the cache of an earlier run (`OwnerCache`), not from training now.
+        public var reused = false
     }
     public var contributions: [Contribution] = []
     /// Release number → organisations of its experts (after the anchor), in order.
@@ -206,13 +208,23 @@ public final class DemoScenario: @unchecked Sendable {
             }
         }
         try await stage("Data owners: train an expert each (own process), sign, verify, submit over HTTP") {
+            let cache = OwnerCache(directory: o.workdir + "/experts")
             for org in o.organisations {
                 let out = orgs + "/" + org.name, t0 = Date()
                 say("      -- \(org.name) trains on its \(org.domain) text, which never leaves \(out)")
-                try run(["train", "--anchor", o.anchor, "--data", corpora + "/" + org.domain, "--public-text",
-                         DemoCorpora.directory(o.workdir, DemoCorpora.publicDomain), "--out", out, "--steps", String(o.expertSteps),
-                         "--threads", String(o.threads), "--epsilon", String(o.epsilon), "--public-every", String(o.publicEvery),
-                         "--eval-bytes", String(o.ownerEvaluationBytes), "--restart"] + trainingSizes, showOutput: true)
+                let train = ["train", "--anchor", o.anchor, "--data", corpora + "/" + org.domain, "--public-text",
+                             DemoCorpora.directory(o.workdir, DemoCorpora.publicDomain), "--out", out, "--steps", String(o.expertSteps),
+                             "--threads", String(o.threads), "--epsilon", String(o.epsilon), "--public-every", String(o.publicEvery),
+                             "--eval-bytes", String(o.ownerEvaluationBytes), "--restart"] + trainingSizes
+                let settings = try OwnerCache.settings(train: train, anchor: o.anchor, corpora: [corpora + "/" + org.domain, publicDir], binary: o.binary)
+                let reused = cache.lookup(org.name, settings: settings)
+                if let cached = reused {
+                    try cache.restore(cached, to: out)
+                    say("      reusing the expert \(org.name) trained on an earlier run (\(cached): same anchor, text, options and binary); delete it to train again")
+                } else {
+                    try run(train, showOutput: true)
+                    try cache.store(org.name, from: out, settings: settings)
+                }
                 let seconds = Date().timeIntervalSince(t0)
                 try run(["sign", out + "/bundle", "--key", keys + "/\(org.name).key", "--origin", DemoOptions.origin])
                 try run(["verify", out + "/bundle", "--pubkey", keys + "/\(org.name).pub"])
@@ -221,7 +233,7 @@ public final class DemoScenario: @unchecked Sendable {
                     throw TributaryError("demo.bad_output", "submit answered without a log index: \(JSONWriter.string(r))")
                 }
                 say("      \(org.name)'s contribution accepted at log index \(index), inclusion proof checked")
-                outcome.contributions.append(.init(organisation: org.name, domain: org.domain, logIndex: index, trainingSeconds: seconds))
+                outcome.contributions.append(.init(organisation: org.name, domain: org.domain, logIndex: index, trainingSeconds: seconds, reused: reused != nil))
             }
         }
         let first = try await stage("Operator: publish the combined MoE; auditor: audit the log and the release") { () -> Int in

@@ -9,6 +9,8 @@ import Glibc
 /// stopped gently (SIGTERM) or killed outright (SIGKILL), which is what the fault drill does to it.
 public final class ServerProcess: @unchecked Sendable {
     public let binary: String
+    /// The subcommand: `serve`, or `witness serve` for a witness.
+    public let command: [String]
     public let arguments: [String]
     public let port: Int
     public let logFile: String
@@ -17,9 +19,10 @@ public final class ServerProcess: @unchecked Sendable {
 
     public var url: String { "http://127.0.0.1:\(port)" }
 
-    /// `arguments` are `serve`'s options without `--port`, which is added.
-    public init(binary: String, arguments: [String], port: Int, logFile: String) {
+    /// `arguments` are the command's options without `--port`, which is added.
+    public init(binary: String, command: [String] = ["serve"], arguments: [String], port: Int, logFile: String) {
         self.binary = binary
+        self.command = command
         self.arguments = arguments
         self.port = port
         self.logFile = logFile
@@ -37,7 +40,7 @@ public final class ServerProcess: @unchecked Sendable {
         log.seekToEndOfFile()
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = ["serve"] + arguments + ["--port", String(port)]
+        p.arguments = command + arguments + ["--port", String(port)]
         p.standardOutput = log
         p.standardError = log
         p.standardInput = FileHandle.nullDevice

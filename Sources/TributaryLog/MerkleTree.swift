@@ -5,6 +5,14 @@ import TributaryCore
 /// proof needs O(log² n) lookups at most — fast at a million entries.
 public protocol TreeNodeStore {
     func node(level: Int, index: UInt64) throws -> [UInt8]
+    /// Nodes [start, start + count) of one level: a tile's worth. Stores with range reads override it.
+    func nodes(level: Int, start: UInt64, count: Int) throws -> [[UInt8]]
+}
+
+extension TreeNodeStore {
+    public func nodes(level: Int, start: UInt64, count: Int) throws -> [[UInt8]] {
+        try (0..<UInt64(count)).map { try node(level: level, index: start + $0) }
+    }
 }
 
 public struct MerkleTreeError: CodedError, Equatable {

@@ -23,6 +23,8 @@ public final class AggregationServer: Sendable {
     /// The policy in force, as logged (a DSSE envelope signed by the log key), and its log index.
     public let policyDocument: [UInt8]
     public let policyIndex: UInt64
+    /// Gathers witness cosignatures (nil without witnesses).
+    let witnessing: CheckpointWitnessing?
 
     public var logVerifierKey: VerifierKey { logKey.verifierKey }
 
@@ -78,16 +80,41 @@ public final class AggregationServer: Sendable {
             releases: releases, pool: pool,
             uploads: UploadGate(maxUploads: config.maxConcurrentUploads, maxPerOrganisation: config.maxUploadsPerOrganisation,
                                 maxStagedBytes: config.maxStagedBytes),
-            logger: logger, metrics: ServerMetrics.shared, policyDocument: policyDocument, policyIndex: policyIndex)
+            logger: logger, metrics: ServerMetrics.shared, policyDocument: policyDocument, policyIndex: policyIndex,
+            witnessing: try config.witnesses.isEmpty ? nil : CheckpointWitnessing(store: store, endpoints: config.witnesses,
+                                                                                 quorum: config.witnessQuorum, logger: logger))
         server.metrics.logSize.record(Int64(await store.logSize))
         // A change acknowledged before a crash may not have reached a release yet.
         server.scheduleRelease()
+        if server.witnessing != nil {
+            await store.requireWitnesses()
+            server.keepPublishingCheckpoints()
+        }
         return server
+    }
+
+    /// Retries publication every 2 s while witnesses were down or short of the quorum: every
+    /// checkpoint is eventually published once enough of them answer. Ends with the server.
+    func keepPublishingCheckpoints() {
+        Task { [weak self] in
+            while true {
+                guard let witnessing = self?.witnessing else { return }
+                await witnessing.publish()
+                try? await Task.sleep(nanoseconds: 2_000_000_000)
+            }
+        }
+    }
+
+    /// `r` with its checkpoint cosigned, when the witnesses cosign the log at exactly `r`'s size
+    /// (its inclusion proof is for that size); else `r` as the log signed it, published later.
+    func witnessed(_ r: AppendResult) async -> AppendResult {
+        guard let witnessing, let published = await witnessing.publish(), published.size == r.size else { return r }
+        return AppendResult(index: r.index, size: r.size, checkpoint: published.note, proof: r.proof)
     }
 
     init(config: ServerConfig, store: MetadataStore, blobs: BlobStore, anchor: AnchorDirectory, logKey: SigningKey,
          verifier: ContributionVerifier, releases: ReleaseBuilder, pool: ComputePool, uploads: UploadGate, logger: Logger,
-         metrics: ServerMetrics, policyDocument: [UInt8], policyIndex: UInt64) {
+         metrics: ServerMetrics, policyDocument: [UInt8], policyIndex: UInt64, witnessing: CheckpointWitnessing?) {
         self.config = config
         self.store = store
         self.blobs = blobs
@@ -101,6 +128,7 @@ public final class AggregationServer: Sendable {
         self.metrics = metrics
         self.policyDocument = policyDocument
         self.policyIndex = policyIndex
+        self.witnessing = witnessing
     }
 
     /// The server's Ed25519 log key, `DIR/log.key` (mode 0600), created on first start with the

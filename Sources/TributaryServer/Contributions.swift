@@ -42,6 +42,9 @@ extension AggregationServer {
                     if reader.pausedAfterFirstEntry {
                         let bytes = try readSmallFile(stage + "/" + BundleArchiveReader.firstEntry, limit: DSSEEnvelope.maxEncodedSize)
                         let a = try await verifier.admit(envelope: bytes, store: store, now: now)
+                        // Its log entry must fit an entry bundle: known now, before the bulk arrives
+                        // (the digests are placeholders of the same length).
+                        _ = try Self.entry(a, digests: Dictionary(uniqueKeysWithValues: BundleLayout.subjectFiles.map { ($0, String(repeating: "0", count: 64)) }))
                         try await uploads.claim(organisation: a.key.organisation)
                         organisation = a.key.organisation
                         admitted = a
@@ -64,6 +67,7 @@ extension AggregationServer {
 
     func commit(_ upload: VerifiedUpload, stage: String) async throws -> AcceptedContribution {
         let b = upload.bundle, a = upload.admitted
+        let entry = try Self.entry(a, digests: b.digests)
         let envelopeSHA = Hex.encode(SHA256.digest(a.envelopeBytes))
         // Hashed by the verifier a moment ago, in a staging directory only this request writes to.
         for name in BundleLayout.subjectFiles {
@@ -78,9 +82,7 @@ extension AggregationServer {
             routingSHA256: b.digests[BundleLayout.routingFile] ?? "", nonce: a.predicate.nonce,
             privacy: JSONWriter.string(a.predicate.routing.privacy.json), epsilon: a.predicate.routing.privacy.epsilon ?? 0,
             revokedAt: nil, takenDownAt: nil)
-        let entry = LogEntry.contribution(organisation: record.organisation, keyID: record.keyID, time: Timestamp.nowRFC3339(),
-                                          envelope: a.envelopeBytes, files: b.digests)
-        let r = try await store.commitContribution(record, entry: entry)
+        let r = await witnessed(try await store.commitContribution(record, entry: entry))
         metrics.accepted.increment()
         metrics.logSize.record(Int64(r.size))
         logger.info("contribution accepted", metadata: ["organisation": "\(record.organisation)", "log_index": "\(r.index)",
@@ -88,6 +90,14 @@ extension AggregationServer {
         scheduleRelease()
         return AcceptedContribution(logIndex: r.index, leafHash: entry.leafHash, checkpoint: r.checkpoint, treeSize: r.size,
                                     inclusionProof: r.proof, statementSHA256: a.statementSHA256)
+    }
+
+    /// The contribution's log entry, refused when it is too long for an entry bundle (tlog-tiles).
+    static func entry(_ a: AdmittedUpload, digests: [String: String]) throws -> LogEntry {
+        let entry = LogEntry.contribution(organisation: a.key.organisation, keyID: a.key.keyID, time: Timestamp.nowRFC3339(),
+                                          envelope: a.envelopeBytes, files: digests)
+        guard entry.bytes.count <= Tiles.maxEntrySize else { throw TileError.entryTooLarge(entry.bytes.count) }
+        return entry
     }
 
     /// An owner withdraws its contribution (opt-out): a signed request by the contribution's

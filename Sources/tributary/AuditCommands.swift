@@ -23,10 +23,16 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(help: "The operator's verifier key, to check enrolments against.") var operatorKey: String?
     @Option(help: "Directory where this auditor remembers what it verified.") var state: String
     @Flag(help: "Check every release bit for bit, not only the latest.") var allReleases = false
+    @Flag(help: "Read the log through its tiles only (C2SP tlog-tiles: checkpoint, entry bundles, hash tiles), computing every proof here; what a static mirror serves.")
+    var tiles = false
+    @Option(help: "A witness whose cosignature counts (its cosigner key or a file with it; repeat).") var witness: [String] = []
+    @Option(help: "Cosignatures the checkpoint must carry from --witness keys (default: all of them).") var witnessQuorum: Int?
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
         guard (server == nil) != (export == nil) else { throw ValidationError("give either --server or --export") }
+        guard !witness.isEmpty || witnessQuorum == nil else { throw ValidationError("--witness-quorum needs --witness") }
+        guard !tiles || server != nil else { throw ValidationError("--tiles reads a server's (or mirror's) /tile/ resources: give --server") }
     }
 
     func run() async throws {
@@ -40,9 +46,17 @@ struct AuditCommand: AsyncParsableCommand {
     @inline(never)
     private func auditor() throws -> Auditor {
         let source: LogSource
-        if let server { source = ServerLogSource(client: try TributaryClient(server: server)) } else { source = ExportedLogSource(directory: export!) }
+        if let server {
+            let client = try TributaryClient(server: server)
+            source = tiles ? TileLogSource(client: client) : ServerLogSource(client: client)
+        } else {
+            source = ExportedLogSource(directory: export!)
+        }
         var options = AuditOptions(logKey: try loadVerifierKey(logKey), operatorKey: try operatorKey.map(loadVerifierKey), stateDirectory: state)
         options.allReleases = allReleases
+        if !witness.isEmpty {
+            options.witnessPolicy = try WitnessPolicy(witnesses: try witness.map(loadCosignerKey), quorum: witnessQuorum ?? witness.count)
+        }
         return Auditor(source: source, options: options)
     }
 

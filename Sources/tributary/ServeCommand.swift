@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import TributaryCore
+import TributaryLog
 import TributaryModel
 import TributaryServer
 
@@ -47,6 +48,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Computations of each lane (routing; scoring, generation, verification) that may wait beyond the running ones.") var computeQueue = 64
     @Option(help: "Tokens one /v1/generate request may ask for.") var maxGenerateTokens = 512
     @Option(help: "Release directories to keep whole (older ones keep their manifest); default: all.") var keepReleases: Int?
+    @Option(help: "A witness that cosigns every checkpoint: URL=COSIGNER_KEY (repeat; `tributary witness keygen` prints the key).")
+    var witness: [String] = []
+    @Option(help: "Cosignatures a checkpoint needs before /checkpoint and the tiles show it (default with --witness: all of them).")
+    var witnessQuorum: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
 
     func config() throws -> ServerConfig {
@@ -83,6 +88,11 @@ struct ServeCommand: AsyncParsableCommand {
         c.computeQueue = computeQueue
         c.maxGenerateTokens = maxGenerateTokens
         c.keepReleases = keepReleases
+        c.witnesses = try witness.map { spec in
+            guard let eq = spec.firstIndex(of: "=") else { throw TributaryError("server.invalid_config", "--witness takes URL=COSIGNER_KEY, got \(spec)") }
+            return WitnessEndpoint(url: String(spec[..<eq]), key: try loadCosignerKey(String(spec[spec.index(after: eq)...])))
+        }
+        c.witnessQuorum = witnessQuorum ?? c.witnesses.count
         try c.validate()
         return c
     }

@@ -14,6 +14,8 @@ struct SubmitCommand: AsyncParsableCommand {
     @Option(help: "Server URL, e.g. http://127.0.0.1:8080.") var server: String
     @Option(help: "The log's verifier key (or a file with it) to pin; default: fetched from the server.") var logKey: String?
     @Argument(help: "Signed bundle directory.") var bundle: String
+    @Option(help: "A witness whose cosignature on the receipt's checkpoint counts (cosigner key or file; repeat).") var witness: [String] = []
+    @Option(help: "Cosignatures the receipt's checkpoint must carry from --witness keys (default: all of them).") var witnessQuorum: Int?
     @Flag(help: "Print the server's answer as JSON.") var json = false
 
     func run() async throws {
@@ -28,9 +30,16 @@ struct SubmitCommand: AsyncParsableCommand {
                 }
                 key = try VerifierKey(parsing: k)
             }
-            let accepted = try await ReceiptCheck.run(receipt: r, envelope: envelope, client: client, logKey: key)
+            let witnesses = witness.isEmpty ? nil : try WitnessPolicy(witnesses: try witness.map(loadCosignerKey), quorum: witnessQuorum ?? witness.count)
+            let accepted: ReceiptCheck
+            do {
+                accepted = try await ReceiptCheck.run(receipt: r, envelope: envelope, client: client, logKey: key, witnesses: witnesses)
+            } catch let e as WitnessPolicyError {
+                throw TributaryError(e.code, e.message + "; the contribution was logged (index \(r["logIndex"]?.uint64Value.map { "\($0)" } ?? "?")), but this receipt does not prove the world sees it: audit with the same --witness keys later")
+            }
             if json { printJSON(r) } else {
-                print("accepted: log index \(accepted.index), tree size \(accepted.size); the entry holds this bundle's envelope, and its inclusion proof verifies against the signed checkpoint")
+                print("accepted: log index \(accepted.index), tree size \(accepted.size); the entry holds this bundle's envelope, and its inclusion proof verifies against the signed checkpoint"
+                      + (witnesses.map { " (cosigned by at least \($0.quorum) witness(es))" } ?? ""))
             }
         }
     }

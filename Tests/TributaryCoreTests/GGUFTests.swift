@@ -10,7 +10,7 @@ import Testing
 
     func pythonFile() throws -> (TempDir, GGUFFile, JSONValue) {
         let dir = TempDir()
-        _ = try run(try interopPython(), [script, "write", dir.path])
+        _ = try runText(try interopPython(), [script, "write", dir.path])
         let expected = try StrictJSONParser.parse(try readSmallFile(dir.file("python.expected.json"), limit: 1 << 20))
         return (dir, try GGUFFile(path: dir.file("python.gguf")), expected)
     }
@@ -47,9 +47,9 @@ import Testing
 
     /// Every tensor of the real anchor file dequantises to the same float32 bytes as `gguf` gives.
     @Test func smolLM2DequantisesBitExactly() throws {
-        let path = try run("/bin/bash", [packageRoot + "/scripts/smollm2-gguf.sh"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let path = try smolLM2Path()
         let f = try GGUFFile(path: path)
-        let want = try StrictJSONParser.parse(Array(try run(try interopPython(), [script, "digests", path]).utf8))
+        let want = try StrictJSONParser.parse(Array(try runText(try interopPython(), [script, "digests", path]).utf8))
         #expect(f.tensors.count == 272)
         #expect(Set(f.tensors.map(\.type)) == [.f32, .q8_0, .q4_1])
         for t in f.tensors {

@@ -2,42 +2,12 @@ import Foundation
 import Testing
 @testable import TributaryCore
 
-/// The Python interpreter that has Hugging Face's `safetensors` and `numpy` installed: $TRIBUTARY_PYTHON,
-/// else the `.venv` that scripts/test.sh creates. Missing is a failure, not a skip: this test is the
-/// check against an implementation nobody here wrote.
-func interopPython() throws -> String {
-    if let p = ProcessInfo.processInfo.environment["TRIBUTARY_PYTHON"], !p.isEmpty { return p }
-    let venv = packageRoot + "/.venv/bin/python"
-    guard FileManager.default.isExecutableFile(atPath: venv) else {
-        throw TributaryError("test.python_missing", "no Python with safetensors: run scripts/test.sh (it installs them into .venv) or set TRIBUTARY_PYTHON")
-    }
-    return venv
-}
-
-/// Runs a command, returns stdout; throws with stderr on a non-zero exit.
-func run(_ executable: String, _ arguments: [String]) throws -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: executable)
-    p.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    guard p.terminationStatus == 0 else {
-        throw TributaryError("test.subprocess", "\(executable) \(arguments) exited \(p.terminationStatus): \(String(decoding: e, as: UTF8.self))")
-    }
-    return String(decoding: o, as: UTF8.self)
-}
-
 @Suite struct PythonInteropTests {
     let script = packageRoot + "/scripts/interop/safetensors_interop.py"
 
     @Test func fileWrittenByPythonReadsBackIdentically() throws {
         let dir = TempDir()
-        _ = try run(try interopPython(), [script, "write", dir.path])
+        _ = try runText(try interopPython(), [script, "write", dir.path])
         let expected = try StrictJSONParser.parse(try readSmallFile(dir.file("python.expected.json"), limit: 1 << 20))
         let main = try SafetensorsFile(path: dir.file("python.safetensors"))
         let bf = try SafetensorsFile(path: dir.file("python-bf16.safetensors"))
@@ -62,7 +32,7 @@ func run(_ executable: String, _ arguments: [String]) throws -> String {
         w.add("model.b", shape: [6], values: b, dtype: .bf16)
         w.add("model.empty", shape: [0], values: [])
         try w.write(to: dir.file("swift.safetensors"))
-        let out = try StrictJSONParser.parse(Array(try run(try interopPython(), [script, "check", dir.file("swift.safetensors")]).utf8))
+        let out = try StrictJSONParser.parse(Array(try runText(try interopPython(), [script, "check", dir.file("swift.safetensors")]).utf8))
         #expect(out["metadata"] == .object([("producer", .string("tributary"))]))
         func bits(_ name: String) throws -> [UInt32] {
             let v = try #require(out["tensors"]?[name]?["bits"], "python reported no tensor \(name)")
@@ -86,6 +56,6 @@ func run(_ executable: String, _ arguments: [String]) throws -> String {
         try AtomicFileWriter.write(rawSafetensors(header: #"{"a":\#(f32)[0,4]},"b":\#(f32)[8,12]}}"#, data: .init(repeating: 0, count: 12)),
                                    to: dir.file("gap.safetensors"))
         #expect(throws: SafetensorsError.gap(tensor: "b", begin: 8, expected: 4)) { _ = try SafetensorsFile(path: dir.file("gap.safetensors")) }
-        #expect(throws: TributaryError.self) { _ = try run(try interopPython(), [script, "check", dir.file("gap.safetensors")]) }
+        #expect(throws: TributaryError.self) { _ = try runText(try interopPython(), [script, "check", dir.file("gap.safetensors")]) }
     }
 }

@@ -1,26 +1,6 @@
 import Foundation
 import TributaryCore
-
-/// A fresh directory under the system temp dir, removed when the value is released.
-final class TempDir {
-    let path: String
-    init() {
-        path = NSTemporaryDirectory() + "tributary-test-" + Hex.encode(secureRandomBytes(8))
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-    func file(_ name: String) -> String { path + "/" + name }
-}
-
-/// The package root, found from this source file's path.
-let packageRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-        url.deleteLastPathComponent()
-        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
-    }
-    fatalError("Package.swift not found above \(#filePath)")
-}()
+@_exported import TributaryTestSupport
 
 /// Every file under `dir` with its size and SHA-256, to prove an operation changed nothing.
 func snapshot(_ dir: String) -> [String: String] {

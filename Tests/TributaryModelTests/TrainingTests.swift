@@ -1,4 +1,5 @@
 import Foundation
+@_exported import TributaryTestSupport
 import Testing
 import TributaryCore
 @testable import TributaryModel
@@ -20,15 +21,6 @@ func tinyOptions(steps: Int, lr: Float = 3e-3, seed: UInt64 = 1) -> TrainingOpti
     o.workers = 2
     o.checkpointEvery = 0
     return o
-}
-
-final class TempDir {
-    let path: String
-    init() {
-        path = NSTemporaryDirectory() + "tributary-model-" + Hex.encode(secureRandomBytes(8))
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
 /// How many positions differ bitwise (or the length difference): small output when a test fails.

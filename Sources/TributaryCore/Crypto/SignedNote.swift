@@ -7,6 +7,11 @@ public struct SignedNote: Equatable, Sendable {
         public let name: String
         public let keyID: [UInt8]
         public let signature: [UInt8]
+        public init(name: String, keyID: [UInt8], signature: [UInt8]) {
+            self.name = name
+            self.keyID = keyID
+            self.signature = signature
+        }
     }
 
     public let text: String
@@ -14,6 +19,11 @@ public struct SignedNote: Equatable, Sendable {
 
     /// Notes larger than this are refused before parsing (the Go implementation uses 1 MB too).
     public static let maxSize = 1_000_000
+
+    public init(text: String, signatures: [Signature]) {
+        self.text = text
+        self.signatures = signatures
+    }
     static let dashPrefix = Array("\u{2014} ".utf8)
 
     public static func sign(text: String, with key: SigningKey) throws(NoteError) -> SignedNote {

@@ -14,11 +14,12 @@ public enum KeyName {
         }
     }
 
-    /// SHA-256(name || 0x0A || 0x01 || public key)[:4].
-    public static func keyID(name: String, publicKey: [UInt8]) -> [UInt8] {
+    /// SHA-256(name || 0x0A || 0x01 || public key)[:4]; another signature type (a tlog cosignature's
+    /// 0x04) puts its own byte in place of 0x01.
+    public static func keyID(name: String, publicKey: [UInt8], algorithm: UInt8 = algEd25519) -> [UInt8] {
         var input = Array(name.utf8)
         input.append(0x0a)
-        input.append(algEd25519)
+        input.append(algorithm)
         input.append(contentsOf: publicKey)
         return Array(SHA256.digest(input).prefix(4))
     }

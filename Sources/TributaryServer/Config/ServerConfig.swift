@@ -1,5 +1,6 @@
 import Foundation
 import TributaryCore
+import TributaryLog
 
 public struct ServerConfig: Sendable {
     /// Data directory: tributary.sqlite, blobs/, releases/, tmp/, log.key.
@@ -46,6 +47,10 @@ public struct ServerConfig: Sendable {
     /// Release directories kept on disk (their manifests stay, so audits of any release still check
     /// its membership); nil keeps every release.
     public var keepReleases: Int?
+    /// Witnesses asked to cosign every checkpoint (C2SP tlog-witness), and how many must have: with
+    /// any, `/checkpoint` and the tiles show only checkpoints that met the quorum.
+    public var witnesses: [WitnessEndpoint] = []
+    public var witnessQuorum = 0
 
     public init(directory: String, anchor: String, probe: [String]) {
         self.directory = directory
@@ -77,8 +82,25 @@ public struct ServerConfig: Sendable {
         try check((1024...(1 << 30)).contains(probeBytes), "the probe must read 1 KiB to 1 GiB (--probe-bytes)")
         try check((1...8192).contains(maxGenerateTokens), "generated tokens per request must be in 1...8192")
         if let k = keepReleases { try check(k >= 1, "keep at least one release") }
+        if !witnesses.isEmpty {
+            do { _ = try WitnessPolicy(witnesses: witnesses.map(\.key), quorum: witnessQuorum) } catch {
+                throw TributaryError("server.invalid_config", error.message + " (--witness, --witness-quorum)")
+            }
+        } else {
+            try check(witnessQuorum == 0, "--witness-quorum needs --witness")
+        }
     }
 
     /// Whether `host` is reachable only from this machine.
     public var isLoopback: Bool { ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.") }
+}
+
+/// A witness the server asks for cosignatures: where it listens and the key it cosigns with.
+public struct WitnessEndpoint: Sendable {
+    public let url: String
+    public let key: CosignerKey
+    public init(url: String, key: CosignerKey) {
+        self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
+        self.key = key
+    }
 }

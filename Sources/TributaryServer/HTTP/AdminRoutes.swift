@@ -14,11 +14,11 @@ struct AdminRoutes {
                 throw RequestError.malformed("parameters.verifierKey is required")
             }
             let r = try await server.enrol(try VerifierKey(parsing: text), request: body)
-            return JSONResponse.make(AppendResponse.json(r), status: .created)
+            return JSONResponse.make(AppendResponse.json(await server.witnessed(r)), status: .created)
         }
         router.post("/v1/admin/rotations") { request, _ -> Response in
             let r = try await server.rotateKey(request: try await JSONResponse.body(request, deadline: server.config.bodyDeadlineSeconds))
-            return JSONResponse.make(AppendResponse.json(r), status: .created)
+            return JSONResponse.make(AppendResponse.json(await server.witnessed(r)), status: .created)
         }
         router.get("/v1/keys") { _, _ -> Response in
             let keys = try await server.store.keys()
@@ -33,7 +33,7 @@ struct AdminRoutes {
             let keyID = try context.parameters.require("keyID")
             guard Hex.isLowerHex(keyID, byteCount: 4) else { throw ServerError.badRequest("key ID must be 8 lower-case hex digits") }
             let r = try await server.revokeKey(keyID, request: try await JSONResponse.body(request, deadline: server.config.bodyDeadlineSeconds))
-            return JSONResponse.make(AppendResponse.json(r), status: .created)
+            return JSONResponse.make(AppendResponse.json(await server.witnessed(r)), status: .created)
         }
         router.get("/v1/policy") { _, _ -> Response in
             JSONResponse.make(.object([

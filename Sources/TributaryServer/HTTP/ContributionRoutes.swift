@@ -35,12 +35,12 @@ struct ContributionRoutes {
         router.post("/v1/contributions/{index}/revocation") { request, context -> Response in
             let index = try PathNumber.index(context, "index")
             let r = try await server.revokeContribution(index, request: try await JSONResponse.body(request, deadline: server.config.bodyDeadlineSeconds))
-            return JSONResponse.make(AppendResponse.json(r), status: .created)
+            return JSONResponse.make(AppendResponse.json(await server.witnessed(r)), status: .created)
         }
         router.post("/v1/contributions/{index}/takedown") { request, context -> Response in
             let index = try PathNumber.index(context, "index")
             let r = try await server.takeDown(index, request: try await JSONResponse.body(request, deadline: server.config.bodyDeadlineSeconds))
-            return JSONResponse.make(AppendResponse.json(r), status: .created)
+            return JSONResponse.make(AppendResponse.json(await server.witnessed(r)), status: .created)
         }
     }
 

@@ -9,7 +9,9 @@ enum ErrorStatus {
         // What a request sent: malformed, oversized or refused input.
         "upload": .badRequest, "bundle": .badRequest, "statement": .badRequest, "envelope": .badRequest,
         "safetensors": .badRequest, "note": .badRequest, "checkpoint": .badRequest, "key": .badRequest,
-        "request": .badRequest, "api": .badRequest, "corpus": .badRequest, "identity": .badRequest,
+        "request": .badRequest, "api": .badRequest, "corpus": .badRequest, "identity": .badRequest, "tile": .badRequest,
+        // A witness's answers (tlog-witness statuses; a separate service, listed here so every code has one).
+        "witness": .badRequest,
         // A well-formed contribution the server's checks refuse.
         "contribution": .unprocessableContent, "model": .unprocessableContent,
         // The server's own state or files.
@@ -32,7 +34,10 @@ enum ErrorStatus {
         "log.bad_range": .badRequest, "request.wrong_origin": .forbidden,
         "api.busy": .serviceUnavailable, "api.timeout": .requestTimeout, "upload.timeout": .requestTimeout,
         "identity.organisation_enrolled": .conflict, "identity.key_enrolled": .conflict, "identity.key_id_collision": .conflict,
-        "identity.no_live_key": .conflict,
+        "identity.no_live_key": .conflict, "tile.not_found": .notFound, "log.entry_too_large": .contentTooLarge,
+        "witness.forbidden": .forbidden, "witness.unknown_log": .notFound, "witness.conflict": .conflict,
+        "witness.bad_proof": .unprocessableContent, "witness.bad_response": .internalServerError, "witness.state_lost": .internalServerError,
+        "witness.bad_policy": .internalServerError, "witness.quorum_unmet": .internalServerError,
     ]
 
     /// The status of `code`; nil for a family this table does not know (a bug the error-code test catches).

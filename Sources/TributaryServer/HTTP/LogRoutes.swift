@@ -9,8 +9,13 @@ struct LogRoutes {
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/checkpoint") { _, _ -> Response in
-            guard let cp = try await server.store.checkpoint() else { throw ServerError.unavailable("the log is empty") }
-            return JSONResponse.text(cp.note)
+            guard let cp = try await server.store.publishedCheckpoint() else {
+                throw ServerError.unavailable(server.config.witnesses.isEmpty ? "the log is empty" : "no checkpoint has met the witness policy yet")
+            }
+            // tlog-tiles: the one mutable resource; caches may keep it a few seconds at most.
+            var response = JSONResponse.text(cp.note)
+            response.headers[.cacheControl] = "no-cache"
+            return response
         }
         router.get("/v1/log/key") { _, _ -> Response in
             JSONResponse.make(.object([("origin", .string(server.logKey.name)), ("verifierKey", .string(server.logVerifierKey.encoded))]))

@@ -20,6 +20,7 @@ public enum ServerApplication {
                      body: .init(byteBuffer: ByteBuffer(bytes: server.metrics.render())))
         }
         LogRoutes(server: server).register(on: router)
+        TileRoutes(server: server).register(on: router)
         ContributionRoutes(server: server).register(on: router)
         AdminRoutes(server: server).register(on: router)
         ReleaseRoutes(server: server).register(on: router)

@@ -22,6 +22,10 @@ public actor MetadataStore {
     var size: UInt64 = 0
     /// Appends since the replay-nonce table was last pruned.
     var appendsSincePrune = 0
+    /// Whether checkpoints are published only once witnesses cosigned them (`publishedCheckpoint`).
+    public private(set) var requiresWitnesses = false
+
+    public func requireWitnesses() { requiresWitnesses = true }
 
     /// `anchorDigest` nil accepts whatever anchor the data directory was created for (local admin tools).
     public init(path: String, logKey: SigningKey, anchorDigest: String?) throws {
@@ -59,6 +63,16 @@ public actor MetadataStore {
                 throw MerkleTreeError.missingNode(level, index)
             }
             return h
+        }
+
+        func nodes(level: Int, start: UInt64, count: Int) throws -> [[UInt8]] {
+            let rows = try db.query("SELECT idx, hash FROM tree_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx",
+                                    [.int(Int64(level)), .int(Int64(clamping: start)), .int(Int64(clamping: start + UInt64(count)))]) {
+                (index: UInt64($0.int(0)), hash: $0.blob(1))
+            }
+            for (i, r) in rows.enumerated() where r.index != start + UInt64(i) { throw MerkleTreeError.missingNode(level, start + UInt64(i)) }
+            guard rows.count == count else { throw MerkleTreeError.missingNode(level, start + UInt64(rows.count)) }
+            return rows.map(\.hash)
         }
     }
 
@@ -106,6 +120,8 @@ public actor MetadataStore {
     /// Internal, not private: the auditor's tamper tests play a compromised server with it.
     func append(_ entry: LogEntry, extra: (UInt64) throws -> Void) throws -> AppendResult {
         let bytes = entry.bytes
+        // Entry bundles (tlog-tiles) give each entry a 16-bit length; refuse before writing anything.
+        guard bytes.count <= Tiles.maxEntrySize else { throw TileError.entryTooLarge(bytes.count) }
         let result: AppendResult = try db.transaction {
             // Read the size inside the (immediate, write-locked) transaction: a local admin tool may
             // have appended since this process last looked.
@@ -161,6 +177,20 @@ public actor MetadataStore {
     }
 
     public func root(size: UInt64) throws -> [UInt8] { try MerkleTree.root(size: size, store: nodes) }
+
+    /// A tlog-tiles resource of the tree at the published checkpoint: nothing beyond what it covers
+    /// is served.
+    public func tile(_ path: TilePath) throws -> [UInt8] {
+        let size = try publishedCheckpoint()?.size ?? 0
+        guard Tiles.available(path, treeSize: size) else { throw TileError.notInTree(path.path, size: size) }
+        switch path.kind {
+        case .entries:
+            let first = Tiles.firstNode(path)
+            return try Tiles.encodeBundle(entries(start: first, end: first + UInt64(path.width)))
+        case .hashes:
+            return try Tiles.hashTile(path, store: nodes)
+        }
+    }
 
     // MARK: Replay nonces
 

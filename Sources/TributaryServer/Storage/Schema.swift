@@ -38,5 +38,9 @@ enum Schema {
             number INTEGER PRIMARY KEY, log_index INTEGER NOT NULL, manifest_sha256 TEXT NOT NULL, log_size INTEGER NOT NULL)
         """,
         "CREATE TABLE IF NOT EXISTS policies (log_index INTEGER PRIMARY KEY, document BLOB NOT NULL)",
+        // Checkpoints that met the witness policy, with their cosignatures (only with witnesses), and
+        // the largest size each witness cosigned: a witness that later claims less lost its state.
+        "CREATE TABLE IF NOT EXISTS witnessed_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS witness_sizes (witness TEXT PRIMARY KEY, size INTEGER NOT NULL)",
     ]
 }
