@@ -105,7 +105,7 @@ let package = Package(
             name: "tributary-dev",
             dependencies: [
                 "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryServer",
-                "TributaryDemo", "TributaryDevTools", "TributaryCommandLine",
+                "TributaryClient", "TributaryAudit", "TributaryDemo", "TributaryDevTools", "TributaryCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
