@@ -19,28 +19,43 @@ struct SubmitCommand: AsyncParsableCommand {
     @Flag(help: "Print the server's answer as JSON.") var json = false
 
     func run() async throws {
-        try await reportingErrors {
-            let client = try TributaryClient(server: server)
-            let envelope = try readSmallFile(bundle + "/" + BundleLayout.envelopeFile, limit: DSSEEnvelope.maxEncodedSize)
-            let r = try await client.submit(bundle: bundle)
-            let key: VerifierKey
-            if let logKey { key = try loadVerifierKey(logKey) } else {
-                guard case let .string(k)? = try await client.getJSON("/v1/log/key")["verifierKey"] else {
-                    throw TributaryError("client.bad_response", "server did not give its log key")
-                }
-                key = try VerifierKey(parsing: k)
+        try await reportingErrors { try await submit() }
+    }
+
+    // Built outside `run()`'s closure: Swift 6.3's release build crashes splitting that coroutine
+    // when the witness policy and its error mapping are inside it.
+    @inline(never)
+    private func witnessPolicy() throws -> WitnessPolicy? {
+        witness.isEmpty ? nil : try WitnessPolicy(witnesses: try witness.map(loadCosignerKey), quorum: witnessQuorum ?? witness.count)
+    }
+
+    @inline(never)
+    private func submit() async throws {
+        let client = try TributaryClient(server: server)
+        let envelope = try readSmallFile(bundle + "/" + BundleLayout.envelopeFile, limit: DSSEEnvelope.maxEncodedSize)
+        let witnesses = try witnessPolicy()
+        let r = try await client.submit(bundle: bundle)
+        let key: VerifierKey
+        if let logKey { key = try loadVerifierKey(logKey) } else {
+            guard case let .string(k)? = try await client.getJSON("/v1/log/key")["verifierKey"] else {
+                throw TributaryError("client.bad_response", "server did not give its log key")
             }
-            let witnesses = witness.isEmpty ? nil : try WitnessPolicy(witnesses: try witness.map(loadCosignerKey), quorum: witnessQuorum ?? witness.count)
-            let accepted: ReceiptCheck
-            do {
-                accepted = try await ReceiptCheck.run(receipt: r, envelope: envelope, client: client, logKey: key, witnesses: witnesses)
-            } catch let e as WitnessPolicyError {
-                throw TributaryError(e.code, e.message + "; the contribution was logged (index \(r["logIndex"]?.uint64Value.map { "\($0)" } ?? "?")), but this receipt does not prove the world sees it: audit with the same --witness keys later")
-            }
-            if json { printJSON(r) } else {
-                print("accepted: log index \(accepted.index), tree size \(accepted.size); the entry holds this bundle's envelope, and its inclusion proof verifies against the signed checkpoint"
-                      + (witnesses.map { " (cosigned by at least \($0.quorum) witness(es))" } ?? ""))
-            }
+            key = try VerifierKey(parsing: k)
+        }
+        let accepted = try await Self.check(r, envelope: envelope, client: client, logKey: key, witnesses: witnesses)
+        if json { printJSON(r) } else {
+            print("accepted: log index \(accepted.index), tree size \(accepted.size); the entry holds this bundle's envelope, and its inclusion proof verifies against the signed checkpoint"
+                  + (witnesses.map { " (cosigned by at least \($0.quorum) witness(es))" } ?? ""))
+        }
+    }
+
+    @inline(never)
+    private static func check(_ r: JSONValue, envelope: [UInt8], client: TributaryClient, logKey: VerifierKey, witnesses: WitnessPolicy?) async throws -> ReceiptCheck {
+        do {
+            return try await ReceiptCheck.run(receipt: r, envelope: envelope, client: client, logKey: logKey, witnesses: witnesses)
+        } catch let e as WitnessPolicyError {
+            let index = r["logIndex"]?.uint64Value.map { "\($0)" } ?? "?"
+            throw TributaryError(e.code, e.message + "; the contribution was logged (index \(index)), but this receipt does not prove the world sees it: audit with the same --witness keys later")
         }
     }
 }
