@@ -107,7 +107,7 @@ public enum DemoEvaluation {
         add(signatureRow, "anchor + the expert whose DP centroids lie nearest the text read so far, weighed by router rows",
             zip(inputs.heldOut, prefixes).map { held, prefix in
                 Evaluator.tokenScores(model: top2, corpus: held.corpus,
-                                      expertMasks: routing.expertMasks(anchor: inputs.anchor, corpus: held.corpus, workers: workers),
+                                      expertSets: routing.expertSets(anchor: inputs.anchor, corpus: held.corpus, workers: workers),
                                       prefix: prefix, workers: workers)
             })
         log(String(format: "  %@: %.1f s", signatureRow, Date().timeIntervalSince(t0)))

@@ -60,9 +60,9 @@ struct CombineEvalCommand: AsyncParsableCommand {
                 }
                 let routing = SignatureRouting(index: index)
                 for (domain, corpus) in held {
-                    let masks = routing.expertMasks(anchor: a.model, corpus: corpus).flatMap { $0 }
-                    let shares = names.indices.dropFirst().map { e in Double(masks.filter { $0 & (1 << UInt32(e)) != 0 }.count) / Double(max(masks.count, 1)) }
-                    let alone = Double(masks.filter { $0 == 1 }.count) / Double(max(masks.count, 1))
+                    let masks = routing.expertSets(anchor: a.model, corpus: corpus).flatMap { $0 }
+                    let shares = names.indices.dropFirst().map { e in Double(masks.filter { $0.contains(e) }.count) / Double(max(masks.count, 1)) }
+                    let alone = Double(masks.filter { $0 == ExpertSet([0]) }.count) / Double(max(masks.count, 1))
                     printError("signature routing on \(domain): anchor alone " + String(format: "%.2f", alone) + ", "
                                + zip(names.dropFirst(), shares).map { "\($0) " + String(format: "%.2f", $1) }.joined(separator: ", "))
                 }
@@ -71,7 +71,7 @@ struct CombineEvalCommand: AsyncParsableCommand {
                 let top2 = try ExpertAssembly.withTopK(combined, 2)
                 for r in routeExperts {
                     let routing = SignatureRouting(index: index, experts: r)
-                    let v = held.map { Evaluator.tokenScores(model: top2, corpus: $0.1, expertMasks: routing.expertMasks(anchor: a.model, corpus: $0.1)).bitsPerByte() }
+                    let v = held.map { Evaluator.tokenScores(model: top2, corpus: $0.1, expertSets: routing.expertSets(anchor: a.model, corpus: $0.1)).bitsPerByte() }
                     printError("signature-routed top-2, \(r) experts: " + zip(held, v).map { "\($0.0.0) " + String(format: "%.3f", $0.1) }.joined(separator: ", "))
                 }
             }

@@ -28,8 +28,8 @@ import TributaryModel
         let allRows = [rows(10), rows(11), rows(12), rows(13)]
         let merged = try ExpertAssembly.assemble(anchor: anchor, experts: [ExpertWeights(denseFFNOf: anchor)] + experts, routerRows: allRows, topK: 2)
         let corpus = text(5, documents: 3, bytes: 70)   // longer than the context: several windows
-        func masks(_ set: UInt32) -> [[UInt32]] {
-            corpus.documents.map { [UInt32](repeating: set, count: $0.bytes.count + 1) }
+        func masks(_ set: ExpertSet) -> [[ExpertSet]] {
+            corpus.documents.map { [ExpertSet](repeating: set, count: $0.bytes.count + 1) }
         }
         func maxDiff(_ a: TokenScores, _ b: TokenScores) -> Float {
             zip(a.logProbs, b.logProbs).map { zip($0, $1).map { abs($0 - $1) }.max() ?? 0 }.max() ?? 0
@@ -37,12 +37,29 @@ import TributaryModel
         for e in 1...3 {
             let own = try ExpertAssembly.assemble(anchor: anchor, experts: [ExpertWeights(denseFFNOf: anchor), experts[e - 1]],
                                                   routerRows: [allRows[0], allRows[e]], topK: 2)
-            let restricted = Evaluator.tokenScores(model: merged, corpus: corpus, expertMasks: masks(1 | 1 << UInt32(e)), workers: 1)
+            let restricted = Evaluator.tokenScores(model: merged, corpus: corpus, expertSets: masks(ExpertSet([0, e])), workers: 1)
             #expect(maxDiff(restricted, Evaluator.tokenScores(model: own, corpus: corpus, workers: 1)) < 1e-4)
         }
-        let anchorOnly = Evaluator.tokenScores(model: merged, corpus: corpus, expertMasks: masks(1), workers: 1)
+        let anchorOnly = Evaluator.tokenScores(model: merged, corpus: corpus, expertSets: masks(ExpertSet([0])), workers: 1)
         #expect(maxDiff(anchorOnly, Evaluator.tokenScores(model: anchor, corpus: corpus, workers: 1)) < 1e-4)
         #expect(maxDiff(Evaluator.tokenScores(model: merged, corpus: corpus, workers: 1), anchorOnly) > 1e-2)
+    }
+
+    /// With 40 experts (more than a 32-bit mask holds) the release restricted to {anchor, 35}
+    /// computes expert 35's owner's 2-expert model.
+    @Test func restrictionWorksBeyond32Experts() throws {
+        let anchor = Model.initialised(config: config, seed: 1)
+        let experts = (2...40).map { ExpertWeights(denseFFNOf: Model.initialised(config: config, seed: UInt64($0))) }
+        let allRows = (0..<40).map { rows(UInt64(100 + $0)) }
+        let merged = try ExpertAssembly.assemble(anchor: anchor, experts: [ExpertWeights(denseFFNOf: anchor)] + experts, routerRows: allRows, topK: 2)
+        let own = try ExpertAssembly.assemble(anchor: anchor, experts: [ExpertWeights(denseFFNOf: anchor), experts[34]],
+                                              routerRows: [allRows[0], allRows[35]], topK: 2)
+        let corpus = text(6, documents: 2, bytes: 40)
+        let sets = corpus.documents.map { [ExpertSet](repeating: ExpertSet([0, 35]), count: $0.bytes.count + 1) }
+        let restricted = Evaluator.tokenScores(model: merged, corpus: corpus, expertSets: sets, workers: 1)
+        let reference = Evaluator.tokenScores(model: own, corpus: corpus, workers: 1)
+        let diff = zip(restricted.logProbs, reference.logProbs).map { zip($0, $1).map { abs($0 - $1) }.max() ?? 0 }.max() ?? 0
+        #expect(diff < 1e-4, "max |Δ log p| \(diff)")   // the same function; summation order aside
     }
 
     /// Each token goes to the candidate with the most evidence from the tokens before it.
@@ -62,8 +79,8 @@ import TributaryModel
     }
 
     @Test func candidateSetsAreAnchorThenAnchorWithEachExpert() {
-        #expect(PosteriorRouting(experts: 4).sets == [0b1, 0b11, 0b101, 0b1001])
-        #expect(PosteriorRouting(experts: 1).sets == [0b1])
+        #expect(PosteriorRouting(experts: 4).sets == [ExpertSet([0]), ExpertSet([0, 1]), ExpertSet([0, 2]), ExpertSet([0, 3])])
+        #expect(PosteriorRouting(experts: 1).sets == [ExpertSet([0])])
     }
 
     /// The last prefix embedding of a document is the document's own embedding, and each prefix

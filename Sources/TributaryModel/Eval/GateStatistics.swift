@@ -24,7 +24,7 @@ public enum GateStatistics {
                                 let v = x + (b * T + t) * C
                                 var logits = [Float](repeating: 0, count: E)
                                 for e in 0..<E { logits[e] = FastMath.dot(v, router + e * C, C) }
-                                logits.withUnsafeBufferPointer { MoEWorkspace.topK(logits: $0.baseAddress!, experts: E, allowed: .max, chosen: &chosen, gates: &gates) }
+                                logits.withUnsafeBufferPointer { MoEWorkspace.topK(logits: $0.baseAddress!, experts: E, allowed: .all, chosen: &chosen, gates: &gates) }
                                 for (e, weight) in zip(chosen, gates) where e >= 0 { s[worker][l][e] += Double(weight) }
                                 if l == 0 { n[worker] += 1 }
                             }

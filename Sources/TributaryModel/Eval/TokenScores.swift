@@ -42,11 +42,11 @@ public struct TokenScores: Sendable {
 
 extension Evaluator {
     /// Log-probabilities of every target token of every document, windowed exactly as `evaluate`.
-    /// `expertMasks[d][j]`, when given, is the set of experts (bit e = expert e) an MoE may use for
+    /// `expertSets[d][j]`, when given, is the set of experts an MoE may use for
     /// document d's j-th predicted token (see `MoEWorkspace.forward`).
     /// `prefix`: the first pass records the stream entering `prefix.layer`; a later pass of a model
     /// sharing the weights below it starts there (any other model runs the whole pass).
-    public static func tokenScores(model: Model, corpus: Corpus, expertMasks: [[UInt32]]? = nil, prefix: PrefixStates? = nil,
+    public static func tokenScores(model: Model, corpus: Corpus, expertSets: [[ExpertSet]]? = nil, prefix: PrefixStates? = nil,
                                    batch: Int = 8, workers: Int = 2) -> TokenScores {
         let windows = Windows.make(corpus, tokenizer: model.tokenizer, seqLen: model.config.windowLength)
         let reuse = prefix.map { $0.serves(model, windows: windows) } ?? false
@@ -58,10 +58,10 @@ extension Evaluator {
         defer { slots.deallocate() }
         let base = slots.baseAddress!
         sweep(model: model, windows: windows, batch: batch, workers: workers) { _, acts, chunk in
-            if let expertMasks {
-                var mask = [UInt32](repeating: .max, count: acts.tokenCount)
+            if let expertSets {
+                var mask = [ExpertSet](repeating: .all, count: acts.tokenCount)
                 for (j, w) in chunk.enumerated() {
-                    for t in 0..<T where w.targets[t] >= 0 { mask[j * T + t] = expertMasks[w.document][w.start + t] }
+                    for t in 0..<T where w.targets[t] >= 0 { mask[j * T + t] = expertSets[w.document][w.start + t] }
                 }
                 acts.restrictExperts(mask)
             }

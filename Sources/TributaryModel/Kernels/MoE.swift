@@ -58,16 +58,16 @@ public final class MoEWorkspace: @unchecked Sendable {
     func takesEveryToken(_ e: Int) -> Bool { count[e] == n }
 
     /// x[N, D] → out[N, D] (overwritten; pass `accumulate` to add into out instead). With `allowed`
-    /// ([N] bit sets, bit e = expert e), token t chooses its top-k among its allowed experts only; a
-    /// token allowed fewer than k experts uses the ones it has (the unused slots are -1, gate 0).
+    /// ([N] expert sets), token t chooses its top-k among its allowed experts only; a token allowed
+    /// fewer than k experts uses the ones it has (the unused slots are -1, gate 0).
     public func forward(out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weights: Weights, accumulate: Bool,
-                        allowed: UnsafePointer<UInt32>? = nil) {
+                        allowed: [ExpertSet]? = nil) {
         let E = experts, k = topK
         Linear.forward(out: logits.pointer, inp: x, weight: weights.router, n: n, ic: d, oc: E)
         for c in 0..<E { count[c] = 0 }
         var chosen = [Int](repeating: -1, count: k)
         for t in 0..<n {
-            Self.topK(logits: logits.pointer + t * E, experts: E, allowed: allowed?[t] ?? .max, chosen: &chosen, gates: gates.pointer + t * k)
+            Self.topK(logits: logits.pointer + t * E, experts: E, allowed: allowed?[t] ?? .all, chosen: &chosen, gates: gates.pointer + t * k)
             precondition(chosen[0] >= 0, "token \(t) is allowed no expert")
             for s in 0..<k {
                 selected[t * k + s] = Int32(chosen[s])
@@ -101,15 +101,19 @@ public final class MoEWorkspace: @unchecked Sendable {
     }
 
     /// Mixtral gating of one token: the `chosen.count` largest of `experts` router logits among the
-    /// `allowed` experts (bit e = expert e; ties go to the lower index, slots beyond the allowed ones
-    /// are -1), and gates = softmax over the kept logits (= softmax over all, top-k, renormalised).
+    /// `allowed` experts (ties go to the lower index, slots beyond the allowed ones are -1), and
+    /// gates = softmax over the kept logits (= softmax over all, top-k, renormalised).
     @inline(__always)
-    public static func topK(logits row: UnsafePointer<Float>, experts E: Int, allowed mask: UInt32, chosen: inout [Int],
+    public static func topK(logits row: UnsafePointer<Float>, experts E: Int, allowed: ExpertSet, chosen: inout [Int],
                             gates: UnsafeMutablePointer<Float>) {
         let k = chosen.count
         for s in 0..<k {
             var best = -1
-            for e in 0..<E where mask & (1 << UInt32(e)) != 0 && !chosen[0..<s].contains(e) && (best < 0 || row[e] > row[best]) { best = e }
+            if let members = allowed.members {
+                for e in members where e < E && !chosen[0..<s].contains(e) && (best < 0 || row[e] > row[best]) { best = e }
+            } else {
+                for e in 0..<E where !chosen[0..<s].contains(e) && (best < 0 || row[e] > row[best]) { best = e }
+            }
             chosen[s] = best
         }
         guard chosen[0] >= 0 else { return }

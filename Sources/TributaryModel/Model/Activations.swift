@@ -7,8 +7,8 @@ public final class Activations: @unchecked Sendable {
 
     var tokens: [Int32]
     var targets: [Int32]
-    /// Optional [N] bit sets of the experts each token may use (see `MoEWorkspace.forward`).
-    var expertMask: [UInt32]?
+    /// Optional [N] sets of the experts each token may use (see `MoEWorkspace.forward`).
+    var expertMask: [ExpertSet]?
     let resid: [FloatBuffer]        // L+1 × [N, C]: stream entering each layer, and the final output
     let mid: [FloatBuffer]          // L × [N, C]: stream after attention
     let ln1: [FloatBuffer], rstd1: [FloatBuffer]
@@ -74,9 +74,9 @@ public final class Activations: @unchecked Sendable {
         expertMask = nil
     }
 
-    /// Restricts each token to a set of experts (bit e = expert e) until the next `load`.
-    public func restrictExperts(_ mask: [UInt32]) {
-        precondition(mask.count == tokenCount && config.isMoE && config.numExperts <= 32)
-        expertMask = mask
+    /// Restricts each token to a set of experts until the next `load`.
+    public func restrictExperts(_ sets: [ExpertSet]) {
+        precondition(sets.count == tokenCount && config.isMoE)
+        expertMask = sets
     }
 }

@@ -62,11 +62,7 @@ extension Model {
     func feedForward(_ acts: Activations, layer l: Int, slot s: Int, ln2: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
         let c = config, N = acts.tokenCount, C = c.hiddenSize, F = c.intermediateSize, ly = layout.layers[l]
         if ly.isMoE, let moe = acts.moe[s] {
-            if let mask = acts.expertMask {
-                mask.withUnsafeBufferPointer { moe.forward(out: out, x: ln2, weights: moeWeights(l), accumulate: true, allowed: $0.baseAddress) }
-            } else {
-                moe.forward(out: out, x: ln2, weights: moeWeights(l), accumulate: true)
-            }
+            moe.forward(out: out, x: ln2, weights: moeWeights(l), accumulate: true, allowed: acts.expertMask)
         } else {
             let h = acts.ffnH[s].pointer, a = acts.ffnA[s].pointer
             Linear.forward(out: h, inp: ln2, weight: pointer(ly.w13), n: N, ic: C, oc: 2 * F)

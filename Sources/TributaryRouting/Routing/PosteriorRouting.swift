@@ -13,12 +13,12 @@ import TributaryModel
 /// and in copyright files). The prefix's likelihood under each set tells them apart within tens of
 /// bytes. The price is one forward pass per candidate set instead of one in all.
 public struct PosteriorRouting: Sendable {
-    /// Candidate expert sets as bit sets (bit e = expert e), in order of preference on ties.
-    public let sets: [UInt32]
+    /// Candidate expert sets, in order of preference on ties; the first is the anchor alone.
+    public let sets: [ExpertSet]
 
     /// The anchor alone, then the anchor with each of experts 1..<experts.
     public init(experts: Int) {
-        sets = [1] + (1..<max(1, experts)).map { 1 | (1 << UInt32($0)) }
+        sets = [ExpertSet([0])] + (1..<max(1, experts)).map { ExpertSet([0, $0]) }
     }
 
     public struct Result: Sendable {
@@ -36,8 +36,8 @@ public struct PosteriorRouting: Sendable {
         let counts = Windows.predictedTokenCounts(corpus, tokenizer: model.tokenizer)
         let prefix = prefix ?? PrefixStates(layer: model.config.moeLayers.first ?? 0)
         let perSet = sets.map { set in
-            if set == 1, let anchorAlone { return anchorAlone }
-            return Evaluator.tokenScores(model: model, corpus: corpus, expertMasks: counts.map { [UInt32](repeating: set, count: $0) },
+            if set == ExpertSet([0]), let anchorAlone { return anchorAlone }
+            return Evaluator.tokenScores(model: model, corpus: corpus, expertSets: counts.map { [ExpertSet](repeating: set, count: $0) },
                                          prefix: prefix, workers: workers)
         }
         return Self.switching(perSet)

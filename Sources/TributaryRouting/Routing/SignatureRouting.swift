@@ -19,17 +19,15 @@ public struct SignatureRouting: Sendable {
         router = CentroidRouter(index: index, temperature: 1, topK: max(1, experts))
     }
 
-    /// [document][predicted token] bit sets of allowed experts for `corpus`, from `anchor`'s hidden states.
-    public func expertMasks(anchor: Model, corpus: Corpus, workers: Int = 2) -> [[UInt32]] {
+    /// [document][predicted token] sets of allowed experts for `corpus`, from `anchor`'s hidden states.
+    public func expertSets(anchor: Model, corpus: Corpus, workers: Int = 2) -> [[ExpertSet]] {
         let C = router.index.dimension
         let prefixes = Evaluator.prefixEmbeddings(model: anchor, corpus: corpus, center: router.index.center, workers: workers)
-        return prefixes.map { rows in masks(rows, count: rows.count / C, workers: workers) }
+        return prefixes.map { rows in sets(rows, count: rows.count / C, workers: workers) }
     }
 
-    /// Bit sets for `n` unit-norm context embeddings ([n, C]).
-    public func masks(_ embeddings: [Float], count n: Int, workers: Int = 2) -> [UInt32] {
-        router.route(embeddings, count: n, workers: workers).map { routes in
-            routes.reduce(UInt32(1)) { $0 | (1 << UInt32($1.expert)) }
-        }
+    /// The anchor and the nearest experts, for `n` unit-norm context embeddings ([n, C]).
+    public func sets(_ embeddings: [Float], count n: Int, workers: Int = 2) -> [ExpertSet] {
+        router.route(embeddings, count: n, workers: workers).map { routes in ExpertSet([0] + routes.map(\.expert)) }
     }
 }
