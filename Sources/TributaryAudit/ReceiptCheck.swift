@@ -10,6 +10,8 @@ import TributaryLog
 public struct ReceiptCheck: Sendable {
     public let index: UInt64
     public let size: UInt64
+    /// With a witness policy: the checkpoint's time (the quorum-th newest cosignature), Unix seconds.
+    public var checkpointTime: UInt64?
 
     /// `witnesses`: the checkpoint must also carry a quorum of their cosignatures (the contribution is
     /// logged either way; an unwitnessed receipt only proves it to this submitter).
@@ -20,7 +22,7 @@ public struct ReceiptCheck: Sendable {
             throw TributaryError("client.bad_response", "the server's receipt is incomplete")
         }
         let cp = try Checkpoint.verify(note: Array(note.utf8), key: logKey)
-        if let witnesses { _ = try witnesses.check(try SignedNote.parse(Array(note.utf8))) }
+        let time = try witnesses.map { try $0.check(try SignedNote.parse(Array(note.utf8))).time }
         guard index < cp.size else { throw TributaryError("client.bad_receipt", "log index \(index) is beyond the signed checkpoint of size \(cp.size)") }
         let entries = try await client.entries(start: index, end: index + 1)
         guard entries.count == 1, MerkleHash.leaf(entries[0]) == leaf else {
@@ -33,6 +35,6 @@ public struct ReceiptCheck: Sendable {
         guard ProofVerification.inclusion(index: index, size: cp.size, leafHash: leaf, proof: proof, root: cp.root) else {
             throw TributaryError("client.bad_receipt", "the inclusion proof does not lead to the signed checkpoint's root")
         }
-        return ReceiptCheck(index: index, size: cp.size)
+        return ReceiptCheck(index: index, size: cp.size, checkpointTime: time)
     }
 }

@@ -81,6 +81,8 @@ public struct WitnessPolicy: Sendable {
 
     public init(witnesses: [CosignerKey], quorum: Int) throws(WitnessPolicyError) {
         guard Set(witnesses.map(\.name)).count == witnesses.count else { throw .invalid("two witnesses share a name") }
+        // One key under two names would count twice towards the quorum.
+        guard Set(witnesses.map(\.publicKey)).count == witnesses.count else { throw .invalid("two witnesses share a public key") }
         guard quorum >= 1, quorum <= witnesses.count else {
             throw .invalid("a quorum of \(quorum) cannot be met by \(witnesses.count) witness(es)")
         }

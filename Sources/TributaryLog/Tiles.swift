@@ -16,9 +16,9 @@ public enum Tiles {
         return Int(min(UInt64(TilePath.fullWidth), nodes - first))
     }
 
-    /// The width `path` has in a tree of `treeSize`, or nil when the tree does not hold it: a tile
-    /// may be asked for at any width up to what the tree has (a partial tile of an earlier checkpoint
-    /// is a prefix of today's), a full tile only once it is full.
+    /// Whether a tree of `treeSize` holds `path`: a tile may be asked for at any width up to what
+    /// the tree has (a partial tile of an earlier checkpoint is a prefix of today's), a full tile
+    /// only once it is full.
     public static func available(_ path: TilePath, treeSize: UInt64) -> Bool {
         path.width <= width(treeLevel: path.treeLevel, index: path.index, treeSize: treeSize)
     }

@@ -25,6 +25,7 @@ public final class AggregationServer: Sendable {
     public let policyIndex: UInt64
     /// Gathers witness cosignatures (nil without witnesses).
     let witnessing: CheckpointWitnessing?
+    let background = BackgroundTasks()
 
     public var logVerifierKey: VerifierKey { logKey.verifierKey }
 
@@ -96,20 +97,25 @@ public final class AggregationServer: Sendable {
     /// Retries publication every 2 s while witnesses were down or short of the quorum: every
     /// checkpoint is eventually published once enough of them answer. Ends with the server.
     func keepPublishingCheckpoints() {
-        Task { [weak self] in
-            while true {
+        background.start { [weak self] in
+            while !Task.isCancelled {
                 guard let witnessing = self?.witnessing else { return }
                 await witnessing.publish()
-                try? await Task.sleep(nanoseconds: 2_000_000_000)
+                do { try await Task.sleep(nanoseconds: 2_000_000_000) } catch { return }
             }
         }
     }
 
-    /// `r` with its checkpoint cosigned, when the witnesses cosign the log at exactly `r`'s size
-    /// (its inclusion proof is for that size); else `r` as the log signed it, published later.
+    /// Stops the server's background work (the checkpoint retry loop): a stopped server must not
+    /// keep writing to a database another process may open next.
+    public func shutdown() { background.cancelAll() }
+
+    /// `r` against the published (cosigned) checkpoint once it covers `r`'s entry, with the inclusion
+    /// proof for that size; else `r` as the log signed it (published later, by the retry loop).
     func witnessed(_ r: AppendResult) async -> AppendResult {
-        guard let witnessing, let published = await witnessing.publish(), published.size == r.size else { return r }
-        return AppendResult(index: r.index, size: r.size, checkpoint: published.note, proof: r.proof)
+        guard let witnessing, let published = await witnessing.publish(), published.size >= r.size,
+              let proof = try? await store.inclusionProof(index: r.index, size: published.size) else { return r }
+        return AppendResult(index: r.index, size: published.size, checkpoint: published.note, proof: proof)
     }
 
     init(config: ServerConfig, store: MetadataStore, blobs: BlobStore, anchor: AnchorDirectory, logKey: SigningKey,

@@ -3,7 +3,7 @@ import TributaryCore
 import TributaryLog
 
 /// A C2SP tlog-witness: checks each submitted checkpoint against the latest one it cosigned for that
-/// log and cosigns it only if the log has just grown. The actor runs one request at a time, so the
+/// log and cosigns it only if it extends that one (or is that one again). The actor runs one request at a time, so the
 /// check against the stored size and the write of the new one are a single step (the race the spec
 /// warns of cannot happen).
 public actor Witness {
@@ -41,6 +41,7 @@ public actor Witness {
         guard request.oldSize == held else { throw WitnessError.conflict(size: held, "old size \(request.oldSize) is not the latest size this witness cosigned") }
         if let latest, latest.size == cp.size {
             guard latest.root == cp.root else { throw WitnessError.conflict(size: held, "a different root for size \(cp.size) than the one this witness cosigned") }
+            guard request.proof.isEmpty else { throw WitnessError.badProof("a consistency proof from a size to itself is empty") }
         } else if let latest {
             guard ProofVerification.consistency(first: latest.size, second: cp.size, firstRoot: latest.root, secondRoot: cp.root, proof: request.proof) else {
                 throw WitnessError.badProof("the consistency proof from size \(latest.size) to \(cp.size) does not verify")

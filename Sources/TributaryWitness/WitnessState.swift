@@ -8,7 +8,8 @@ import TributaryLog
 ///
 /// `witness.json` names the key the state belongs to. A witness refuses to start without it: a
 /// witness whose state was lost would cosign whatever it is shown next — a fork included — so a
-/// new state is made only on purpose (`tributary witness init`), and then under a new key.
+/// new state is made only on purpose (`tributary witness serve --init`), and then under a new key.
+/// `logs.json` lists every log the witness has cosigned: one log's file gone is caught as well.
 public struct WitnessState: Sendable {
     public let directory: String
     public let key: CosignerKey
@@ -29,7 +30,7 @@ public struct WitnessState: Sendable {
     public static func open(_ directory: String, key: CosignerKey) throws -> WitnessState {
         let path = directory + "/" + identityFile
         guard FileManager.default.fileExists(atPath: path) else {
-            throw WitnessError.stateLost("\(directory) holds no witness state (\(identityFile) is missing): if this witness ran before, its state is lost and it must not cosign again under this key; a new witness starts with `tributary witness init`")
+            throw WitnessError.stateLost("\(directory) holds no witness state (\(identityFile) is missing): if this witness ran before, its state is lost and it must not cosign again under this key; a new witness starts with `tributary witness serve --init` (under a new key)")
         }
         let json = try StrictJSONParser.parse(try readSmallFile(path, limit: 4096))
         guard case let .string(stored)? = json["cosignerKey"], stored == key.encoded else {
@@ -38,7 +39,22 @@ public struct WitnessState: Sendable {
         guard FileManager.default.fileExists(atPath: directory + "/logs") else {
             throw WitnessError.stateLost("\(directory)/logs is missing: this witness's state is lost")
         }
-        return WitnessState(directory: directory, key: key)
+        let state = WitnessState(directory: directory, key: key)
+        for origin in try state.cosignedLogs() where !FileManager.default.fileExists(atPath: state.file(origin)) {
+            throw WitnessError.stateLost("the state of \(origin), which this witness cosigned, is missing from \(directory)/logs")
+        }
+        return state
+    }
+
+    var indexFile: String { directory + "/logs.json" }
+
+    /// Every origin this witness has cosigned a checkpoint of.
+    func cosignedLogs() throws -> [String] {
+        guard FileManager.default.fileExists(atPath: indexFile) else { return [] }
+        guard case let .array(items)? = try StrictJSONParser.parse(try readSmallFile(indexFile, limit: 1 << 20))["logs"] else {
+            throw WitnessError.stateLost("\(indexFile) is not this witness's list of logs")
+        }
+        return items.compactMap { if case let .string(s) = $0 { return s } else { return nil } }
     }
 
     func file(_ origin: String) -> String { directory + "/logs/" + Hex.encode(SHA256.digest(Array(origin.utf8))) }
@@ -53,8 +69,12 @@ public struct WitnessState: Sendable {
         return cp
     }
 
-    /// Durable before it returns.
+    /// Durable before it returns; a log seen for the first time enters `logs.json` first.
     func record(_ checkpoint: Checkpoint) throws {
+        let logs = try cosignedLogs()
+        if !logs.contains(checkpoint.origin) {
+            try AtomicFileWriter.write(Array(JSONWriter.string(.object([("logs", .array((logs + [checkpoint.origin]).map { .string($0) }))])).utf8), to: indexFile)
+        }
         try AtomicFileWriter.write(Array(checkpoint.text.utf8), to: file(checkpoint.origin))
     }
 }

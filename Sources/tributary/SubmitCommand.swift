@@ -45,7 +45,8 @@ struct SubmitCommand: AsyncParsableCommand {
         let accepted = try await Self.check(r, envelope: envelope, client: client, logKey: key, witnesses: witnesses)
         if json { printJSON(r) } else {
             print("accepted: log index \(accepted.index), tree size \(accepted.size); the entry holds this bundle's envelope, and its inclusion proof verifies against the signed checkpoint"
-                  + (witnesses.map { " (cosigned by at least \($0.quorum) witness(es))" } ?? ""))
+                  + (witnesses.map { " (cosigned by at least \($0.quorum) witness(es)" } ?? "")
+                  + (accepted.checkpointTime.map { "; the checkpoint is \(Int64(Date().timeIntervalSince1970) - Int64($0)) s old)" } ?? ""))
         }
     }
 

@@ -24,7 +24,10 @@ import TributaryLog
             _ = try await client.send(.POST, "/add-checkpoint", body: .bytes(try body(old: 0, size: 1)), contentType: "text/plain")
             return 0   // it had nothing, and now holds size 1 — callers only ask after a first cosignature
         } catch let e as RemoteError where e.status == 409 {
-            return UInt64(e.message.trimmingCharacters(in: .whitespacesAndNewlines)) ?? .max
+            guard let size = UInt64(e.message.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                throw TributaryError("test.witness", "409 without a size: \(e.message)")
+            }
+            return size
         }
     }
 

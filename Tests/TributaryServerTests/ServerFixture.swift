@@ -89,6 +89,7 @@ final class RunningServer: @unchecked Sendable {
     }
 
     func stop() async {
+        server.shutdown()
         task.cancel()
         _ = try? await task.value
     }

@@ -144,6 +144,18 @@ func waitForPublished(_ s: RunningServer, size: UInt64, timeout: Double = 10) as
         try await fork.server.store.appendSyntheticEntries(5)
         try await Task.sleep(nanoseconds: 2_500_000_000)   // more than one retry round
         #expect(try await fork.server.store.publishedCheckpoint() == nil, "a witness cosigned the fork")
+        // Asked directly, each witness refuses the fork's checkpoint: its proof does not extend what it cosigned.
+        let forkLatest = try #require(try await fork.server.store.checkpoint())
+        let forkCheckpoint = try Checkpoint.parse(text: try SignedNote.parse(Array(forkLatest.note.utf8)).text)
+        for w in honest.witnesses {
+            #expect(try await fork.server.store.witnessSize(w.cosigner.encoded) == nil)
+            do {
+                _ = try await fork.server.witnessing!.cosign(WitnessEndpoint(url: w.url, key: w.cosigner), note: forkLatest.note, checkpoint: forkCheckpoint)
+                Issue.record("\(w.cosigner.name) cosigned the fork")
+            } catch let e as WitnessError {
+                #expect(e.message.contains("422"), "\(e.message)")
+            }
+        }
         // Each witness still holds the honest size.
         let honestSize = try Checkpoint.parse(text: try SignedNote.parse(Array(published.utf8)).text).size
         for w in honest.witnesses {
@@ -191,6 +203,13 @@ func waitForPublished(_ s: RunningServer, size: UInt64, timeout: Double = 10) as
         try await Task.sleep(nanoseconds: 2_500_000_000)
         #expect(try await s2.server.store.publishedCheckpoint()?.size == first.size)
         await s2.stop()
+        // Re-keyed under its old name (what an operator does after a loss), it counts again.
+        await log.witnesses[1].stop()
+        log.witnesses[1] = try await RunningWitness.start(key: try SigningKey.generate(name: log.witnesses[1].key.name), state: tempDir("lost-state-rekeyed"),
+                                                          logKey: log.logKey.verifierKey, initialise: true)
+        let s3 = try await RunningServer.start(log.config(quorum: 2))
+        _ = try await waitForPublished(s3, size: second.size)
+        await s3.stop()
         for w in log.witnesses { await w.stop() }
     }
 }

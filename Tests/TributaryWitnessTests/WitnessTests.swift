@@ -90,6 +90,7 @@ func expectRefusal(_ w: Witness, _ body: [UInt8], _ status: Int, _ label: String
         // Growth with a valid proof; the same checkpoint again is fine.
         _ = try await w.addCheckpoint(try s.request(old: 10, size: 257))
         _ = try await w.addCheckpoint(try s.request(old: 257, size: 257))
+        await expectRefusal(w, try s.request(old: 257, size: 257, proof: [[UInt8](repeating: 1, count: 32)]), 422, "a proof from a size to itself")
         // The spec's refusals.
         await expectRefusal(w, try s.request(old: 10, size: 300), 409, "stale old size")
         await expectRefusal(w, try s.request(old: 0, size: 300), 409, "old size 0 after cosigning")
@@ -118,6 +119,12 @@ func expectRefusal(_ w: Witness, _ body: [UInt8], _ status: Int, _ label: String
         _ = try await again.addCheckpoint(try s.request(old: 20, size: 50))
         #expect(throws: WitnessError.self) { try WitnessState.initialise(s.dir.path, key: again.cosignerKey) }   // once only
         #expect(throws: WitnessError.self) { try WitnessState.open(s.dir.path, key: CosignerKey(signingKey: try SigningKey.generate(name: "witness.test/w1"))) }
+        // One log's file gone: caught, not treated as a log never seen.
+        let file = try FileManager.default.contentsOfDirectory(atPath: s.dir.path + "/logs")[0]
+        try FileManager.default.moveItem(atPath: s.dir.path + "/logs/" + file, toPath: s.dir.path + "/aside")
+        #expect(throws: WitnessError.self) { try s.witness() }
+        try FileManager.default.moveItem(atPath: s.dir.path + "/aside", toPath: s.dir.path + "/logs/" + file)
+        _ = try s.witness()
         try FileManager.default.removeItem(atPath: s.dir.path + "/logs")
         #expect(throws: WitnessError.stateLost("\(s.dir.path)/logs is missing: this witness's state is lost")) { try s.witness() }
         try FileManager.default.removeItem(atPath: s.dir.path)

@@ -186,7 +186,10 @@ public actor MetadataStore {
         switch path.kind {
         case .entries:
             let first = Tiles.firstNode(path)
-            return try Tiles.encodeBundle(entries(start: first, end: first + UInt64(path.width)))
+            do { return try Tiles.encodeBundle(entries(start: first, end: first + UInt64(path.width))) } catch let e as TileError {
+                // Appends refuse such entries; one can only be older than tiles, or written by hand.
+                throw StoreError.corrupt("entry bundle \(path.path): \(e.message)")
+            }
         case .hashes:
             return try Tiles.hashTile(path, store: nodes)
         }

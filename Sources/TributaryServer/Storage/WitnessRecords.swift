@@ -23,7 +23,7 @@ extension MetadataStore {
         }
     }
 
-    /// The largest size `witness` has cosigned for this log, if any.
+    /// The largest size the witness with cosigner key `witness` has cosigned for this log, if any.
     func witnessSize(_ witness: String) throws -> UInt64? {
         try db.first("SELECT size FROM witness_sizes WHERE witness = ?", [.text(witness)], { UInt64($0.int(0)) })
     }

@@ -15,11 +15,13 @@ actor CheckpointWitnessing {
     let policy: WitnessPolicy
     let logger: Logger
     let timeout: TimeAmount
-    private var chain: Task<Void, Never>?
+    /// The attempt running, and at most one queued behind it that every later caller joins.
+    private var running: Task<Void, Never>?
+    private var queued: Task<Void, Never>?
     /// Sizes learned from 409 answers (not cosigned: not stored).
     private var claimed = [String: UInt64]()
 
-    init(store: MetadataStore, endpoints: [WitnessEndpoint], quorum: Int, logger: Logger, timeout: TimeAmount = .seconds(10)) throws {
+    init(store: MetadataStore, endpoints: [WitnessEndpoint], quorum: Int, logger: Logger, timeout: TimeAmount = .seconds(5)) throws {
         self.store = store
         self.endpoints = endpoints
         policy = try WitnessPolicy(witnesses: endpoints.map(\.key), quorum: quorum)
@@ -27,16 +29,29 @@ actor CheckpointWitnessing {
         self.timeout = timeout
     }
 
-    /// Publishes the latest checkpoint if it is not yet. Attempts run one after another, each
-    /// queued behind the last (one that finds the latest checkpoint published returns at once).
-    /// Returns the published checkpoint afterwards.
+    /// Publishes the latest checkpoint if it is not yet, and returns the published one. Attempts
+    /// run one at a time; a caller arriving during one joins the single attempt queued behind it
+    /// (which reads the latest checkpoint when it starts), so waiting never piles up.
     @discardableResult
     func publish() async -> (size: UInt64, note: String)? {
-        let previous = chain
-        let t = Task { await previous?.value; await self.attempt() }
-        chain = t
-        await t.value
+        if let queued {
+            await queued.value
+        } else {
+            let previous = running
+            let t = Task {
+                await previous?.value
+                await self.begin()
+                await self.attempt()
+            }
+            queued = t
+            await t.value
+        }
         return try? await store.publishedCheckpoint()
+    }
+
+    private func begin() {
+        running = queued
+        queued = nil
     }
 
     private func attempt() async {
@@ -45,6 +60,9 @@ actor CheckpointWitnessing {
             if let published = try await store.publishedCheckpoint(), published.size >= latest.size { return }
             let note = try SignedNote.parse(Array(latest.note.utf8))
             let cp = try Checkpoint.parse(text: note.text)
+            // Asked at once; done as soon as the quorum has answered (the others catch up next time,
+            // from the size they hold), so one dead witness does not hold up every append.
+            let quorum = policy.quorum
             let cosignatures = await withTaskGroup(of: SignedNote.Signature?.self) { group in
                 for w in endpoints {
                     group.addTask {
@@ -56,7 +74,10 @@ actor CheckpointWitnessing {
                     }
                 }
                 var out = [SignedNote.Signature]()
-                for await s in group { if let s { out.append(s) } }
+                for await s in group {
+                    if let s { out.append(s) }
+                    if out.count >= quorum { group.cancelAll(); break }
+                }
                 return out
             }
             let witnessed = SignedNote(text: note.text, signatures: note.signatures + cosignatures)
@@ -69,7 +90,8 @@ actor CheckpointWitnessing {
 
     /// One witness's cosignature on `checkpoint`, verified.
     func cosign(_ w: WitnessEndpoint, note: String, checkpoint cp: Checkpoint) async throws -> SignedNote.Signature {
-        let cosigned = try await store.witnessSize(w.key.name)
+        // By the whole key: a witness re-keyed after losing its state starts afresh under its old name.
+        let cosigned = try await store.witnessSize(w.key.encoded)
         for _ in 0..<2 {
             let old = min(claimed[w.key.name] ?? cosigned ?? 0, cp.size)
             let proof = old == 0 ? [] : try await store.consistencyProof(first: old, second: cp.size)
@@ -85,7 +107,7 @@ actor CheckpointWitnessing {
                 let text = try SignedNote.parse(Array(note.utf8)).text
                 for line in lines where line.name == w.key.name && line.keyID == w.key.keyID {
                     guard try Cosignature.verify(SignedNote(text: text, signatures: [line]), keys: [w.key]).count == 1 else { continue }
-                    try await store.recordWitnessSize(w.key.name, cp.size)
+                    try await store.recordWitnessSize(w.key.encoded, cp.size)
                     claimed[w.key.name] = nil
                     return line
                 }
@@ -107,5 +129,20 @@ actor CheckpointWitnessing {
             }
         }
         throw WitnessError.badResponse("\(w.key.name) kept answering 409")
+    }
+}
+
+/// Long-running tasks a server starts and cancels when it stops.
+final class BackgroundTasks: @unchecked Sendable {
+    private var tasks = [Task<Void, Never>]()
+    private let lock = NSLock()
+
+    func start(_ body: @escaping @Sendable () async -> Void) {
+        let t = Task { await body() }
+        lock.withLock { tasks.append(t) }
+    }
+
+    func cancelAll() {
+        for t in lock.withLock({ tasks }) { t.cancel() }
     }
 }
