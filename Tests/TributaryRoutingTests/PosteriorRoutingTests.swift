@@ -62,6 +62,42 @@ import TributaryModel
         #expect(diff < 1e-4, "max |Δ log p| \(diff)")   // the same function; summation order aside
     }
 
+    /// A shortlist naming every expert at every token is the full posterior; a shorter one runs
+    /// each expert only on the documents that named it, and never lets a token use an expert
+    /// shortlisted after it.
+    @Test func shortlistedPosteriorMatchesTheFullOneAndIsCausal() throws {
+        let anchor = Model.initialised(config: config, seed: 1)
+        let experts = (2...4).map { ExpertWeights(denseFFNOf: Model.initialised(config: config, seed: UInt64($0))) }
+        let merged = try ExpertAssembly.assemble(anchor: anchor, experts: [ExpertWeights(denseFFNOf: anchor)] + experts,
+                                                 routerRows: [rows(10), rows(11), rows(12), rows(13)], topK: 2)
+        let corpus = text(5, documents: 3, bytes: 30)
+        let counts = corpus.documents.map { $0.bytes.count + 1 }
+        let routing = PosteriorRouting(experts: 4)
+        let full = routing.tokenScores(model: merged, corpus: corpus, workers: 1)
+        let everyone = routing.tokenScores(model: merged, corpus: corpus, shortlist: counts.map { [ExpertSet](repeating: .all, count: $0) }, workers: 1)
+        let diff = zip(full.scores.logProbs, everyone.scores.logProbs).map { zip($0, $1).map { abs($0 - $1) }.max() ?? 0 }.max() ?? 0
+        #expect(diff < 1e-5 && full.shares == everyone.shares, "\(diff)")   // the same passes over the same windows
+        // Document 0 names nobody, 1 names expert 2 from token 10 on, 2 names expert 3 throughout.
+        let shortlist = counts.enumerated().map { d, n in
+            (0..<n).map { t in d == 1 && t >= 10 ? ExpertSet([0, 2]) : d == 2 ? ExpertSet([0, 3]) : ExpertSet([0]) }
+        }
+        let short = routing.tokenScores(model: merged, corpus: corpus, shortlist: shortlist, workers: 1)
+        let anchorScores = Evaluator.tokenScores(model: anchor, corpus: corpus, workers: 1)
+        #expect(zip(short.scores.logProbs[0], anchorScores.logProbs[0]).allSatisfy { abs($0 - $1) < 1e-4 })
+        #expect(zip(short.scores.logProbs[1].prefix(10), anchorScores.logProbs[1].prefix(10)).allSatisfy { abs($0 - $1) < 1e-4 })
+        #expect(short.shares[1] == 0 && short.shares[0] > 0)
+    }
+
+    /// The switching of a shortlisted posterior on made-up scores.
+    @Test func shortlistedSwitchingUsesOnlyWhatWasShortlistedSoFar() {
+        let anchor = TokenScores(logProbs: [[-1, -1, -1, -1]], bytes: [3])
+        // Expert 2 is far better from the start, but shortlisted only from token 2 on.
+        let r = PosteriorRouting.shortlistedSwitching(anchor: anchor, experts: [2: [0: [-0.1, -0.1, -0.1, -0.1]]],
+                                                      shortlist: [[[], [], [2], []]], experts: 3)
+        #expect(r.scores.logProbs == [[-1, -1, -0.1, -0.1]])
+        #expect(r.shares == [0.5, 0, 0.5])
+    }
+
     /// Each token goes to the candidate with the most evidence from the tokens before it.
     @Test func switchingFollowsThePrefixLikelihood() {
         // Candidate 1 is better on tokens 0-1, candidate 2 from token 2 on; the first token goes to 0.

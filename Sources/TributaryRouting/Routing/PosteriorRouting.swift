@@ -75,3 +75,59 @@ public enum RoutingMethod: String, Sendable, CaseIterable {
     /// Posterior routing over expert sets (`PosteriorRouting`): one forward pass per candidate set.
     case posterior
 }
+
+/// Posterior routing over a shortlist, so its cost grows with the shortlist and not with the number
+/// of experts: document d's token t chooses among the anchor alone and the anchor with each expert
+/// that some token of d up to t shortlisted (`SignatureRouting.expertSets`: the experts whose DP
+/// signatures lie nearest the text read so far, which is causal). Each expert's restricted pass reads
+/// only the documents that shortlisted it; with every expert on every shortlist this is exactly
+/// `PosteriorRouting.tokenScores`.
+extension PosteriorRouting {
+    public func tokenScores(model: Model, corpus: Corpus, shortlist: [[ExpertSet]], anchorAlone: TokenScores? = nil,
+                            workers: Int = 2) -> Result {
+        let E = model.config.numExperts
+        let counts = Windows.predictedTokenCounts(corpus, tokenizer: model.tokenizer)
+        precondition(shortlist.count == counts.count && zip(shortlist, counts).allSatisfy { $0.count == $1 }, "one shortlist per predicted token")
+        let named = shortlist.map { tokens in tokens.map { ($0.members ?? Array(0..<E)).filter { $0 > 0 && $0 < E } } }
+        let anchor = anchorAlone ?? Evaluator.tokenScores(model: model, corpus: corpus,
+                                                          expertSets: counts.map { [ExpertSet](repeating: ExpertSet([0]), count: $0) }, workers: workers)
+        // Expert e's pass, over the documents that shortlisted it.
+        var perExpert = [Int: [Int: [Float]]]()
+        let unions = named.map { Set($0.joined()) }
+        for e in Set(unions.joined()).sorted() {
+            let docs = unions.indices.filter { unions[$0].contains(e) }
+            let sub = Corpus(documents: docs.map { corpus.documents[$0] })
+            let s = Evaluator.tokenScores(model: model, corpus: sub,
+                                          expertSets: docs.map { [ExpertSet](repeating: ExpertSet([0, e]), count: counts[$0]) }, workers: workers)
+            for (i, d) in docs.enumerated() { perExpert[e, default: [:]][d] = s.logProbs[i] }
+        }
+        return Self.shortlistedSwitching(anchor: anchor, experts: perExpert, shortlist: named, experts: E)
+    }
+
+    /// Each token scored by the candidate with the most evidence from the document's earlier tokens,
+    /// among the anchor (candidate 0, preferred on ties) and the experts shortlisted so far (ties to
+    /// the lower index). `experts[e][d]`: expert e's log-probabilities on document d, for every
+    /// document whose shortlist names e. Shares are per expert set: anchor alone, then anchor + e.
+    static func shortlistedSwitching(anchor: TokenScores, experts: [Int: [Int: [Float]]], shortlist: [[[Int]]], experts E: Int) -> Result {
+        var logProbs = [[Float]](), chosen = [Int](repeating: 0, count: max(E, 1)), total = 0
+        for d in anchor.logProbs.indices {
+            var evidence = [Int: Double]()   // expert → log-likelihood of the document's tokens so far
+            var anchorEvidence = 0.0, allowed = [Int]()
+            let scored = experts.compactMap { e, docs in docs[d].map { (e, $0) } }   // this document's passes
+            var out = [Float]()
+            out.reserveCapacity(anchor.logProbs[d].count)
+            for t in anchor.logProbs[d].indices {
+                for e in shortlist[d][t] where !allowed.contains(e) { allowed.append(e) }
+                var best = 0, bestEvidence = anchorEvidence
+                for e in allowed.sorted() where (evidence[e] ?? 0) > bestEvidence { best = e; bestEvidence = evidence[e] ?? 0 }
+                out.append(best == 0 ? anchor.logProbs[d][t] : experts[best]![d]![t])
+                chosen[best] += 1
+                total += 1
+                anchorEvidence += Double(anchor.logProbs[d][t])
+                for (e, lp) in scored { evidence[e, default: 0] += Double(lp[t]) }
+            }
+            logProbs.append(out)
+        }
+        return Result(scores: TokenScores(logProbs: logProbs, bytes: anchor.bytes), shares: chosen.map { Double($0) / Double(max(total, 1)) })
+    }
+}
