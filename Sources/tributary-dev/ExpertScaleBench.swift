@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import TributaryCommandLine
+import TributaryCore
+import TributaryModel
+import TributaryRouting
+
+/// How the combined model and its routing grow with the number of contributed experts, in process,
+/// on a small random anchor with synthetic experts (the anchor's FFN plus noise) and synthetic
+/// signatures (random unit centroids): assembling the release's weights, centroid routing of one
+/// query and of a batch, the signature shortlist, and posterior routing over the shortlist against
+/// posterior routing over every expert.
+struct BenchExpertsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench-experts",
+        abstract: "Combined-model assembly, routing and posterior routing with 64, 256, 1,024 … synthetic experts.")
+    @Option(parsing: .upToNextOption, help: "Numbers of contributed experts.") var experts: [Int] = [64, 256, 1024]
+    @Option(help: "Anchor preset: tiny, small, medium.") var config = "small"
+    @Option(help: "Centroids per expert signature.") var centroids = 4
+    @Option(help: "Held-out documents for the posterior figures.") var documents = 8
+    @Option(help: "Bytes per held-out document.") var bytes = 200
+    @Option(help: "Skip posterior routing over every expert above this many experts (it costs one pass per expert).") var fullPosteriorUpTo = 1024
+
+    func run() async throws {
+        prepareCompute()
+        try await reportingErrors {
+            let anchor = Model.initialised(config: try ModelConfig.preset(config), seed: 1)
+            let C = anchor.config.hiddenSize
+            var rng = RNG(seed: 7)
+            let corpus = Corpus(documents: (0..<documents).map { d in
+                .init(source: "doc\(d)", bytes: (0..<bytes).map { _ in UInt8(97 + rng.next() % 26) })
+            })
+            let base = ExpertWeights(denseFFNOf: anchor)
+            print("anchor \(config) (d \(C), \(anchor.config.numLayers) layers); \(documents) held-out documents of \(bytes) bytes; top-2")
+            print("experts | assemble s | weights MB | peak RSS MiB | route 1 query ms | route 1000 queries ms | shortlist s | posterior, shortlist of 2: s | posterior, all experts: s")
+            for n in experts {
+                let noisy = (0..<n).map { e -> ExpertWeights in
+                    var w = base, r = RNG(seed: UInt64(100 + e))
+                    for l in w.w1.indices { for i in w.w1[l].indices { w.w1[l][i] += Float(Int(r.next() % 2001) - 1000) * 1e-5 } }
+                    return w
+                }
+                let rows = (0...n).map { e -> [Float] in
+                    var r = RNG(seed: UInt64(5000 + e))
+                    return (0..<(anchor.config.numLayers * C)).map { _ in Float(Int(r.next() % 2001) - 1000) / 1000 }
+                }
+                var t = ProgressReporter.now()
+                let combined = try ExpertAssembly.assemble(anchor: anchor, experts: [base] + noisy, routerRows: rows, topK: 2)
+                let assemble = ProgressReporter.now() - t
+                let index = RoutingIndex(dimension: C, center: [Float](repeating: 0, count: C), experts: (0...n).map { e in
+                    var r = RNG(seed: UInt64(9000 + e))
+                    var cs = [Float]()
+                    for _ in 0..<centroids {
+                        let v = (0..<C).map { _ in Float(Int(r.next() % 2001) - 1000) }
+                        let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                        cs += v.map { $0 / max(norm, 1e-6) }
+                    }
+                    return .init(name: e == 0 ? "anchor" : "expert\(e)", centroids: cs, counts: [Float](repeating: 100, count: centroids))
+                })
+                let router = CentroidRouter(index: index, temperature: 0.1, topK: 2)
+                let queries = (0..<1000).flatMap { q -> [Float] in
+                    var r = RNG(seed: UInt64(20_000 + q))
+                    let v = (0..<C).map { _ in Float(Int(r.next() % 2001) - 1000) }
+                    let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                    return v.map { $0 / norm }
+                }
+                t = ProgressReporter.now()
+                for q in 0..<100 { _ = router.route(Array(queries[(q * C)..<((q + 1) * C)]), count: 1, workers: 1) }
+                let single = (ProgressReporter.now() - t) / 100
+                t = ProgressReporter.now()
+                _ = router.route(queries, count: 1000, workers: 2)
+                let batch = ProgressReporter.now() - t
+                t = ProgressReporter.now()
+                let shortlist = SignatureRouting(index: index, experts: 2).expertSets(anchor: anchor, corpus: corpus)
+                let shortlisting = ProgressReporter.now() - t
+                let routing = PosteriorRouting(experts: n + 1)
+                t = ProgressReporter.now()
+                _ = routing.tokenScores(model: combined, corpus: corpus, shortlist: shortlist)
+                let shortlisted = ProgressReporter.now() - t
+                var full = "-"
+                if n <= fullPosteriorUpTo {
+                    t = ProgressReporter.now()
+                    _ = routing.tokenScores(model: combined, corpus: corpus)
+                    full = String(format: "%.2f", ProgressReporter.now() - t)
+                }
+                print(String(format: "%7d | %10.2f | %10.0f | %11.0f | %16.3f | %21.1f | %11.2f | %28.2f | %@", n, assemble,
+                             Double(combined.parameters.count) * 4 / 1e6, peakRSSMiB(), single * 1000, batch * 1000, shortlisting, shortlisted, full))
+            }
+        }
+    }
+}
