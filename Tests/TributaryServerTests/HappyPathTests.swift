@@ -57,8 +57,9 @@ import TributaryLog
         let score = try await s.client.postJSON("/v1/score", .object([("text", .string("The quick brown fox jumps over the lazy dog."))]))
         let bpb = try #require(score["bitsPerByte"]?.doubleValue, "no score")
         #expect(bpb > 0 && bpb < 9)
+        #expect(score["routing"]?.stringValue == "rows")   // the release's router rows, as a Mixtral runtime runs them
         let gen = try await s.client.postJSON("/v1/generate", .object([("prompt", .string("The ")), ("maxTokens", .int(20))]))
-        #expect(gen["text"] != nil)
+        #expect(gen["text"] != nil && gen["routing"]?.stringValue == "rows")
         let list = try await s.client.getJSON("/v1/experts")
         let es = try #require(list["experts"]?.arrayValue, "no expert list")
         #expect(es.count == 3)

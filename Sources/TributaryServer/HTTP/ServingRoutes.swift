@@ -1,5 +1,6 @@
 import Hummingbird
 import TributaryCore
+import TributaryRouting
 
 /// Using the combined model: routing, scoring, generation, and the list of experts.
 struct ServingRoutes {
@@ -41,8 +42,9 @@ struct ServingRoutes {
             let body = try await JSONResponse.object(request, deadline: server.config.bodyDeadlineSeconds)
             try Self.only(body, ["text"])
             let (release, e) = try await server.score(text: try Self.string(body["text"], "text"))
+            // "routing": how the release's experts were chosen — its router rows, what any Mixtral runtime computes.
             return JSONResponse.make(.object([("release", .int(release)), ("bitsPerByte", .double(e.bitsPerByte)),
-                                              ("bits", .double(e.bits)), ("bytes", .int(e.bytes))]))
+                                              ("bits", .double(e.bits)), ("bytes", .int(e.bytes)), ("routing", .string(RoutingMethod.rows.rawValue))]))
         }
         router.post("/v1/generate") { request, _ -> Response in
             let body = try await JSONResponse.object(request, deadline: server.config.bodyDeadlineSeconds)
@@ -53,7 +55,7 @@ struct ServingRoutes {
             let k = try Self.int(body["topK"], default: 40, range: 1...258, "topK")
             let seed = try Self.int(body["seed"], default: 1, range: 0...Int(Int32.max), "seed")
             let (release, text) = try await server.generate(prompt: prompt, maxTokens: n, temperature: Float(temp), topK: k, seed: UInt64(seed))
-            return JSONResponse.make(.object([("release", .int(release)), ("text", .string(text))]))
+            return JSONResponse.make(.object([("release", .int(release)), ("text", .string(text)), ("routing", .string(RoutingMethod.rows.rawValue))]))
         }
         router.get("/v1/experts") { _, _ -> Response in
             guard let r = await server.releases.current else { return JSONResponse.make(.object([("release", .null), ("experts", .array([]))])) }
