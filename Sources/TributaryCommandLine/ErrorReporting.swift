@@ -26,13 +26,15 @@ public func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
+/// A public key's text, given either literally (`name+id+key`) or as a path to a file holding it.
+public func keyText(_ argument: String) throws -> String {
+    guard FileManager.default.fileExists(atPath: argument) else { return argument }
+    return String(decoding: try readSmallFile(argument, limit: 4096, noFollow: false), as: UTF8.self)
+}
+
 /// Reads a verifier key given either literally (`name+id+key`) or as a path to a file holding one.
 public func loadVerifierKey(_ argument: String) throws -> VerifierKey {
-    if FileManager.default.fileExists(atPath: argument) {
-        let bytes = try readSmallFile(argument, limit: 4096, noFollow: false)
-        return try VerifierKey(parsing: String(decoding: bytes, as: UTF8.self))
-    }
-    return try VerifierKey(parsing: argument)
+    try VerifierKey(parsing: try keyText(argument))
 }
 
 /// Reads a private key file, refusing files other users can read.

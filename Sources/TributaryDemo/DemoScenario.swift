@@ -208,7 +208,7 @@ public final class DemoScenario: @unchecked Sendable {
             }
         }
         try await stage("Data owners: train an expert each (own process), sign, verify, submit over HTTP") {
-            let cache = OwnerCache(directory: o.workdir + "/experts")
+            let cache = try OwnerCache(directory: o.workdir + "/experts", anchor: o.anchor, binary: o.binary)
             for org in o.organisations {
                 let out = orgs + "/" + org.name, t0 = Date()
                 say("      -- \(org.name) trains on its \(org.domain) text, which never leaves \(out)")
@@ -216,7 +216,7 @@ public final class DemoScenario: @unchecked Sendable {
                              DemoCorpora.directory(o.workdir, DemoCorpora.publicDomain), "--out", out, "--steps", String(o.expertSteps),
                              "--threads", String(o.threads), "--epsilon", String(o.epsilon), "--public-every", String(o.publicEvery),
                              "--eval-bytes", String(o.ownerEvaluationBytes), "--restart"] + trainingSizes
-                let settings = try OwnerCache.settings(train: train, anchor: o.anchor, corpora: [corpora + "/" + org.domain, publicDir], binary: o.binary)
+                let settings = try cache.settings(train: train, corpora: [corpora + "/" + org.domain, publicDir])
                 let reused = cache.lookup(org.name, settings: settings)
                 if let cached = reused {
                     try cache.restore(cached, to: out)

@@ -14,15 +14,23 @@ import TributaryModel
 struct OwnerCache {
     /// WORKDIR/experts: one directory per organisation, with `cache-settings.json` beside its files.
     let directory: String
+    /// Read once per run (the anchor's weights are ~0.5 GB), shared by every owner's settings.
+    let anchorDigest: String, binaryDigest: String
     static let maxAge: TimeInterval = 7 * 86_400
     static let settingsFile = "cache-settings.json"
 
-    static func settings(train arguments: [String], anchor: String, corpora: [String], binary: String) throws -> String {
+    init(directory: String, anchor: String, binary: String) throws {
+        self.directory = directory
+        anchorDigest = try AnchorDirectory.digest(anchor)
+        binaryDigest = Hex.encode(try SHA256.digest(fileAt: binary, noFollow: false).digest)
+    }
+
+    func settings(train arguments: [String], corpora: [String]) throws -> String {
         JSONWriter.string(.object([
             ("train", .array(arguments.map { .string($0) })),
-            ("anchor", .string(try AnchorDirectory.digest(anchor))),
+            ("anchor", .string(anchorDigest)),
             ("corpora", .array(try corpora.map { .string(try Corpus.load(paths: [$0]).fingerprint) })),
-            ("binary", .string(Hex.encode(try SHA256.digest(fileAt: binary, noFollow: false).digest))),
+            ("binary", .string(binaryDigest)),
         ]))
     }
 

@@ -16,6 +16,13 @@ public struct Checkpoint: Equatable, Sendable {
         self.extensions = extensions
     }
 
+    /// A size in decimal without leading zeroes (`0` alone for zero): how checkpoints, tiles and
+    /// witnesses write sizes, so every number has one spelling.
+    public static func canonicalSize(_ s: some StringProtocol) -> UInt64? {
+        guard !s.isEmpty, s.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), s == "0" || !s.hasPrefix("0") else { return nil }
+        return UInt64(s)
+    }
+
     public var text: String {
         "\(origin)\n\(size)\n\(Base64.encode(root))\n" + extensions.map { $0 + "\n" }.joined()
     }
@@ -32,7 +39,7 @@ public struct Checkpoint: Equatable, Sendable {
         guard lines.count >= 3 else { throw .malformed("checkpoint needs origin, size and root lines") }
         guard !lines[0].isEmpty else { throw .malformed("empty origin") }
         let s = lines[1]
-        guard !s.isEmpty, s.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), s == "0" || !s.hasPrefix("0"), let size = UInt64(s) else {
+        guard let size = Checkpoint.canonicalSize(s) else {
             throw .malformed("tree size \"\(s)\" is not a canonical decimal")
         }
         guard let root = Base64.decodeStandard(lines[2]), root.count == MerkleHash.size else {

@@ -104,8 +104,8 @@ public struct TilePath: Hashable, Sendable {
     }
 
     private static func canonicalDecimal(_ s: String) -> Int? {
-        guard !s.isEmpty, s.count <= 3, s.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), s == "0" || !s.hasPrefix("0") else { return nil }
-        return Int(s)
+        guard s.count <= 3, let n = Checkpoint.canonicalSize(s) else { return nil }
+        return Int(n)
     }
 }
 

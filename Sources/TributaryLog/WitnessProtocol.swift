@@ -34,7 +34,7 @@ public struct AddCheckpointRequest: Equatable, Sendable {
             return s
         }
         let first = try line()
-        guard first.hasPrefix("old "), let old = canonicalSize(String(first.dropFirst(4))) else {
+        guard first.hasPrefix("old "), let old = Checkpoint.canonicalSize(first.dropFirst(4)) else {
             throw .badRequest("the first line must be \"old <size>\" in decimal without leading zeroes")
         }
         var proof = [[UInt8]]()
@@ -46,12 +46,6 @@ public struct AddCheckpointRequest: Equatable, Sendable {
             proof.append(h)
         }
         return AddCheckpointRequest(oldSize: old, proof: proof, checkpoint: Array(body[i...]))
-    }
-
-    /// A decimal size without leading zeroes (`0` alone for zero), as tlog-witness writes sizes.
-    public static func canonicalSize(_ s: String) -> UInt64? {
-        guard !s.isEmpty, s.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), s == "0" || !s.hasPrefix("0") else { return nil }
-        return UInt64(s)
     }
 
     /// The cosignature lines of a 200 response: one or more `— name base64` lines.

@@ -15,10 +15,7 @@ struct WitnessCommand: AsyncParsableCommand {
 
 /// A cosigner key from its text or a file holding it.
 func loadCosignerKey(_ argument: String) throws -> CosignerKey {
-    if FileManager.default.fileExists(atPath: argument) {
-        return try CosignerKey(parsing: String(decoding: try readSmallFile(argument, limit: 4096, noFollow: false), as: UTF8.self))
-    }
-    return try CosignerKey(parsing: argument)
+    try CosignerKey(parsing: try keyText(argument))
 }
 
 struct WitnessKeygenCommand: AsyncParsableCommand {

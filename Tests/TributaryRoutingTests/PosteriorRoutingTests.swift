@@ -5,6 +5,11 @@ import TributaryModel
 
 /// Expert-set restriction, posterior routing and causal prefix embeddings: what the combined MoE's
 /// evaluation stands on.
+/// The largest difference of any token's log-probability between two scorings.
+func maxDiff(_ a: TokenScores, _ b: TokenScores) -> Float {
+    zip(a.logProbs, b.logProbs).map { zip($0, $1).map { abs($0 - $1) }.max() ?? 0 }.max() ?? 0
+}
+
 @Suite struct PosteriorRoutingTests {
     let config = ModelConfig(hiddenSize: 32, numLayers: 2, numHeads: 2, intermediateSize: 64, contextLength: 32)
 
@@ -31,9 +36,6 @@ import TributaryModel
         func masks(_ set: ExpertSet) -> [[ExpertSet]] {
             corpus.documents.map { [ExpertSet](repeating: set, count: $0.bytes.count + 1) }
         }
-        func maxDiff(_ a: TokenScores, _ b: TokenScores) -> Float {
-            zip(a.logProbs, b.logProbs).map { zip($0, $1).map { abs($0 - $1) }.max() ?? 0 }.max() ?? 0
-        }
         for e in 1...3 {
             let own = try ExpertAssembly.assemble(anchor: anchor, experts: [ExpertWeights(denseFFNOf: anchor), experts[e - 1]],
                                                   routerRows: [allRows[0], allRows[e]], topK: 2)
@@ -58,7 +60,7 @@ import TributaryModel
         let sets = corpus.documents.map { [ExpertSet](repeating: ExpertSet([0, 35]), count: $0.bytes.count + 1) }
         let restricted = Evaluator.tokenScores(model: merged, corpus: corpus, expertSets: sets, workers: 1)
         let reference = Evaluator.tokenScores(model: own, corpus: corpus, workers: 1)
-        let diff = zip(restricted.logProbs, reference.logProbs).map { zip($0, $1).map { abs($0 - $1) }.max() ?? 0 }.max() ?? 0
+        let diff = maxDiff(restricted, reference)
         #expect(diff < 1e-4, "max |Δ log p| \(diff)")   // the same function; summation order aside
     }
 
@@ -75,7 +77,7 @@ import TributaryModel
         let routing = PosteriorRouting(experts: 4)
         let full = routing.tokenScores(model: merged, corpus: corpus, workers: 1)
         let everyone = routing.tokenScores(model: merged, corpus: corpus, shortlist: counts.map { [ExpertSet](repeating: .all, count: $0) }, workers: 1)
-        let diff = zip(full.scores.logProbs, everyone.scores.logProbs).map { zip($0, $1).map { abs($0 - $1) }.max() ?? 0 }.max() ?? 0
+        let diff = maxDiff(full.scores, everyone.scores)
         #expect(diff < 1e-5 && full.shares == everyone.shares, "\(diff)")   // the same passes over the same windows
         // Document 0 names nobody, 1 names expert 2 from token 10 on, 2 names expert 3 throughout.
         let shortlist = counts.enumerated().map { d, n in

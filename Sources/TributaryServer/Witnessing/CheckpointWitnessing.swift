@@ -114,7 +114,7 @@ actor CheckpointWitnessing {
                 throw WitnessError.badResponse("\(w.key.name) answered without a cosignature by its key")
             case 409:
                 guard let text = String(validating: body, as: UTF8.self), text.hasSuffix("\n"),
-                      let size = AddCheckpointRequest.canonicalSize(String(text.dropLast())) else {
+                      let size = Checkpoint.canonicalSize(text.dropLast()) else {
                     throw WitnessError.badResponse("\(w.key.name) answered 409 without its size")
                 }
                 if let cosigned, size < cosigned {
