@@ -41,23 +41,27 @@ public struct EvaluationInputs: Sendable {
     }
 }
 
-/// Held-out bits per byte of the anchor, each organisation's 2-expert model, the combined MoE (top-1
-/// and top-2, routed by posterior; and top-2 routed by signatures, or by router rows alone), a uniform
-/// soup of its experts, a c-BTM style ensemble routed per document by centroids, an oracle that uses
-/// each domain's own model, and the combined MoE after an opt-out (routed by posterior).
+/// Held-out bits per byte of the anchor, each organisation's 2-expert model, the combined MoE top-2
+/// routed by its own router rows (what any Mixtral runtime computes: the headline) and by posterior
+/// (Tributary's ceiling; top-1 too when extended), by signatures, the weight-merging baselines (uniform
+/// soup, task arithmetic, TIES), a c-BTM style ensemble routed per document by centroids, an oracle
+/// that uses each domain's own model, and the combined MoE after an opt-out (both routings).
 public enum DemoEvaluation {
     public static let anchorRow = "anchor alone"
-    public static let top1Row = "combined MoE, top-1"
-    public static let top2Row = "combined MoE, top-2"
+    public static let routerRow = "combined MoE, top-2, its own router"
+    public static let top1Row = "combined MoE, top-1, posterior-routed"
+    public static let posteriorRow = "combined MoE, top-2, posterior-routed"
     public static let signatureRow = "combined, signature-routed, top-2"
-    public static let tokenRow = "combined, router rows only, top-2"
     public static let soupRow = "uniform soup of the experts"
+    public static let taskArithmeticRow = "task arithmetic (λ = 1)"
+    public static let tiesRow = "TIES merging (density 0.2, λ = 1)"
     public static let cbtmRow = "c-BTM ensemble (centroid routing)"
     public static let oracleRow = "oracle (domain's own model)"
     public static func ownRow(_ org: String, _ domain: String) -> String { "\(org) 2-expert (\(domain))" }
-    public static func optOutRow(_ org: String) -> String { "combined after \(org) opts out" }
+    public static func optOutRow(_ org: String) -> String { "combined after \(org) opts out, its own router" }
+    public static func posteriorOptOutRow(_ org: String) -> String { "combined after \(org) opts out, posterior-routed" }
 
-    /// `extended`: also top-1 and the uniform soup (five more passes over the text).
+    /// `extended`: also top-1 (one posterior pass per expert set more).
     public static func run(_ inputs: EvaluationInputs, extended: Bool = true, workers: Int = 2, log: (String) -> Void = { _ in }) throws -> EvaluationTable {
         let domains = inputs.heldOut.map(\.domain)
         var table = EvaluationTable(domains: domains)
@@ -100,7 +104,12 @@ public enum DemoEvaluation {
             let top1 = k == 1 ? inputs.combined : try ExpertAssembly.withTopK(inputs.combined, 1)
             add(top1Row, "routed by posterior: the expert set (anchor alone, or anchor + one expert) whose model best explains the text so far; router rows pick 1", posterior(top1Row, top1))
         }
-        add(top2Row, "routed by posterior as above; the set's router rows weigh its 2 experts", posterior(top2Row, top2))
+        add(routerRow, "the release's router rows alone over all experts, 2 per token: what Hugging Face transformers, llama.cpp or vLLM compute", scores(routerRow, top2))
+        if let (removed, model) = inputs.afterOptOut {
+            let after = model.config.expertsPerToken == 2 ? model : try ExpertAssembly.withTopK(model, 2)
+            add(optOutRow(removed), "the release published after \(removed)'s revocation, top-2, its own router", scores(optOutRow(removed), after))
+        }
+        add(posteriorRow, "routed by posterior as above (Tributary only); the set's router rows weigh its 2 experts", posterior(posteriorRow, top2))
         // Signature routing: the anchor plus the expert whose centroids lie nearest the text so far.
         let t0 = Date()
         let routing = SignatureRouting(index: inputs.index)
@@ -111,10 +120,12 @@ public enum DemoEvaluation {
                                       prefix: prefix, workers: workers)
             })
         log(String(format: "  %@: %.1f s", signatureRow, Date().timeIntervalSince(t0)))
-        add(tokenRow, "the release's router rows alone over all experts, 2 per token (what the Mixtral export does)", scores(tokenRow, top2))
-        if extended {
-            add(soupRow, "one dense FFN averaging all \(inputs.combined.config.numExperts) experts' weights", scores(soupRow, ExpertAssembly.uniformSoup(inputs.combined)))
-        }
+        let E = inputs.combined.config.numExperts
+        add(soupRow, "one dense FFN averaging all \(E) experts' weights, the anchor's included", scores(soupRow, WeightMerging.uniformSoup(inputs.combined)))
+        add(taskArithmeticRow, "one dense FFN: the anchor's plus every contributed expert's change (task vector) in full",
+            scores(taskArithmeticRow, WeightMerging.taskArithmetic(inputs.combined)))
+        add(tiesRow, "one dense FFN: each task vector trimmed to its largest 20%, signs elected, agreeing values averaged",
+            scores(tiesRow, WeightMerging.ties(inputs.combined)))
 
         // c-BTM: each document routed by its anchor embedding to the nearest centroids (top-2, the
         // release's index), scored by the routed models' mixture; the anchor stands for "anchor".
@@ -134,7 +145,7 @@ public enum DemoEvaluation {
         table.rows.append(.init(label: oracleRow, note: "each domain scored by its own organisation's model (the anchor for public)", bitsPerByte: oracle))
         if let (removed, model) = inputs.afterOptOut {
             let after = model.config.expertsPerToken == 2 ? model : try ExpertAssembly.withTopK(model, 2)
-            add(optOutRow(removed), "the release published after \(removed)'s revocation, top-2, routed by posterior", posterior(optOutRow(removed), after))
+            add(posteriorOptOutRow(removed), "the release published after \(removed)'s revocation, top-2, routed by posterior", posterior(posteriorOptOutRow(removed), after))
         }
         return table
     }

@@ -29,6 +29,7 @@ public final class ServerProcess: @unchecked Sendable {
     }
 
     public var isRunning: Bool { lock.withLock { process?.isRunning ?? false } }
+    public var processIdentifier: Int32? { lock.withLock { process?.processIdentifier } }
 
     /// Starts the server and returns once `/healthz` answers, with the seconds that took. If the
     /// process exits first, the error carries the end of its log.

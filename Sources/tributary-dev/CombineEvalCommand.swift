@@ -20,8 +20,15 @@ struct CombineEvalCommand: AsyncParsableCommand {
     @Option(help: "Experts per token in the merged model.") var topK = 2
     @Option(help: "Held-out fraction (as `train --held-out`).") var heldOut = 0.1
     @Option(help: "Evaluate at most this many held-out bytes per domain.") var maxHeldOutBytes = 200_000
+    @Option(help: "Read only the first this many bytes of each held-out document (the SmolLM2 demo: 1000).") var heldOutDocumentBytes = Int.max
     @Option(help: "Also evaluate the merge without this organisation.") var optOut: String?
     @Option(parsing: .upToNextOption, help: "Experiment: signature routing allowing this many contributed experts per token.") var routeExperts: [Int] = []
+    @Flag(help: "Experiment: tune the release's router rows (RouterTuning) on text sampled from each owner's model before evaluating.") var routerTuning = false
+    @Option(help: "Router tuning: steps.") var tuningSteps = 12
+    @Option(help: "Router tuning: samples per expert.") var tuningSamples = 8
+    @Option(help: "Router tuning: tokens per sample.") var tuningSampleTokens = 192
+    @Option(help: "Router tuning: learning rate.") var tuningLr: Float = 1e-3
+    @Option(help: "Router tuning: a public batch every this many steps (0: none).") var tuningPublicEvery = 3
     @Flag(help: "Print only the experiments, not the table.") var onlyExperiments = false
     @Flag var json = false
     @Flag(help: "Also print the combined model's mean gate per expert on each domain's held-out text.") var gates = false
@@ -38,13 +45,20 @@ struct CombineEvalCommand: AsyncParsableCommand {
                 contributions.append(try .init(name: parts[0], expertFile: parts[2] + "/bundle/" + BundleLayout.expertFile,
                                                routingFile: parts[2] + "/bundle/" + BundleLayout.routingFile, config: a.model.config))
             }
-            let (combined, index) = try CombinedModel.assemble(anchor: a, contributions: contributions, topK: topK)
+            var (combined, index) = try CombinedModel.assemble(anchor: a, contributions: contributions, topK: topK)
             var after: (String, Model)?
             if let optOut {
                 after = (optOut, try CombinedModel.assemble(anchor: a, contributions: contributions.filter { $0.name != optOut }, topK: topK).model)
             }
+            if routerTuning {
+                combined = try tuneRouter(combined, names: ["anchor"] + orgs.map(\.name), publicText: try Corpus.load(paths: [corpora + "/" + DemoCorpora.publicDomain]).split(heldOutFraction: heldOut).train)
+                if let optOut, let e = orgs.firstIndex(where: { $0.name == optOut }) {
+                    // The opt-out release keeps the other experts' tuned rows (a server would tune it anew).
+                    after = (optOut, try ExpertAssembly.restricted(combined, to: (0..<combined.config.numExperts).filter { $0 != e + 1 }))
+                }
+            }
             let domains = [DemoCorpora.publicDomain] + orgs.map(\.domain)
-            let held = try domains.map { ($0, try DemoHeldOut.load(corpora + "/" + $0, fraction: heldOut, maxBytes: maxHeldOutBytes)) }
+            let held = try domains.map { ($0, try DemoHeldOut.load(corpora + "/" + $0, fraction: heldOut, maxBytes: maxHeldOutBytes, documentBytes: heldOutDocumentBytes)) }
             if gates {
                 let names = ["anchor"] + orgs.map(\.name)
                 let C = a.model.config.hiddenSize
@@ -80,5 +94,29 @@ struct CombineEvalCommand: AsyncParsableCommand {
                                                                 releaseOrder: orgs.map(\.name), afterOptOut: after, heldOut: held)) { printError($0) }
             if json { printJSON(table.json) } else { print(table.text) }
         }
+    }
+}
+
+extension CombineEvalCommand {
+    @inline(never) func tuneRouter(_ model: Model, names: [String], publicText: Corpus) throws -> Model {
+        var recipe = RouterTuningRecipe()
+        recipe.steps = tuningSteps
+        recipe.samplesPerExpert = tuningSamples
+        recipe.sampleTokens = tuningSampleTokens
+        recipe.learningRate = tuningLr
+        recipe.publicEvery = tuningPublicEvery
+        var proxy = [[Int32]]()
+        for e in 1..<model.config.numExperts {
+            let t0 = ProgressReporter.now()
+            let samples = try RouterTuning.proxySamples(model: model, expert: e, recipe: recipe)
+            proxy += samples
+            let text = String(decoding: model.tokenizer.decode(samples[0].prefix(40)), as: UTF8.self).replacingOccurrences(of: "\n", with: "⏎")
+            printError(String(format: "router tuning: %d samples of %@ (%d tokens) in %.1f s; the first: ", samples.count, names[e],
+                              samples.reduce(0) { $0 + $1.count }, ProgressReporter.now() - t0) + text)
+        }
+        let (tuned, result) = try RouterTuning.tune(model: model, proxy: proxy, publicText: publicText, recipe: recipe,
+                                                    progress: ProgressReporter(label: "router tuning"))
+        printError(String(format: "router tuning: %d steps in %.1f s, loss %.3f → %.3f", result.steps, result.seconds, result.losses.first ?? 0, result.finalLoss))
+        return tuned
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TributaryCommandLine
 import TributaryCore
+import TributaryDevTools
 import TributaryModel
 import TributaryRouting
 
@@ -83,6 +84,32 @@ struct BenchExpertsCommand: AsyncParsableCommand {
                 }
                 print(String(format: "%7d | %10.2f | %10.0f | %11.0f | %16.3f | %21.1f | %11.2f | %28.2f | %@", n, assemble,
                              Double(combined.parameters.count) * 4 / 1e6, peakRSSMiB(), single * 1000, batch * 1000, shortlisting, shortlisted, full))
+            }
+        }
+    }
+}
+
+/// The same growth through a real server: uploads, release build, `/v1/route` and a whole audit with
+/// 64, 256, 1,024 … contributions (`ServerExpertScale`).
+struct BenchServerExpertsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench-server-experts",
+        abstract: "Uploads, release build, /v1/route and audit through `tributary serve` with 64, 256, 1,024 … contributions.")
+    @Option(parsing: .upToNextOption, help: "Numbers of contributions.") var experts: [Int] = [64, 256, 1024]
+    @Option(help: "Texts in one batched /v1/route request.") var batch = 256
+    @Option(help: "Single-text /v1/route requests timed (a tenth as many batched ones).") var requests = 200
+    @Option(help: "Work directory (kept); default: a temporary one, removed afterwards.") var workdir: String?
+
+    func run() async throws {
+        prepareCompute()
+        try await reportingErrors {
+            let (dir, remove) = try drillDirectory(workdir, label: "bench-server-experts")
+            defer { if remove { try? FileManager.default.removeItem(atPath: dir) } }
+            let bench = ServerExpertScale(binary: try productExecutable(), work: dir, batch: batch, requests: requests)
+            let figures = try await bench.run(experts: experts) { print($0) }
+            print("contributions | uploads (4 at a time) s | uploads/s | release build s | release MB | route 1 text p50/p99 ms | route \(batch) texts p50/p99 ms | audit s | server peak RSS MiB")
+            for f in figures {
+                print(String(format: "%d | %.1f | %.1f | %.2f | %.1f | %.2f / %.2f | %.1f / %.1f | %.1f | %d", f.experts, f.uploadSeconds, Double(f.experts) / f.uploadSeconds,
+                             f.releaseSeconds, Double(f.releaseBytes) / 1e6, f.routeOne.p50, f.routeOne.p99, f.routeBatch.p50, f.routeBatch.p99, f.auditSeconds, f.peakRSSMiB))
             }
         }
     }

@@ -84,6 +84,8 @@ public struct Trainability: Sendable {
         case full
         /// FlexOlmo: only expert `index`'s FFN in every layer, and its router row when `router` is set.
         case expert(Int, router: Bool)
+        /// Router tuning: only the router rows of experts `from...` in every expert layer.
+        case routerRows(from: Int)
     }
 
     public let mode: Mode
@@ -103,17 +105,19 @@ public struct Trainability: Sendable {
         let c = layout.config, L = c.numLayers, E = max(c.numExperts, 1)
         self.mode = mode
         let all = mode == .full
-        var expertIndex = -1, trainRouter = all
+        var expertIndex = -1, trainRouter = all, routersFrom = Int.max
         if case let .expert(i, router) = mode {
             expertIndex = i
             trainRouter = router
         }
+        if case let .routerRows(from) = mode { routersFrom = from }
         embed = all; finalNorm = all; lmHead = all
         attention = Array(repeating: all, count: L)
         ffnNorm = Array(repeating: all, count: L)
         denseFFN = (0..<L).map { all && !c.isExpertLayer($0) }
-        expert = (0..<L).map { l in (0..<E).map { c.isExpertLayer(l) && (all || $0 == expertIndex) } }
-        routerRow = expert.map { $0.map { $0 && trainRouter } }
+        let experts = (0..<L).map { l in (0..<E).map { c.isExpertLayer(l) && (all || $0 == expertIndex) } }
+        expert = experts
+        routerRow = (0..<L).map { l in (0..<E).map { e in (experts[l][e] && trainRouter) || (c.isExpertLayer(l) && e >= routersFrom) } }
         var ffnIn = [Bool](repeating: false, count: L), attnIn = ffnIn
         var below = embed
         for l in 0..<L {

@@ -152,25 +152,21 @@ public enum ExpertAssembly {
         return dense(sharing: model, ffn: ExpertWeights(expert: 0, of: model))
     }
 
+    /// Only experts `keep` (expert 0 first), each with its router rows: a release restricted to
+    /// [0, e] is owner e's 2-expert model.
+    public static func restricted(_ model: Model, to keep: [Int]) throws -> Model {
+        let rows = routerRows(of: model)
+        guard keep.first == 0, keep.allSatisfy({ (0..<model.config.numExperts).contains($0) }) else {
+            throw TributaryError("model.assembly", "experts \(keep) are not the anchor's expert 0 and others of \(model.config.numExperts)")
+        }
+        return try assemble(anchor: anchor(of: model), experts: keep.map { ExpertWeights(expert: $0, of: model) },
+                            routerRows: keep.map { rows[$0] }, topK: min(model.config.expertsPerToken, keep.count))
+    }
+
     /// The same experts and router rows with another `num_experts_per_tok`.
     public static func withTopK(_ model: Model, _ k: Int) throws -> Model {
         let experts = (0..<model.config.numExperts).map { ExpertWeights(expert: $0, of: model) }
         return try assemble(anchor: anchor(of: model), experts: experts, routerRows: routerRows(of: model), topK: k)
-    }
-
-    /// A model soup of an MoE's experts: one FFN whose weights are the uniform average of every
-    /// expert's, as a dense model.
-    public static func uniformSoup(_ model: Model) -> Model {
-        let E = model.config.numExperts
-        let experts = (0..<E).map { ExpertWeights(expert: $0, of: model) }
-        func mean(_ pick: (ExpertWeights) -> [[Float]]) -> [[Float]] {
-            experts[0].layers.indices.map { l in
-                var acc = [Float](repeating: 0, count: pick(experts[0])[l].count)
-                for e in experts { for (i, v) in pick(e)[l].enumerated() { acc[i] += v / Float(E) } }
-                return acc
-            }
-        }
-        return dense(sharing: model, ffn: ExpertWeights(layers: experts[0].layers, w1: mean(\.w1), w2: mean(\.w2), w3: mean(\.w3)))
     }
 }
 

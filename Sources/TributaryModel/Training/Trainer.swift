@@ -66,6 +66,7 @@ public final class Trainer {
         switch mode {
         case .full: modeText = "full"
         case let .expert(i, router): modeText = "expert\(i)" + (router ? "+router" : "")
+        case let .routerRows(from): modeText = "router-rows\(from)+"
         }
         let h = SHA256Hasher()
         h.update(JSONWriter.serialize(.object([

@@ -1,0 +1,78 @@
+import TributaryCore
+
+/// What router tuning does, fully determined: the operator publishes it so anyone can re-run it.
+public struct RouterTuningRecipe: Sendable, Equatable {
+    public var seed: UInt64 = 1
+    /// Proxy text: this many samples from each contributed expert's 2-expert model…
+    public var samplesPerExpert = 8
+    /// …of at most this many tokens each, at this temperature, from the `topK` likeliest tokens.
+    public var sampleTokens = 192
+    public var temperature: Float = 1
+    public var topK = 50
+    public var steps = 12
+    public var batchSize = 8
+    public var seqLen = 192
+    public var learningRate: Float = 1e-3
+    /// Every this many steps a batch of public text (0: none), so public text keeps the anchor.
+    public var publicEvery = 3
+    public init() {}
+
+    public var json: JSONValue {
+        .object([("seed", .uint64(seed)), ("samplesPerExpert", .int(samplesPerExpert)), ("sampleTokens", .int(sampleTokens)),
+                 ("temperature", .double(Double(temperature))), ("topK", .int(topK)), ("steps", .int(steps)),
+                 ("batchSize", .int(batchSize)), ("seqLen", .int(seqLen)), ("learningRate", .double(Double(learningRate))),
+                 ("publicEvery", .int(publicEvery))])
+    }
+
+    var training: TrainingOptions {
+        var o = TrainingOptions()
+        o.steps = steps
+        o.batchSize = batchSize
+        o.seqLen = seqLen
+        o.learningRate = learningRate
+        o.warmupSteps = min(2, steps - 1)
+        o.seed = seed
+        o.checkpointEvery = 0
+        return o
+    }
+}
+
+/// FlexOlmo's router tuning ("RT"), done by the operator without any private data: the proxy text is
+/// sampled from each contributor's own 2-expert model as published (the release restricted to the
+/// anchor and that expert: what the owner trained), so the router learns from each expert what text
+/// it is good at. Only the contributed experts' router rows train; the anchor's row, every expert and
+/// every shared weight stay as they are, so opting out still removes exactly one expert and its rows.
+public enum RouterTuning {
+    /// The proxy documents of expert e (1..<E), as token ids without framing.
+    public static func proxySamples(model: Model, expert e: Int, recipe r: RouterTuningRecipe) throws -> [[Int32]] {
+        let restricted = try ExpertAssembly.restricted(model, to: [0, e])
+        return (0..<r.samplesPerExpert).map { i in
+            Generator.generate(model: restricted, prompt: [restricted.tokenizer.documentStart], maxTokens: r.sampleTokens,
+                               temperature: r.temperature, topK: r.topK, seed: r.seed &* 1_000_003 &+ UInt64(e) &* 1009 &+ UInt64(i),
+                               stop: [restricted.tokenizer.documentEnd])
+        }
+    }
+
+    /// A copy of `model` whose contributed router rows are tuned on `proxy` (token ids per document,
+    /// every expert's samples) and, every `publicEvery` steps, on `publicText`.
+    public static func tune(model: Model, proxy: [[Int32]], publicText: Corpus?, recipe r: RouterTuningRecipe,
+                            progress: ProgressReporter?) throws -> (model: Model, training: TrainingResult) {
+        guard model.config.isMoE, model.config.numExperts >= 2 else { throw TributaryError("router_tuning.not_moe", "router tuning needs a model with contributed experts") }
+        let t = model.tokenizer
+        let stream = proxy.flatMap { [t.documentStart] + $0 + [t.documentEnd] }
+        guard stream.count > r.seqLen + 1 else {
+            throw TributaryError("router_tuning.too_little_text", "the proxy samples hold \(stream.count) tokens, fewer than one window of \(r.seqLen)")
+        }
+        let tuned = try ExpertAssembly.withTopK(model, model.config.expertsPerToken)   // a copy to train
+        let options = r.training
+        let batcher = try Batcher(stream: stream, batch: options.batchSize, seqLen: options.seqLen, seed: options.seed)
+        let replay = try publicText.flatMap { text -> Trainer.AuxiliaryBatches? in
+            guard r.publicEvery > 0 else { return nil }
+            return .init(batcher: try Batcher(stream: text.tokenStream(t), batch: options.batchSize, seqLen: options.seqLen, seed: options.seed &+ 7919),
+                         every: r.publicEvery)
+        }
+        let trainer = try Trainer(model: tuned, mode: .routerRows(from: 1), options: options, batcher: batcher, auxiliary: replay,
+                                  checkpointDirectory: nil, baseFingerprint: "router-tuning", dataFingerprint: "proxy")
+        return (tuned, try trainer.run(progress: progress))
+    }
+}

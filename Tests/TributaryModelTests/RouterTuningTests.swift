@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+import TributaryCore
+@testable import TributaryModel
+
+/// Router tuning trains the contributed router rows and nothing else, on text sampled from each
+/// owner's 2-expert model (the release restricted to the anchor and that expert).
+@Suite struct RouterTuningTests {
+    let c = corpus(["int main(void) { return 0; }\n", "#include <stdio.h>\nint x = 1;\n"].map { String(repeating: $0, count: 8) })
+    let legal = corpus(["Permission is hereby granted, free of charge, to any person. ", "THE SOFTWARE IS PROVIDED AS IS. "]
+        .map { String(repeating: $0, count: 8) })
+
+    func release() throws -> (anchor: ExpertTraining.Anchor, owners: [Model], combined: Model) {
+        let anchor = try tinyAnchor()
+        let owners = try [c, legal].map {
+            try ExpertTraining.train(anchor: anchor, data: $0, routerRows: ownerRows(anchor, $0), options: tinyOptions(steps: 15),
+                                     checkpointDirectory: nil, restart: false, progress: nil)
+        }
+        let combined = try ExpertAssembly.combine(anchor: anchor.model, anchorRows: anchor.routerRows, experts: owners.map(\.expert),
+                                                  rows: owners.map(\.trainedRouterRows), topK: 2)
+        return (anchor, owners.map(\.model), combined)
+    }
+
+    @Test func restrictingTheReleaseGivesEachOwnersModel() throws {
+        let (_, owners, combined) = try release()
+        for e in 1...2 {
+            let restricted = try ExpertAssembly.restricted(combined, to: [0, e])
+            // Same weights in the same places, computed the same way: equal up to summation order.
+            let a = Evaluator.tokenScores(model: restricted, corpus: c, workers: 1), b = Evaluator.tokenScores(model: owners[e - 1], corpus: c, workers: 1)
+            let diff = zip(a.logProbs, b.logProbs).map { zip($0, $1).map { abs($0 - $1) }.max() ?? 0 }.max() ?? 0
+            #expect(diff < 1e-5)
+        }
+        #expect(throws: TributaryError.self) { _ = try ExpertAssembly.restricted(combined, to: [1, 2]) }
+        #expect(throws: TributaryError.self) { _ = try ExpertAssembly.restricted(combined, to: [0, 3]) }
+    }
+
+    @Test func tuningTrainsOnlyTheContributedRowsAndFitsTheProxyText() throws {
+        let (_, _, combined) = try release()
+        var recipe = RouterTuningRecipe()
+        recipe.samplesPerExpert = 4
+        recipe.sampleTokens = 60
+        recipe.steps = 20
+        recipe.batchSize = 4
+        recipe.seqLen = 32
+        recipe.learningRate = 1e-2
+        recipe.publicEvery = 0
+        let proxy = try (1...2).flatMap { try RouterTuning.proxySamples(model: combined, expert: $0, recipe: recipe) }
+        #expect(proxy.count == 8 && proxy.allSatisfy { $0.count <= 60 })
+        #expect(try RouterTuning.proxySamples(model: combined, expert: 1, recipe: recipe) == Array(proxy.prefix(4)))
+        let (tuned, _) = try RouterTuning.tune(model: combined, proxy: proxy, publicText: nil, recipe: recipe, progress: nil)
+        for t in combined.layout.tensors where !t.name.hasSuffix("gate.weight") {
+            #expect(differences(tuned.values(of: t.name)!, combined.values(of: t.name)!) == 0, "\(t.name) changed")
+        }
+        let before = ExpertAssembly.routerRows(of: combined), after = ExpertAssembly.routerRows(of: tuned)
+        #expect(differences(after[0], before[0]) == 0)
+        #expect(differences(after[1], before[1]) > 0 && differences(after[2], before[2]) > 0)
+        // What it trained for: the release explains its owners' samples better than before.
+        let text = Corpus(documents: proxy.enumerated().map { .init(source: "s\($0.offset)", bytes: combined.tokenizer.decode($0.element)) })
+        let untunedBPB = Evaluator.tokenScores(model: combined, corpus: text, workers: 1).bitsPerByte()
+        let tunedBPB = Evaluator.tokenScores(model: tuned, corpus: text, workers: 1).bitsPerByte()
+        #expect(tunedBPB < untunedBPB, "\(tunedBPB) vs \(untunedBPB)")
+        #expect(throws: TributaryError.self) { _ = try RouterTuning.tune(model: combined, proxy: [[1, 2]], publicText: nil, recipe: recipe, progress: nil) }
+    }
+}
