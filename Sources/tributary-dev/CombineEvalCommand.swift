@@ -29,6 +29,8 @@ struct CombineEvalCommand: AsyncParsableCommand {
     @Option(help: "Router tuning: tokens per sample.") var tuningSampleTokens = 192
     @Option(help: "Router tuning: learning rate.") var tuningLr: Float = 1e-3
     @Option(help: "Router tuning: a public batch every this many steps (0: none).") var tuningPublicEvery = 3
+    @Option(help: "Router tuning: sample the proxy text from expert-alone or owner-model.") var tuningProxy = "expert-alone"
+    @Flag(help: "Router tuning: print the proxy samples and stop.") var tuningSamplesOnly = false
     @Flag(help: "Print only the experiments, not the table.") var onlyExperiments = false
     @Flag var json = false
     @Flag(help: "Also print the combined model's mean gate per expert on each domain's held-out text.") var gates = false
@@ -105,6 +107,8 @@ extension CombineEvalCommand {
         recipe.sampleTokens = tuningSampleTokens
         recipe.learningRate = tuningLr
         recipe.publicEvery = tuningPublicEvery
+        guard let source = RouterTuningRecipe.ProxySource(rawValue: tuningProxy) else { throw ValidationError("--tuning-proxy takes expert-alone or owner-model") }
+        recipe.proxySource = source
         var proxy = [[Int32]]()
         for e in 1..<model.config.numExperts {
             let t0 = ProgressReporter.now()
@@ -114,6 +118,7 @@ extension CombineEvalCommand {
             printError(String(format: "router tuning: %d samples of %@ (%d tokens) in %.1f s; the first: ", samples.count, names[e],
                               samples.reduce(0) { $0 + $1.count }, ProgressReporter.now() - t0) + text)
         }
+        if tuningSamplesOnly { throw ExitCode(0) }
         let (tuned, result) = try RouterTuning.tune(model: model, proxy: proxy, publicText: publicText, recipe: recipe,
                                                     progress: ProgressReporter(label: "router tuning"))
         printError(String(format: "router tuning: %d steps in %.1f s, loss %.3f → %.3f", result.steps, result.seconds, result.losses.first ?? 0, result.finalLoss))

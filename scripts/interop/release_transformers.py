@@ -16,6 +16,7 @@ import time
 
 import torch
 from transformers import AutoModelForCausalLM
+from transformers.utils import logging as hf_logging
 
 # Logits of the two runtimes agree to ~1e-4 (benchmarks/README.md); summing thousands of float32
 # log-probabilities in different orders moves a mean by far less than 1e-3 bits per byte.
@@ -36,7 +37,7 @@ def main():
     data = json.load(open(sys.argv[1]))
     domains = data["domains"]
     models = [s["model"] for s in domains[0]["tributary"]]
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    hf_logging.disable_progress_bar()
     worst = 0.0
     print(f"{'model':<48} " + " ".join(f"{d['name']:>24}" for d in domains))
     print(f"{'':<48} " + " ".join(f"{'tributary / transformers':>24}" for _ in domains))
@@ -50,7 +51,8 @@ def main():
             theirs = bits_per_byte(model, d)
             worst = max(worst, abs(ours - theirs))
             cells.append(f"{ours:.4f} / {theirs:.4f}")
-        name = f"{path} ({type(model).__name__})"
+        # The last two path components name the model (anchor, owners/ORG/model, releases/N).
+        name = "/".join(path.rstrip("/").split("/")[-2:]) + f" ({type(model).__name__.replace('ForCausalLM', '')})"
         print(f"{name[-48:]:<48} " + " ".join(f"{c:>24}" for c in cells) + f"   {time.time() - t0:.0f} s")
         del model
     print(f"largest |tributary - transformers|: {worst:.2e} bits per byte (tolerance {TOLERANCE:g})")

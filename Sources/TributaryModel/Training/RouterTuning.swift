@@ -2,8 +2,17 @@ import TributaryCore
 
 /// What router tuning does, fully determined: the operator publishes it so anyone can re-run it.
 public struct RouterTuningRecipe: Sendable, Equatable {
+    public enum ProxySource: String, Sendable {
+        /// The owner's 2-expert model as published (the release restricted to the anchor and it).
+        case ownerModel = "owner-model"
+        /// The anchor with that expert as its only FFN in the expert layers: text the expert alone
+        /// predicts, without the owner's router choosing the anchor for most of it.
+        case expertAlone = "expert-alone"
+    }
+
     public var seed: UInt64 = 1
-    /// Proxy text: this many samples from each contributed expert's 2-expert model…
+    public var proxySource = ProxySource.expertAlone
+    /// Proxy text: this many samples from each contributed expert's model…
     public var samplesPerExpert = 8
     /// …of at most this many tokens each, at this temperature, from the `topK` likeliest tokens.
     public var sampleTokens = 192
@@ -18,7 +27,7 @@ public struct RouterTuningRecipe: Sendable, Equatable {
     public init() {}
 
     public var json: JSONValue {
-        .object([("seed", .uint64(seed)), ("samplesPerExpert", .int(samplesPerExpert)), ("sampleTokens", .int(sampleTokens)),
+        .object([("seed", .uint64(seed)), ("proxySource", .string(proxySource.rawValue)), ("samplesPerExpert", .int(samplesPerExpert)), ("sampleTokens", .int(sampleTokens)),
                  ("temperature", .double(Double(temperature))), ("topK", .int(topK)), ("steps", .int(steps)),
                  ("batchSize", .int(batchSize)), ("seqLen", .int(seqLen)), ("learningRate", .double(Double(learningRate))),
                  ("publicEvery", .int(publicEvery))])
@@ -38,14 +47,14 @@ public struct RouterTuningRecipe: Sendable, Equatable {
 }
 
 /// FlexOlmo's router tuning ("RT"), done by the operator without any private data: the proxy text is
-/// sampled from each contributor's own 2-expert model as published (the release restricted to the
-/// anchor and that expert: what the owner trained), so the router learns from each expert what text
-/// it is good at. Only the contributed experts' router rows train; the anchor's row, every expert and
+/// sampled from what each contributor published (its expert alone in the anchor, or its 2-expert
+/// model), so the router learns from each expert what text it is good at. Only the contributed experts' router rows train; the anchor's row, every expert and
 /// every shared weight stay as they are, so opting out still removes exactly one expert and its rows.
 public enum RouterTuning {
     /// The proxy documents of expert e (1..<E), as token ids without framing.
     public static func proxySamples(model: Model, expert e: Int, recipe r: RouterTuningRecipe) throws -> [[Int32]] {
-        let restricted = try ExpertAssembly.restricted(model, to: [0, e])
+        let restricted = r.proxySource == .ownerModel ? try ExpertAssembly.restricted(model, to: [0, e])
+            : ExpertAssembly.dense(sharing: model, ffn: ExpertWeights(expert: e, of: model))
         return (0..<r.samplesPerExpert).map { i in
             Generator.generate(model: restricted, prompt: [restricted.tokenizer.documentStart], maxTokens: r.sampleTokens,
                                temperature: r.temperature, topK: r.topK, seed: r.seed &* 1_000_003 &+ UInt64(e) &* 1009 &+ UInt64(i),
