@@ -66,11 +66,11 @@ public enum RouterTuning {
     /// every expert's samples) and, every `publicEvery` steps, on `publicText`.
     public static func tune(model: Model, proxy: [[Int32]], publicText: Corpus?, recipe r: RouterTuningRecipe,
                             progress: ProgressReporter?) throws -> (model: Model, training: TrainingResult) {
-        guard model.config.isMoE, model.config.numExperts >= 2 else { throw TributaryError("router_tuning.not_moe", "router tuning needs a model with contributed experts") }
+        guard model.config.isMoE, model.config.numExperts >= 2 else { throw TributaryError("train.tuning_not_moe", "router tuning needs a model with contributed experts") }
         let t = model.tokenizer
         let stream = proxy.flatMap { [t.documentStart] + $0 + [t.documentEnd] }
         guard stream.count > r.seqLen + 1 else {
-            throw TributaryError("router_tuning.too_little_text", "the proxy samples hold \(stream.count) tokens, fewer than one window of \(r.seqLen)")
+            throw TributaryError("train.tuning_too_little_text", "the proxy samples hold \(stream.count) tokens, fewer than one window of \(r.seqLen)")
         }
         let tuned = try ExpertAssembly.withTopK(model, model.config.expertsPerToken)   // a copy to train
         let options = r.training
