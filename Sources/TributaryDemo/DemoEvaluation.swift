@@ -54,7 +54,7 @@ public enum DemoEvaluation {
     public static let signatureRow = "combined, signature-routed, top-2"
     public static let soupRow = "uniform soup of the experts"
     public static let taskArithmeticRow = "task arithmetic (λ = 1)"
-    public static let tiesRow = "TIES merging (density 0.2, λ = 1)"
+    public static let tiesRow = "TIES merging (density \(WeightMerging.tiesDensity), λ = \(Int(WeightMerging.tiesLambda)))"
     public static let cbtmRow = "c-BTM ensemble (centroid routing)"
     public static let oracleRow = "oracle (domain's own model)"
     public static func ownRow(_ org: String, _ domain: String) -> String { "\(org) 2-expert (\(domain))" }
@@ -105,8 +105,10 @@ public enum DemoEvaluation {
             add(top1Row, "routed by posterior: the expert set (anchor alone, or anchor + one expert) whose model best explains the text so far; router rows pick 1", posterior(top1Row, top1))
         }
         add(routerRow, "the release's router rows alone over all experts, 2 per token: what Hugging Face transformers, llama.cpp or vLLM compute", scores(routerRow, top2))
-        if let (removed, model) = inputs.afterOptOut {
-            let after = model.config.expertsPerToken == 2 ? model : try ExpertAssembly.withTopK(model, 2)
+        let optedOut = try inputs.afterOptOut.map { removed, model in
+            (removed: removed, top2: model.config.expertsPerToken == 2 ? model : try ExpertAssembly.withTopK(model, 2))
+        }
+        if let (removed, after) = optedOut {
             add(optOutRow(removed), "the release published after \(removed)'s revocation, top-2, its own router", scores(optOutRow(removed), after))
         }
         add(posteriorRow, "routed by posterior as above (Tributary only); the set's router rows weigh its 2 experts", posterior(posteriorRow, top2))
@@ -124,7 +126,7 @@ public enum DemoEvaluation {
         add(soupRow, "one dense FFN averaging all \(E) experts' weights, the anchor's included", scores(soupRow, WeightMerging.uniformSoup(inputs.combined)))
         add(taskArithmeticRow, "one dense FFN: the anchor's plus every contributed expert's change (task vector) in full",
             scores(taskArithmeticRow, WeightMerging.taskArithmetic(inputs.combined)))
-        add(tiesRow, "one dense FFN: each task vector trimmed to its largest 20%, signs elected, agreeing values averaged",
+        add(tiesRow, "one dense FFN: each task vector trimmed to its largest \(Int(WeightMerging.tiesDensity * 100))% per tensor, signs elected, agreeing values averaged",
             scores(tiesRow, WeightMerging.ties(inputs.combined)))
 
         // c-BTM: each document routed by its anchor embedding to the nearest centroids (top-2, the
@@ -143,8 +145,7 @@ public enum DemoEvaluation {
             return own[o.name]![d].bitsPerByte()
         }
         table.rows.append(.init(label: oracleRow, note: "each domain scored by its own organisation's model (the anchor for public)", bitsPerByte: oracle))
-        if let (removed, model) = inputs.afterOptOut {
-            let after = model.config.expertsPerToken == 2 ? model : try ExpertAssembly.withTopK(model, 2)
+        if let (removed, after) = optedOut {
             add(posteriorOptOutRow(removed), "the release published after \(removed)'s revocation, top-2, routed by posterior", posterior(posteriorOptOutRow(removed), after))
         }
         return table

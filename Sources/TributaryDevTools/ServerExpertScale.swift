@@ -100,7 +100,7 @@ public struct ServerExpertScale: Sendable {
     /// p50 and p99 in milliseconds of `count` requests made one after another.
     func latencies(_ count: Int, _ request: () async throws -> Void) async throws -> (p50: Double, p99: Double) {
         var ms = [Double]()
-        for _ in 0..<count {
+        for _ in 0..<max(1, count) {
             let t = ProcessInfo.processInfo.systemUptime
             try await request()
             ms.append((ProcessInfo.processInfo.systemUptime - t) * 1000)

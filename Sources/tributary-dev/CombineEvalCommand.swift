@@ -114,7 +114,7 @@ extension CombineEvalCommand {
             let t0 = ProgressReporter.now()
             let samples = try RouterTuning.proxySamples(model: model, expert: e, recipe: recipe)
             proxy += samples
-            let text = String(decoding: model.tokenizer.decode(samples[0].prefix(40)), as: UTF8.self).replacingOccurrences(of: "\n", with: "⏎")
+            let text = String(decoding: model.tokenizer.decode((samples.first ?? []).prefix(40)), as: UTF8.self).replacingOccurrences(of: "\n", with: "⏎")
             printError(String(format: "router tuning: %d samples of %@ (%d tokens) in %.1f s; the first: ", samples.count, names[e],
                               samples.reduce(0) { $0 + $1.count }, ProgressReporter.now() - t0) + text)
         }

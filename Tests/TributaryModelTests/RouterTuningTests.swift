@@ -3,8 +3,8 @@ import Testing
 import TributaryCore
 @testable import TributaryModel
 
-/// Router tuning trains the contributed router rows and nothing else, on text sampled from each
-/// owner's 2-expert model (the release restricted to the anchor and that expert).
+/// Router tuning trains the contributed router rows and nothing else, on text sampled from what each
+/// owner published (by default its expert alone in the anchor).
 @Suite struct RouterTuningTests {
     let c = corpus(["int main(void) { return 0; }\n", "#include <stdio.h>\nint x = 1;\n"].map { String(repeating: $0, count: 8) })
     let legal = corpus(["Permission is hereby granted, free of charge, to any person. ", "THE SOFTWARE IS PROVIDED AS IS. "]
@@ -53,12 +53,21 @@ import TributaryCore
         }
         let before = ExpertAssembly.routerRows(of: combined), after = ExpertAssembly.routerRows(of: tuned)
         #expect(differences(after[0], before[0]) == 0)
-        #expect(differences(after[1], before[1]) > 0 && differences(after[2], before[2]) > 0)
+        // Every expert layer's rows of both contributed experts trained.
+        let C = combined.config.hiddenSize
+        for e in 1...2 {
+            for l in combined.config.moeLayers.indices {
+                #expect(differences(Array(after[e][l * C..<(l + 1) * C]), Array(before[e][l * C..<(l + 1) * C])) > 0, "expert \(e) layer \(l)")
+            }
+        }
         // What it trained for: the release explains its owners' samples better than before.
         let text = Corpus(documents: proxy.enumerated().map { .init(source: "s\($0.offset)", bytes: combined.tokenizer.decode($0.element)) })
         let untunedBPB = Evaluator.tokenScores(model: combined, corpus: text, workers: 1).bitsPerByte()
         let tunedBPB = Evaluator.tokenScores(model: tuned, corpus: text, workers: 1).bitsPerByte()
         #expect(tunedBPB < untunedBPB, "\(tunedBPB) vs \(untunedBPB)")
         #expect(throws: TributaryError.self) { _ = try RouterTuning.tune(model: combined, proxy: [[1, 2]], publicText: nil, recipe: recipe, progress: nil) }
+        var bad = recipe
+        bad.publicEvery = 1
+        #expect(throws: TributaryError.self) { _ = try RouterTuning.tune(model: combined, proxy: proxy, publicText: nil, recipe: bad, progress: nil) }
     }
 }

@@ -14,6 +14,7 @@ import TributaryCore
         let a: [Float] = [5, 0, 3, 1, -2], b: [Float] = [3, 4, -5, 2, 0]
         #expect(WeightMerging.trim([4, -1, 2, 0, -3], density: 0.4) == [4, 0, 0, 0, -3])
         #expect(WeightMerging.trim([1, 2], density: 0) == [0, 0] && WeightMerging.trim([1, 2], density: 1) == [1, 2])
+        // Small integers and halves: every sum here is exact in Float, so == is safe.
         // Density 0.6 keeps 3 of 5: [+4, 0, +2, 0, -3] and [+2, +3, -6, 0, 0]. Sums: +6, +3, -4, 0, -3;
         // weight 0 averages +4 and +2; weight 2 elects "-", so only -6 counts; weight 3 has no vote left.
         let merged = WeightMerging.ties(base: base, experts: [a, b], density: 0.6, lambda: 1)

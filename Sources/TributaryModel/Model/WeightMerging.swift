@@ -18,10 +18,14 @@ public enum WeightMerging {
         merged(model) { base, experts in taskArithmetic(base: base, experts: experts, lambda: lambda) }
     }
 
-    /// TIES merging (Yadav et al., 2023): trim each τ_e to its `density` largest magnitudes, elect a
-    /// sign per weight (the sign of the trimmed vectors' sum), average the values that agree with it
-    /// (disjoint mean), add λ times that to W_0. The paper's defaults: density 0.2, λ = 1.
-    public static func ties(_ model: Model, density: Double = 0.2, lambda: Float = 1) -> Model {
+    /// TIES's defaults in the paper: keep 20% of each task vector, λ = 1.
+    public static let tiesDensity = 0.2
+    public static let tiesLambda: Float = 1
+
+    /// TIES merging (Yadav et al., 2023): trim each τ_e to its `density` largest magnitudes (per
+    /// tensor, as mergekit does), elect a sign per weight (the sign of the trimmed vectors' sum),
+    /// average the values that agree with it (disjoint mean), add λ times that to W_0.
+    public static func ties(_ model: Model, density: Double = tiesDensity, lambda: Float = tiesLambda) -> Model {
         merged(model) { base, experts in ties(base: base, experts: experts, density: density, lambda: lambda) }
     }
 
@@ -51,6 +55,7 @@ public enum WeightMerging {
 
     /// `v` with all but its ⌈density·n⌉ largest magnitudes set to 0 (ties at the threshold kept).
     static func trim(_ v: [Float], density: Double) -> [Float] {
+        let density = density.isFinite ? min(max(density, 0), 1) : 0
         let keep = min(v.count, Int((density * Double(v.count)).rounded(.up)))
         guard keep < v.count else { return v }
         guard keep > 0 else { return [Float](repeating: 0, count: v.count) }

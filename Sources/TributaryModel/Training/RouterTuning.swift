@@ -33,6 +33,14 @@ public struct RouterTuningRecipe: Sendable, Equatable {
                  ("publicEvery", .int(publicEvery))])
     }
 
+    public func validate() throws {
+        func check(_ ok: Bool, _ why: String) throws { if !ok { throw TributaryError("train.invalid_options", why) } }
+        try check(samplesPerExpert >= 1 && sampleTokens >= 1, "router tuning needs at least one sample of at least one token per expert")
+        try check(steps >= 1, "router tuning needs at least one step")
+        try check(temperature >= 0 && temperature.isFinite && topK >= 1, "router tuning's sampling temperature must be ≥ 0 and its top-k ≥ 1")
+        try check(publicEvery == 0 || publicEvery >= 2, "router tuning's public batch comes every 2nd step or less often (0: never)")
+    }
+
     var training: TrainingOptions {
         var o = TrainingOptions()
         o.steps = steps
@@ -53,6 +61,7 @@ public struct RouterTuningRecipe: Sendable, Equatable {
 public enum RouterTuning {
     /// The proxy documents of expert e (1..<E), as token ids without framing.
     public static func proxySamples(model: Model, expert e: Int, recipe r: RouterTuningRecipe) throws -> [[Int32]] {
+        try r.validate()
         let restricted = r.proxySource == .ownerModel ? try ExpertAssembly.restricted(model, to: [0, e])
             : ExpertAssembly.dense(sharing: model, ffn: ExpertWeights(expert: e, of: model))
         return (0..<r.samplesPerExpert).map { i in
@@ -66,6 +75,7 @@ public enum RouterTuning {
     /// every expert's samples) and, every `publicEvery` steps, on `publicText`.
     public static func tune(model: Model, proxy: [[Int32]], publicText: Corpus?, recipe r: RouterTuningRecipe,
                             progress: ProgressReporter?) throws -> (model: Model, training: TrainingResult) {
+        try r.validate()
         guard model.config.isMoE, model.config.numExperts >= 2 else { throw TributaryError("train.tuning_not_moe", "router tuning needs a model with contributed experts") }
         let t = model.tokenizer
         let stream = proxy.flatMap { [t.documentStart] + $0 + [t.documentEnd] }
