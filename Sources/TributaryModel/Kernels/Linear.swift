@@ -4,6 +4,10 @@ public enum Linear {
     @inline(__always)
     public static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                n: Int, ic: Int, oc: Int, accumulate: Bool = false, ldi: Int? = nil, ldo: Int? = nil) {
+        if n == 1 {
+            sgemv(m: oc, n: ic, a: weight, lda: ic, x: inp, beta: accumulate ? 1 : 0, y: out)
+            return
+        }
         sgemm(transB: true, m: n, n: oc, k: ic, a: inp, lda: ldi ?? ic, b: weight, ldb: ic,
               beta: accumulate ? 1 : 0, c: out, ldc: ldo ?? oc)
     }
