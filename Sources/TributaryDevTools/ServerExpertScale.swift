@@ -122,12 +122,7 @@ public struct ServerExpertScale: Sendable {
         try w.write(to: expertPath)
         var signature = try RoutingSignature.read(routingPath)
         var rng = RNG(seed: 1000 + seed)
-        let C = signature.dimension
-        signature.centroids = (0..<signature.k).flatMap { _ -> [Float] in
-            let v = (0..<C).map { _ in Float(Int(rng.next() % 2001) - 1000) }
-            let norm = max(v.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-6)
-            return v.map { $0 / norm }
-        }
+        signature.centroids = randomUnitVectors(signature.k, dimension: signature.dimension, rng: &rng)
         try signature.write(to: routingPath)
     }
 
@@ -137,5 +132,15 @@ public struct ServerExpertScale: Sendable {
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
               let kb = Int(line.split(separator: " ").dropFirst().first { !$0.isEmpty } ?? "") else { return 0 }
         return kb / 1024
+    }
+}
+
+/// `count` seeded random unit vectors of `dimension`, [count * dimension]: synthetic centroids and
+/// queries for the scale benchmarks.
+public func randomUnitVectors(_ count: Int, dimension: Int, rng: inout RNG) -> [Float] {
+    (0..<count).flatMap { _ -> [Float] in
+        let v = (0..<dimension).map { _ in Float(Int(rng.next() % 2001) - 1000) }
+        let norm = max(v.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-6)
+        return v.map { $0 / norm }
     }
 }

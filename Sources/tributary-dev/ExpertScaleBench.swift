@@ -48,20 +48,13 @@ struct BenchExpertsCommand: AsyncParsableCommand {
                 let assemble = ProgressReporter.now() - t
                 let index = RoutingIndex(dimension: C, center: [Float](repeating: 0, count: C), experts: (0...n).map { e in
                     var r = RNG(seed: UInt64(9000 + e))
-                    var cs = [Float]()
-                    for _ in 0..<centroids {
-                        let v = (0..<C).map { _ in Float(Int(r.next() % 2001) - 1000) }
-                        let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-                        cs += v.map { $0 / max(norm, 1e-6) }
-                    }
-                    return .init(name: e == 0 ? "anchor" : "expert\(e)", centroids: cs, counts: [Float](repeating: 100, count: centroids))
+                    return .init(name: e == 0 ? "anchor" : "expert\(e)", centroids: randomUnitVectors(centroids, dimension: C, rng: &r),
+                                 counts: [Float](repeating: 100, count: centroids))
                 })
                 let router = CentroidRouter(index: index, temperature: 0.1, topK: 2)
                 let queries = (0..<1000).flatMap { q -> [Float] in
                     var r = RNG(seed: UInt64(20_000 + q))
-                    let v = (0..<C).map { _ in Float(Int(r.next() % 2001) - 1000) }
-                    let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-                    return v.map { $0 / norm }
+                    return randomUnitVectors(1, dimension: C, rng: &r)
                 }
                 t = ProgressReporter.now()
                 for q in 0..<100 { _ = router.route(Array(queries[(q * C)..<((q + 1) * C)]), count: 1, workers: 1) }
