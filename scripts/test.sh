@@ -5,6 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build --build-tests
+# A throw-away PostgreSQL cluster on a loopback port, removed on exit: the replica and migration
+# tests need it, and the second pass runs the whole server suite on it instead of SQLite.
+pg=$(mktemp -d /tmp/tributary-pg.XXXXXX)
+trap 'scripts/postgres-test-cluster.sh stop "$pg"' EXIT
+eval "$(scripts/postgres-test-cluster.sh start "$pg")"
 swift test --skip-build
+TRIBUTARY_TEST_BACKEND=postgres swift test --skip-build --filter TributaryServerTests
 # schemathesis, an API fuzzer we did not write, against a live server and protocol/openapi.yaml.
 scripts/fuzz-api.sh 45

@@ -51,7 +51,7 @@ public final class AggregationServer: Sendable {
         }
         let logKey = try loadOrCreateLogKey(config, logger: logger)
         let anchor = try AnchorDirectory.load(config.anchor)
-        let store = try MetadataStore(path: config.databasePath, logKey: logKey, anchorDigest: anchor.digest)
+        let store = try MetadataStore(database: config.databaseLocation, logKey: logKey, anchorDigest: anchor.digest)
         let pool = ComputePool(width: config.computeThreads, queue: config.computeQueue)
         guard !config.probe.isEmpty else {
             throw TributaryError("server.no_probe", "the harmful-expert probe needs public text: pass --probe PATH")
@@ -71,7 +71,10 @@ public final class AggregationServer: Sendable {
         let blobs = try BlobStore(directory: config.blobDirectory)
         // Blobs of uploads that died between the blob move and the commit: referenced by nothing.
         let referenced = Set(try await store.allContributions().flatMap { [$0.expertSHA256, $0.routingSHA256, $0.envelopeSHA256, $0.statementSHA256] })
-        let removed = blobs.removeUnreferenced(keeping: referenced)
+        // With replicas, another one may be between adopting an upload's blobs and committing it:
+        // only blobs older than any upload can be are theirs to remove.
+        let removed = blobs.removeUnreferenced(keeping: referenced, olderThan: config.databaseLocation.isShared
+            ? Date().addingTimeInterval(-TimeInterval(config.uploadDeadlineSeconds + 3600)) : nil)
         if removed > 0 { logger.notice("removed unreferenced blobs", metadata: ["count": "\(removed)"]) }
         let releases = ReleaseBuilder(config: config, store: store, blobs: blobs, anchor: anchor, logKey: logKey, pool: pool)
         try await releases.recover()
@@ -91,7 +94,28 @@ public final class AggregationServer: Sendable {
             await store.requireWitnesses()
             server.keepPublishingCheckpoints()
         }
+        if config.databaseLocation.isShared { server.keepReplicaCurrent() }
         return server
+    }
+
+    /// With a shared database: every `replicaPollSeconds`, picks up releases, opt-outs and takedowns
+    /// that other replicas committed. A failed look (the database restarting) is retried next time.
+    func keepReplicaCurrent() {
+        let releases = self.releases, logger = self.logger, interval = UInt64(config.replicaPollSeconds * 1e9)
+        background.start {
+            var failing = false
+            while !Task.isCancelled {
+                do {
+                    try await releases.refresh()
+                    if failing { logger.notice("replica caught up with the database again") }
+                    failing = false
+                } catch {
+                    if !failing { logger.warning("replica cannot read the database; retrying", metadata: ["error": "\(error)"]) }
+                    failing = true
+                }
+                do { try await Task.sleep(nanoseconds: interval) } catch { return }
+            }
+        }
     }
 
     /// Retries publication every 2 s while witnesses were down or short of the quorum: every
@@ -155,8 +179,15 @@ public final class AggregationServer: Sendable {
             }
             return key
         }
-        if FileManager.default.fileExists(atPath: config.databasePath) {
-            throw StoreError.logKeyMismatch("\(config.databasePath) exists but \(config.logKeyPath) does not: restore the log key; a new one would sign a second history")
+        switch config.databaseLocation {
+        case let .sqlite(path):
+            if FileManager.default.fileExists(atPath: path) {
+                throw StoreError.logKeyMismatch("\(path) exists but \(config.logKeyPath) does not: restore the log key; a new one would sign a second history")
+            }
+        case let .postgres(p):
+            if try MetadataStore.holdsLog(.postgres(p)) {
+                throw StoreError.logKeyMismatch("\(p) holds a log but \(config.logKeyPath) does not exist: copy the log key every replica of this database uses; a new one would sign a second history")
+            }
         }
         let key = try SigningKey.generate(name: config.origin)
         var text = Array((key.encodedPrivateKey() + "\n").utf8)

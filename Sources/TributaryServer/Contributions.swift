@@ -82,7 +82,7 @@ extension AggregationServer {
             routingSHA256: b.digests[BundleLayout.routingFile] ?? "", nonce: a.predicate.nonce,
             privacy: JSONWriter.string(a.predicate.routing.privacy.json), epsilon: a.predicate.routing.privacy.epsilon ?? 0,
             revokedAt: nil, takenDownAt: nil)
-        let r = await witnessed(try await store.commitContribution(record, entry: entry))
+        let r = await witnessed(try await store.commitContribution(record, entry: entry, epsilonBudget: config.policy.organisationEpsilonBudget))
         metrics.accepted.increment()
         metrics.logSize.record(Int64(r.size))
         logger.info("contribution accepted", metadata: ["organisation": "\(record.organisation)", "log_index": "\(r.index)",

@@ -9,7 +9,7 @@ import TributaryServer
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin", abstract: "Operator actions: enrolment, key rotation and revocation, takedowns, releases.",
-        subcommands: [EnrollCommand.self, RotateKeyCommand.self, RevokeKeyCommand.self, TakedownCommand.self, ReleaseCommand.self])
+        subcommands: [EnrollCommand.self, RotateKeyCommand.self, RevokeKeyCommand.self, TakedownCommand.self, ReleaseCommand.self, MigrateCommand.self])
 }
 
 /// Where an admin action goes: the data directory on this machine, or a server over HTTP; either
@@ -19,6 +19,7 @@ struct AdminTarget: ParsableArguments {
     @Option(help: "Server URL.") var server: String?
     @Option(help: "The operator's private key file.") var operatorKey: String?
     @Flag(help: "With --dir on a server started without --operator-key: log the enrolment unsigned.") var unsigned = false
+    @OptionGroup var database: DatabaseOptions
 
     func validate() throws {
         guard (directory == nil) != (server == nil) else { throw ValidationError("give either --dir (local) or --server (remote)") }
@@ -31,7 +32,7 @@ struct AdminTarget: ParsableArguments {
         var bytes = try readSmallFile(dir + "/log.key", limit: 4096)
         defer { secureZero(&bytes) }
         let key = try SigningKey.parse(privateKey: String(decoding: bytes, as: UTF8.self))
-        return try MetadataStore(path: dir + "/tributary.sqlite", logKey: key, anchorDigest: nil)
+        return try MetadataStore(database: try database.location() ?? .sqlite(path: dir + "/tributary.sqlite"), logKey: key, anchorDigest: nil)
     }
 }
 

@@ -15,6 +15,10 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
         DIR holds everything (SQLite in WAL mode, content-addressed blobs, releases, the log key \
         created on first start). The log's verifier key is printed at start and written to DIR/log.pub.
+
+        Replicas: any number of `serve` processes with one --database postgres://… and one --store \
+        (a directory all of them reach) share the log, the blobs and the releases. Each keeps its \
+        own DIR holding a copy of the same log.key. README, "Running several replicas".
         """)
 
     @Option(name: .customLong("dir"), help: "Data directory.") var directory: String
@@ -52,6 +56,10 @@ struct ServeCommand: AsyncParsableCommand {
     var witness: [String] = []
     @Option(help: "Cosignatures a checkpoint needs before /checkpoint and the tiles show it (default with --witness: all of them).")
     var witnessQuorum: Int?
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "Directory for blobs and releases that every replica reaches (default: DIR).") var store: String?
+    @Option(help: "This replica's name (default: host name and a tag of DIR).") var replica: String?
+    @Option(help: "Seconds between a replica's looks for releases and opt-outs made through other replicas.") var replicaPoll = 1.0
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
 
     func config() throws -> ServerConfig {
@@ -93,6 +101,10 @@ struct ServeCommand: AsyncParsableCommand {
             return WitnessEndpoint(url: String(spec[..<eq]), key: try loadCosignerKey(String(spec[spec.index(after: eq)...])))
         }
         c.witnessQuorum = witnessQuorum ?? c.witnesses.count
+        c.database = try database.location()
+        c.store = store
+        c.replica = replica ?? (c.database == nil && store == nil ? "local" : defaultReplicaName(directory: directory))
+        c.replicaPollSeconds = replicaPoll
         try c.validate()
         return c
     }

@@ -44,7 +44,7 @@ struct AuditScene {
     }
 
     /// A second connection to the server's database: what someone with disk access could do.
-    var database: SQLiteDatabase { get throws { try SQLiteDatabase(path: dir + "/tributary.sqlite") } }
+    var database: any SQLDatabase { get throws { try SQLDatabases.open(s.server.config.databaseLocation) } }
 }
 
 func expectFinding(_ report: AuditReport, _ code: String, _ label: String) {

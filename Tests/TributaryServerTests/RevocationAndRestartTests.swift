@@ -82,7 +82,7 @@ import TributaryLog
         try await f.enrol("globex", on: s.server)
         await s.stop()
         // Someone rewrites an entry in place.
-        let db = try SQLiteDatabase(path: config.databasePath)
+        let db = try SQLDatabases.open(config.databaseLocation)
         try db.run("UPDATE log_entries SET entry = ? WHERE idx = 0", [.blob(LogEntry.enrolment(organisation: "mallory", verifierKey: "x", time: "2026-01-01T00:00:00Z", request: nil).bytes)])
         await #expect(throws: StoreError.self) { _ = try await AggregationServer.open(config) }
     }

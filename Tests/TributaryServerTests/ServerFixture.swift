@@ -53,8 +53,10 @@ struct Fixture: Sendable {
         return try await server.enrol(key, request: request("enrol", [("verifierKey", .string(key.encoded))]))
     }
 
+    /// With `TRIBUTARY_TEST_BACKEND=postgres`, on a PostgreSQL database of its own (`TestPostgres`).
     func serverConfig(_ dir: String) -> ServerConfig {
         var c = ServerConfig(directory: dir, anchor: anchorDir, probe: probe)
+        if TestPostgres.selected { c.database = .postgres(TestPostgres.database(for: dir)) }
         c.port = 0
         c.origin = Fixture.origin
         c.operatorKey = operatorKey.verifierKey
@@ -124,4 +126,34 @@ func listing(_ dir: String) -> [String: Int] {
         if attrs?[.type] as? FileAttributeType == .typeRegular { out[rel] = (attrs?[.size] as? Int) ?? -1 }
     }
     return out
+}
+
+/// The throw-away PostgreSQL cluster scripts/test.sh starts (scripts/postgres-test-cluster.sh):
+/// `TRIBUTARY_TEST_POSTGRES` names it; `TRIBUTARY_TEST_BACKEND=postgres` runs every server test on it.
+enum TestPostgres {
+    static let environment = ProcessInfo.processInfo.environment
+
+    static var cluster: PostgresLocation? {
+        guard let url = environment["TRIBUTARY_TEST_POSTGRES"] else { return nil }
+        return try? PostgresLocation.parse(url, passwordFile: environment["TRIBUTARY_TEST_POSTGRES_PASSWORD_FILE"])
+    }
+
+    static var selected: Bool { environment["TRIBUTARY_TEST_BACKEND"] == "postgres" }
+
+    /// A database of its own for `key` (a test's data directory), created on first use: a server
+    /// restarted on the same directory finds its state again, and tests running at once never meet.
+    static func database(for key: String) -> PostgresLocation {
+        guard var location = cluster else { fatalError("TRIBUTARY_TEST_BACKEND=postgres needs TRIBUTARY_TEST_POSTGRES (scripts/test.sh starts a cluster)") }
+        let name = "t_" + Hex.encode(Array(SHA256.digest(Array(key.utf8)).prefix(8)))
+        do {
+            let admin = try PostgresDatabase(location)
+            if try admin.first("SELECT 1 FROM pg_database WHERE datname = ?", [.text(name)], { _ in true }) == nil {
+                try admin.execute("CREATE DATABASE \(name)")
+            }
+        } catch {
+            fatalError("cannot create test database \(name) on \(location): \(error)")
+        }
+        location.database = name
+        return location
+    }
 }

@@ -52,6 +52,22 @@ public struct ServerConfig: Sendable {
     public var witnesses: [WitnessEndpoint] = []
     public var witnessQuorum = 0
 
+    /// The metadata database: nil is the embedded default, `DIR/tributary.sqlite`.
+    public var database: DatabaseLocation?
+    /// Where blobs and releases live (`STORE/blobs`, `STORE/releases`, uploads staged in
+    /// `STORE/tmp/REPLICA`): a directory every replica reaches, on a shared file system. nil: the data
+    /// directory.
+    public var store: String?
+    /// This process's name among the replicas of one database: its staging directory, and the holder
+    /// of the release lease while it builds. Stable across restarts of the same replica.
+    public var replica = "local"
+    /// With a shared database: how often a replica looks for releases, opt-outs and takedowns other
+    /// replicas made (the bound on how stale its release and routing can be).
+    public var replicaPollSeconds = 1.0
+    /// How long a replica may hold the release lease without renewing it (it renews every third of
+    /// it while building): a replica that dies holding it delays releases by at most this.
+    public var releaseLeaseSeconds: Int64 = 120
+
     public init(directory: String, anchor: String, probe: [String]) {
         self.directory = directory
         self.anchor = anchor
@@ -59,9 +75,11 @@ public struct ServerConfig: Sendable {
     }
 
     public var databasePath: String { directory + "/tributary.sqlite" }
-    public var blobDirectory: String { directory + "/blobs" }
-    public var releaseDirectory: String { directory + "/releases" }
-    public var tempDirectory: String { directory + "/tmp" }
+    public var databaseLocation: DatabaseLocation { database ?? .sqlite(path: databasePath) }
+    public var storeDirectory: String { store ?? directory }
+    public var blobDirectory: String { storeDirectory + "/blobs" }
+    public var releaseDirectory: String { storeDirectory + "/releases" }
+    public var tempDirectory: String { store == nil ? directory + "/tmp" : storeDirectory + "/tmp/" + replica }
     public var logKeyPath: String { directory + "/log.key" }
 
     /// Refuses settings that cannot work, before anything is opened.
@@ -82,6 +100,9 @@ public struct ServerConfig: Sendable {
         try check((1024...(1 << 30)).contains(probeBytes), "the probe must read 1 KiB to 1 GiB (--probe-bytes)")
         try check((1...8192).contains(maxGenerateTokens), "generated tokens per request must be in 1...8192")
         if let k = keepReleases { try check(k >= 1, "keep at least one release") }
+        try check(ReplicaName.isValid(replica), "the replica name must be 1 to 64 characters of a-z, A-Z, 0-9, '.', '_' or '-' (--replica)")
+        try check((0.05...60).contains(replicaPollSeconds), "the replica poll interval must be 0.05 to 60 s")
+        try check((10...86_400).contains(releaseLeaseSeconds), "the release lease must be 10 s to 1 day")
         if !witnesses.isEmpty {
             do { _ = try WitnessPolicy(witnesses: witnesses.map(\.key), quorum: witnessQuorum) } catch {
                 throw TributaryError("server.invalid_config", error.message + " (--witness, --witness-quorum)")
@@ -102,5 +123,14 @@ public struct WitnessEndpoint: Sendable {
     public init(url: String, key: CosignerKey) {
         self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
         self.key = key
+    }
+}
+
+/// A replica's name: it names a directory and is stored in the database.
+public enum ReplicaName {
+    public static func isValid(_ s: String) -> Bool {
+        (1...64).contains(s.utf8.count) && s.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x2e || c == 0x5f || c == 0x2d
+        } && s != "." && s != ".."
     }
 }

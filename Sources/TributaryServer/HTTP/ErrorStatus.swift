@@ -38,6 +38,7 @@ enum ErrorStatus {
         "witness.forbidden": .forbidden, "witness.unknown_log": .notFound, "witness.conflict": .conflict,
         "witness.bad_proof": .unprocessableContent, "witness.bad_response": .internalServerError, "witness.state_lost": .internalServerError,
         "witness.bad_policy": .internalServerError, "witness.quorum_unmet": .internalServerError,
+        "server.database_unavailable": .serviceUnavailable,
     ]
 
     /// The status of `code`; nil for a family this table does not know (a bug the error-code test catches).

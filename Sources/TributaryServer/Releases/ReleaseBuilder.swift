@@ -42,18 +42,41 @@ public actor ReleaseBuilder {
     public static func directoryName(_ n: Int) -> String { String(format: "%06d", n) }
 
     /// Removes release directories a crash left without their log entry, and loads the latest release.
+    /// The directories are removed only while holding the release lease: on a store replicas share,
+    /// the holder may be writing one right now.
     public func recover() async throws {
-        let known = Set(try await store.releaseNumbers())
         let fm = FileManager.default
         try fm.createDirectory(atPath: config.releaseDirectory, withIntermediateDirectories: true)
-        for name in try fm.contentsOfDirectory(atPath: config.releaseDirectory) where name.hasPrefix(".tmp-") || Int(name).map({ !known.contains($0) }) == true {
-            try? fm.removeItem(atPath: config.releaseDirectory + "/" + name)
+        if try await store.acquireReleaseLease(holder: config.replica, seconds: config.releaseLeaseSeconds) {
+            let known = Set(try await store.releaseNumbers())
+            for name in try fm.contentsOfDirectory(atPath: config.releaseDirectory) where name.hasPrefix(".tmp-") || Int(name).map({ !known.contains($0) }) == true {
+                try? fm.removeItem(atPath: config.releaseDirectory + "/" + name)
+            }
+            try await store.releaseReleaseLease(holder: config.replica)
         }
-        if let latest = try await store.latestRelease() {
-            current = try await load(latest.number)
-            let live = Set(try await store.liveContributions().map(\.logIndex))
-            withdrawn = Set(current?.manifest.experts.map(\.contribution).filter { !live.contains($0) } ?? [])
+        try await refresh()
+    }
+
+    /// Catches up with the database: loads a release another replica published, and stops routing to
+    /// contributions withdrawn or taken down through any replica. Replicas call it every
+    /// `replicaPollSeconds`.
+    public func refresh() async throws {
+        try await adoptLatest()
+        guard let current else { return }
+        let live = Set(try await store.liveContributions().map(\.logIndex))
+        withdrawn = Set(current.manifest.experts.map(\.contribution).filter { !live.contains($0) })
+    }
+
+    /// Loads the latest release when it is newer than the one in memory, after checking its manifest
+    /// is the one the log recorded.
+    private func adoptLatest() async throws {
+        guard let latest = try await store.latestRelease(), latest.number > (current?.manifest.release ?? 0) else { return }
+        let manifest = config.releaseDirectory + "/" + Self.directoryName(latest.number) + "/" + ReleaseLayout.manifestFile
+        let sha = Hex.encode(try SHA256.digest(fileAt: manifest).digest)
+        guard sha == latest.manifestSHA256 else {
+            throw StoreError.corrupt("release \(latest.number)'s manifest has SHA-256 \(sha.prefix(16))…, the log recorded \(latest.manifestSHA256.prefix(16))…")
         }
+        current = try await load(latest.number)
     }
 
     public func withdraw(_ contributions: [UInt64]) { withdrawn.formUnion(contributions) }
@@ -108,7 +131,46 @@ public actor ReleaseBuilder {
 
     private func scheduledStarted() { scheduledWaiting = false }
 
+    /// Whether the release in memory already holds exactly these contributions.
+    private func isCurrent(_ live: [ContributionRecord]) -> Bool {
+        if let cur = current { return cur.manifest.experts.map(\.contribution) == live.map(\.logIndex) }
+        return live.isEmpty
+    }
+
+    /// Builds under the release lease, so that of several replicas one builds and the others pick the
+    /// result up: a replica that finds the lease held waits, then publishes only if the holder's
+    /// release does not already hold the live contributions.
     private func publishNow(force: Bool) async throws -> LoadedRelease? {
+        try await adoptLatest()
+        if !force, isCurrent(try await store.releaseSnapshot().0) { return current }
+        while try !(await store.acquireReleaseLease(holder: config.replica, seconds: config.releaseLeaseSeconds)) {
+            try await Task.sleep(nanoseconds: UInt64(config.replicaPollSeconds * 1e9))
+            try await adoptLatest()
+            if !force, isCurrent(try await store.releaseSnapshot().0) { return current }
+        }
+        let (store, replica, lease) = (self.store, config.replica, config.releaseLeaseSeconds)
+        let renewal = Task {
+            while !Task.isCancelled {
+                try await Task.sleep(nanoseconds: UInt64(lease) * 1_000_000_000 / 3)
+                _ = try await store.acquireReleaseLease(holder: replica, seconds: lease)
+            }
+        }
+        defer { renewal.cancel() }
+        do {
+            let published = try await build(force: force)
+            renewal.cancel()
+            try? await store.releaseReleaseLease(holder: replica)
+            return published
+        } catch {
+            renewal.cancel()
+            try? await store.releaseReleaseLease(holder: replica)
+            throw error
+        }
+    }
+
+    private func build(force: Bool) async throws -> LoadedRelease? {
+        // Read again under the lease: another replica may have published while this one waited.
+        try await adoptLatest()
         let (live, logSize) = try await store.releaseSnapshot()
         if !force, let cur = current, cur.manifest.experts.map(\.contribution) == live.map(\.logIndex) { return cur }
         if !force, current == nil, live.isEmpty { return nil }
@@ -143,9 +205,12 @@ public actor ReleaseBuilder {
         // Directory first (its entries and itself durable), then the log entry: a crash in between
         // leaves a directory `recover` removes.
         syncDirectory(of: tmp + "/" + ReleaseLayout.manifestFile)
+        // A directory of this number without its log entry: an earlier attempt whose commit failed
+        // (this replica holds the lease, so nobody else is writing it).
+        if FileManager.default.fileExists(atPath: final), try await store.release(number) == nil { try FileManager.default.removeItem(atPath: final) }
         guard rename(tmp, final) == 0 else { throw FileSystemError.posix("rename", final, errno) }
         syncDirectory(of: final)
-        _ = try await store.commitRelease(number: number, manifest: manifestBytes, logSize: logSize)
+        _ = try await store.commitRelease(number: number, manifest: manifestBytes, logSize: logSize, leaseHolder: config.replica)
         current = try await load(number)
         let inRelease = Set(live.map(\.logIndex))
         withdrawn = withdrawn.filter { inRelease.contains($0) }

@@ -17,13 +17,17 @@ public struct BlobStore: Sendable {
 
     public func contains(_ sha256: String) -> Bool { FileManager.default.fileExists(atPath: path(sha256)) }
 
-    /// Deletes every blob whose digest is not in `keeping`; returns how many.
-    public func removeUnreferenced(keeping: Set<String>) -> Int {
+    /// Deletes every blob whose digest is not in `keeping` and, with `olderThan`, that was last
+    /// modified before it; returns how many. A store that replicas share needs the age: another
+    /// replica's upload adopts its blobs a moment before it commits the row naming them.
+    public func removeUnreferenced(keeping: Set<String>, olderThan: Date? = nil) -> Int {
         var removed = 0
         let fm = FileManager.default
         for prefix in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] {
             for rest in (try? fm.contentsOfDirectory(atPath: directory + "/" + prefix)) ?? [] where !keeping.contains(prefix + rest) {
-                if (try? fm.removeItem(atPath: directory + "/" + prefix + "/" + rest)) != nil { removed += 1 }
+                let path = directory + "/" + prefix + "/" + rest
+                if let olderThan, let modified = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date, modified >= olderThan { continue }
+                if (try? fm.removeItem(atPath: path)) != nil { removed += 1 }
             }
         }
         return removed

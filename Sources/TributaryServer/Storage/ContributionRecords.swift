@@ -28,7 +28,7 @@ public struct ContributionRecord: Sendable, Equatable {
 extension MetadataStore {
     static let contributionColumns = "log_index, organisation, key_id, verifier_key, statement_sha256, envelope_sha256, expert_sha256, routing_sha256, nonce, privacy, epsilon, revoked_at, taken_down_at"
 
-    static func contributionRow(_ s: SQLiteDatabase.Statement) -> ContributionRecord {
+    static func contributionRow(_ s: any SQLRow) -> ContributionRecord {
         ContributionRecord(logIndex: UInt64(s.int(0)), organisation: s.text(1), keyID: s.text(2), verifierKey: s.text(3),
                            statementSHA256: s.text(4), envelopeSHA256: s.text(5), expertSHA256: s.text(6), routingSHA256: s.text(7),
                            nonce: s.text(8), privacy: s.text(9), epsilon: s.double(10),
@@ -51,11 +51,18 @@ extension MetadataStore {
         try db.first("SELECT COALESCE(SUM(epsilon), 0) FROM contributions WHERE organisation = ?", [.text(organisation)], { $0.double(0) }) ?? 0
     }
 
-    public func commitContribution(_ c: ContributionRecord, entry: LogEntry) throws -> AppendResult {
-        if let what = try duplicate(statementSHA256: c.statementSHA256, expertSHA256: c.expertSHA256, nonce: c.nonce) {
-            throw ContributionError.duplicate(what)
-        }
+    /// Checked again inside the transaction, under the write lock: the key still live, nothing
+    /// accepted in common, the organisation's ε budget (`epsilonBudget`) not exceeded. Uploads through
+    /// other replicas, or at once through this one, may have committed since admission checked them.
+    public func commitContribution(_ c: ContributionRecord, entry: LogEntry, epsilonBudget: Double? = nil) throws -> AppendResult {
         return try append(entry) { index in
+            if let what = try duplicate(statementSHA256: c.statementSHA256, expertSHA256: c.expertSHA256, nonce: c.nonce) {
+                throw ContributionError.duplicate(what)
+            }
+            if let budget = epsilonBudget {
+                let spent = try epsilonSpent(organisation: c.organisation)
+                guard spent + c.epsilon <= budget * (1 + 1e-12) else { throw ContributionError.budget(spent: spent, asked: c.epsilon, budget: budget) }
+            }
             // The key may have been revoked or retired between the check and this transaction.
             guard let key = try db.first("SELECT \(Self.keyColumns) FROM keys WHERE verifier_key = ?", [.text(c.verifierKey)], Self.keyRow),
                   key.isLive else { throw ContributionError.keyRevoked(c.keyID) }

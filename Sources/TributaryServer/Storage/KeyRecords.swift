@@ -21,7 +21,7 @@ public struct KeyRecord: Sendable, Equatable {
 extension MetadataStore {
     static let keyColumns = "key_id, organisation, verifier_key, enrolled_at, retired_at, revoked_at"
 
-    static func keyRow(_ s: SQLiteDatabase.Statement) throws -> KeyRecord {
+    static func keyRow(_ s: any SQLRow) throws -> KeyRecord {
         KeyRecord(keyID: s.text(0), organisation: s.text(1), verifierKey: try VerifierKey(parsing: s.text(2)),
                   enrolledAt: UInt64(s.int(3)), retiredAt: s.isNull(4) ? nil : UInt64(s.int(4)), revokedAt: s.isNull(5) ? nil : UInt64(s.int(5)))
     }

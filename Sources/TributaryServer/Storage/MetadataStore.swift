@@ -11,12 +11,14 @@ public struct AppendResult: Sendable {
     public let proof: [[UInt8]]
 }
 
-/// Every read and write of the server's SQLite database, serialised by the actor. Each state change
+/// Every read and write of the server's database (SQLite, or PostgreSQL shared by replicas),
+/// serialised by the actor within a process and by the database's write lock across processes
+/// (`SQLDatabase.transaction`). Each state change
 /// is one transaction that also appends its log entry, stores the completed tree nodes and signs the
 /// new checkpoint, after checking it is consistent with the previous one: a crash leaves all of it
 /// or none. Keys, contributions and releases are in the extensions beside this file.
 public actor MetadataStore {
-    let db: SQLiteDatabase
+    let db: any SQLDatabase
     let logKey: SigningKey
     public nonisolated let origin: String
     var size: UInt64 = 0
@@ -29,8 +31,13 @@ public actor MetadataStore {
 
     /// `anchorDigest` nil accepts whatever anchor the data directory was created for (local admin tools).
     public init(path: String, logKey: SigningKey, anchorDigest: String?) throws {
-        let db = try SQLiteDatabase(path: path)
-        for s in Schema.statements { try db.execute(s) }
+        try self.init(database: .sqlite(path: path), logKey: logKey, anchorDigest: anchorDigest)
+    }
+
+    public init(database: DatabaseLocation, logKey: SigningKey, anchorDigest: String?) throws {
+        let db = try SQLDatabases.open(database)
+        let path = db.location
+        try Schema.migrate(db)
         try db.transaction {
             if let stored = try db.first("SELECT value FROM meta WHERE key = 'anchor'", [], { $0.text(0) }) {
                 if let anchorDigest, stored != anchorDigest { throw StoreError.anchorMismatch(stored: stored, given: anchorDigest) }
@@ -42,22 +49,30 @@ public actor MetadataStore {
             if let storedOrigin = try db.first("SELECT value FROM meta WHERE key = 'origin'", [], { $0.text(0) }), storedOrigin != logKey.name {
                 throw StoreError.corrupt("the log key is named \(logKey.name) but this log's origin is \(storedOrigin)")
             }
-            if let schema = try db.first("SELECT value FROM meta WHERE key = 'schema'", [], { $0.text(0) }), schema != String(Schema.version) {
-                throw StoreError.corrupt("the database has schema version \(schema); this server reads version \(Schema.version)")
-            }
         }
-        let size = UInt64(try db.first("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries", [], { $0.int(0) }) ?? 0)
-        try Self.checkIntegrity(db, size: size, logKey: logKey.verifierKey)
+        // One snapshot: replicas may be appending while this one starts.
+        let size = try db.snapshot {
+            let size = UInt64(try db.first("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries", [], { $0.int(0) }) ?? 0)
+            try Self.checkIntegrity(db, size: size, logKey: logKey.verifierKey)
+            return size
+        }
         self.db = db
         self.logKey = logKey
         self.origin = logKey.name
         self.size = size
     }
 
+    /// Whether the database at `location` already holds log entries (opened and closed again).
+    public static func holdsLog(_ location: DatabaseLocation) throws -> Bool {
+        let db = try SQLDatabases.open(location)
+        guard try db.tableExists("log_entries") else { return false }
+        return try db.first("SELECT 1 FROM log_entries LIMIT 1", [], { _ in true }) ?? false
+    }
+
     // MARK: Tree storage
 
     struct Nodes: TreeNodeStore {
-        let db: SQLiteDatabase
+        let db: any SQLDatabase
         func node(level: Int, index: UInt64) throws -> [UInt8] {
             guard let h = try db.first("SELECT hash FROM tree_nodes WHERE level = ? AND idx = ?", [.int(Int64(level)), .int(Int64(index))], { $0.blob(0) }) else {
                 throw MerkleTreeError.missingNode(level, index)
@@ -82,7 +97,7 @@ public actor MetadataStore {
     /// match the entries, the last signed checkpoint must carry the log key's signature and the tree
     /// at its size must still have its root. Streams the entries (memory stays O(log n)); a mismatch
     /// means the database was edited or the key replaced, and the server refuses to sign on top of it.
-    private static func checkIntegrity(_ db: SQLiteDatabase, size: UInt64, logKey: VerifierKey) throws {
+    private static func checkIntegrity(_ db: any SQLDatabase, size: UInt64, logKey: VerifierKey) throws {
         let nodes = Nodes(db: db)
         let count = try db.first("SELECT COUNT(*) FROM log_entries", [], { $0.int(0) }) ?? 0
         guard UInt64(count) == size else { throw StoreError.corrupt("log entries are not numbered 0..<\(size)") }

@@ -4,9 +4,11 @@ import TributaryCore
 
 /// A thin wrapper over one sqlite3 connection: prepared statements, typed binds and columns,
 /// transactions. Not thread-safe; `MetadataStore` (an actor) owns the only instance.
-final class SQLiteDatabase {
+final class SQLiteDatabase: SQLDatabase {
     private var handle: OpaquePointer?
     let path: String
+    let dialect = SQLDialect.sqlite
+    var location: String { path }
 
     init(path: String) throws {
         self.path = path
@@ -36,7 +38,7 @@ final class SQLiteDatabase {
         }
     }
 
-    final class Statement {
+    final class Statement: SQLRow {
         let stmt: OpaquePointer
         let db: SQLiteDatabase
         init(_ stmt: OpaquePointer, _ db: SQLiteDatabase) {
@@ -101,34 +103,24 @@ final class SQLiteDatabase {
         return try s.bind(values)
     }
 
-    func run(_ sql: String, _ values: [SQLValue] = []) throws {
+    func run(_ sql: String, _ values: [SQLValue]) throws {
         _ = try prepare(sql, values).step()
     }
 
-    /// All rows mapped by `row`.
-    func query<T>(_ sql: String, _ values: [SQLValue] = [], _ row: (Statement) throws -> T) throws -> [T] {
+    func query<T>(_ sql: String, _ values: [SQLValue], _ row: (any SQLRow) throws -> T) throws -> [T] {
         let s = try prepare(sql, values)
         var out = [T]()
         while try s.step() { out.append(try row(s)) }
         return out
     }
 
-    /// Calls `row` for every row without collecting them (large scans).
-    func each(_ sql: String, _ values: [SQLValue] = [], _ row: (Statement) throws -> Void) throws {
+    func each(_ sql: String, _ values: [SQLValue], _ row: (any SQLRow) throws -> Void) throws {
         let s = try prepare(sql, values)
         defer { sqlite3_reset(s.stmt) }
         while try s.step() { try row(s) }
     }
 
-    func first<T>(_ sql: String, _ values: [SQLValue] = [], _ row: (Statement) throws -> T) throws -> T? {
-        let s = try prepare(sql, values)
-        guard try s.step() else { return nil }
-        let v = try row(s)
-        sqlite3_reset(s.stmt)
-        return v
-    }
-
-    /// Runs `body` in one IMMEDIATE transaction: all of it is committed, or none of it.
+    /// IMMEDIATE: the write lock is taken at BEGIN, before the body reads anything.
     func transaction<T>(_ body: () throws -> T) throws -> T {
         try execute("BEGIN IMMEDIATE")
         do {
@@ -141,44 +133,53 @@ final class SQLiteDatabase {
         }
     }
 
-    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    /// A deferred transaction in WAL mode reads one snapshot from its first read on.
+    func snapshot<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN")
+        defer { try? execute("COMMIT") }
+        return try body()
+    }
+
+    func tableExists(_ name: String) throws -> Bool {
+        try first("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [.text(name)], { _ in true }) ?? false
+    }
 
     func error(_ what: String) -> StoreError {
         StoreError.database("\(what): \(String(cString: sqlite3_errmsg(handle)))")
     }
 }
 
-enum SQLValue {
-    case null
-    case int(Int64)
-    case double(Double)
-    case text(String)
-    case blob([UInt8])
-}
-
 public enum StoreError: CodedError, Equatable {
     case database(String)
+    /// The database cannot be reached now (a lost connection, a restart): worth retrying.
+    case unavailable(String)
     case constraint(String)
     case corrupt(String)
     case anchorMismatch(stored: String, given: String)
     case logKeyMismatch(String)
+    /// A replica's release lease expired while it built: another may be building.
+    case leaseLost(String)
 
     public var code: String {
         switch self {
         case .database: return "server.database"
+        case .unavailable: return "server.database_unavailable"
         case .constraint: return "server.constraint"
         case .corrupt: return "server.corrupt"
         case .anchorMismatch: return "server.anchor_mismatch"
         case .logKeyMismatch: return "server.log_key_mismatch"
+        case .leaseLost: return "server.release_lease_lost"
         }
     }
 
     public var message: String {
         switch self {
         case let .database(m): return "database error: \(m)"
+        case let .unavailable(m): return "the database is unavailable, try again shortly: \(m)"
         case let .constraint(m): return "database constraint: \(m)"
         case let .corrupt(m): return "stored state is corrupt, refusing to continue: \(m)"
         case let .logKeyMismatch(why): return "refusing to start: \(why)"
+        case let .leaseLost(holder): return "replica \(holder) no longer holds the release lease; the release it built is not published"
         case let .anchorMismatch(stored, given): return "this data directory belongs to anchor \(stored.prefix(16))…, not \(given.prefix(16))…"
         }
     }

@@ -29,7 +29,7 @@ extension MetadataStore {
     }
 
     func recordWitnessSize(_ witness: String, _ size: UInt64) throws {
-        try db.run("INSERT INTO witness_sizes (witness, size) VALUES (?, ?) ON CONFLICT (witness) DO UPDATE SET size = MAX(size, excluded.size)",
+        try db.run("INSERT INTO witness_sizes (witness, size) VALUES (?, ?) ON CONFLICT (witness) DO UPDATE SET size = CASE WHEN excluded.size > witness_sizes.size THEN excluded.size ELSE witness_sizes.size END",
                    [.text(witness), .int(Int64(size))])
     }
 }

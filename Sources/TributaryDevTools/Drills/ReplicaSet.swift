@@ -1,0 +1,128 @@
+import Foundation
+import TributaryClient
+import TributaryCore
+import TributaryDemo
+
+/// A PostgreSQL cluster a drill may crash: a `postgres://` URL with its password file, and the
+/// directory scripts/postgres-test-cluster.sh made it in (for kill and restart).
+public struct DrillDatabase: Sendable {
+    public let url: String
+    public let passwordFile: String
+    public let cluster: String?
+    public let script: String
+
+    public init(url: String, passwordFile: String, cluster: String?, script: String) {
+        self.url = url
+        self.passwordFile = passwordFile
+        self.cluster = cluster
+        self.script = script
+    }
+
+    /// A new empty database on the same server (psql, from Debian's postgresql-client); returns its URL.
+    func createDatabase(_ name: String) throws -> String {
+        guard let c = URLComponents(string: url), let host = c.host, let user = c.user else { throw TributaryError("drill.database", "cannot read \(url)") }
+        let password = String(decoding: try readSmallFile(passwordFile, limit: 4096), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        try runTool("/usr/bin/psql", ["-h", host, "-p", String(c.port ?? 5432), "-U", user, "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q",
+                                      "-c", "CREATE DATABASE \(name)"], environment: ["PGPASSWORD": password])
+        var d = c
+        d.path = "/" + name
+        return d.string ?? url
+    }
+
+    func crash() throws {
+        guard let cluster else { throw TributaryError("drill.database", "no cluster directory to crash") }
+        try runTool("/bin/bash", [script, "kill", cluster])
+    }
+
+    func restart() throws {
+        guard let cluster else { throw TributaryError("drill.database", "no cluster directory to restart") }
+        try runTool("/bin/bash", [script, "restart", cluster])
+    }
+
+    private func runTool(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = arguments
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw TributaryError("drill.database", "\((path as NSString).lastPathComponent) \(arguments.first ?? "") failed: \(text)")
+        }
+    }
+}
+
+/// `count` `tributary serve` replicas on one PostgreSQL database and one shared store
+/// (`work/store`), each with its own data directory holding a copy of the first one's log key.
+struct ReplicaSet {
+    let servers: [ServerProcess]
+    let logKey: VerifierKey
+    let store: String
+
+    static func start(binary: String, work: String, deployment: SmallDeployment, database: DrillDatabase, databaseURL: String,
+                      count: Int, origin: String, extra: [String] = []) async throws -> ReplicaSet {
+        let store = work + "/store"
+        try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
+        var servers = [ServerProcess]()
+        for i in 0..<count {
+            let dir = work + "/replica\(i)"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            servers.append(ServerProcess(binary: binary, arguments: [
+                "--dir", dir, "--store", store, "--database", databaseURL, "--database-password-file", database.passwordFile,
+                "--replica", "replica\(i)", "--replica-poll", "0.5",
+                "--anchor", deployment.anchor, "--probe"] + deployment.probe + [
+                "--origin", origin, "--operator-key", deployment.operatorKey.verifierKey.encoded, "--log-level", "warning"] + extra,
+                port: try ServerProcess.freePort(), logFile: work + "/replica\(i).log"))
+        }
+        do {
+            try await servers[0].start()
+            let key = work + "/replica0/log.key"
+            for i in 1..<count {
+                let copy = work + "/replica\(i)/log.key"
+                try? FileManager.default.removeItem(atPath: copy)
+                try FileManager.default.copyItem(atPath: key, toPath: copy)
+                chmod(copy, 0o600)
+            }
+            for s in servers.dropFirst() { try await s.start() }
+            let text = String(decoding: try readSmallFile(work + "/replica0/log.pub", limit: 4096), as: UTF8.self)
+            return ReplicaSet(servers: servers, logKey: try VerifierKey(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines)), store: store)
+        } catch {
+            for s in servers { s.kill() }
+            throw error
+        }
+    }
+
+    func killAll() { for s in servers { s.kill() } }
+
+    /// Waits until every replica answers `/checkpoint` (which reads the database); returns the seconds.
+    func waitUntilAllAnswer(timeout: Double = 120) async throws -> Double {
+        let t0 = Date()
+        for s in servers {
+            var client = try TributaryClient(server: s.url)
+            client.timeoutSeconds = 2
+            while (try? await client.checkpoint()) == nil {
+                guard Date().timeIntervalSince(t0) < timeout else { throw TributaryError("drill.replica", "\(s.url) does not answer /checkpoint") }
+                try await Task.sleep(nanoseconds: 50_000_000)
+            }
+        }
+        return Date().timeIntervalSince(t0)
+    }
+
+    /// Waits until every replica's latest release is `number`; returns the seconds that took.
+    func waitForRelease(_ number: Int, timeout: Double = 30) async throws -> Double {
+        let t0 = Date()
+        for s in servers {
+            let client = try TributaryClient(server: s.url)
+            while true {
+                if let r = try? await client.getJSON("/v1/releases/latest"), case let .number(t)? = r["release"], Int(t) == number { break }
+                guard Date().timeIntervalSince(t0) < timeout else { throw TributaryError("drill.replica", "\(s.url) does not serve release \(number) after \(Int(timeout)) s") }
+                try await Task.sleep(nanoseconds: 20_000_000)
+            }
+        }
+        return Date().timeIntervalSince(t0)
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+import TributaryAudit
+import TributaryClient
+import TributaryCore
+import TributaryLog
+@testable import TributaryServer
+
+/// Several replicas on one PostgreSQL database (scripts/test.sh starts a throw-away cluster). Run
+/// once, in the SQLite pass: they need PostgreSQL whichever backend the rest of the suite is on.
+@Suite(.serialized, .enabled(if: TestPostgres.cluster != nil && !TestPostgres.selected, "needs TRIBUTARY_TEST_POSTGRES (scripts/test.sh)"))
+struct ReplicaTests {
+    /// Two replicas' stores append at the same moment, 40 entries each: the log stays dense, every
+    /// checkpoint is consistent with the one before it, and each size was signed once.
+    @Test func concurrentAppendsThroughTwoConnectionsNeverFork() async throws {
+        let database = TestPostgres.database(for: "appends-" + Hex.encode(secureRandomBytes(6)))
+        let logKey = try SigningKey.generate(name: "test.tributary/log")
+        let a = try MetadataStore(database: .postgres(database), logKey: logKey, anchorDigest: "anchor")
+        let b = try MetadataStore(database: .postgres(database), logKey: logKey, anchorDigest: "anchor")
+        let keys = try (0..<80).map { try SigningKey.generate(name: "org\($0)").verifierKey }
+        let sizes = try await withThrowingTaskGroup(of: [UInt64].self) { group in
+            for (n, store) in [a, b].enumerated() {
+                group.addTask {
+                    var sizes = [UInt64]()
+                    for i in stride(from: n, to: keys.count, by: 2) { sizes.append(try await store.enrol(keys[i], request: nil, nonce: nil).size) }
+                    return sizes
+                }
+            }
+            var all = [UInt64]()
+            for try await s in group { all += s }
+            return all
+        }
+        #expect(sizes.sorted() == Array(1...80).map(UInt64.init))
+        #expect(await a.logSize == 80)
+        // Every checkpoint, checked against the one before it and against the tree.
+        let db = try SQLDatabases.open(.postgres(database))
+        let checkpoints = try db.query("SELECT size, root, note FROM checkpoints ORDER BY size", []) { (UInt64($0.int(0)), $0.blob(1), $0.text(2)) }
+        #expect(checkpoints.map(\.0) == Array(1...80).map(UInt64.init))
+        for (i, cp) in checkpoints.enumerated() {
+            #expect(try Checkpoint.verify(note: Array(cp.2.utf8), key: logKey.verifierKey).root == cp.1)
+            #expect(try await a.root(size: cp.0) == cp.1)
+            if i > 0 {
+                let old = checkpoints[i - 1]
+                let proof = try await b.consistencyProof(first: old.0, second: cp.0)
+                #expect(ProofVerification.consistency(first: old.0, second: cp.0, firstRoot: old.1, secondRoot: cp.1, proof: proof))
+            }
+        }
+        // A third store opened now passes the start-up integrity check.
+        _ = try MetadataStore(database: .postgres(database), logKey: logKey, anchorDigest: "anchor")
+    }
+
+    /// Two servers on one database and one store: an upload through one is released once and served
+    /// by both; an opt-out through the other stops both routing to it and is released once.
+    @Test func replicasShareReleasesAndOptOuts() async throws {
+        let f = try await Fixture.shared.value
+        let store = tempDir("replicas-store"), dirA = tempDir("replica-a"), dirB = tempDir("replica-b")
+        defer { for d in [store, dirA, dirB] { try? FileManager.default.removeItem(atPath: d) } }
+        let database = TestPostgres.database(for: store)
+        func config(_ dir: String, _ name: String) -> ServerConfig {
+            var c = f.serverConfig(dir)
+            c.database = .postgres(database)
+            c.store = store
+            c.replica = name
+            c.replicaPollSeconds = 0.2
+            return c
+        }
+        let a = try await RunningServer.start(config(dirA, "replica-a"))
+        defer { Task { await a.stop() } }
+        // The second replica uses the same log key: a copy of the first one's.
+        try FileManager.default.copyItem(atPath: dirA + "/log.key", toPath: dirB + "/log.key")
+        let b = try await RunningServer.start(config(dirB, "replica-b"))
+        defer { Task { await b.stop() } }
+        #expect(a.server.logVerifierKey == b.server.logVerifierKey)
+
+        try await f.enrol("acme", on: a.server)
+        _ = try await b.client.enrol(f.orgs["globex"]!.key.verifierKey, operatorKey: f.operatorKey)
+        let acme = try #require(try await a.client.submit(bundle: try f.signedBundle("acme"))["logIndex"]?.uint64Value)
+        let globex = try #require(try await b.client.submit(bundle: try f.signedBundle("globex"))["logIndex"]?.uint64Value)
+        let ra = try await a.waitForRelease(with: [acme, globex])
+        let rb = try await b.waitForRelease(with: [acme, globex])
+        #expect(ra["release"] == rb["release"])
+        // Built once: no release repeats the one before it (two replicas building the same state would).
+        try expectEachReleaseChanges(store, a.server)
+
+        // Opt-out through B: A stops routing to it within its poll interval, and the next release drops it.
+        _ = try await b.client.revokeContribution(acme, key: f.orgs["acme"]!.key)
+        _ = try await a.waitForRelease(with: [globex])
+        _ = try await b.waitForRelease(with: [globex])
+        #expect(await a.server.releases.withdrawn.isEmpty)
+        try expectEachReleaseChanges(store, a.server)
+        #expect(try await a.client.checkpoint() == (try await b.client.checkpoint()))
+    }
+}
+
+/// Every logged release's manifest names different contributions from the release before it.
+func expectEachReleaseChanges(_ store: String, _ server: AggregationServer) throws {
+    var previous: [UInt64]?
+    let dirs = try FileManager.default.contentsOfDirectory(atPath: store + "/releases").filter { Int($0) != nil }.sorted()
+    #expect(!dirs.isEmpty)
+    for d in dirs {
+        let manifest = try ReleaseManifest.verify(try readSmallFile(store + "/releases/" + d + "/" + ReleaseLayout.manifestFile, limit: 1 << 20),
+                                                  key: server.logVerifierKey)
+        let experts = manifest.experts.map(\.contribution)
+        #expect(experts != previous, "release \(d) repeats the release before it: \(experts)")
+        previous = experts
+    }
+}
