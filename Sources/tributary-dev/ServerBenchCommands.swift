@@ -7,6 +7,7 @@ import TributaryModel
 import TributaryRouting
 @_spi(Benchmarks) import TributaryServer
 import TributaryContribution
+import TributaryDevTools
 
 /// Builds a server data directory whose log holds `entries` synthetic entries, for proof-latency runs,
 /// and measures proof generation in-process.
@@ -108,6 +109,66 @@ struct BenchFixturesCommand: AsyncParsableCommand {
             try ContributionBundle.sign(directory: out + "/bundle", key: key, origin: origin)
             let size = (try FileManager.default.attributesOfItem(atPath: out + "/bundle/" + BundleLayout.expertFile)[.size] as? Int) ?? 0
             print("anchor \(out)/anchor (\(config.hiddenSize)x\(config.numLayers), FFN \(config.intermediateSize)); expert \(size) bytes; key \(out)/keys/bench.key")
+        }
+    }
+}
+
+/// The append path (transaction, tree nodes, signed checkpoint, consistency check, inclusion proof)
+/// on SQLite and on PostgreSQL in one run: one writer, then several writers on PostgreSQL contending
+/// for its write lock as replicas would.
+struct BenchAppendCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bench-append",
+        abstract: "Time log appends on SQLite and on PostgreSQL (one and several writers) in one run.")
+    @Option(help: "postgres://USER@HOST:PORT/DB of a server where a new database may be created (password: --database-password-file).")
+    var database: String
+    @Option var databasePasswordFile: String
+    @Option var appends = 2000
+    @Option(help: "Concurrent writers (replicas) in the contended run.") var writers = 3
+
+    func run() async throws {
+        try await reportingErrors {
+            let key = try SigningKey.generate(name: "bench.tributary/log")
+            let dir = NSTemporaryDirectory() + "tributary-bench-append-" + Hex.encode(secureRandomBytes(6))
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let orgs = try (0..<appends).map { try SigningKey.generate(name: "org\($0)").verifierKey }
+            let pg = DrillDatabase(url: database, passwordFile: databasePasswordFile, cluster: nil, script: "")
+            func location(_ name: String) throws -> DatabaseLocation {
+                .postgres(try PostgresLocation.parse(try pg.createDatabase(name), passwordFile: databasePasswordFile))
+            }
+            let tag = Hex.encode(secureRandomBytes(4))
+            let runs: [(String, [DatabaseLocation])] = [
+                ("SQLite, 1 writer", [.sqlite(path: dir + "/bench.sqlite")]),
+                ("PostgreSQL, 1 writer", [try location("bench_one_\(tag)")]),
+                ("PostgreSQL, \(writers) writers", Array(repeating: try location("bench_many_\(tag)"), count: writers)),
+            ]
+            var baseline = 0.0
+            for (label, locations) in runs {
+                let stores = try locations.map { try MetadataStore(database: $0, logKey: key, anchorDigest: "bench") }
+                let t0 = ProgressReporter.now()
+                let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+                    for (w, store) in stores.enumerated() {
+                        group.addTask {
+                            var out = [Double]()
+                            for i in stride(from: w, to: orgs.count, by: stores.count) {
+                                let a = ProgressReporter.now()
+                                _ = try await store.enrol(orgs[i], request: nil, nonce: nil)
+                                out.append(ProgressReporter.now() - a)
+                            }
+                            return out
+                        }
+                    }
+                    var all = [Double]()
+                    for try await l in group { all += l }
+                    return all.sorted()
+                }
+                let seconds = ProgressReporter.now() - t0
+                let rate = Double(appends) / seconds
+                if baseline == 0 { baseline = rate }
+                func pct(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] * 1000 }
+                print(String(format: "%-24@ %6d appends in %6.2f s: %7.0f appends/s (%.2fx SQLite), latency p50 %.2f ms, p99 %.2f ms",
+                             label as NSString, appends, seconds, rate, rate / baseline, pct(0.5), pct(0.99)))
+            }
         }
     }
 }

@@ -19,7 +19,7 @@ public struct DrillDatabase: Sendable {
     }
 
     /// A new empty database on the same server (psql, from Debian's postgresql-client); returns its URL.
-    func createDatabase(_ name: String) throws -> String {
+    public func createDatabase(_ name: String) throws -> String {
         guard let c = URLComponents(string: url), let host = c.host, let user = c.user else { throw TributaryError("drill.database", "cannot read \(url)") }
         let password = String(decoding: try readSmallFile(passwordFile, limit: 4096), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         try runTool("/usr/bin/psql", ["-h", host, "-p", String(c.port ?? 5432), "-U", user, "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q",

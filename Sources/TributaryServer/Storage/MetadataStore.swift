@@ -19,6 +19,10 @@ public struct AppendResult: Sendable {
 /// or none. Keys, contributions and releases are in the extensions beside this file.
 public actor MetadataStore {
     let db: any SQLDatabase
+    /// Tree nodes read before: a node never changes once committed, and a proof or a root reads
+    /// dozens (each a round trip to PostgreSQL). Emptied when a transaction that may have read its
+    /// own uncommitted nodes fails.
+    let nodeCache = NodeCache()
     let logKey: SigningKey
     public nonisolated let origin: String
     var size: UInt64 = 0
@@ -73,10 +77,13 @@ public actor MetadataStore {
 
     struct Nodes: TreeNodeStore {
         let db: any SQLDatabase
+        var cache: NodeCache?
         func node(level: Int, index: UInt64) throws -> [UInt8] {
+            if let h = cache?.hashes[NodeKey(level: level, index: index)] { return h }
             guard let h = try db.first("SELECT hash FROM tree_nodes WHERE level = ? AND idx = ?", [.int(Int64(level)), .int(Int64(index))], { $0.blob(0) }) else {
                 throw MerkleTreeError.missingNode(level, index)
             }
+            cache?.insert(NodeKey(level: level, index: index), h)
             return h
         }
 
@@ -91,7 +98,7 @@ public actor MetadataStore {
         }
     }
 
-    var nodes: Nodes { Nodes(db: db) }
+    var nodes: Nodes { Nodes(db: db, cache: nodeCache) }
 
     /// On start: entries must be dense, every leaf hash must match its entry, the stored tree must
     /// match the entries, the last signed checkpoint must carry the log key's signature and the tree
@@ -137,6 +144,8 @@ public actor MetadataStore {
         let bytes = entry.bytes
         // Entry bundles (tlog-tiles) give each entry a 16-bit length; refuse before writing anything.
         guard bytes.count <= Tiles.maxEntrySize else { throw TileError.entryTooLarge(bytes.count) }
+        var committed = false
+        defer { if !committed { nodeCache.removeAll() } }
         let result: AppendResult = try db.transaction {
             // Read the size inside the (immediate, write-locked) transaction: a local admin tool may
             // have appended since this process last looked.
@@ -162,6 +171,7 @@ public actor MetadataStore {
             return AppendResult(index: index, size: newSize, checkpoint: note,
                                 proof: try MerkleTree.inclusionProof(index: index, size: newSize, store: nodes))
         }
+        committed = true
         size = result.size
         appendsSincePrune += 1
         if appendsSincePrune >= 256 { try? pruneNonces() }
@@ -244,6 +254,25 @@ public actor MetadataStore {
     }
 
     public var nonceCount: Int { (try? db.first("SELECT COUNT(*) FROM request_nonces", [], { Int($0.int(0)) })) ?? 0 }
+}
+
+struct NodeKey: Hashable {
+    let level: Int
+    let index: UInt64
+}
+
+/// Bounded: emptied when full (the nodes near the tree's right edge, which appends and recent
+/// proofs read, come back at once).
+final class NodeCache {
+    private(set) var hashes = [NodeKey: [UInt8]]()
+    static let capacity = 1 << 18
+
+    func insert(_ key: NodeKey, _ hash: [UInt8]) {
+        if hashes.count >= Self.capacity { hashes.removeAll(keepingCapacity: true) }
+        hashes[key] = hash
+    }
+
+    func removeAll() { hashes.removeAll() }
 }
 
 /// A Merkle tree's right edge: the roots of its perfect subtrees, largest first. Appending a leaf

@@ -7,6 +7,13 @@ extension MetadataStore {
     /// nodes not yet written are read from memory. Outside the public API: only
     /// `@_spi(Benchmarks) import` sees it.
     @_spi(Benchmarks) public func appendSyntheticEntries(_ count: Int) throws {
+        do { try appendSynthetic(count) } catch {
+            nodeCache.removeAll()
+            throw error
+        }
+    }
+
+    private func appendSynthetic(_ count: Int) throws {
         try db.transaction {
             var index = UInt64(try db.first("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries", [], { $0.int(0) }) ?? 0)
             let pending = PendingNodes(stored: nodes)
@@ -24,7 +31,7 @@ extension MetadataStore {
                 entries += [.int(Int64(index)), .blob(bytes), .blob(leaf), .text("enrolment")]
                 for n in try MerkleTree.nodesCompleted(byLeaf: index, leafHash: leaf, store: pending) {
                     nodeRows += [.int(Int64(n.level)), .int(Int64(n.index)), .blob(n.hash)]
-                    pending.hashes[Key(level: n.level, index: n.index)] = n.hash
+                    pending.hashes[NodeKey(level: n.level, index: n.index)] = n.hash
                 }
                 index += 1
                 if entries.count >= 4 * 500 { try flush() }
@@ -49,18 +56,13 @@ extension MetadataStore {
         }
     }
 
-    struct Key: Hashable {
-        let level: Int
-        let index: UInt64
-    }
-
     /// The tree's nodes: those not yet inserted from memory, the rest from the database.
     final class PendingNodes: TreeNodeStore {
         let stored: Nodes
-        var hashes = [Key: [UInt8]]()
+        var hashes = [NodeKey: [UInt8]]()
         init(stored: Nodes) { self.stored = stored }
         func node(level: Int, index: UInt64) throws -> [UInt8] {
-            if let h = hashes[Key(level: level, index: index)] { return h }
+            if let h = hashes[NodeKey(level: level, index: index)] { return h }
             return try stored.node(level: level, index: index)
         }
     }
