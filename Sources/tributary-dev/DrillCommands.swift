@@ -71,9 +71,11 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "Seconds of load.") var seconds = 180.0
     @Option var seed: UInt64 = 1
     @Option(help: "Work directory (kept); default: a temporary one, removed afterwards.") var workdir: String?
+    @Option(help: "Replicas on PostgreSQL (with --postgres or --database); default: one server on SQLite.") var replicas = 1
+    @OptionGroup var postgres: DrillDatabaseOptions
 
     func validate() throws {
-        guard uploaders > 0, routers >= 0, seconds > 0 else { throw ValidationError("uploaders and seconds must be positive") }
+        guard uploaders > 0, routers >= 0, seconds > 0, replicas > 0 else { throw ValidationError("uploaders, replicas and seconds must be positive") }
     }
 
     func run() async throws {
@@ -86,7 +88,102 @@ struct LoadTestCommand: AsyncParsableCommand {
             o.routers = routers
             o.seconds = seconds
             o.seed = seed
-            let report = try await LoadTest(binary: try productExecutable(), work: dir, options: o).run { print($0) }
+            o.replicas = replicas
+            let database = replicas > 1 || postgres.wanted ? try postgres.resolve(work: dir) : nil
+            defer { database?.stop() }
+            let report = try await LoadTest(binary: try productExecutable(), work: dir, options: o, database: database?.database).run { print($0) }
+            print(report.text)
+            if !report.passed { throw ExitCode(1) }
+        }
+    }
+}
+
+/// The PostgreSQL server a drill uses: given (`--database`, its password file, `--cluster` for
+/// crashes), or with `--postgres` a throw-away cluster scripts/postgres-test-cluster.sh starts.
+struct DrillDatabaseOptions: ParsableArguments {
+    @Flag(help: "Start a throw-away PostgreSQL cluster (scripts/postgres-test-cluster.sh) and remove it afterwards.") var postgres = false
+    @Option(help: "postgres://USER@HOST:PORT/DB of a server where new databases may be created.") var database: String?
+    @Option(help: "The password file for --database.") var databasePasswordFile: String?
+    @Option(help: "The directory of --database's cluster made by scripts/postgres-test-cluster.sh (to crash and restart it).") var cluster: String?
+    @Option(help: "scripts/postgres-test-cluster.sh.") var clusterScript = "scripts/postgres-test-cluster.sh"
+
+    var wanted: Bool { postgres || database != nil }
+
+    struct Resolved {
+        let database: DrillDatabase
+        let stop: () -> Void
+    }
+
+    func resolve(work: String) throws -> Resolved {
+        if let database {
+            guard let pw = databasePasswordFile else { throw ValidationError("--database needs --database-password-file") }
+            return Resolved(database: DrillDatabase(url: database, passwordFile: pw, cluster: cluster, script: clusterScript), stop: {})
+        }
+        let dir = work + "/postgres"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [clusterScript, "start", dir]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw TributaryError("drill.database", "\(clusterScript) start failed") }
+        var env = [String: String]()
+        for line in text.split(separator: "\n") where line.hasPrefix("export ") {
+            let kv = line.dropFirst(7).split(separator: "=", maxSplits: 1).map(String.init)
+            if kv.count == 2 { env[kv[0]] = kv[1] }
+        }
+        guard let url = env["TRIBUTARY_TEST_POSTGRES"], let pw = env["TRIBUTARY_TEST_POSTGRES_PASSWORD_FILE"] else {
+            throw TributaryError("drill.database", "\(clusterScript) printed no cluster")
+        }
+        let script = clusterScript
+        return Resolved(database: DrillDatabase(url: url, passwordFile: pw, cluster: dir, script: script), stop: {
+            let q = Process()
+            q.executableURL = URL(fileURLWithPath: "/bin/bash")
+            q.arguments = [script, "stop", dir]
+            try? q.run()
+            q.waitUntilExit()
+        })
+    }
+}
+
+struct ReplicaDrillCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replica-drill",
+        abstract: "The fault drill across replicas on one PostgreSQL: SIGKILL replicas and the database under load (RELIABILITY.md).")
+
+    @Option(help: "Kill/restart cycles.") var cycles = 20
+    @Option(help: "Replicas.") var replicas = 3
+    @Option(help: "Organisations uploading concurrently.") var uploaders = 4
+    @Option(help: "Share of cycles that crash the database instead of a replica (needs a cluster).") var databaseCrashes = 0.25
+    @Option(help: "Shortest load before a kill, seconds.") var minUptime = 0.5
+    @Option(help: "Longest load before a kill, seconds.") var maxUptime = 2.0
+    @Option var seed: UInt64 = 1
+    @Option(help: "Work directory (kept); default: a temporary one, removed afterwards.") var workdir: String?
+    @OptionGroup var postgres: DrillDatabaseOptions
+
+    func validate() throws {
+        guard cycles > 0, uploaders > 0, replicas >= 2, (0...1).contains(databaseCrashes), minUptime > 0, maxUptime >= minUptime else {
+            throw ValidationError("cycles and uploaders positive, at least 2 replicas, database crashes a share in 0...1, 0 < min-uptime <= max-uptime")
+        }
+    }
+
+    func run() async throws {
+        prepareCompute()
+        try await reportingErrors {
+            let (dir, remove) = try drillDirectory(workdir, label: "replica-drill")
+            defer { if remove { try? FileManager.default.removeItem(atPath: dir) } }
+            let database = try postgres.resolve(work: dir)
+            defer { database.stop() }
+            var o = ReplicaDrillOptions()
+            o.drill.cycles = cycles
+            o.drill.uploaders = uploaders
+            o.drill.uptime = minUptime...maxUptime
+            o.drill.seed = seed
+            o.replicas = replicas
+            o.databaseCrashShare = databaseCrashes
+            let report = try await ReplicaDrill(binary: try productExecutable(), work: dir, database: database.database, options: o).run { print($0) }
             print(report.text)
             if !report.passed { throw ExitCode(1) }
         }

@@ -73,21 +73,67 @@ struct DrillChecks: Sendable {
         return (index, inclusion.revoked, [envelope, statement, expert, routing])
     }
 
+    /// After a restart: every acknowledged contribution is stored and verifies at its index; a cut-off
+    /// upload is wholly there (then verified) or wholly absent; every acknowledged opt-out is in force,
+    /// and cut-off ones are settled from what the server now says. Counts go into `report`, the
+    /// digests of stored contributions into `blobs`.
+    func settle(cycle: Int, report: inout FaultDrillReport, blobs: inout Set<String>) async throws {
+        for (sent, index) in await ledger.acknowledged {
+            guard let stored = try await verifyStored(sent) else {
+                await ledger.fail("cycle \(cycle): acknowledged contribution \(index) (\(sent.statementSHA256.prefix(12))…) is gone after the restart")
+                continue
+            }
+            if stored.index != index { await ledger.fail("cycle \(cycle): contribution acknowledged at \(index) is now at \(stored.index)") }
+            blobs.formUnion(stored.digests)
+            report.uploadsAcknowledged += 1
+            report.contributionsVerified += 1
+        }
+        for sent in await ledger.interrupted {
+            report.uploadsCutOff += 1
+            guard let stored = try await verifyStored(sent) else { continue }
+            await ledger.discovered(stored.index, organisation: sent.organisation, revoked: stored.revoked)
+            blobs.formUnion(stored.digests)
+            report.uploadsCommittedUnacknowledged += 1
+            report.contributionsVerified += 1
+        }
+        for index in await ledger.revocationsAcknowledged {
+            report.revocationsAcknowledged += 1
+            let record = try await client.getJSON("/v1/contributions/\(index)")
+            if record["revokedAt"] == .null { await ledger.fail("cycle \(cycle): acknowledged opt-out of \(index) is not in force after the restart") }
+        }
+        for index in await ledger.revocationsInterrupted {
+            report.revocationsCutOff += 1
+            let revoked = try await client.getJSON("/v1/contributions/\(index)")["revokedAt"] != .null
+            await ledger.settleRevocation(index, revoked: revoked)
+            if revoked { report.revocationsCommittedUnacknowledged += 1 }
+        }
+    }
+
     /// Nothing half-written survives a restart: no staged upload, no unfinished release directory,
-    /// and exactly the blobs of the logged contributions.
-    func storageIsTidy(expectedBlobs: Set<String>) async {
+    /// and exactly the blobs of the logged contributions. With `sharedStore` (replicas: staging in
+    /// tmp/REPLICA), blobs no contribution references are counted and returned, not failed: a replica
+    /// killed between adopting an upload's blobs and committing it leaves them, and only a replica
+    /// starting an hour later removes them (another replica's upload may be that far along).
+    @discardableResult
+    func storageIsTidy(expectedBlobs: Set<String>, sharedStore: Bool = false) async -> Int {
         let fm = FileManager.default
-        let staged = (try? fm.contentsOfDirectory(atPath: dataDirectory + "/tmp")) ?? []
+        var staged = [String]()
+        for name in (try? fm.contentsOfDirectory(atPath: dataDirectory + "/tmp")) ?? [] {
+            let inside = sharedStore ? (try? fm.contentsOfDirectory(atPath: dataDirectory + "/tmp/" + name)) ?? [] : [name]
+            staged += inside
+        }
         if !staged.isEmpty { await ledger.fail("\(staged.count) staged upload(s) left in tmp/ after the restart") }
         let releases = (try? fm.contentsOfDirectory(atPath: dataDirectory + "/releases")) ?? []
-        for name in releases where name.hasPrefix(".tmp-") { await ledger.fail("unfinished release directory releases/\(name) after the restart") }
+        // With replicas another one may be building a release right now.
+        for name in releases where name.hasPrefix(".tmp-") && !sharedStore { await ledger.fail("unfinished release directory releases/\(name) after the restart") }
         var blobs = Set<String>()
         for prefix in (try? fm.contentsOfDirectory(atPath: dataDirectory + "/blobs")) ?? [] {
             for rest in (try? fm.contentsOfDirectory(atPath: dataDirectory + "/blobs/" + prefix)) ?? [] { blobs.insert(prefix + rest) }
         }
         let orphans = blobs.subtracting(expectedBlobs), missing = expectedBlobs.subtracting(blobs)
-        if !orphans.isEmpty { await ledger.fail("\(orphans.count) blob(s) no logged contribution references, e.g. \(orphans.first!)") }
+        if !orphans.isEmpty && !sharedStore { await ledger.fail("\(orphans.count) blob(s) no logged contribution references, e.g. \(orphans.first!)") }
         if !missing.isEmpty { await ledger.fail("\(missing.count) blob(s) of logged contributions missing, e.g. \(missing.first!)") }
+        return orphans.count
     }
 
     /// `tributary audit` against the server, with state kept across calls (so a rollback between two

@@ -141,35 +141,7 @@ public struct FaultDrill: Sendable {
             let (now, checked) = try await checker.consistency(with: await ledger.checkpoints + [lastVerified])
             lastVerified = now
             report.checkpointsChecked += checked
-            for (sent, index) in await ledger.acknowledged {
-                guard let stored = try await checker.verifyStored(sent) else {
-                    await ledger.fail("cycle \(cycle): acknowledged contribution \(index) (\(sent.statementSHA256.prefix(12))…) is gone after the restart")
-                    continue
-                }
-                if stored.index != index { await ledger.fail("cycle \(cycle): contribution acknowledged at \(index) is now at \(stored.index)") }
-                blobs.formUnion(stored.digests)
-                report.uploadsAcknowledged += 1
-                report.contributionsVerified += 1
-            }
-            for sent in await ledger.interrupted {
-                report.uploadsCutOff += 1
-                guard let stored = try await checker.verifyStored(sent) else { continue }
-                await ledger.discovered(stored.index, organisation: sent.organisation, revoked: stored.revoked)
-                blobs.formUnion(stored.digests)
-                report.uploadsCommittedUnacknowledged += 1
-                report.contributionsVerified += 1
-            }
-            for index in await ledger.revocationsAcknowledged {
-                report.revocationsAcknowledged += 1
-                let record = try await checker.client.getJSON("/v1/contributions/\(index)")
-                if record["revokedAt"] == .null { await ledger.fail("cycle \(cycle): acknowledged opt-out of \(index) is not in force after the restart") }
-            }
-            for index in await ledger.revocationsInterrupted {
-                report.revocationsCutOff += 1
-                let revoked = try await checker.client.getJSON("/v1/contributions/\(index)")["revokedAt"] != .null
-                await ledger.settleRevocation(index, revoked: revoked)
-                if revoked { report.revocationsCommittedUnacknowledged += 1 }
-            }
+            try await checker.settle(cycle: cycle, report: &report, blobs: &blobs)
             await checker.storageIsTidy(expectedBlobs: blobs)
             let audit = try await checker.audit(state: auditState)
             if audit.passed { report.auditsPassed += 1 }

@@ -14,6 +14,8 @@ public struct LoadTestOptions: Sendable {
     public var keepLive = 12
     public var releaseInterval = 2.0
     public var seed: UInt64 = 1
+    /// With a database: this many replicas on it (routing clients and uploaders spread over them).
+    public var replicas = 1
     public init() {}
 }
 
@@ -28,6 +30,8 @@ public struct LoadTestReport: Sendable {
     }
     public var seconds = 0.0
     public var uploaders = 0, routers = 0
+    /// "SQLite, 1 server" or "PostgreSQL, N replicas".
+    public var setup = ""
     public var operations: [Operation] = []
     public var acknowledgedUploads = 0
     public var verifiedAfterwards = 0
@@ -41,7 +45,7 @@ public struct LoadTestReport: Sendable {
     public var passed: Bool { failureCount == 0 && serverErrors == 0 && lost == 0 && auditPassed }
 
     public var text: String {
-        var lines = [String(format: "load test: %d uploading organisations and %d routing clients for %.0f s (loopback)", uploaders, routers, seconds),
+        var lines = [String(format: "load test: %d uploading organisations and %d routing clients for %.0f s (loopback; %@)", uploaders, routers, seconds, setup),
                      "  operation   requests    req/s     p50 ms    p99 ms    max ms   outcomes"]
         for op in operations {
             let n = op.outcomes.values.reduce(0, +)
@@ -67,25 +71,41 @@ public struct LoadTest: Sendable {
     public let options: LoadTestOptions
     /// Built in `work` when not given; its organisations must be named org0, org1, ….
     public let deployment: SmallDeployment?
+    /// nil: one server on SQLite; else `options.replicas` replicas on a new database of it.
+    public let database: DrillDatabase?
 
-    public init(binary: String, work: String, options: LoadTestOptions, deployment: SmallDeployment? = nil) {
+    public init(binary: String, work: String, options: LoadTestOptions, deployment: SmallDeployment? = nil, database: DrillDatabase? = nil) {
         self.binary = binary
         self.work = work
         self.options = options
         self.deployment = deployment
+        self.database = database
     }
 
     public func run(log: @escaping @Sendable (String) -> Void) async throws -> LoadTestReport {
         let domains = DemoCorpora.privateDomains.map(\.name)
         let names = (0..<options.uploaders).map { "org\($0)" }
         let deployment = try DrillSetup.deployment(self.deployment, work: work, organisations: names, log: log)
-        let data = work + "/server", scratch = work + "/scratch"
+        let scratch = work + "/scratch"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        let (server, logKey) = try await DrillSetup.startServer(binary: binary, work: work, deployment: deployment, origin: "load.tributary/log")
-        defer { server.kill() }
+        let servers: [ServerProcess], logKey: VerifierKey, data: String
+        if let database {
+            let url = try database.createDatabase("load_" + Hex.encode(secureRandomBytes(5)))
+            let set = try await ReplicaSet.start(binary: binary, work: work, deployment: deployment, database: database, databaseURL: url,
+                                                 count: options.replicas, origin: "load.tributary/log", extra: ["--no-auto-release"])
+            (servers, logKey, data) = (set.servers, set.logKey, set.store)
+        } else {
+            let (server, key) = try await DrillSetup.startServer(binary: binary, work: work, deployment: deployment, origin: "load.tributary/log")
+            (servers, logKey, data) = ([server], key, work + "/server")
+        }
+        defer { for s in servers { s.kill() } }
         let http = FaultDrill.httpClient()
-        var client = try TributaryClient(server: server.url, http: http)
-        client.timeoutSeconds = 120
+        let clients = try servers.map { s -> TributaryClient in
+            var c = try TributaryClient(server: s.url, http: http)
+            c.timeoutSeconds = 120
+            return c
+        }
+        let client = clients[0]
         for name in names { _ = try await client.enrol(deployment.organisations[name]!.key.verifierKey, operatorKey: deployment.operatorKey) }
         // Routing needs a release: one contribution and a release first.
         try deployment.signedBundle(names[0], in: scratch + "/first", origin: logKey.name)
@@ -100,17 +120,17 @@ public struct LoadTest: Sendable {
         let ledger = DrillLedger()
         await ledger.beginPhase()
         if case let .number(t)? = warmUp["logIndex"], let index = UInt64(t) { await ledger.discovered(index, organisation: names[0], revoked: false) }
-        let workers = DrillWorkers(client: client, ledger: ledger, deployment: deployment, logKey: logKey, scratch: scratch)
-        let o = options, queries = texts
-        log("server up on \(server.url); \(o.uploaders) uploaders, \(o.routers) routing clients for \(Int(o.seconds)) s")
+        let workers = clients.map { DrillWorkers(client: $0, ledger: ledger, deployment: deployment, logKey: logKey, scratch: scratch) }
+        let o = options, queries = texts, n = workers.count
+        log("\(n) server(s) up on \(servers.map(\.url).joined(separator: ", ")); \(o.uploaders) uploaders, \(o.routers) routing clients for \(Int(o.seconds)) s")
         let t0 = DrillWorkers.now()
         let load = Task {
             await withTaskGroup(of: Void.self) { group in
-                for (i, name) in names.enumerated() { group.addTask { await workers.uploader(name, pause: o.uploadPause, seed: o.seed &+ UInt64(i)) } }
-                for i in 0..<o.routers { group.addTask { await workers.router(texts: queries, seed: o.seed &+ 1000 &+ UInt64(i)) } }
-                group.addTask { await workers.revoker(keepLive: o.keepLive, seed: o.seed &+ 100) }
-                group.addTask { await workers.publisher(interval: o.releaseInterval) }
-                group.addTask { await workers.checkpointWatcher(interval: 0.5) }
+                for (i, name) in names.enumerated() { group.addTask { await workers[i % n].uploader(name, pause: o.uploadPause, seed: o.seed &+ UInt64(i)) } }
+                for i in 0..<o.routers { group.addTask { await workers[i % n].router(texts: queries, seed: o.seed &+ 1000 &+ UInt64(i)) } }
+                group.addTask { await workers[1 % n].revoker(keepLive: o.keepLive, seed: o.seed &+ 100) }
+                group.addTask { await workers[2 % n].publisher(interval: o.releaseInterval) }
+                for w in workers { group.addTask { await w.checkpointWatcher(interval: 0.5) } }
             }
         }
         var next = 30.0
@@ -128,6 +148,7 @@ public struct LoadTest: Sendable {
         report.seconds = DrillWorkers.now() - t0
         report.uploaders = o.uploaders
         report.routers = o.routers
+        report.setup = database == nil ? "SQLite, 1 server" : "PostgreSQL, \(n) replica\(n == 1 ? "" : "s")"
         let (outcomes, latencies) = (await ledger.outcomes, await ledger.latencies)
         for (name, counts) in outcomes.sorted(by: { $0.key < $1.key }) {
             report.operations.append(.init(name: name, outcomes: counts, latencies: (latencies[name] ?? []).sorted()))
@@ -149,7 +170,7 @@ public struct LoadTest: Sendable {
         report.failureCount = await ledger.failureCount
         report.failures = await ledger.failures
         try? await http.shutdown()
-        server.stop()
+        for s in servers { s.stop() }
         return report
     }
 }
