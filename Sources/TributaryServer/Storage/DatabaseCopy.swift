@@ -85,8 +85,7 @@ public enum DatabaseCopy {
             }
         }
         // The target, opened as a server opens it: its log checked against its signed checkpoints.
-        let opened = try MetadataStore(database: target, logKey: logKey, anchorDigest: nil)
-        _ = opened
+        _ = try MetadataStore(database: target, logKey: logKey, anchorDigest: nil)
         let srcCheckpoint = try src.first("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1", [], { (UInt64($0.int(0)), $0.text(1)) })
         let dstCheckpoint = try dst.first("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1", [], { (UInt64($0.int(0)), $0.text(1)) })
         guard srcCheckpoint?.0 == dstCheckpoint?.0, srcCheckpoint?.1 == dstCheckpoint?.1 else {

@@ -173,26 +173,22 @@ final class PostgresDatabase: SQLDatabase {
     }
 
     func transaction<T>(_ body: () throws -> T) throws -> T {
-        precondition(!inTransaction, "nested transaction")
-        try execute("BEGIN ISOLATION LEVEL READ COMMITTED")
-        inTransaction = true
-        defer { inTransaction = false }
-        do {
+        try within("BEGIN ISOLATION LEVEL READ COMMITTED") {
             // Taken before any read: under READ COMMITTED each later statement sees every
             // transaction committed before this one got the lock.
             try run("SELECT pg_advisory_xact_lock(?)", [.int(Self.writeLockKey)])
-            let v = try body()
-            try execute("COMMIT")
-            return v
-        } catch {
-            if let connection, !connection.isClosed { _ = try? connection.query("ROLLBACK", logger: logger).wait() }
-            throw error
+            return try body()
         }
     }
 
     func snapshot<T>(_ body: () throws -> T) throws -> T {
+        try within("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
+    }
+
+    /// `body` between `begin` and COMMIT; rolled back when it throws (if the connection still lives).
+    private func within<T>(_ begin: String, _ body: () throws -> T) throws -> T {
         precondition(!inTransaction, "nested transaction")
-        try execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try execute(begin)
         inTransaction = true
         defer { inTransaction = false }
         do {
