@@ -120,15 +120,7 @@ struct DrillDatabaseOptions: ParsableArguments {
             return Resolved(database: DrillDatabase(url: database, passwordFile: pw, cluster: cluster, script: clusterScript), stop: {})
         }
         let dir = work + "/postgres"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [clusterScript, "start", dir]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw TributaryError("drill.database", "\(clusterScript) start failed") }
+        let text = try DrillDatabase.runTool("/bin/bash", [clusterScript, "start", dir])
         var env = [String: String]()
         for line in text.split(separator: "\n") where line.hasPrefix("export ") {
             let kv = line.dropFirst(7).split(separator: "=", maxSplits: 1).map(String.init)
@@ -139,11 +131,7 @@ struct DrillDatabaseOptions: ParsableArguments {
         }
         let script = clusterScript
         return Resolved(database: DrillDatabase(url: url, passwordFile: pw, cluster: dir, script: script), stop: {
-            let q = Process()
-            q.executableURL = URL(fileURLWithPath: "/bin/bash")
-            q.arguments = [script, "stop", dir]
-            try? q.run()
-            q.waitUntilExit()
+            _ = try? DrillDatabase.runTool("/bin/bash", [script, "stop", dir])
         })
     }
 }

@@ -22,7 +22,7 @@ public struct DrillDatabase: Sendable {
     public func createDatabase(_ name: String) throws -> String {
         guard let c = URLComponents(string: url), let host = c.host, let user = c.user else { throw TributaryError("drill.database", "cannot read \(url)") }
         let password = String(decoding: try readSmallFile(passwordFile, limit: 4096), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        try runTool("/usr/bin/psql", ["-h", host, "-p", String(c.port ?? 5432), "-U", user, "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q",
+        try Self.runTool("/usr/bin/psql", ["-h", host, "-p", String(c.port ?? 5432), "-U", user, "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q",
                                       "-c", "CREATE DATABASE \(name)"], environment: ["PGPASSWORD": password])
         var d = c
         d.path = "/" + name
@@ -31,28 +31,34 @@ public struct DrillDatabase: Sendable {
 
     func crash() throws {
         guard let cluster else { throw TributaryError("drill.database", "no cluster directory to crash") }
-        try runTool("/bin/bash", [script, "kill", cluster])
+        try Self.runTool("/bin/bash", [script, "kill", cluster])
     }
 
     func restart() throws {
         guard let cluster else { throw TributaryError("drill.database", "no cluster directory to restart") }
-        try runTool("/bin/bash", [script, "restart", cluster])
+        try Self.runTool("/bin/bash", [script, "restart", cluster])
     }
 
-    private func runTool(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+    /// Runs a tool to its end and returns what it printed. Its output goes through a file, not a
+    /// pipe: a database server the tool starts inherits the descriptor and would hold a pipe open.
+    @discardableResult
+    public static func runTool(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> String {
+        let out = NSTemporaryDirectory() + "tributary-tool-" + Hex.encode(secureRandomBytes(6))
+        FileManager.default.createFile(atPath: out, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: out) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = arguments
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
+        p.standardOutput = FileHandle(forWritingAtPath: out)
+        p.standardError = FileHandle(forWritingAtPath: out)
         try p.run()
         p.waitUntilExit()
+        let text = String(decoding: (try? readSmallFile(out, limit: 1 << 20)) ?? [], as: UTF8.self)
         guard p.terminationStatus == 0 else {
-            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             throw TributaryError("drill.database", "\((path as NSString).lastPathComponent) \(arguments.first ?? "") failed: \(text)")
         }
+        return text
     }
 }
 
