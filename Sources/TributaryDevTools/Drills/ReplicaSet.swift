@@ -2,6 +2,9 @@ import Foundation
 import TributaryClient
 import TributaryCore
 import TributaryDemo
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A PostgreSQL cluster a drill may crash: a `postgres://` URL with its password file, and the
 /// directory scripts/postgres-test-cluster.sh made it in (for kill and restart).
@@ -39,24 +42,33 @@ public struct DrillDatabase: Sendable {
         try Self.runTool("/bin/bash", [script, "restart", cluster])
     }
 
-    /// Runs a tool to its end and returns what it printed. Its output goes through a file, not a
-    /// pipe: a database server the tool starts inherits the descriptor and would hold a pipe open.
+    /// Runs a tool to its end and returns what it printed (stdout and stderr, through a file).
+    /// posix_spawn and waitpid rather than Foundation's Process: Process learns of a child's exit when
+    /// a socket the child inherits closes, and a database server the tool starts inherits that socket
+    /// too and keeps it open, so `waitUntilExit` would wait as long as the database runs.
     @discardableResult
     public static func runTool(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> String {
         let out = NSTemporaryDirectory() + "tributary-tool-" + Hex.encode(secureRandomBytes(6))
-        FileManager.default.createFile(atPath: out, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: out) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = arguments
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        p.standardOutput = FileHandle(forWritingAtPath: out)
-        p.standardError = FileHandle(forWritingAtPath: out)
-        try p.run()
-        p.waitUntilExit()
+        defer { unlink(out) }
+        let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        let envp = env.map { strdup($0) } + [nil]
+        defer { for p in argv + envp { free(p) } }
+        var pid = pid_t()
+        let rc = posix_spawn(&pid, path, &actions, nil, argv, envp)
+        guard rc == 0 else { throw TributaryError("drill.database", "cannot run \(path): \(String(cString: strerror(rc)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let text = String(decoding: (try? readSmallFile(out, limit: 1 << 20)) ?? [], as: UTF8.self)
-        guard p.terminationStatus == 0 else {
-            throw TributaryError("drill.database", "\((path as NSString).lastPathComponent) \(arguments.first ?? "") failed: \(text)")
+        // WIFEXITED and WEXITSTATUS, which Swift does not import: low 7 bits the signal, next 8 the status.
+        guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
+            throw TributaryError("drill.database", "\((path as NSString).lastPathComponent) \(arguments.first ?? "") failed (wait status \(status)): \(text)")
         }
         return text
     }
