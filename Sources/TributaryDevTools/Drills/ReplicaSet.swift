@@ -130,13 +130,14 @@ struct ReplicaSet {
         return Date().timeIntervalSince(t0)
     }
 
-    /// Waits until every replica's latest release is `number`; returns the seconds that took.
+    /// Waits until every replica routes with release `number` (`/v1/experts` names the release in
+    /// its memory; `/v1/releases/latest` would only read the database); returns the seconds.
     func waitForRelease(_ number: Int, timeout: Double = 30) async throws -> Double {
         let t0 = Date()
         for s in servers {
             let client = try TributaryClient(server: s.url)
             while true {
-                if let r = try? await client.getJSON("/v1/releases/latest"), case let .number(t)? = r["release"], Int(t) == number { break }
+                if let r = try? await client.getJSON("/v1/experts"), case let .number(t)? = r["release"], let got = Int(t), got >= number { break }
                 guard Date().timeIntervalSince(t0) < timeout else { throw TributaryError("drill.replica", "\(s.url) does not serve release \(number) after \(Int(timeout)) s") }
                 try await Task.sleep(nanoseconds: 20_000_000)
             }

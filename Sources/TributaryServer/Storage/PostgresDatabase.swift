@@ -40,9 +40,15 @@ final class PostgresDatabase: SQLDatabase {
         }
     }
 
+    /// Closes without waiting: the last reference may drop on any thread, an event loop's among
+    /// them (Hummingbird's, when a server's router goes), and waiting there is NIO's precondition
+    /// failure. The close and the group's shutdown finish on their own.
     deinit {
-        if let connection { _ = try? connection.close().wait() }
-        try? group.syncShutdownGracefully()
+        let group = self.group
+        let shutdown: @Sendable () -> Void = { DispatchQueue.global().async { group.shutdownGracefully { _ in } } }
+        guard let connection else { return shutdown() }
+        // The closure keeps the connection alive until it is closed (postgres-nio asserts that).
+        connection.close().whenComplete { _ in withExtendedLifetime(connection) { shutdown() } }
     }
 
     private func connect() throws {
