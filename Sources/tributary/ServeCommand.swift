@@ -60,7 +60,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Directory for blobs and releases that every replica reaches (default: DIR).") var store: String?
     @Option(help: "This replica's name (default: host name and a tag of DIR).") var replica: String?
     @Option(help: "Seconds between a replica's looks for releases and opt-outs made through other replicas.") var replicaPoll = 1.0
-    @Option(help: "Seconds a replica building a release holds the lease without renewing it (it renews every third of it).") var releaseLease: Int64 = 120
+    @Option(help: "Seconds a replica building a release holds the lease without renewing it (it renews every third of it).") var releaseLease: Int64 = 30
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
 
     func config() throws -> ServerConfig {

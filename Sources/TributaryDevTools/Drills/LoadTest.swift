@@ -89,11 +89,12 @@ public struct LoadTest: Sendable {
         let scratch = work + "/scratch"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         let servers: [ServerProcess], logKey: VerifierKey, data: String
+        var replicas: ReplicaSet?
         if let database {
             let url = try database.createDatabase("load_" + Hex.encode(secureRandomBytes(5)))
             let set = try await ReplicaSet.start(binary: binary, work: work, deployment: deployment, database: database, databaseURL: url,
                                                  count: options.replicas, origin: "load.tributary/log", extra: ["--no-auto-release"])
-            (servers, logKey, data) = (set.servers, set.logKey, set.store)
+            (servers, logKey, data, replicas) = (set.servers, set.logKey, set.store, set)
         } else {
             let (server, key) = try await DrillSetup.startServer(binary: binary, work: work, deployment: deployment, origin: "load.tributary/log")
             (servers, logKey, data) = ([server], key, work + "/server")
@@ -110,7 +111,9 @@ public struct LoadTest: Sendable {
         // Routing needs a release: one contribution and a release first.
         try deployment.signedBundle(names[0], in: scratch + "/first", origin: logKey.name)
         let warmUp = try await client.submit(bundle: scratch + "/first")
-        _ = try await client.publishRelease(operatorKey: deployment.operatorKey)
+        let first = try await client.publishRelease(operatorKey: deployment.operatorKey)
+        // Every replica routes with it before the load begins (each adopts it at its next poll).
+        if let replicas, case let .number(t)? = first["release"], let number = Int(t) { _ = try await replicas.waitForRelease(number) }
 
         var texts = [String]()
         for d in [DemoCorpora.publicDomain] + domains {

@@ -103,7 +103,9 @@ public struct ReplicaDrill: Sendable {
             let crashDatabase = database.cluster != nil && rng.uniformDouble() < options.databaseCrashShare
             let victim = rng.below(n)
             if crashDatabase { try database.crash(); report.databaseCrashes += 1 } else { set.servers[victim].kill(); report.replicaKills += 1 }
+            let killedAt = DrillWorkers.now()
             await load.value
+            let windDown = DrillWorkers.now() - killedAt
             try? await http.shutdown()
 
             // Restart to every replica answering /checkpoint again (which needs the database).
@@ -133,8 +135,8 @@ public struct ReplicaDrill: Sendable {
             for (sent, _) in await ledger.acknowledged { try? FileManager.default.removeItem(atPath: sent.directory) }
             for sent in await ledger.interrupted { try? FileManager.default.removeItem(atPath: sent.directory) }
             let failures = await ledger.failureCount
-            log(String(format: "cycle %d/%d: %@ killed after %.2f s; log %d entries, %d live experts; all answering after %.2f s; audit %@%@",
-                       cycle, o.cycles, crashDatabase ? "the database" : "replica\(victim)", uptime, now.size, await ledger.liveCount(),
+            log(String(format: "cycle %d/%d: %@ killed after %.2f s; requests in flight ended %.2f s later; log %d entries, %d live experts; all answering after %.2f s; audit %@%@",
+                       cycle, o.cycles, crashDatabase ? "the database" : "replica\(victim)", uptime, windDown, now.size, await ledger.liveCount(),
                        report.base.restartSeconds.last!, audit.passed ? "ok" : "FAILED", failures > 0 ? "; \(failures) failure(s)" : ""))
             if failures > 0 { break }
         }

@@ -66,7 +66,7 @@ public struct ServerConfig: Sendable {
     public var replicaPollSeconds = 1.0
     /// How long a replica may hold the release lease without renewing it (it renews every third of
     /// it while building): a replica that dies holding it delays releases by at most this.
-    public var releaseLeaseSeconds: Int64 = 120
+    public var releaseLeaseSeconds: Int64 = 30
 
     public init(directory: String, anchor: String, probe: [String]) {
         self.directory = directory

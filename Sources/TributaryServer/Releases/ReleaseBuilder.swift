@@ -27,8 +27,9 @@ public actor ReleaseBuilder {
     /// The last publish queued: each publish waits for the one before it, so two never interleave
     /// (they would pick the same release number).
     private var tail: Task<LoadedRelease?, Error>?
-    /// A scheduled publish is queued and has not read the live set yet: later changes ride along.
-    private var scheduledWaiting = false
+    /// The automatic publisher (`schedulePublish`): running, and changes it has not taken yet.
+    private var publisherRunning = false
+    private var changedSincePublish = false
 
     public init(config: ServerConfig, store: MetadataStore, blobs: BlobStore, anchor: AnchorDirectory, logKey: SigningKey, pool: ComputePool) {
         self.config = config
@@ -107,21 +108,25 @@ public actor ReleaseBuilder {
         return try await task.value
     }
 
-    /// Queues a publish after a change unless one is already queued and not yet started: a burst of
-    /// contributions makes one release, not one per contribution. A failure is reported and retried
-    /// with backoff (1 s doubling to 60 s) until a publish succeeds.
+    /// Publishes after a change: one publisher task per builder takes the changes made so far and
+    /// publishes them, so a burst of contributions makes one release, not one per contribution
+    /// (a change made during a publish makes one more). A failure is reported and retried with backoff
+    /// (1 s doubling to 60 s) until a publish succeeds. The backoff sleeps outside the publish queue:
+    /// an operator's publish never waits behind a retry's pause (while the database was down it did,
+    /// for up to a minute).
     public func schedulePublish(onError: @escaping @Sendable (Error) -> Void) {
-        guard !scheduledWaiting else { return }
-        scheduledWaiting = true
-        let previous = tail
-        tail = Task {
-            _ = try? await previous?.value
-            self.scheduledStarted()
+        changedSincePublish = true
+        guard !publisherRunning else { return }
+        publisherRunning = true
+        Task {
             var wait: UInt64 = 1
-            while true {
-                do { return try await self.publishNow(force: false) } catch {
+            while self.takeChanges() {
+                do {
+                    _ = try await self.publish(force: false)
+                    wait = 1
+                } catch {
                     onError(error)
-                    if Task.isCancelled { throw error }
+                    self.noteUnpublishedChanges()
                     try? await Task.sleep(nanoseconds: wait * 1_000_000_000)
                     wait = min(wait * 2, 60)
                 }
@@ -129,7 +134,14 @@ public actor ReleaseBuilder {
         }
     }
 
-    private func scheduledStarted() { scheduledWaiting = false }
+    /// Whether there are changes to publish (and takes them); ends the publisher when there are none.
+    private func takeChanges() -> Bool {
+        if changedSincePublish { changedSincePublish = false; return true }
+        publisherRunning = false
+        return false
+    }
+
+    private func noteUnpublishedChanges() { changedSincePublish = true }
 
     /// Whether the release in memory already holds exactly these contributions.
     private func isCurrent(_ live: [ContributionRecord]) -> Bool {
@@ -140,10 +152,20 @@ public actor ReleaseBuilder {
     /// Builds under the release lease, so that of several replicas one builds and the others pick the
     /// result up: a replica that finds the lease held waits, then publishes only if the holder's
     /// release does not already hold the live contributions.
+    /// How long a publish waits for another replica's lease before answering 503 `api.busy`.
+    static let leaseWaitSeconds = 10.0
+
     private func publishNow(force: Bool) async throws -> LoadedRelease? {
         try await adoptLatest()
         if !force, isCurrent(try await store.releaseSnapshot().0) { return current }
+        let waitingSince = Date()
         while try !(await store.acquireReleaseLease(holder: config.replica, seconds: config.releaseLeaseSeconds)) {
+            // Bounded: a holder that died keeps the lease until it expires (or it restarts), and a
+            // request must not hang that long; the automatic publisher retries, the operator may too.
+            if Date().timeIntervalSince(waitingSince) > Self.leaseWaitSeconds {
+                let who = try await store.releaseLease().map { "\($0.holder) holds the release lease" } ?? "the release lease is held"
+                throw ServerError.busy("\(who): another replica is building a release (waited \(Int(Self.leaseWaitSeconds)) s)")
+            }
             try await Task.sleep(nanoseconds: UInt64(config.replicaPollSeconds * 1e9))
             try await adoptLatest()
             if !force, isCurrent(try await store.releaseSnapshot().0) { return current }
