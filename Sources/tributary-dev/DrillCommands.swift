@@ -119,20 +119,8 @@ struct DrillDatabaseOptions: ParsableArguments {
             guard let pw = databasePasswordFile else { throw ValidationError("--database needs --database-password-file") }
             return Resolved(database: DrillDatabase(url: database, passwordFile: pw, cluster: cluster, script: clusterScript), stop: {})
         }
-        let dir = work + "/postgres"
-        let text = try DrillDatabase.runTool("/bin/bash", [clusterScript, "start", dir])
-        var env = [String: String]()
-        for line in text.split(separator: "\n") where line.hasPrefix("export ") {
-            let kv = line.dropFirst(7).split(separator: "=", maxSplits: 1).map(String.init)
-            if kv.count == 2 { env[kv[0]] = kv[1] }
-        }
-        guard let url = env["TRIBUTARY_TEST_POSTGRES"], let pw = env["TRIBUTARY_TEST_POSTGRES_PASSWORD_FILE"] else {
-            throw TributaryError("drill.database", "\(clusterScript) printed no cluster")
-        }
-        let script = clusterScript
-        return Resolved(database: DrillDatabase(url: url, passwordFile: pw, cluster: dir, script: script), stop: {
-            _ = try? DrillDatabase.runTool("/bin/bash", [script, "stop", dir])
-        })
+        let database = try DrillDatabase.startCluster(script: clusterScript, directory: work + "/postgres")
+        return Resolved(database: database, stop: { database.stopCluster() })
     }
 }
 

@@ -5,6 +5,7 @@ import TributaryCore
 @testable import TributaryDevTools
 import TributaryDemo
 import TributaryLog
+import TributaryTestSupport
 
 /// The fault drill and the load test, small: a few kill/restart cycles and a few seconds of load
 /// against the `tributary` binary of this build. RELIABILITY.md has the full-size figures.
@@ -28,6 +29,27 @@ struct DrillTests {
         #expect(report.auditsPassed == 3)
         #expect(report.uploadsAcknowledged > 0)
         #expect(report.checkpointsChecked > 0)
+    }
+
+    /// Two replicas on a PostgreSQL cluster of the test's own (it is crashed, so not the one the
+    /// other tests share): replica and database SIGKILLs under load, nothing acknowledged lost.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["TRIBUTARY_TEST_POSTGRES"] != nil, "needs PostgreSQL (scripts/test.sh)"))
+    func replicaDrillLosesNothingAcrossReplicaAndDatabaseKills() async throws {
+        let dir = TempDir()
+        let database = try DrillDatabase.startCluster(script: packageRoot + "/scripts/postgres-test-cluster.sh", directory: dir.path + "/postgres")
+        defer { database.stopCluster() }
+        var o = ReplicaDrillOptions()
+        o.replicas = 2
+        o.databaseCrashShare = 0.5
+        o.drill.cycles = 3
+        o.drill.uploaders = 3
+        o.drill.uptime = 0.8...1.6
+        let report = try await ReplicaDrill(binary: tributaryBinary, work: dir.path, database: database, options: o,
+                                            deployment: try await Self.deployment.value).run { _ in }
+        #expect(report.passed, "\(report.text)")
+        #expect(report.base.cycles == 3 && report.base.auditsPassed == 3)
+        #expect(report.replicaKills > 0 && report.databaseCrashes > 0, "seed 1 draws both kinds of kill")
+        #expect(report.base.uploadsAcknowledged > 0)
     }
 
     @Test func loadTestLosesNothing() async throws {

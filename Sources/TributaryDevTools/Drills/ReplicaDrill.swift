@@ -49,7 +49,11 @@ public struct ReplicaDrill: Sendable {
     public let database: DrillDatabase
     public let options: ReplicaDrillOptions
 
-    public init(binary: String, work: String, database: DrillDatabase, options: ReplicaDrillOptions) {
+    /// Built once and shared by tests; nil: the drill builds its own.
+    public let deployment: SmallDeployment?
+
+    public init(binary: String, work: String, database: DrillDatabase, options: ReplicaDrillOptions, deployment: SmallDeployment? = nil) {
+        self.deployment = deployment
         self.binary = binary
         self.work = work
         self.database = database
@@ -60,7 +64,7 @@ public struct ReplicaDrill: Sendable {
         let t0 = DrillWorkers.now()
         let o = options.drill
         let names = (0..<o.uploaders).map { "org\($0)" }
-        let deployment = try DrillSetup.deployment(nil, work: work, organisations: names, log: log)
+        let deployment = try DrillSetup.deployment(self.deployment, work: work, organisations: names, log: log)
         let url = try database.createDatabase("drill_" + Hex.encode(secureRandomBytes(5)))
         let set = try await ReplicaSet.start(binary: binary, work: work, deployment: deployment, database: database, databaseURL: url,
                                              count: options.replicas, origin: "drill.tributary/log")

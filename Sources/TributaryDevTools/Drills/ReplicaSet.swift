@@ -32,6 +32,25 @@ public struct DrillDatabase: Sendable {
         return d.string ?? url
     }
 
+    /// A throw-away cluster in `directory` (scripts/postgres-test-cluster.sh `start`); `stopCluster`
+    /// removes it.
+    public static func startCluster(script: String, directory: String) throws -> DrillDatabase {
+        let text = try runTool("/bin/bash", [script, "start", directory])
+        var env = [String: String]()
+        for line in text.split(separator: "\n") where line.hasPrefix("export ") {
+            let kv = line.dropFirst(7).split(separator: "=", maxSplits: 1).map(String.init)
+            if kv.count == 2 { env[kv[0]] = kv[1] }
+        }
+        guard let url = env["TRIBUTARY_TEST_POSTGRES"], let pw = env["TRIBUTARY_TEST_POSTGRES_PASSWORD_FILE"] else {
+            throw TributaryError("drill.database", "\(script) printed no cluster")
+        }
+        return DrillDatabase(url: url, passwordFile: pw, cluster: directory, script: script)
+    }
+
+    public func stopCluster() {
+        if let cluster { _ = try? Self.runTool("/bin/bash", [script, "stop", cluster]) }
+    }
+
     func crash() throws {
         guard let cluster else { throw TributaryError("drill.database", "no cluster directory to crash") }
         try Self.runTool("/bin/bash", [script, "kill", cluster])
