@@ -11,12 +11,14 @@ cd "$(dirname "$0")/.."
 work=$(realpath "${1:-.demo}")
 bin=$PWD/.build/release/tributary
 [ -f "$work/run/server/tributary.sqlite" ] || { echo "migrate-demo: no demo server in $work/run/server (run scripts/demo.sh)" >&2; exit 1; }
-swift build -c release --product tributary >/dev/null
 tmp=$(mktemp -d /tmp/tributary-migrate.XXXXXX)
+# The cluster in a directory of its own: the database server runs as another user, which cannot
+# enter a mktemp directory (0700).
+pg=$(mktemp -d /tmp/tributary-migrate-pg.XXXXXX)
 server_pid=
 cleanup() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  scripts/postgres-test-cluster.sh stop "$tmp/pg" >/dev/null 2>&1 || true
+  scripts/postgres-test-cluster.sh stop "$pg" >/dev/null 2>&1 || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -45,7 +47,8 @@ curl -sf "$url/v1/releases/latest" > "$tmp/release.before"
 stop
 
 echo "== 2. admin migrate"
-eval "$(scripts/postgres-test-cluster.sh start "$tmp/pg")"
+exports=$(scripts/postgres-test-cluster.sh start "$pg")
+eval "$exports"
 "$bin" admin migrate --dir "$tmp/server" --database "$TRIBUTARY_TEST_POSTGRES" --database-password-file "$TRIBUTARY_TEST_POSTGRES_PASSWORD_FILE"
 
 echo "== 3. on PostgreSQL, audited with the state of step 1"

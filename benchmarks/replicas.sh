@@ -16,7 +16,9 @@ swift build -c release >/dev/null
 dev=$PWD/.build/release/tributary-dev
 pg=$(mktemp -d /tmp/tributary-bench-pg.XXXXXX)
 trap 'scripts/postgres-test-cluster.sh stop "$pg"' EXIT
-eval "$(scripts/postgres-test-cluster.sh start "$pg")"
+# An assignment, so that set -e stops here if the cluster does not start (eval would not).
+exports=$(scripts/postgres-test-cluster.sh start "$pg")
+eval "$exports"
 db=(--database "$TRIBUTARY_TEST_POSTGRES" --database-password-file "$TRIBUTARY_TEST_POSTGRES_PASSWORD_FILE")
 
 echo "== 1. log appends"

@@ -9,7 +9,9 @@ swift build --build-tests
 # tests need it, and the second pass runs the whole server suite on it instead of SQLite.
 pg=$(mktemp -d /tmp/tributary-pg.XXXXXX)
 trap 'scripts/postgres-test-cluster.sh stop "$pg"' EXIT
-eval "$(scripts/postgres-test-cluster.sh start "$pg")"
+# An assignment, so that set -e stops here if the cluster does not start (eval would not).
+exports=$(scripts/postgres-test-cluster.sh start "$pg")
+eval "$exports"
 swift test --skip-build
 TRIBUTARY_TEST_BACKEND=postgres swift test --skip-build --filter TributaryServerTests
 # schemathesis, an API fuzzer we did not write, against a live server and protocol/openapi.yaml.
