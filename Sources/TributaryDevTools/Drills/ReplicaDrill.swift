@@ -115,7 +115,7 @@ public struct ReplicaDrill: Sendable {
             // Restart to every replica answering /checkpoint again (which needs the database).
             let restart0 = DrillWorkers.now()
             if crashDatabase { try database.restart() } else { try await set.servers[victim].start() }
-            _ = try await set.waitUntilAllAnswer()
+            try await set.waitUntilAllAnswer()
             report.base.restartSeconds.append(DrillWorkers.now() - restart0)
             let via = try TributaryClient(server: set.servers[(victim + 1) % n].url)
             let checker = DrillChecks(client: via, ledger: ledger, deployment: deployment, logKey: logKey, dataDirectory: set.store, scratch: scratch)

@@ -149,12 +149,12 @@ public actor ReleaseBuilder {
         return live.isEmpty
     }
 
-    /// Builds under the release lease, so that of several replicas one builds and the others pick the
-    /// result up: a replica that finds the lease held waits, then publishes only if the holder's
-    /// release does not already hold the live contributions.
     /// How long a publish waits for another replica's lease before answering 503 `api.busy`.
     static let leaseWaitSeconds = 10.0
 
+    /// Builds under the release lease, so that of several replicas one builds and the others pick the
+    /// result up: a replica that finds the lease held waits (at most `leaseWaitSeconds`), then
+    /// publishes only if the holder's release does not already hold the live contributions.
     private func publishNow(force: Bool) async throws -> LoadedRelease? {
         try await adoptLatest()
         if !force, isCurrent(try await store.releaseSnapshot().0) { return current }
