@@ -25,7 +25,7 @@ extension LogReplay {
             for s in statement.subjects where files[s.name] != s.sha256 {
                 throw TributaryError("audit.file_mismatch", "\(s.name): the entry says \(files[s.name] ?? "nothing"), the signed statement \(s.sha256)")
             }
-            guard predicate.origin == origin else {
+            guard predicate.origin.sameBytes(origin) else {
                 throw TributaryError("audit.wrong_origin", "the statement is for \(predicate.origin.debugDescription), not this log")
             }
             // The policy in force when it was accepted, with the entry's time as "now".
@@ -33,15 +33,13 @@ extension LogReplay {
                 guard predicate.anchorSHA256 == doc.anchorSHA256 else {
                     throw TributaryError("audit.anchor_mismatch", "trained against anchor \(predicate.anchorSHA256.prefix(16))…, the policy's is \(doc.anchorSHA256.prefix(16))…")
                 }
+                // The anchor's layer count as the statement declares it (the server checked it against the
+                // anchor; the release check compares every tensor's shape with the anchor's).
                 do {
-                    try doc.policy.checkPrivacy(predicate)
-                    try doc.policy.checkAge(predicate, now: Timestamp.parseRFC3339(time) ?? 0)
+                    try doc.policy.check(predicate, anchorLayers: predicate.routing.layers, now: Timestamp.parseRFC3339(time) ?? 0,
+                                         epsilonSpent: epsilonSpent[org, default: 0])
                 } catch {
                     throw TributaryError("audit.policy_violation", "accepted against the policy in force: \(error)")
-                }
-                let e = predicate.routing.privacy.epsilon ?? 0
-                if let budget = doc.policy.organisationEpsilonBudget, epsilonSpent[org, default: 0] + e > budget * (1 + 1e-12) {
-                    throw TributaryError("audit.policy_violation", "accepted beyond \(org)'s epsilon budget of \(budget)")
                 }
             }
             let statementSHA = Hex.encode(SHA256.digest(envelope.payload))
@@ -61,13 +59,13 @@ extension LogReplay {
 
     mutating func revokeContribution(_ c: UInt64, _ org: String, _ request: [UInt8], _ index: UInt64, _ report: inout AuditReport) {
         report.revocations += 1
-        guard let contribution = contributions[c], contribution.organisation == org else {
+        guard let contribution = contributions[c], contribution.organisation.sameBytes(org) else {
             return report.fail("audit.unknown_contribution", "revocation of \(c), which is not a contribution of \(org)", entry: index)
         }
         guard contribution.revokedAt == nil else { return report.fail("audit.duplicate_revocation", "contribution \(c) revoked twice", entry: index) }
         do {
             _ = try checkRequest(request, action: "revoke-contribution", parameters: [("contribution", .uint64(c))],
-                                 signers: keys.filter { $0.key.name == org && $0.isLive }.map(\.key))
+                                 signers: keys.filter { $0.key.name.sameBytes(org) && $0.isLive }.map(\.key))
         } catch {
             return report.fail("audit.bad_request", "revocation of contribution \(c) is not signed by a live key of \(org): \(error)", entry: index)
         }

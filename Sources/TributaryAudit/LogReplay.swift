@@ -48,7 +48,7 @@ struct LogReplay {
     }
 
     func keys(_ org: String, _ keyID: String) -> [Int] {
-        keys.indices.filter { keys[$0].key.name == org && keys[$0].key.keyIDHex == keyID }
+        keys.indices.filter { keys[$0].key.name.sameBytes(org) && keys[$0].key.keyIDHex == keyID }
     }
 
     mutating func apply(_ bytes: [UInt8], at index: UInt64, report: inout AuditReport) {
@@ -76,7 +76,7 @@ struct LogReplay {
         report.policies += 1
         do {
             let doc = try PolicyDocument.verify(document, key: logKey)
-            guard doc.origin == origin else { throw TributaryError("audit.bad_policy", "the policy is for \(doc.origin)") }
+            guard doc.origin.sameBytes(origin) else { throw TributaryError("audit.bad_policy", "the policy is for \(doc.origin)") }
             if let p = policy, p.anchorSHA256 != doc.anchorSHA256 {
                 throw TributaryError("audit.anchor_mismatch", "the policy names another anchor than the one before")
             }
@@ -90,12 +90,12 @@ struct LogReplay {
     /// entry says, signed by one of `signers`, its nonce never used before. Returns the signer.
     mutating func checkRequest(_ bytes: [UInt8], action: String, parameters: [(String, JSONValue)], signers: [VerifierKey]) throws -> VerifierKey {
         let (env, req) = try SignedRequest.parse(bytes)
-        guard req.origin == origin else { throw RequestError.wrongOrigin(expected: origin, got: req.origin) }
+        guard req.origin.sameBytes(origin) else { throw RequestError.wrongOrigin(expected: origin, got: req.origin) }
         guard req.action == action else { throw RequestError.wrongAction(expected: action, got: req.action) }
         for (k, v) in parameters where req.parameters[k] != v {
             throw RequestError.malformed("parameters.\(k) is not what the entry records")
         }
-        guard let signer = signers.first(where: { $0.name == req.organisation && $0.keyIDHex == req.keyID && env.isSigned(by: $0) }) else {
+        guard let signer = signers.first(where: { $0.name.sameBytes(req.organisation) && $0.keyIDHex == req.keyID && env.isSigned(by: $0) }) else {
             throw RequestError.badSignature
         }
         guard seenRequestNonces.insert(req.nonce).inserted else { throw RequestError.replayed }
@@ -119,10 +119,10 @@ struct LogReplay {
 
     mutating func enrol(_ org: String, _ text: String, _ request: [UInt8]?, _ index: UInt64, _ report: inout AuditReport) {
         report.enrolments += 1
-        guard let key = try? VerifierKey(parsing: text), key.name == org, OrganisationName.isCanonical(org) else {
+        guard let key = try? VerifierKey(parsing: text), key.name.sameBytes(org), OrganisationName.isCanonical(org) else {
             return report.fail("audit.bad_enrolment", "enrolment of \(org) carries an invalid key, one named otherwise, or a name that is not canonical", entry: index)
         }
-        guard !keys.contains(where: { $0.key == key || $0.key.name == org }) else {
+        guard !keys.contains(where: { $0.key == key || $0.key.name.sameBytes(org) }) else {
             return report.fail("audit.duplicate_enrolment", "\(org) or its key is enrolled twice (a new key needs a rotation)", entry: index)
         }
         guard checkOperatorRequest(request, action: "enrol", parameters: [("verifierKey", .string(text))], what: "enrolment of \(org)",
@@ -132,10 +132,10 @@ struct LogReplay {
 
     mutating func rotate(_ org: String, _ oldKeyID: String, _ text: String, _ request: [UInt8], _ index: UInt64, _ report: inout AuditReport) {
         report.rotations += 1
-        guard let key = try? VerifierKey(parsing: text), key.name == org else {
+        guard let key = try? VerifierKey(parsing: text), key.name.sameBytes(org) else {
             return report.fail("audit.bad_enrolment", "rotation of \(org) carries an invalid key or one named otherwise", entry: index)
         }
-        guard let old = keys.indices.first(where: { keys[$0].key.name == org && keys[$0].isLive }), keys[old].key.keyIDHex == oldKeyID else {
+        guard let old = keys.indices.first(where: { keys[$0].key.name.sameBytes(org) && keys[$0].isLive }), keys[old].key.keyIDHex == oldKeyID else {
             return report.fail("audit.unknown_key", "rotation of \(org) names key \(oldKeyID), which is not its live key", entry: index)
         }
         guard !keys.contains(where: { $0.key == key }), keys(org, key.keyIDHex).isEmpty else {
@@ -151,13 +151,22 @@ struct LogReplay {
         report.keyRevocations += 1
         let candidates = keys(org, keyID)
         guard !candidates.isEmpty else { return report.fail("audit.unknown_key", "revocation of key \(keyID) of \(org), which is not enrolled", entry: index) }
-        let parameters: [(String, JSONValue)] = [("keyID", .string(keyID)), ("organisation", .string(org)), ("takedown", .bool(takedown))]
+        // The request's parameters read as the server reads them (takedown absent is false).
+        do {
+            let asked = try KeyRevocationParameters(try SignedRequest.parse(request).request.parameters)
+            guard asked == KeyRevocationParameters(keyID: keyID, organisation: org, takedown: takedown) else {
+                throw RequestError.malformed("the request asks \(asked), the entry records key \(keyID) of \(org), takedown \(takedown)")
+            }
+        } catch {
+            return report.fail("audit.bad_request", "revocation of key \(keyID) does not match its request: \(error)", entry: index)
+        }
+        let parameters: [(String, JSONValue)] = [("keyID", .string(keyID)), ("organisation", .string(org))]
         // Signed by the key itself, or by the operator. Without the operator's key pinned, an operator
         // revocation cannot be checked here, and is reported as such.
         let own = candidates.map { keys[$0].key }
         var signer: VerifierKey?
         do { signer = try checkRequest(request, action: "revoke-key", parameters: parameters, signers: own + (operatorKey.map { [$0] } ?? [])) } catch {
-            if operatorKey != nil || (try? SignedRequest.parse(request))?.1.organisation == org {
+            if operatorKey != nil || (try? SignedRequest.parse(request))?.1.organisation.sameBytes(org) == true {
                 return report.fail("audit.bad_request", "revocation of key \(keyID) is not properly signed: \(error)", entry: index)
             }
             report.check("revocation of key \(keyID) at entry \(index) is signed by a key this audit cannot check (pin --operator-key)")

@@ -23,12 +23,15 @@ public struct Checkpoint: Equatable, Sendable {
         return UInt64(s)
     }
 
+    /// By the note text's bytes: an origin is an identity (`ByteIdentity.swift`).
+    public static func == (a: Checkpoint, b: Checkpoint) -> Bool { a.text.sameBytes(b.text) }
+
     public var text: String {
         "\(origin)\n\(size)\n\(Base64.encode(root))\n" + extensions.map { $0 + "\n" }.joined()
     }
 
     public func signed(by key: SigningKey) throws -> SignedNote {
-        guard key.name == origin else { throw CheckpointError.originMismatch(expected: origin, key: key.name) }
+        guard key.name.sameBytes(origin) else { throw CheckpointError.originMismatch(expected: origin, key: key.name) }
         return try SignedNote.sign(text: text, with: key)
     }
 
@@ -54,7 +57,7 @@ public struct Checkpoint: Equatable, Sendable {
         let note = try SignedNote.parse(bytes)
         _ = try note.verify(keys: [key])
         let cp = try parse(text: note.text)
-        guard cp.origin == key.name else { throw CheckpointError.originMismatch(expected: key.name, key: cp.origin) }
+        guard cp.origin.sameBytes(key.name) else { throw CheckpointError.originMismatch(expected: key.name, key: cp.origin) }
         return cp
     }
 }

@@ -61,7 +61,7 @@ public enum Cosignature {
     public static func verify(_ note: SignedNote, keys: [CosignerKey]) throws(NoteError) -> [(key: CosignerKey, time: UInt64)] {
         var out = [(key: CosignerKey, time: UInt64)]()
         for s in note.signatures {
-            guard let key = keys.first(where: { $0.name == s.name && $0.keyID == s.keyID }), !out.contains(where: { $0.key == key }) else { continue }
+            guard let key = keys.first(where: { $0.name.sameBytes(s.name) && $0.keyID == s.keyID }), !out.contains(where: { $0.key == key }) else { continue }
             guard s.signature.count == 72 else { throw .badSignature(s.name) }
             let time = s.signature.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
             guard time <= UInt64(Int64.max),
@@ -80,7 +80,7 @@ public struct WitnessPolicy: Sendable {
     public let quorum: Int
 
     public init(witnesses: [CosignerKey], quorum: Int) throws(WitnessPolicyError) {
-        guard Set(witnesses.map(\.name)).count == witnesses.count else { throw .invalid("two witnesses share a name") }
+        guard Set(witnesses.map(\.name.identityBytes)).count == witnesses.count else { throw .invalid("two witnesses share a name") }
         // One key under two names would count twice towards the quorum.
         guard Set(witnesses.map(\.publicKey)).count == witnesses.count else { throw .invalid("two witnesses share a public key") }
         guard quorum >= 1, quorum <= witnesses.count else {

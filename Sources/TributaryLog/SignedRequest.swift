@@ -69,13 +69,45 @@ public struct SignedRequest: Equatable, Sendable {
     /// Checks the deployment, the action, the signature under `key` (which must be the one the request
     /// names) and the time window.
     public func check(envelope: DSSEEnvelope, key: VerifierKey, now: Int64, origin expectedOrigin: String, expectedAction: String) throws {
-        guard origin == expectedOrigin else { throw RequestError.wrongOrigin(expected: expectedOrigin, got: origin) }
+        guard origin.sameBytes(expectedOrigin) else { throw RequestError.wrongOrigin(expected: expectedOrigin, got: origin) }
         guard action == expectedAction else { throw RequestError.wrongAction(expected: expectedAction, got: action) }
-        guard key.name == organisation, key.keyIDHex == keyID else { throw RequestError.keyMismatch }
+        guard key.name.sameBytes(organisation), key.keyIDHex == keyID else { throw RequestError.keyMismatch }
         guard envelope.isSigned(by: key) else { throw RequestError.badSignature }
         guard let t = Timestamp.parseRFC3339(timestamp) else { throw RequestError.stale(timestamp) }
         let (skew, overflow) = t.subtractingReportingOverflow(now)
         guard !overflow, skew.magnitude <= UInt64(Self.maxSkewSeconds) else { throw RequestError.stale(timestamp) }
+    }
+}
+
+/// `revoke-key`'s parameters, read by this one function on the server and in the auditor's replay, so
+/// the two can never disagree about what a logged revocation asked: `keyID` and `organisation`
+/// strings, `takedown` a boolean that is false when absent, nothing else.
+public struct KeyRevocationParameters: Equatable, Sendable {
+    public let keyID: String
+    public let organisation: String
+    public let takedown: Bool
+
+    public init(keyID: String, organisation: String, takedown: Bool) {
+        self.keyID = keyID
+        self.organisation = organisation
+        self.takedown = takedown
+    }
+
+    public init(_ parameters: JSONValue) throws(RequestError) {
+        guard case let .object(members) = parameters else { throw .malformed("parameters must be an object") }
+        for (k, _) in members where !["keyID", "organisation", "takedown"].contains(k) {
+            throw .malformed("revoke-key takes keyID, organisation and takedown, not \(k.debugDescription)")
+        }
+        guard case let .string(id)? = parameters["keyID"], case let .string(org)? = parameters["organisation"] else {
+            throw .malformed("parameters.keyID and parameters.organisation are required strings")
+        }
+        switch parameters["takedown"] {
+        case nil: takedown = false
+        case let .bool(b)?: takedown = b
+        default: throw .malformed("parameters.takedown must be true or false")
+        }
+        keyID = id
+        organisation = org
     }
 }
 

@@ -49,19 +49,13 @@ extension AggregationServer {
     /// it signed is taken down with it).
     public func revokeKey(_ keyID: String, request bytes: [UInt8]) async throws -> AppendResult {
         let (envelope, req) = try SignedRequest.parse(bytes)
-        guard case let .string(target)? = req.parameters["keyID"], target == keyID,
-              case let .string(org)? = req.parameters["organisation"] else {
-            throw RequestError.malformed("parameters.keyID must be \(keyID), and parameters.organisation is required")
-        }
-        var takedown = false
-        if let t = req.parameters["takedown"] {
-            guard case let .bool(b) = t else { throw RequestError.malformed("parameters.takedown must be true or false") }
-            takedown = b
-        }
+        let parameters = try KeyRevocationParameters(req.parameters)
+        guard parameters.keyID == keyID else { throw RequestError.malformed("parameters.keyID must be \(keyID)") }
+        let org = parameters.organisation, takedown = parameters.takedown
         let candidates = try await store.keys(organisation: org, keyID: keyID)
         guard !candidates.isEmpty else { throw ServerError.notFound("\(org) has no key \(keyID)") }
         let record: KeyRecord
-        if let op = config.operatorKey, req.keyID == op.keyIDHex, req.organisation == op.name {
+        if let op = config.operatorKey, req.keyID == op.keyIDHex, req.organisation.sameBytes(op.name) {
             try checkOperator(req, envelope: envelope, action: "revoke-key")
             guard candidates.count == 1 else {
                 throw ServerError.conflict("\(org) has \(candidates.count) keys with ID \(keyID); revoke it by the key's own signature")
@@ -69,7 +63,7 @@ extension AggregationServer {
             record = candidates[0]
         } else {
             // Self-revocation: signed by the very key revoked (whichever of the colliding ones it is).
-            guard req.organisation == org, req.keyID == keyID,
+            guard req.organisation.sameBytes(org), req.keyID == keyID,
                   let own = candidates.first(where: { envelope.isSigned(by: $0.verifierKey) }) else {
                 throw RequestError.forbidden("a key is revoked by the operator or by a request it signs itself")
             }

@@ -174,7 +174,7 @@ public final class AggregationServer: Sendable {
             var bytes = try readSmallFile(config.logKeyPath, limit: 4096)
             defer { secureZero(&bytes) }
             let key = try SigningKey.parse(privateKey: String(decoding: bytes, as: UTF8.self))
-            guard key.name == config.origin else {
+            guard key.name.sameBytes(config.origin) else {
                 throw TributaryError("server.origin_mismatch", "the log key in \(config.logKeyPath) is for origin \(key.name), not \(config.origin)")
             }
             return key

@@ -82,7 +82,7 @@ extension AggregationServer {
             routingSHA256: b.digests[BundleLayout.routingFile] ?? "", nonce: a.predicate.nonce,
             privacy: JSONWriter.string(a.predicate.routing.privacy.json), epsilon: a.predicate.routing.privacy.epsilon ?? 0,
             revokedAt: nil, takenDownAt: nil)
-        let r = await witnessed(try await store.commitContribution(record, entry: entry, epsilonBudget: config.policy.organisationEpsilonBudget))
+        let r = await witnessed(try await store.commitContribution(record, entry: entry, policy: config.policy))
         metrics.accepted.increment()
         metrics.logSize.record(Int64(r.size))
         logger.info("contribution accepted", metadata: ["organisation": "\(record.organisation)", "log_index": "\(r.index)",
@@ -110,7 +110,7 @@ extension AggregationServer {
             throw RequestError.malformed("parameters.contribution must be \(index)")
         }
         let key = try await requestKey(req, envelope: envelope)
-        guard key.organisation == c.organisation else {
+        guard key.organisation.sameBytes(c.organisation) else {
             throw RequestError.forbidden("\(key.organisation) cannot revoke a contribution of \(c.organisation)")
         }
         try req.check(envelope: envelope, key: key.verifierKey, now: now, origin: config.origin, expectedAction: "revoke-contribution")

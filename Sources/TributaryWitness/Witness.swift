@@ -8,15 +8,15 @@ import TributaryLog
 /// warns of cannot happen).
 public actor Witness {
     let key: SigningKey
-    /// Origin → the log's verifier keys.
-    let logs: [String: [VerifierKey]]
+    /// Origin (its bytes) → the log's verifier keys.
+    let logs: [[UInt8]: [VerifierKey]]
     let state: WitnessState
     let clock: @Sendable () -> UInt64
 
     public init(key: SigningKey, logs: [VerifierKey], state: WitnessState,
                 clock: @escaping @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970) }) {
         self.key = key
-        self.logs = Dictionary(grouping: logs, by: \.name)
+        self.logs = Dictionary(grouping: logs, by: \.name.identityBytes)
         self.state = state
         self.clock = clock
     }
@@ -31,7 +31,7 @@ public actor Witness {
             note = try SignedNote.parse(request.checkpoint)
             cp = try Checkpoint.parse(text: note.text)
         } catch { throw WitnessError.badRequest("the checkpoint does not parse: \((error as? CodedError)?.message ?? "\(error)")") }
-        guard let keys = logs[cp.origin] else { throw WitnessError.unknownLog("this witness does not follow the log \(cp.origin)") }
+        guard let keys = logs[cp.origin.identityBytes] else { throw WitnessError.unknownLog("this witness does not follow the log \(cp.origin)") }
         do { _ = try note.verify(keys: keys) } catch {
             throw WitnessError.forbidden("the checkpoint carries no valid signature by the log's key: \(error.message)")
         }

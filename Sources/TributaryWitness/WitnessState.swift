@@ -65,14 +65,14 @@ public struct WitnessState: Sendable {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         let text = String(decoding: try readSmallFile(path, limit: SignedNote.maxSize), as: UTF8.self)
         let cp = try Checkpoint.parse(text: text)
-        guard cp.origin == origin else { throw WitnessError.stateLost("\(path) holds a checkpoint of \(cp.origin), not \(origin)") }
+        guard cp.origin.sameBytes(origin) else { throw WitnessError.stateLost("\(path) holds a checkpoint of \(cp.origin), not \(origin)") }
         return cp
     }
 
     /// Durable before it returns; a log seen for the first time enters `logs.json` first.
     func record(_ checkpoint: Checkpoint) throws {
         let logs = try cosignedLogs()
-        if !logs.contains(checkpoint.origin) {
+        if !logs.contains(where: { $0.sameBytes(checkpoint.origin) }) {
             try AtomicFileWriter.write(Array(JSONWriter.string(.object([("logs", .array((logs + [checkpoint.origin]).map { .string($0) }))])).utf8), to: indexFile)
         }
         try AtomicFileWriter.write(Array(checkpoint.text.utf8), to: file(checkpoint.origin))

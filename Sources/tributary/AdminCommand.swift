@@ -49,7 +49,7 @@ struct EnrollCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let key = try loadVerifierKey(pubkey)
-            guard key.name == name else { throw TributaryError("key.name_mismatch", "the key is named \(key.name), not \(name)") }
+            guard key.name.sameBytes(name) else { throw TributaryError("key.name_mismatch", "the key is named \(key.name), not \(name)") }
             if let url = target.server {
                 let r = try await TributaryClient(server: url).enrol(key, operatorKey: try loadSigningKey(target.operatorKey ?? ""))
                 print("enrolled \(name) (key \(key.keyIDHex)): \(JSONWriter.string(r))")

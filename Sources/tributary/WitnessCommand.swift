@@ -65,7 +65,7 @@ struct WitnessServeCommand: AsyncParsableCommand {
             let logs = try log.map { spec -> VerifierKey in
                 guard let eq = spec.firstIndex(of: "=") else { throw TributaryError("witness.bad_log", "--log takes ORIGIN=VERIFIER_KEY, got \(spec)") }
                 let origin = String(spec[..<eq]), vkey = try loadVerifierKey(String(spec[spec.index(after: eq)...]))
-                guard vkey.name == origin else { throw TributaryError("witness.bad_log", "the key of \(origin) is named \(vkey.name): a log key's name is its origin") }
+                guard vkey.name.sameBytes(origin) else { throw TributaryError("witness.bad_log", "the key of \(origin) is named \(vkey.name): a log key's name is its origin") }
                 return vkey
             }
             guard !logs.isEmpty else { throw TributaryError("witness.bad_log", "give at least one --log ORIGIN=VERIFIER_KEY") }

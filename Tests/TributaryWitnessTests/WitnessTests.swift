@@ -43,6 +43,28 @@ func expectRefusal(_ w: Witness, _ body: [UInt8], _ status: Int, _ label: String
 }
 
 @Suite struct WitnessTests {
+    /// Issue 25: an origin spelled with a canonically equivalent look-alike (U+212A KELVIN SIGN for
+    /// "K") is another log, byte for byte. `String ==` called them equal, the state file did not:
+    /// the witness cosigned a second history of the same log from size 0.
+    @Test func aLookAlikeOriginIsNotTheLogItImitates() async throws {
+        let logKey = try SigningKey.generate(name: "example.test/Klog")
+        let tree = MemoryTree()
+        for i in 0..<3 { _ = tree.append(entry: Array("entry \(i)".utf8)) }
+        let dir = TempDir("witness-lookalike")
+        let w = Witness(key: try SigningKey.generate(name: "witness.test/w1"), logs: [logKey.verifierKey],
+                        state: try WitnessState.initialise(dir.path, key: CosignerKey(signingKey: try SigningKey.generate(name: "witness.test/w1"))),
+                        clock: { 1_700_000_000 })
+        let real = try Checkpoint(origin: logKey.name, size: 3, root: tree.root()).signed(by: logKey).serialized
+        _ = try await w.addCheckpoint(AddCheckpointRequest(oldSize: 0, proof: [], checkpoint: Array(real.utf8)).body)
+        let lookAlike = "example.test/\u{212A}log"
+        #expect(lookAlike == logKey.name, "Swift's String == is canonical equivalence: the premise of this test")
+        let forkText = Checkpoint(origin: lookAlike, size: 3, root: [UInt8](repeating: 9, count: 32)).text
+        let fork = try SignedNote.sign(text: forkText, with: logKey).serialized
+        await expectRefusal(w, AddCheckpointRequest(oldSize: 0, proof: [], checkpoint: Array(fork.utf8)).body, 404, "look-alike origin")
+        // Nor does a checkpoint whose origin differs in bytes from its key's name verify as that log's.
+        #expect(throws: CheckpointError.self) { _ = try Checkpoint.verify(note: Array(fork.utf8), key: logKey.verifierKey) }
+    }
+
     /// The cosignature is the C2SP format: keyID || big-endian time || Ed25519 over
     /// "cosignature/v1\ntime T\n" + the note text; the cosigner key ID uses type byte 0x04.
     @Test func cosignaturesHaveTheSpecFormat() throws {

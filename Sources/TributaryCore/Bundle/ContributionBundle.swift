@@ -176,7 +176,7 @@ public enum ContributionBundle {
         do { predicate = try ContributionPredicate(json: statement.predicate) } catch {
             throw StatementError.schema(error.description)
         }
-        guard predicate.organisation == signer.name else {
+        guard predicate.organisation.sameBytes(signer.name) else {
             throw BundleError.keyMismatch("organisation \"\(predicate.organisation)\" but signed by \"\(signer.name)\"")
         }
         guard predicate.keyID == signer.keyIDHex else {

@@ -47,8 +47,26 @@ public struct ContributionPolicy: Sendable, Equatable {
         }
     }
 
+    /// Everything this policy asks of a contribution's statement, in the order the server checks it:
+    /// age against `now` (Unix seconds), expert layers against an anchor of `anchorLayers` layers,
+    /// privacy, and the organisation's ε budget given what it has `epsilonSpent` before. The server's
+    /// admission and the auditor's replay both make this one call (protocol/SPEC.md §11.3).
+    public func check(_ p: ContributionPredicate, anchorLayers: Int, now: Int64, epsilonSpent: Double) throws(PolicyViolation) {
+        try checkAge(p, now: now)
+        try checkLayers(p.expert.layers, anchorLayers: anchorLayers)
+        try checkPrivacy(p)
+        try checkBudget(spent: epsilonSpent, asked: p.routing.privacy.epsilon ?? 0)
+    }
+
+    /// The organisation's ε budget (basic composition): `spent` before, `asked` by this contribution.
+    /// Also checked again inside the server's commit transaction, where `spent` may have grown.
+    public func checkBudget(spent: Double, asked: Double) throws(PolicyViolation) {
+        guard let budget = organisationEpsilonBudget else { return }
+        guard spent + asked <= budget * (1 + 1e-12) else { throw .budget(spent: spent, asked: asked, budget: budget) }
+    }
+
     /// Whether an expert over `layers` is accepted for an anchor of `anchorLayers` layers.
-    public func checkLayers(_ layers: [Int], anchorLayers: Int) throws(PolicyViolation) {
+    func checkLayers(_ layers: [Int], anchorLayers: Int) throws(PolicyViolation) {
         let accepted = expertLayerSets ?? [Array(0..<anchorLayers)]
         guard accepted.contains(layers) else {
             throw .layers("an expert for layers \(Self.describe(layers)); this server accepts \(accepted.map(Self.describe).joined(separator: " or "))")
@@ -95,7 +113,7 @@ public struct ContributionPolicy: Sendable, Equatable {
 
     /// The privacy checks a statement must pass, from the statement alone: DP on unless allowed off,
     /// (ε, δ) within bounds, ε no smaller than what its own noise gives, cluster size, router rows.
-    public func checkPrivacy(_ p: ContributionPredicate) throws(PolicyViolation) {
+    func checkPrivacy(_ p: ContributionPredicate) throws(PolicyViolation) {
         let pr = p.routing.privacy
         if !pr.enabled {
             guard allowNoDP else { throw .privacy("the routing signature was made without differential privacy (--no-dp)") }
@@ -121,7 +139,7 @@ public struct ContributionPolicy: Sendable, Equatable {
 
     /// The statement's creation time against `now` (Unix seconds): not in the future beyond the clock
     /// skew, not older than `maxStatementAgeSeconds`.
-    public func checkAge(_ p: ContributionPredicate, now: Int64) throws(PolicyViolation) {
+    func checkAge(_ p: ContributionPredicate, now: Int64) throws(PolicyViolation) {
         guard let t = Timestamp.parseRFC3339(p.createdAt) else { throw .stale("createdAt is not a timestamp") }
         guard t <= now + Self.clockSkewSeconds else { throw .stale("the statement was created at \(p.createdAt), in the future") }
         guard now - t <= maxStatementAgeSeconds else {
@@ -130,8 +148,18 @@ public struct ContributionPolicy: Sendable, Equatable {
     }
 }
 
-public enum PolicyViolation: Error, Equatable, Sendable {
+public enum PolicyViolation: Error, Equatable, Sendable, CustomStringConvertible {
     case privacy(String)
     case stale(String)
     case layers(String)
+    case budget(spent: Double, asked: Double, budget: Double)
+
+    public var description: String {
+        switch self {
+        case let .privacy(why): return "privacy: " + why
+        case let .stale(why): return "age: " + why
+        case let .layers(why): return "expert layers: " + why
+        case let .budget(spent, asked, budget): return "epsilon budget: \(spent) spent before and \(asked) asked exceed \(budget)"
+        }
+    }
 }

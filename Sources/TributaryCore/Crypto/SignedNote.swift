@@ -76,7 +76,7 @@ public struct SignedNote: Equatable, Sendable {
     public func verify(keys: [VerifierKey]) throws(NoteError) -> [VerifierKey] {
         var verified = [VerifierKey]()
         for s in signatures {
-            guard let key = keys.first(where: { $0.name == s.name && $0.keyID == s.keyID }) else { continue }
+            guard let key = keys.first(where: { $0.name.sameBytes(s.name) && $0.keyID == s.keyID }) else { continue }
             guard key.verify(signature: s.signature, message: Array(text.utf8)) else {
                 throw .badSignature(s.name)
             }

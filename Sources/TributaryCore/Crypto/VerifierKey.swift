@@ -42,6 +42,14 @@ public struct VerifierKey: Equatable, Hashable, Sendable, CustomStringConvertibl
         self.publicKey = publicKey
     }
 
+    /// By the name's bytes, not canonical equivalence (`ByteIdentity.swift`).
+    public static func == (a: VerifierKey, b: VerifierKey) -> Bool { a.name.sameBytes(b.name) && a.publicKey == b.publicKey }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name.identityBytes)
+        hasher.combine(publicKey)
+    }
+
     public var keyID: [UInt8] { KeyName.keyID(name: name, publicKey: publicKey) }
     public var keyIDHex: String { Hex.encode(keyID) }
 

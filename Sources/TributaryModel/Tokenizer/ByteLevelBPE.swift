@@ -61,34 +61,97 @@ public final class ByteLevelBPE: @unchecked Sendable {
         var symbols = [Int32]()
         symbols.reserveCapacity(word.count)
         for b in word where byteToken[Int(b)] >= 0 { symbols.append(byteToken[Int(b)]) }
-        // Merge the lowest-ranked adjacent pair until none is left (ties: the leftmost).
-        while symbols.count > 1 {
-            var best = -1, bestRank = Int32.max, merged: Int32 = 0
-            for i in 0..<symbols.count - 1 {
-                let key = UInt64(UInt32(bitPattern: symbols[i])) << 32 | UInt64(UInt32(bitPattern: symbols[i + 1]))
-                if let m = merges[key], m.rank < bestRank { best = i; bestRank = m.rank; merged = m.merged }
-            }
-            guard best >= 0 else { break }
-            // Every occurrence of that pair, left to right, as the reference merges a rank at a time.
-            let a = symbols[best], b = symbols[best + 1]
-            var out = [Int32]()
-            out.reserveCapacity(symbols.count)
-            var i = 0
-            while i < symbols.count {
-                if i + 1 < symbols.count && symbols[i] == a && symbols[i + 1] == b {
-                    out.append(merged)
-                    i += 2
-                } else {
-                    out.append(symbols[i])
-                    i += 1
-                }
-            }
-            symbols = out
-        }
+        let out = symbols.count > 1 ? mergeAll(symbols) : symbols
         cacheLock.withLock {
             if cache.count >= cacheLimit { cache.removeAll(keepingCapacity: true) }
-            cache[key] = symbols
+            cache[key] = out
         }
-        return symbols
+        return out
+    }
+
+    private func merge(_ left: Int32, _ right: Int32) -> (rank: Int32, merged: Int32)? {
+        merges[UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))]
+    }
+
+    /// Merges as `tokenizers` does (`Word::merge_all`): the symbols form a linked list, every adjacent
+    /// pair with a merge waits in a min-heap ordered by (rank, position), and the top is merged unless
+    /// it went stale (one of its symbols merged since, or the pair there changed); then the pairs it
+    /// forms with its neighbours are pushed. O(n log n) in the pre-token's length: a rescan of every
+    /// pair per merge was O(n²), and 64 KB of random letters — one pre-token — took seconds.
+    private func mergeAll(_ initial: [Int32]) -> [Int32] {
+        var symbol = initial
+        let n = symbol.count
+        var next = Array(1...n), prev = Array(-1..<(n - 1))
+        var alive = [Bool](repeating: true, count: n)
+        var heap = PairHeap()
+        for i in 0..<(n - 1) {
+            if let m = merge(symbol[i], symbol[i + 1]) { heap.push(.init(rank: m.rank, position: i, merged: m.merged)) }
+        }
+        while let top = heap.pop() {
+            let i = top.position
+            guard alive[i], next[i] < n else { continue }
+            let j = next[i]
+            // Stale: the pair at `i` is no longer the one this entry was pushed for.
+            guard let m = merge(symbol[i], symbol[j]), m.merged == top.merged, m.rank == top.rank else { continue }
+            symbol[i] = m.merged
+            alive[j] = false
+            next[i] = next[j]
+            if next[i] < n { prev[next[i]] = i }
+            if prev[i] >= 0, let left = merge(symbol[prev[i]], symbol[i]) {
+                heap.push(.init(rank: left.rank, position: prev[i], merged: left.merged))
+            }
+            if next[i] < n, let right = merge(symbol[i], symbol[next[i]]) {
+                heap.push(.init(rank: right.rank, position: i, merged: right.merged))
+            }
+        }
+        var out = [Int32]()
+        var i = 0
+        while i < n {
+            out.append(symbol[i])
+            i = next[i]
+        }
+        return out
+    }
+}
+
+/// A binary min-heap of candidate merges, lowest rank first and, among equal ranks, leftmost first.
+struct PairHeap {
+    struct Entry {
+        let rank: Int32
+        let position: Int
+        let merged: Int32
+        func precedes(_ o: Entry) -> Bool { rank != o.rank ? rank < o.rank : position < o.position }
+    }
+
+    private var items = [Entry]()
+
+    mutating func push(_ e: Entry) {
+        items.append(e)
+        var c = items.count - 1
+        while c > 0 {
+            let p = (c - 1) / 2
+            guard items[c].precedes(items[p]) else { break }
+            items.swapAt(c, p)
+            c = p
+        }
+    }
+
+    mutating func pop() -> Entry? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var p = 0
+            while true {
+                let l = 2 * p + 1, r = l + 1
+                var m = p
+                if l < items.count && items[l].precedes(items[m]) { m = l }
+                if r < items.count && items[r].precedes(items[m]) { m = r }
+                if m == p { break }
+                items.swapAt(p, m)
+                p = m
+            }
+        }
+        return top
     }
 }

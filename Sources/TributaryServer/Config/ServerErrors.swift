@@ -61,6 +61,7 @@ extension ContributionError {
         case let .privacy(why): return .privacyPolicy(why)
         case let .stale(why): return .stale(why)
         case let .layers(why): return .layersRefused(why)
+        case let .budget(spent, asked, budget): return .budget(spent: spent, asked: asked, budget: budget)
         }
     }
 }

@@ -54,14 +54,13 @@ extension MetadataStore {
     /// Checked again inside the transaction, under the write lock: the key still live, nothing
     /// accepted in common, the organisation's ε budget (`epsilonBudget`) not exceeded. Uploads through
     /// other replicas, or at once through this one, may have committed since admission checked them.
-    public func commitContribution(_ c: ContributionRecord, entry: LogEntry, epsilonBudget: Double? = nil) throws -> AppendResult {
+    public func commitContribution(_ c: ContributionRecord, entry: LogEntry, policy: ContributionPolicy) throws -> AppendResult {
         return try append(entry) { index in
             if let what = try duplicate(statementSHA256: c.statementSHA256, expertSHA256: c.expertSHA256, nonce: c.nonce) {
                 throw ContributionError.duplicate(what)
             }
-            if let budget = epsilonBudget {
-                let spent = try epsilonSpent(organisation: c.organisation)
-                guard spent + c.epsilon <= budget * (1 + 1e-12) else { throw ContributionError.budget(spent: spent, asked: c.epsilon, budget: budget) }
+            do { try policy.checkBudget(spent: try epsilonSpent(organisation: c.organisation), asked: c.epsilon) } catch let v as PolicyViolation {
+                throw ContributionError.from(v)
             }
             // The key may have been revoked or retired between the check and this transaction.
             guard let key = try db.first("SELECT \(Self.keyColumns) FROM keys WHERE verifier_key = ?", [.text(c.verifierKey)], Self.keyRow),
@@ -99,21 +98,23 @@ extension MetadataStore {
         try db.query("SELECT \(Self.contributionColumns) FROM contributions ORDER BY log_index", [], Self.contributionRow)
     }
 
-    /// The owner withdraws its contribution (opt-out).
+    /// The owner withdraws its contribution (opt-out). Whether it is already withdrawn is read inside
+    /// the append's transaction, under the write lock: two opt-outs at once log one revocation, and the
+    /// other is refused (a second would make every later audit fail, and the log cannot drop it).
     public func revokeContribution(_ c: ContributionRecord, request: [UInt8], nonce: String) throws -> AppendResult {
-        guard c.revokedAt == nil else { throw ServerError.conflict("contribution \(c.logIndex) is already withdrawn") }
         let entry = LogEntry.contributionRevocation(contribution: c.logIndex, organisation: c.organisation, time: Timestamp.nowRFC3339(), request: request)
         return try append(entry) { index in
+            guard try contribution(c.logIndex)?.revokedAt == nil else { throw ServerError.conflict("contribution \(c.logIndex) is already withdrawn") }
             try useNonce(nonce)
             try db.run("UPDATE contributions SET revoked_at = ? WHERE log_index = ?", [.int(Int64(index)), .int(Int64(c.logIndex))])
         }
     }
 
-    /// The operator takes a contribution down, with a reason.
+    /// The operator takes a contribution down, with a reason (checked inside the transaction, as above).
     public func takeDown(_ c: ContributionRecord, reason: String, request: [UInt8], nonce: String) throws -> AppendResult {
-        guard c.takenDownAt == nil else { throw ServerError.conflict("contribution \(c.logIndex) is already taken down") }
         let entry = LogEntry.contributionTakedown(contribution: c.logIndex, reason: reason, time: Timestamp.nowRFC3339(), request: request)
         return try append(entry) { index in
+            guard try contribution(c.logIndex)?.takenDownAt == nil else { throw ServerError.conflict("contribution \(c.logIndex) is already taken down") }
             try useNonce(nonce)
             try db.run("UPDATE contributions SET taken_down_at = ? WHERE log_index = ?", [.int(Int64(index)), .int(Int64(c.logIndex))])
         }

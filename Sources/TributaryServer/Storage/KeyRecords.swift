@@ -61,7 +61,7 @@ extension MetadataStore {
 
     /// Replaces an organisation's live key with `newKey` (same name): the old key is retired.
     public func rotateKey(organisation: String, to newKey: VerifierKey, request: [UInt8], nonce: String) throws -> AppendResult {
-        guard newKey.name == organisation else { throw IdentityError.wrongName(key: newKey.name, organisation: organisation) }
+        guard newKey.name.sameBytes(organisation) else { throw IdentityError.wrongName(key: newKey.name, organisation: organisation) }
         guard let old = try liveKey(organisation: organisation) else { throw IdentityError.noLiveKey(organisation) }
         let entry = LogEntry.keyRotation(organisation: organisation, oldKeyID: old.keyID, verifierKey: newKey.encoded,
                                          time: Timestamp.nowRFC3339(), request: request)
@@ -75,11 +75,14 @@ extension MetadataStore {
     }
 
     /// Revokes a key; with `takedown` every contribution it signed that is still live is taken down.
+    /// Whether the key is already revoked is read inside the transaction (two revocations at once log one).
     public func revokeKey(_ record: KeyRecord, takedown: Bool, request: [UInt8], nonce: String) throws -> AppendResult {
-        guard record.revokedAt == nil else { throw ServerError.conflict("key \(record.keyID) of \(record.organisation) is already revoked") }
         let entry = LogEntry.keyRevocation(organisation: record.organisation, keyID: record.keyID, takedown: takedown,
                                            time: Timestamp.nowRFC3339(), request: request)
         return try append(entry) { index in
+            guard try key(record.verifierKey)?.revokedAt == nil else {
+                throw ServerError.conflict("key \(record.keyID) of \(record.organisation) is already revoked")
+            }
             try useNonce(nonce)
             try db.run("UPDATE keys SET revoked_at = ? WHERE verifier_key = ?", [.int(Int64(index)), .text(record.verifierKey.encoded)])
             if takedown {

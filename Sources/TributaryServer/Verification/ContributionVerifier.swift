@@ -64,24 +64,20 @@ public struct ContributionVerifier: Sendable {
         // 3. The statement (the payload), bound to this key.
         let (_, p) = try ContributionBundle.parseStatement(envelope.payload, signer: key.verifierKey)
         // 4. This deployment, and not too old or from the future.
-        guard p.origin == origin else { throw ContributionError.wrongOrigin(expected: origin, got: p.origin) }
-        do { try policy.checkAge(p, now: now) } catch { throw ContributionError.from(error) }
+        guard p.origin.sameBytes(origin) else { throw ContributionError.wrongOrigin(expected: origin, got: p.origin) }
         // 5. Anchor and declared shapes.
         guard p.anchorSHA256 == anchor.digest else { throw ContributionError.wrongAnchor(expected: anchor.digest, got: p.anchorSHA256) }
         let c = anchor.model.config
         guard p.expert.layers.last! < c.numLayers, p.expert.hiddenSize == c.hiddenSize, p.expert.intermediateSize == c.intermediateSize else {
             throw ContributionError.shapeMismatch("expert is layers \(ContributionPolicy.describe(p.expert.layers)) × \(p.expert.hiddenSize) × \(p.expert.intermediateSize), the anchor \(c.numLayers) layers × \(c.hiddenSize) × \(c.intermediateSize)")
         }
-        do { try policy.checkLayers(p.expert.layers, anchorLayers: c.numLayers) } catch { throw ContributionError.from(error) }
         guard p.routing.layers == c.numLayers, p.routing.dimension == c.hiddenSize else {
             throw ContributionError.shapeMismatch("router rows are \(p.routing.layers) × \(p.routing.dimension), the anchor needs \(c.numLayers) × \(c.hiddenSize)")
         }
-        // 6. Privacy: the policy, with ε recomputed from the statement's own noise, and the budget.
-        do { try policy.checkPrivacy(p) } catch { throw ContributionError.from(error) }
-        if let budget = policy.organisationEpsilonBudget {
-            let spent = try await store.epsilonSpent(organisation: key.organisation), e = p.routing.privacy.epsilon ?? 0
-            guard spent + e <= budget * (1 + 1e-12) else { throw ContributionError.budget(spent: spent, asked: e, budget: budget) }
-        }
+        // 6. The policy in one call (the auditor replays the same): age, expert layers, privacy with ε
+        // recomputed from the statement's own noise, and the organisation's budget.
+        let spent = try await store.epsilonSpent(organisation: key.organisation)
+        do { try policy.check(p, anchorLayers: c.numLayers, now: now, epsilonSpent: spent) } catch { throw ContributionError.from(error) }
         // 7. Already accepted? By statement digest and nonce, before a byte of the weights is read.
         let statementSHA = Hex.encode(SHA256.digest(envelope.payload))
         if let what = try await store.duplicate(statementSHA256: statementSHA, expertSHA256: nil, nonce: p.nonce) {

@@ -105,7 +105,7 @@ actor CheckpointWitnessing {
             case 200:
                 let lines = try AddCheckpointRequest.parseCosignatures(body)
                 let text = try SignedNote.parse(Array(note.utf8)).text
-                for line in lines where line.name == w.key.name && line.keyID == w.key.keyID {
+                for line in lines where line.name.sameBytes(w.key.name) && line.keyID == w.key.keyID {
                     guard try Cosignature.verify(SignedNote(text: text, signatures: [line]), keys: [w.key]).count == 1 else { continue }
                     try await store.recordWitnessSize(w.key.encoded, cp.size)
                     claimed[w.key.name] = nil
