@@ -127,6 +127,7 @@ let package = Package(
         .testTarget(name: "TributaryServerTests", dependencies: [
             "TributaryServer", "TributaryWitness", "TributaryClient", "TributaryAudit", "TributaryDevTools", "TributaryContribution", "TributaryTestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "TributaryDemoTests", dependencies: ["TributaryDemo", "TributaryDevTools", "TributaryContribution"]),

@@ -14,6 +14,9 @@ public struct AuditOptions: Sendable {
     /// Witnesses whose cosignatures the checkpoint must carry (a quorum of them): without it, a log
     /// can show this auditor a history nobody else sees.
     public var witnessPolicy: WitnessPolicy?
+    /// New entries one audit reads at most (they are held in memory): a checkpoint claiming more is
+    /// refused rather than fetched until memory runs out. Raise it for a log that grew that much.
+    public var maxNewEntries: UInt64 = 1_000_000
 
     public init(logKey: VerifierKey, operatorKey: VerifierKey? = nil, stateDirectory: String) {
         self.logKey = logKey
@@ -80,6 +83,10 @@ public struct Auditor: Sendable {
             }
         }
         // 3. New entries, and the root they produce.
+        if cp.size > state.size && cp.size - state.size > options.maxNewEntries {
+            report.fail("audit.too_many_entries", "the checkpoint claims \(cp.size - state.size) new entries, more than this audit reads (\(options.maxNewEntries); --max-new-entries)")
+            return report
+        }
         let fresh = cp.size > state.size ? try await source.entries(start: state.size, end: cp.size) : []
         report.newEntries = UInt64(fresh.count)
         let all = state.entries + fresh

@@ -25,7 +25,10 @@ public enum InclusionCheck {
         guard index < cp.size else {
             throw TributaryError("inclusion.beyond_checkpoint", "log index \(index) is beyond the signed checkpoint of size \(cp.size)")
         }
-        let entry = try await client.entries(start: index, end: index + 1)[0]
+        let got = try await client.entries(start: index, end: index + 1)
+        guard got.count == 1, let entry = got.first else {
+            throw TributaryError("inclusion.bad_response", "the server returned \(got.count) log entries for index \(index), not 1")
+        }
         guard case let .contribution(_, _, _, envelope, _) = try LogEntry.parse(entry), try DSSEEnvelope.parse(envelope).payload == statement else {
             throw TributaryError("inclusion.mismatch", "log entry \(index) is not this bundle's statement")
         }

@@ -15,6 +15,12 @@ public enum LogExporter {
         }
         let cp = try Checkpoint.verify(note: note, key: try VerifierKey(parsing: k))
         let entries = try await ServerLogSource(client: client).entries(start: 0, end: cp.size)
+        // The entries are the signed tree's before anything they name is fetched or written.
+        let tree = MemoryTree()
+        for e in entries { _ = tree.append(entry: e) }
+        guard tree.root() == cp.root else {
+            throw TributaryError("audit.entries_mismatch", "the \(entries.count) entries served do not produce the signed checkpoint's root")
+        }
         var blobs = 0, releases = 0
         for e in entries {
             switch try LogEntry.parse(e) {

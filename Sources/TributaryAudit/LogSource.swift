@@ -40,16 +40,59 @@ public struct ServerLogSource: LogSource {
     }
 
     public func fetch(_ item: String, to destination: String) async throws {
-        let parts = item.split(separator: "/").map(String.init)
         let path: String
-        switch parts.first {
-        case "blob": path = "/v1/blobs/\(parts[1])"
-        case "release": path = "/v1/releases/\(parts[1])/files/\(parts[2])"
-        case "anchor": path = "/v1/anchor/files/\(parts[1])"
-        default: throw AuditFailure.source("unknown item \(item)")
+        switch try PublicItem(item) {
+        case let .blob(sha): path = "/v1/blobs/\(sha)"
+        case let .releaseFile(n, name): path = "/v1/releases/\(n)/files/\(name)"
+        case let .anchorFile(name): path = "/v1/anchor/files/\(name)"
         }
-        try await client.download(path, to: destination)
+        _ = try await client.download(path, to: destination, limit: PublicItem.maxBytes)
     }
+}
+
+/// What an audit fetches besides the log: a blob by digest, a release's file, an anchor file. Parsed
+/// strictly, whatever built the name: a manifest or entry can only name a digest or a known file.
+enum PublicItem {
+    case blob(String)
+    case releaseFile(Int, String)
+    case anchorFile(String)
+
+    /// The largest file an audit downloads or copies (a release of a 7B model is ~30 GB in F32).
+    static let maxBytes: UInt64 = 1 << 36
+
+    init(_ item: String) throws {
+        let parts = item.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        switch (parts.first, parts.count) {
+        case ("blob", 2) where Hex.isLowerHex(parts[1], byteCount: 32): self = .blob(parts[1])
+        case ("release", 3):
+            guard let n = Int(parts[1]), n >= 1, ReleaseLayout.digestedFiles.contains(parts[2]) || parts[2] == ReleaseLayout.manifestFile else {
+                throw AuditFailure.source("not a release file: \(item.debugDescription)")
+            }
+            self = .releaseFile(n, parts[2])
+        case ("anchor", 2) where AnchorLayout.publishedFiles.contains(parts[1]): self = .anchorFile(parts[1])
+        default: throw AuditFailure.source("not an item an audit fetches: \(item.debugDescription.prefix(100))")
+        }
+    }
+}
+
+/// Copies a regular file (never through a link, never a device or a pipe) of at most `limit` bytes.
+func copyRegularFile(_ source: String, to destination: String, limit: UInt64) throws {
+    let fd = open(source, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+    guard fd >= 0 else { throw FileSystemError.posix("open", source, errno) }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { throw FileSystemError.posix("stat", source, errno) }
+    guard (st.st_mode & S_IFMT) == S_IFREG else { throw AuditFailure.source("\(source) is not a regular file") }
+    guard UInt64(st.st_size) <= limit else { throw AuditFailure.source("\(source) holds \(st.st_size) bytes, more than an audit reads (\(limit))") }
+    let writer = try AtomicFileWriter(path: destination)
+    var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+        if n < 0 { if errno == EINTR { continue }; throw FileSystemError.posix("read", source, errno) }
+        if n == 0 { break }
+        try buffer.withUnsafeBytes { try writer.write(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+    }
+    try writer.commit()
 }
 
 /// An exported log directory:
@@ -59,6 +102,8 @@ public struct ExportedLogSource: LogSource {
     public let directory: String
     public init(directory: String) { self.directory = directory }
     public var description: String { directory }
+    /// The entries file is read whole: at most this many bytes (2^16 entries of the largest size a tile allows).
+    static let maxEntriesBytes = 1 << 32
 
     public func checkpoint() async throws -> [UInt8] { try readSmallFile(directory + "/checkpoint", limit: 1 << 20, noFollow: false) }
 
@@ -71,22 +116,21 @@ public struct ExportedLogSource: LogSource {
     public func consistencyProof(first: UInt64, second: UInt64) async throws -> [[UInt8]]? { nil }
 
     public func fetch(_ item: String, to destination: String) async throws {
-        let parts = item.split(separator: "/").map(String.init)
         let source: String
-        switch parts.first {
-        case "blob": source = directory + "/blobs/" + parts[1]
-        case "release": source = directory + "/releases/" + parts[1] + "/" + parts[2]
-        case "anchor": source = directory + "/anchor/" + parts[1]
-        default: throw AuditFailure.source("unknown item \(item)")
+        switch try PublicItem(item) {
+        case let .blob(sha): source = directory + "/blobs/" + sha
+        case let .releaseFile(n, name): source = directory + "/releases/" + String(n) + "/" + name
+        case let .anchorFile(name): source = directory + "/anchor/" + name
         }
         guard FileManager.default.fileExists(atPath: source) else { throw AuditFailure.source("export lacks \(item)") }
         try? FileManager.default.removeItem(atPath: destination)
-        try FileManager.default.copyItem(atPath: source, toPath: destination)
+        try copyRegularFile(source, to: destination, limit: PublicItem.maxBytes)
     }
 
     public static func readEntries(_ path: String) throws -> [[UInt8]] {
-        guard let data = FileManager.default.contents(atPath: path) else { return [] }
-        let bytes = [UInt8](data)
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        // A regular file, not followed through a link (a link to /dev/zero would never end).
+        let bytes = try readSmallFile(path, limit: Self.maxEntriesBytes)
         var out = [[UInt8]](), i = 0
         while i < bytes.count {
             guard i + 4 <= bytes.count else { throw AuditFailure.source("entries file is truncated") }

@@ -148,7 +148,13 @@ struct ReleaseVerifier {
         for l in expertLayers {
             let gate = TensorNames.router(l)
             expected.insert(gate)
-            if try model.floats(gate)[0..<C].map(\.bitPattern) != anchorRows[l * C..<(l + 1) * C].map(\.bitPattern) {
+            // The router's shape is the release's claim too: checked before any row is sliced from it.
+            let g = try model.floats(gate)
+            guard try model.info(gate).shape == [E, C], g.count == E * C else {
+                report.fail("audit.release_tensor_mismatch", "release \(m.release): the router of layer \(l) is not \(E) × \(C)")
+                continue
+            }
+            if g[0..<C].map(\.bitPattern) != anchorRows[l * C..<(l + 1) * C].map(\.bitPattern) {
                 report.fail("audit.release_tensor_mismatch", "release \(m.release): router row 0 of layer \(l) is not the anchor's")
             }
             compared += 1
@@ -163,7 +169,7 @@ struct ReleaseVerifier {
                     }
                 }
                 let rows = try routing.floats(TensorNames.routerRows)
-                if try rows.count != L * C || model.floats(gate)[e * C..<(e + 1) * C].map(\.bitPattern) != rows[l * C..<(l + 1) * C].map(\.bitPattern) {
+                if rows.count != L * C || g[e * C..<(e + 1) * C].map(\.bitPattern) != rows[l * C..<(l + 1) * C].map(\.bitPattern) {
                     report.fail("audit.release_tensor_mismatch", "release \(m.release): router row \(e) of layer \(l) differs from contribution \(c)'s")
                 }
                 compared += 1
@@ -178,11 +184,20 @@ struct ReleaseVerifier {
         if try !same(index, TensorNames.embeddingCenter, anchorRouting, TensorNames.embeddingCenter) || !same(index, TensorNames.indexCentroids(0), anchorRouting, TensorNames.centroids) {
             report.fail("audit.release_tensor_mismatch", "release \(m.release): the routing index's anchor entry is not the anchor's")
         }
+        if try !same(index, TensorNames.indexCounts(0), anchorRouting, TensorNames.centroidCounts) {
+            report.fail("audit.release_tensor_mismatch", "release \(m.release): the routing index's anchor counts are not the anchor's")
+        }
         for (i, files) in experts.enumerated() {
             let routing = try SafetensorsFile(path: files.routing)
-            if try !same(index, TensorNames.indexCentroids(i + 1), routing, TensorNames.centroids) {
-                report.fail("audit.release_tensor_mismatch", "release \(m.release): expert \(i + 1)'s centroids differ from contribution \(m.experts[i].contribution)'s")
+            if try !same(index, TensorNames.indexCentroids(i + 1), routing, TensorNames.centroids)
+                || !same(index, TensorNames.indexCounts(i + 1), routing, TensorNames.centroidCounts) {
+                report.fail("audit.release_tensor_mismatch", "release \(m.release): expert \(i + 1)'s centroids or counts differ from contribution \(m.experts[i].contribution)'s")
             }
+        }
+        // And nothing else: an index entry the router would read but nobody accounts for.
+        let indexNames = Set([TensorNames.embeddingCenter] + (0..<E).flatMap { [TensorNames.indexCentroids($0), TensorNames.indexCounts($0)] })
+        if Set(index.tensors.map(\.name)) != indexNames {
+            report.fail("audit.release_tensor_mismatch", "release \(m.release): the routing index holds other tensors than the \(E) experts' centroids and counts")
         }
         report.tensorsCompared += compared
         report.check("release \(m.release): \(compared) tensors bit-identical to the anchor's and the \(experts.count) contributed experts'")

@@ -70,9 +70,10 @@ public struct TributaryClient: Sendable {
         try StrictJSONParser.parse(try await send(.POST, path, body: .bytes(ByteBuffer(bytes: bytes)), contentType: contentType).body)
     }
 
-    /// Streams a response body into a file (atomically), returning its SHA-256.
+    /// Streams a response body of at most `limit` bytes into a file (atomically), returning its
+    /// SHA-256: a server cannot fill the disk of whoever downloads from it.
     @discardableResult
-    public func download(_ path: String, to file: String) async throws -> String {
+    public func download(_ path: String, to file: String, limit: UInt64 = 1 << 36) async throws -> String {
         var request = HTTPClientRequest(url: base + path)
         request.method = .GET
         let response = try await http.execute(request, timeout: timeout)
@@ -85,7 +86,10 @@ public struct TributaryClient: Sendable {
         }
         let writer = try AtomicFileWriter(path: file)
         let hasher = SHA256Hasher()
+        var received: UInt64 = 0
         for try await buffer in response.body {
+            received += UInt64(buffer.readableBytes)
+            guard received <= limit else { throw TributaryError("client.too_large", "\(path): the server sent more than \(limit) bytes") }
             try buffer.withUnsafeReadableBytes { raw in
                 hasher.update(raw)
                 try writer.write(raw)

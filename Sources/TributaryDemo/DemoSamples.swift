@@ -35,10 +35,7 @@ public enum DemoSamples {
     }
 
     static func continuation(_ model: Model, _ prompt: [UInt8]) -> [UInt8] {
-        let t = model.tokenizer
-        let ids = Generator.generate(model: model, prompt: [t.documentStart] + t.encode(prompt), maxTokens: generatedTokens,
-                                     temperature: 0, stop: [t.documentEnd])
-        return t.decode(ids)
+        Generator.continuation(model: model, text: prompt, maxTokens: generatedTokens, temperature: 0)
     }
 
     static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }

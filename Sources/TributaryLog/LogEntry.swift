@@ -114,7 +114,12 @@ public enum LogEntry: Equatable, Sendable {
             case "contribution":
                 var f = try r.object("files")
                 var files = [String: String]()
-                for name in BundleLayout.subjectFiles { files[name] = try f.string(name) }
+                for name in BundleLayout.subjectFiles {
+                    let sha = try f.string(name)
+                    // Digests name blobs readers fetch and exporters write: never a path.
+                    guard Hex.isLowerHex(sha, byteCount: 32) else { throw LogError.badEntry("files.\(name) must be 64 lower-case hex digits") }
+                    files[name] = sha
+                }
                 try f.finish()
                 entry = .contribution(organisation: try r.string("organisation"), keyID: try r.string("keyID"), time: time,
                                       envelope: try b64("envelope"), files: files)

@@ -24,9 +24,8 @@ public enum MerkleHash {
     /// The largest power of two strictly smaller than n (n ≥ 2): MTH's split point k < n ≤ 2k.
     public static func split(_ n: UInt64) -> UInt64 {
         precondition(n >= 2)
-        var k: UInt64 = 1
-        while k << 1 < n { k <<= 1 }
-        return k
+        // From the bit length of n − 1: a doubling loop never ended for n > 2^63 (k << 1 wraps to 0).
+        return 1 << UInt64(63 - (n - 1).leadingZeroBitCount)
     }
 
     /// MTH over leaf hashes held in memory, straight from the RFC's recursive definition.

@@ -110,6 +110,16 @@ public struct ReleaseManifest: Equatable, Sendable {
             for name in ReleaseLayout.requiredFiles where files[name] == nil {
                 throw LogError.badEntry("the manifest gives no digest of \(name)")
             }
+            // Digests name files the auditor fetches: exactly 64 lower-case hex digits each, so no
+            // manifest can name a path or nothing at all.
+            for (what, sha) in [("anchor.sha256", anchor)] + files.map({ ("files.\($0.key)", $0.value) })
+                + experts.flatMap({ [("statementSHA256", $0.statementSHA256), ("expertSHA256", $0.expertSHA256), ("routingSHA256", $0.routingSHA256)] })
+            where !Hex.isLowerHex(sha, byteCount: 32) {
+                throw LogError.badEntry("the manifest's \(what) \(sha.debugDescription.prefix(80)) is not a SHA-256 digest (64 lower-case hex digits)")
+            }
+            for e in experts where !OrganisationName.isCanonical(e.organisation) {
+                throw LogError.badEntry("the manifest names an organisation that is not canonical: \(e.organisation.debugDescription.prefix(80))")
+            }
             return ReleaseManifest(release: release, createdAt: createdAt, logSize: logSize, anchorSHA256: anchor,
                                    expertsPerToken: k, experts: experts, files: files)
         } catch let e as JSONSchemaError {

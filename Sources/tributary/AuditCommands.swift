@@ -23,6 +23,7 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(help: "The operator's verifier key, to check enrolments against.") var operatorKey: String?
     @Option(help: "Directory where this auditor remembers what it verified.") var state: String
     @Flag(help: "Check every release bit for bit, not only the latest.") var allReleases = false
+    @Option(help: "New log entries one audit reads at most (held in memory; a larger checkpoint is refused).") var maxNewEntries: UInt64 = 1_000_000
     @Flag(help: "Read the log through its tiles only (C2SP tlog-tiles: checkpoint, entry bundles, hash tiles), computing every proof here; what a static mirror serves.")
     var tiles = false
     @Option(help: "A witness whose cosignature counts (its cosigner key or a file with it; repeat).") var witness: [String] = []
@@ -54,6 +55,7 @@ struct AuditCommand: AsyncParsableCommand {
         }
         var options = AuditOptions(logKey: try loadVerifierKey(logKey), operatorKey: try operatorKey.map(loadVerifierKey), stateDirectory: state)
         options.allReleases = allReleases
+        options.maxNewEntries = maxNewEntries
         if !witness.isEmpty {
             options.witnessPolicy = try WitnessPolicy(witnesses: try witness.map(loadCosignerKey), quorum: witnessQuorum ?? witness.count)
         }

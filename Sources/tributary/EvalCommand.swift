@@ -70,17 +70,12 @@ struct GenerateCommand: AsyncParsableCommand {
         prepareCompute()
         try await reportingErrors {
             let m = try ModelDirectory.load(model)
-            switch m.tokenizer {
-            case .bytes:
-                let out = Generator.generate(model: m, prompt: Array(prompt.utf8), maxTokens: maxTokens, temperature: temperature,
-                                             topK: topK, seed: seed)
+            if !raw, case let .bpe(t) = m.tokenizer, let template = ChatTemplate.load(modelDirectory: model, tokenizer: t) {
+                let out = Generator.answer(model: m, template: template, user: prompt, maxTokens: maxTokens, temperature: temperature, topK: topK, seed: seed)
+                print(String(decoding: out, as: UTF8.self))
+            } else {
+                let out = Generator.continuation(model: m, text: Array(prompt.utf8), maxTokens: maxTokens, temperature: temperature, topK: topK, seed: seed)
                 print(prompt + String(decoding: out, as: UTF8.self))
-            case let .bpe(t):
-                let template = raw ? nil : ChatTemplate.load(modelDirectory: model, tokenizer: t)
-                let ids = template?.prompt(user: prompt) ?? ([t.documentBoundary] + t.encode(prompt))
-                let stop = Set([t.documentBoundary] + (template.map { [$0.end] } ?? []))
-                let out = Generator.generate(model: m, prompt: ids, maxTokens: maxTokens, temperature: temperature, topK: topK, seed: seed, stop: stop)
-                print((template == nil ? prompt : "") + t.decode(out))
             }
         }
     }

@@ -73,6 +73,9 @@ public final class SafetensorsFile: @unchecked Sendable {
     }
 
     public func floats(_ info: TensorInfo) throws -> [Float] {
+        guard [.F32, .F16, .BF16].contains(info.dtype) else {
+            throw SafetensorsError.unsupportedDType(tensor: info.name, dtype: info.dtype.rawValue)
+        }
         var out = [Float](repeating: 0, count: info.elementCount)
         try out.withUnsafeMutableBufferPointer { buf in
             if let p = buf.baseAddress { try readFloats(info, into: p) }

@@ -5,9 +5,33 @@ public struct TensorInfo: Equatable, Sendable {
     public let shape: [Int]
     public let begin: UInt64
     public let end: UInt64
+    /// The product of `shape`, checked when the header was parsed: with a 1-byte dtype and a zero
+    /// dimension last, the byte count can be 0 while the product of the leading dimensions passes
+    /// `Int.max` (a hostile file crashed the auditor that way).
+    public let elementCount: Int
 
-    public var elementCount: Int { shape.reduce(1, *) }
+    public init(name: String, dtype: SafetensorsDType, shape: [Int], begin: UInt64, end: UInt64) throws(SafetensorsError) {
+        guard let n = Self.product(shape) else { throw .overflow(tensor: name) }
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+        self.begin = begin
+        self.end = end
+        elementCount = n
+    }
+
     public var byteCount: UInt64 { end - begin }
+
+    /// The product of `dims`, or nil when a partial product overflows `Int`.
+    public static func product(_ dims: [Int]) -> Int? {
+        var n = 1
+        for d in dims {
+            let (m, o) = n.multipliedReportingOverflow(by: d)
+            guard !o, d >= 0 else { return nil }
+            n = m
+        }
+        return n
+    }
 }
 
 /// A parsed and fully validated safetensors header.
@@ -132,7 +156,7 @@ public struct SafetensorsHeader: Sendable {
         guard bytes == offsets[1] - offsets[0] else {
             throw .shapeMismatch(tensor: name, expectedBytes: bytes, actualBytes: offsets[1] - offsets[0])
         }
-        return TensorInfo(name: name, dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1])
+        return try TensorInfo(name: name, dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1])
     }
 
     /// Offsets sorted by begin must tile [0, bufferLength) exactly: no overlap, no gap, no tail.

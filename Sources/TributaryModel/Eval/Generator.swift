@@ -28,12 +28,29 @@ public enum Generator {
         return out
     }
 
-    /// The built-in byte models: BOS, the prompt's bytes; stops at EOS; BOS never appears in the output.
-    public static func generate(model: Model, prompt: [UInt8], maxTokens: Int, temperature: Float = 0.8,
-                                topK: Int = 40, seed: UInt64 = 1) -> [UInt8] {
-        let ids = generate(model: model, prompt: [Int32(ByteTokenizer.bos)] + prompt.map { Int32($0) }, maxTokens: maxTokens,
-                           temperature: temperature, topK: topK, seed: seed, stop: [Int32(ByteTokenizer.eos)])
-        return ByteTokenizer.decode(ids)
+    /// Continues `text` as the beginning of a document (`Tokenizer.documentPrefix`: the framing the
+    /// model is evaluated and trained with) until the document ends or `maxTokens`; returns the
+    /// continuation's bytes. The server's `/v1/generate`, `tributary generate --raw`, the demo's
+    /// samples and router tuning's proxy text all generate through here, on byte and BPE models alike.
+    public static func continuation(model: Model, text: some Collection<UInt8>, maxTokens: Int, temperature: Float = 0.8,
+                                    topK: Int = 40, seed: UInt64 = 1) -> [UInt8] {
+        model.tokenizer.decode(continuationIDs(model: model, text: text, maxTokens: maxTokens, temperature: temperature, topK: topK, seed: seed))
+    }
+
+    /// `continuation`'s token ids (what router tuning trains on, without decoding and encoding again).
+    public static func continuationIDs(model: Model, text: some Collection<UInt8>, maxTokens: Int, temperature: Float = 0.8,
+                                       topK: Int = 40, seed: UInt64 = 1) -> [Int32] {
+        let t = model.tokenizer
+        return generate(model: model, prompt: t.documentPrefix(text), maxTokens: maxTokens, temperature: temperature,
+                        topK: topK, seed: seed, stop: [t.documentEnd])
+    }
+
+    /// A chat model's answer to one user message (its template's framing; stops at the end of the
+    /// turn or of the document).
+    public static func answer(model: Model, template: ChatTemplate, user: String, maxTokens: Int, temperature: Float = 0.8,
+                              topK: Int = 40, seed: UInt64 = 1) -> [UInt8] {
+        model.tokenizer.decode(generate(model: model, prompt: template.prompt(user: user), maxTokens: maxTokens, temperature: temperature,
+                                        topK: topK, seed: seed, stop: [model.tokenizer.documentEnd, template.end]))
     }
 
     static func sample(_ logits: UnsafeBufferPointer<Float>, temperature: Float, topK: Int, rng: inout RNG) -> Int {

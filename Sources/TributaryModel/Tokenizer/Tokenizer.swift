@@ -50,9 +50,17 @@ public enum Tokenizer: Sendable {
         }
     }
 
-    /// A document as the model sees it: start token, the text's ids, end token.
+    /// A document as the model sees it: start token, the text's ids, end token. Evaluation,
+    /// training and embeddings read documents so, and generation continues `documentPrefix`.
     public func document(_ bytes: some Collection<UInt8>) -> [Int32] {
-        [documentStart] + encode(bytes) + [documentEnd]
+        documentPrefix(bytes) + [documentEnd]
+    }
+
+    /// The beginning of a document: start token and the text's ids, what generation continues (until
+    /// the model predicts `documentEnd`). One framing for evaluation and generation on every model:
+    /// the byte models see BOS and bytes, BPE models `<|endoftext|>` and BPE ids.
+    public func documentPrefix(_ bytes: some Collection<UInt8>) -> [Int32] {
+        [documentStart] + encode(bytes)
     }
 
     /// The bytes of ids (special tokens and framing dropped).

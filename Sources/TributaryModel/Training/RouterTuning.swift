@@ -59,15 +59,15 @@ public struct RouterTuningRecipe: Sendable, Equatable {
 /// model), so the router learns from each expert what text it is good at. Only the contributed experts' router rows train; the anchor's row, every expert and
 /// every shared weight stay as they are, so opting out still removes exactly one expert and its rows.
 public enum RouterTuning {
-    /// The proxy documents of expert e (1..<E), as token ids without framing.
+    /// The proxy documents of expert e (1..<E), as token ids without framing: documents the expert
+    /// writes from nothing (`Generator.continuation` of an empty text).
     public static func proxySamples(model: Model, expert e: Int, recipe r: RouterTuningRecipe) throws -> [[Int32]] {
         try r.validate()
         let restricted = r.proxySource == .ownerModel ? try ExpertAssembly.restricted(model, to: [0, e])
             : ExpertAssembly.dense(sharing: model, ffn: ExpertWeights(expert: e, of: model))
         return (0..<r.samplesPerExpert).map { i in
-            Generator.generate(model: restricted, prompt: [restricted.tokenizer.documentStart], maxTokens: r.sampleTokens,
-                               temperature: r.temperature, topK: r.topK, seed: r.seed &* 1_000_003 &+ UInt64(e) &* 1009 &+ UInt64(i),
-                               stop: [restricted.tokenizer.documentEnd])
+            Generator.continuationIDs(model: restricted, text: [], maxTokens: r.sampleTokens, temperature: r.temperature,
+                                      topK: r.topK, seed: r.seed &* 1_000_003 &+ UInt64(e) &* 1009 &+ UInt64(i))
         }
     }
 

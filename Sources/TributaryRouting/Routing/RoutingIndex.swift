@@ -55,7 +55,12 @@ public struct RoutingIndex: Sendable {
             guard c.shape.count == 2 else { throw TributaryError("routing.index", "\(path): experts.\(e).centroids is not a matrix") }
             if dimension == 0 { dimension = c.shape[1] }
             guard c.shape[1] == dimension else { throw TributaryError("routing.index", "\(path): experts.\(e) has dimension \(c.shape[1])") }
-            experts.append(Expert(name: name, centroids: try file.floats(c), counts: try file.floats(TensorNames.indexCounts(e))))
+            // One count per centroid: the router sizes its work by the counts and reads the centroids.
+            let n = try file.info(TensorNames.indexCounts(e))
+            guard n.shape == [c.shape[0]] else {
+                throw TributaryError("routing.index", "\(path): experts.\(e) has \(c.shape[0]) centroids but counts of shape \(n.shape)")
+            }
+            experts.append(Expert(name: name, centroids: try file.floats(c), counts: try file.floats(n)))
         }
         let center = try file.floats(TensorNames.embeddingCenter)
         if dimension == 0 { dimension = center.count }

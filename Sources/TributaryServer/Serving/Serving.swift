@@ -81,7 +81,7 @@ extension AggregationServer {
     public func generate(prompt: String, maxTokens: Int, temperature: Float, topK: Int, seed: UInt64) async throws -> (release: Int, text: String) {
         let r = try await currentRelease()
         let out = try await pool.run {
-            Generator.generate(model: r.model, prompt: Array(prompt.utf8), maxTokens: maxTokens, temperature: temperature, topK: topK, seed: seed)
+            Generator.continuation(model: r.model, text: Array(prompt.utf8), maxTokens: maxTokens, temperature: temperature, topK: topK, seed: seed)
         }
         return (r.manifest.release, String(decoding: out, as: UTF8.self))
     }

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+import TributaryAudit
+import TributaryClient
+import TributaryCore
+import TributaryLog
+@testable import TributaryServer
+
+/// Issue 25's review, the cases about what the log holds: what the server accepts, the auditor must
+/// accept, and what the server's policy refuses, the auditor must refuse too.
+@Suite(.serialized) struct HardeningRoundTwoTests {
+    /// A compromised server logs an expert for layers its policy does not accept; the replay checks
+    /// expert layers with the same call the server makes (it skipped them before).
+    @Test func anExpertOutsideThePolicysLayersIsCaughtByTheAudit() async throws {
+        let f = try await Fixture.shared.value
+        let dir = tempDir("audit-layers"), state = tempDir("audit-layers-state")
+        defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: state) }
+        var config = f.serverConfig(dir)
+        config.policy.expertLayerSets = [[1]]
+        config.autoRelease = false
+        let s = try await RunningServer.start(config)
+        defer { Task { await s.stop() } }
+        try await f.enrol("acme", on: s.server)
+        // The server itself refuses it...
+        do {
+            _ = try await s.client.submit(bundle: try f.signedBundle("acme"))
+            Issue.record("an expert over layers 0-1 was accepted by a policy of layer 1 only")
+        } catch let e as RemoteError { #expect(e.code == "contribution.layers_refused", "\(e.code)") }
+        // ...a compromised one logs it anyway.
+        let bundle = try f.signedBundle("acme")
+        let v = try ContributionBundle.verify(directory: bundle, keys: [f.orgs["acme"]!.key.verifierKey])
+        _ = try await s.server.store.append(.contribution(organisation: "acme", keyID: f.orgs["acme"]!.key.verifierKey.keyIDHex,
+                                                          time: Timestamp.nowRFC3339(), envelope: v.envelope.serialized(), files: v.digests)) { _ in }
+        let o = AuditOptions(logKey: s.server.logVerifierKey, operatorKey: f.operatorKey.verifierKey, stateDirectory: state)
+        let report = try await Auditor(source: ServerLogSource(client: s.client), options: o).run()
+        expectFinding(report, "audit.policy_violation", "expert outside the policy's layers")
+    }
+
+    /// `revoke-key` without a `takedown` parameter: the server read it as false and logged it, the
+    /// auditor compared the missing parameter with `false` and failed every later audit.
+    @Test func aKeyRevocationWithoutTheTakedownFlagAuditsAsTheServerReadIt() async throws {
+        let scene = try await AuditScene.make("audit-revoke-key")
+        defer { Task { await scene.close() } }
+        let acme = scene.f.orgs["acme"]!.key
+        let id = acme.verifierKey.keyIDHex
+        let request = scene.f.request("revoke-key", [("keyID", .string(id)), ("organisation", .string("acme"))], key: acme)
+        _ = try await scene.s.client.postBytes("/v1/keys/\(id)/revocation", request)
+        let record = try #require(try await scene.s.server.store.contribution(scene.acme))
+        #expect(record.isLive, "a revocation without takedown took the contribution down")
+        let report = try await scene.audit()
+        #expect(report.passed, "\(report.text)")
+        #expect(report.keyRevocations == 1)
+    }
+
+    /// Sixteen opt-outs of one contribution at once: one is logged, the others refused with 409, and
+    /// the log still audits (two revocations of one contribution made every later audit fail).
+    @Test func concurrentOptOutsLogOneRevocation() async throws {
+        let scene = try await AuditScene.make("audit-concurrent-optout")
+        defer { Task { await scene.close() } }
+        let acme = scene.f.orgs["acme"]!.key
+        let sizeBefore = await scene.s.server.store.logSize
+        let outcomes = await withTaskGroup(of: String.self) { group in
+            for _ in 0..<16 {
+                group.addTask {
+                    do {
+                        _ = try await scene.s.client.revokeContribution(scene.acme, key: acme)
+                        return "ok"
+                    } catch let e as RemoteError { return e.code } catch { return "\(error)" }
+                }
+            }
+            var all = [String]()
+            for await o in group { all.append(o) }
+            return all
+        }
+        #expect(outcomes.filter { $0 == "ok" }.count == 1, "\(outcomes)")
+        #expect(outcomes.filter { $0 == "api.conflict" }.count == 15, "\(outcomes)")
+        let revocations = try await scene.s.server.store.entries(start: sizeBefore, end: await scene.s.server.store.logSize)
+            .filter { (try? LogEntry.parse($0))?.type == "contribution-revocation" }
+        #expect(revocations.count == 1)
+        let report = try await scene.audit()
+        #expect(report.passed, "\(report.text)")
+    }
+}
