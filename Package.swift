@@ -44,17 +44,30 @@ let package = Package(
         .target(name: "TributaryContribution", dependencies: ["TributaryCore", "TributaryModel", "TributaryRouting"]),
         // Merkle tree, checkpoints, proofs, log entries, release manifests, signed requests.
         .target(name: "TributaryLog", dependencies: ["TributaryCore"]),
+        // What the HTTP services (server and witness) share: listening (TLS, idle timeout, the plain-HTTP
+        // guard), the request context with its connection, bodies read within a deadline.
+        .target(
+            name: "TributaryHTTP",
+            dependencies: [
+                "TributaryCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]),
         .target(
             name: "TributaryWitness",
             dependencies: [
-                "TributaryCore", "TributaryLog",
+                "TributaryCore", "TributaryLog", "TributaryHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]),
         .target(
             name: "TributaryServer",
             dependencies: [
-                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "CSQLite",
+                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryHTTP", "CSQLite",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -95,7 +108,7 @@ let package = Package(
             name: "tributary",
             dependencies: [
                 "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryServer",
-                "TributaryWitness", "TributaryClient", "TributaryAudit", "TributaryDemo", "TributaryCommandLine",
+                "TributaryWitness", "TributaryHTTP", "TributaryClient", "TributaryAudit", "TributaryDemo", "TributaryCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -125,7 +138,7 @@ let package = Package(
         .testTarget(name: "TributaryLogTests", dependencies: ["TributaryLog"]),
         .testTarget(name: "TributaryWitnessTests", dependencies: ["TributaryWitness", "TributaryTestSupport"]),
         .testTarget(name: "TributaryServerTests", dependencies: [
-            "TributaryServer", "TributaryWitness", "TributaryClient", "TributaryAudit", "TributaryDevTools", "TributaryContribution", "TributaryTestSupport",
+            "TributaryServer", "TributaryWitness", "TributaryHTTP", "TributaryClient", "TributaryAudit", "TributaryDevTools", "TributaryContribution", "TributaryTestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOPosix", package: "swift-nio"),

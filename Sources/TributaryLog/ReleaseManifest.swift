@@ -112,7 +112,7 @@ public struct ReleaseManifest: Equatable, Sendable {
             }
             // Digests name files the auditor fetches: exactly 64 lower-case hex digits each, so no
             // manifest can name a path or nothing at all.
-            for (what, sha) in [("anchor.sha256", anchor)] + files.map({ ("files.\($0.key)", $0.value) })
+            for (what, sha) in [("anchor digest", anchor)] + files.map({ ("files.\($0.key)", $0.value) })
                 + experts.flatMap({ [("statementSHA256", $0.statementSHA256), ("expertSHA256", $0.expertSHA256), ("routingSHA256", $0.routingSHA256)] })
             where !Hex.isLowerHex(sha, byteCount: 32) {
                 throw LogError.badEntry("the manifest's \(what) \(sha.debugDescription.prefix(80)) is not a SHA-256 digest (64 lower-case hex digits)")

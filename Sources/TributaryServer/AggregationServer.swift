@@ -35,10 +35,7 @@ public final class AggregationServer: Sendable {
     /// by others while the log holds entries.
     public static func open(_ config: ServerConfig, logger: Logger = Logger(label: "tributary.server")) async throws -> AggregationServer {
         try config.validate()
-        if !config.isLoopback && config.tlsCertificate == nil {
-            guard config.allowPlainHTTP else {
-                throw TributaryError("server.plain_http", "refusing to serve plain HTTP on \(config.host), which other hosts reach: give --tls-cert and --tls-key, or --allow-plain-http to accept the risk")
-            }
+        if try config.listener.checkTransport("the API") {
             logger.warning("serving plain HTTP on a non-loopback address: signed requests and uploads travel unencrypted", metadata: ["host": "\(config.host)"])
         }
         let fm = FileManager.default

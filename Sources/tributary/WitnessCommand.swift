@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import TributaryCommandLine
 import TributaryCore
+import TributaryHTTP
 import TributaryLog
 import TributaryWitness
 
@@ -57,6 +58,11 @@ struct WitnessServeCommand: AsyncParsableCommand {
     @Flag(help: "Create the state of a new witness (refused when --state holds one).") var `init` = false
     @Option var host = "127.0.0.1"
     @Option var port = 8090
+    @Option(help: "TLS certificate (PEM); with --tls-key, the witness serves HTTPS.") var tlsCert: String?
+    @Option(help: "TLS private key (PEM).") var tlsKey: String?
+    @Flag(help: "Serve plain HTTP on an address other hosts reach (refused otherwise).") var allowPlainHttp = false
+    @Option(help: "Seconds a connection may stay silent before it is closed.") var idleTimeout: Int64 = 30
+    @Option(help: "Seconds a request body may take to arrive, however it trickles.") var bodyDeadline = 10.0
 
     func run() async throws {
         try await reportingErrors {
@@ -73,7 +79,10 @@ struct WitnessServeCommand: AsyncParsableCommand {
             let witness = Witness(key: signing, logs: logs, state: stateDir)
             var logger = Logger(label: "tributary.witness")
             logger.logLevel = .warning
-            let app = WitnessApplication.make(witness: witness, host: host, port: port, logger: logger) { port in
+            guard bodyDeadline > 0, bodyDeadline <= 3600 else { throw ValidationError("--body-deadline must be in (0, 3600] seconds") }
+            let listener = Listener(host: host, port: port, tlsCertificate: tlsCert, tlsKey: tlsKey, allowPlainHTTP: allowPlainHttp,
+                                    idleTimeoutSeconds: idleTimeout)
+            let app = try WitnessApplication.make(witness: witness, listener: listener, bodyDeadlineSeconds: bodyDeadline, logger: logger) { port in
                 FileHandle.standardOutput.write(Data("tributary witness on http://\(host):\(port)\ncosigner key: \(cosigner.encoded)\n".utf8))
             }
             try await app.runService()

@@ -30,6 +30,18 @@ import TributaryModel
         #expect(wrong > 1.4 * right, "un-permuted \(right) vs file order \(wrong) bits/byte")
     }
 
+    /// Issue 25: generation frames a prompt as a document's beginning on every model. On SmolLM2 the
+    /// server's /v1/generate fed the prompt's UTF-8 bytes as token ids (the byte models' path), and
+    /// its output meant nothing.
+    @Test func generationContinuesTextOnABPEModel() throws {
+        let m = try AnchorImport.model(gguf: try smolLM2Path())
+        let t = m.tokenizer
+        let prompt = Array("The capital of France is".utf8)
+        #expect(t.documentPrefix(prompt) == Array(t.document(prompt).dropLast()), "generation's framing is evaluation's")
+        let out = String(decoding: Generator.continuation(model: m, text: prompt, maxTokens: 4, temperature: 0), as: UTF8.self)
+        #expect(out.contains("Paris"), "SmolLM2 continued \(out.debugDescription)")
+    }
+
     /// Written, read back through the Hugging Face path: the same weights, tokenizer and identity.
     @Test func anchorDirectoryRoundTripsThroughTheHuggingFacePath() throws {
         let m = try AnchorImport.model(gguf: try smolLM2Path())

@@ -4,6 +4,7 @@ import Testing
 import TributaryAudit
 import TributaryClient
 import TributaryCore
+import TributaryHTTP
 import TributaryLog
 import TributaryTestSupport
 import TributaryWitness
@@ -23,7 +24,7 @@ final class RunningWitness: @unchecked Sendable {
         var logger = Logger(label: "tributary.test.witness")
         logger.logLevel = .critical
         let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = WitnessApplication.make(witness: Witness(key: key, logs: [logKey], state: dir), host: "127.0.0.1", port: 0, logger: logger) {
+        let app = try WitnessApplication.make(witness: Witness(key: key, logs: [logKey], state: dir), listener: Listener(host: "127.0.0.1", port: 0), logger: logger) {
             continuation.yield($0)
         }
         let task = Task { try await app.run() }

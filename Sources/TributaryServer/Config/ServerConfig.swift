@@ -1,5 +1,6 @@
 import Foundation
 import TributaryCore
+import TributaryHTTP
 import TributaryLog
 
 public struct ServerConfig: Sendable {
@@ -87,13 +88,12 @@ public struct ServerConfig: Sendable {
         func check(_ ok: Bool, _ why: String) throws { if !ok { throw TributaryError("server.invalid_config", why) } }
         try policy.validate()
         try check(LogOrigin.isValid(origin), "the origin must be 1 to 255 printable ASCII characters without spaces")
-        try check((0...65535).contains(port), "the port must be in 0...65535")
-        try check((tlsCertificate == nil) == (tlsKey == nil), "--tls-cert and --tls-key go together")
+        try listener.validate()
         try check(maxUploadBytes >= 1024, "the upload limit must be at least 1 KiB")
         try check((1...64).contains(expertsPerToken), "experts per token must be in 1...64")
         try check((1...256).contains(computeThreads) && (0...10_000).contains(computeQueue), "compute threads 1...256, queue 0...10000")
-        try check((1...3600).contains(idleTimeoutSeconds) && (1...86_400).contains(uploadDeadlineSeconds) && (1...3600).contains(bodyDeadlineSeconds),
-                  "timeouts must be positive (idle ≤ 1 h, upload ≤ 1 day, body ≤ 1 h)")
+        try check((1...86_400).contains(uploadDeadlineSeconds) && (1...3600).contains(bodyDeadlineSeconds),
+                  "timeouts must be positive (upload ≤ 1 day, body ≤ 1 h)")
         try check((1...10_000).contains(maxConcurrentUploads) && (1...maxConcurrentUploads).contains(maxUploadsPerOrganisation),
                   "concurrent uploads 1...10000, per organisation 1...that")
         try check(maxStagedBytes >= maxUploadBytes, "staged bytes must hold at least one upload (--max-staged-bytes ≥ --max-upload-bytes)")
@@ -112,8 +112,11 @@ public struct ServerConfig: Sendable {
         }
     }
 
-    /// Whether `host` is reachable only from this machine.
-    public var isLoopback: Bool { ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.") }
+    /// How the API listens: address, TLS, idle timeout (shared with the witness service).
+    public var listener: Listener {
+        Listener(host: host, port: port, tlsCertificate: tlsCertificate, tlsKey: tlsKey, allowPlainHTTP: allowPlainHTTP,
+                 idleTimeoutSeconds: idleTimeoutSeconds)
+    }
 }
 
 /// A witness the server asks for cosignatures: where it listens and the key it cosigns with.

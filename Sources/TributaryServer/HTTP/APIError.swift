@@ -1,4 +1,6 @@
 import Hummingbird
+import NIOCore
+import TributaryHTTP
 import TributaryCore
 
 /// Every error the API returns, as JSON `{"error": {"code", "message"}}` with the HTTP status its
@@ -38,6 +40,9 @@ struct APIError: HTTPResponseError {
     /// Seconds a client should wait before retrying a 503.
     static let retryAfterSeconds = 2
 
+    /// The JSON body of the answer.
+    var body: [UInt8] { JSONWriter.serialize(.object([("error", .object([("code", .string(code)), ("message", .string(message))]))])) + [0x0a] }
+
     func response(from request: Request, context: some RequestContext) throws -> Response {
         var r = JSONResponse.make(.object([("error", .object([("code", .string(code)), ("message", .string(message))]))]), status: status)
         if status == .serviceUnavailable { r.headers[.retryAfter] = String(Self.retryAfterSeconds) }
@@ -45,15 +50,22 @@ struct APIError: HTTPResponseError {
     }
 }
 
-/// Turns any thrown error into an `APIError` response and logs server-side failures.
-struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+/// Turns any thrown error into an `APIError` response and logs server-side failures. A refusal of a
+/// request that carries a body closes the connection after the answer: the rest of the body (a
+/// refused upload's gigabytes, or a trickle cut at its deadline) is never read.
+struct APIErrorMiddleware: RouterMiddleware {
+    func handle(_ request: Request, context: ServiceRequestContext, next: (Request, ServiceRequestContext) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
             let api = APIError(error)
             if api.status.code >= 500 { context.logger.error("request failed", metadata: ["error": "\(error)", "code": "\(api.code)"]) }
-            throw api
+            guard request.method == .post else { throw api }
+            var r = try api.response(from: request, context: context)
+            var body = ByteBuffer()
+            body.writeBytes(api.body)
+            r = Response.closing(context.channel, status: r.status, headers: r.headers, bytes: body)
+            return r
         }
     }
 }

@@ -1,4 +1,5 @@
 import Hummingbird
+import TributaryHTTP
 import NIOCore
 import TributaryCore
 import TributaryLog
@@ -7,7 +8,7 @@ import TributaryLog
 struct ContributionRoutes {
     let server: AggregationServer
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ServiceRequestContext>) {
         router.post("/v1/contributions") { request, _ -> Response in
             // Streamed: each body chunk goes straight into the archive reader and onto disk.
             let accepted = try await server.submit(archive: request.body.map { Array(buffer: $0) })
@@ -34,12 +35,12 @@ struct ContributionRoutes {
         }
         router.post("/v1/contributions/{index}/revocation") { request, context -> Response in
             let index = try PathNumber.index(context, "index")
-            let r = try await server.revokeContribution(index, request: try await JSONResponse.body(request, deadline: server.config.bodyDeadlineSeconds))
+            let r = try await server.revokeContribution(index, request: try await JSONResponse.body(request, context, deadline: server.config.bodyDeadlineSeconds))
             return JSONResponse.make(AppendResponse.json(await server.witnessed(r)), status: .created)
         }
         router.post("/v1/contributions/{index}/takedown") { request, context -> Response in
             let index = try PathNumber.index(context, "index")
-            let r = try await server.takeDown(index, request: try await JSONResponse.body(request, deadline: server.config.bodyDeadlineSeconds))
+            let r = try await server.takeDown(index, request: try await JSONResponse.body(request, context, deadline: server.config.bodyDeadlineSeconds))
             return JSONResponse.make(AppendResponse.json(await server.witnessed(r)), status: .created)
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import TributaryHTTP
 import NIOCore
 import TributaryCore
 
@@ -15,21 +16,14 @@ enum JSONResponse {
     }
 
     /// The request body, at most `limit` bytes, arriving within `deadline` seconds however it
-    /// trickles (a silent connection is closed sooner, by the idle timeout).
-    static func body(_ request: Request, limit: Int = 1 << 20, deadline: Int64) async throws -> [UInt8] {
-        let end = Date().addingTimeInterval(TimeInterval(deadline))
-        var out = [UInt8]()
-        for try await buffer in request.body {
-            guard out.count + buffer.readableBytes <= limit else { throw ArchiveError.tooLarge(limit: UInt64(limit)) }
-            guard Date() < end else { throw ServerError.timeout("the request body did not arrive within \(deadline) s") }
-            out += buffer.readableBytesView
-        }
-        return out
+    /// trickles (`RequestBodies`: reading stops at the deadline, not at the next byte).
+    static func body(_ request: Request, _ context: ServiceRequestContext, limit: Int = 1 << 20, deadline: Int64) async throws -> [UInt8] {
+        try await RequestBodies.collect(request, context: context, limit: limit, deadline: Double(deadline))
     }
 
     /// The request body parsed strictly as a JSON object.
-    static func object(_ request: Request, limit: Int = 1 << 20, deadline: Int64) async throws -> JSONValue {
-        let bytes = try await body(request, limit: limit, deadline: deadline)
+    static func object(_ request: Request, _ context: ServiceRequestContext, limit: Int = 1 << 20, deadline: Int64) async throws -> JSONValue {
+        let bytes = try await body(request, context, limit: limit, deadline: deadline)
         let json: JSONValue
         do { json = try StrictJSONParser.parse(bytes, maxDepth: 16) } catch { throw ServerError.badRequest("body is not valid JSON: \(error)") }
         guard case .object = json else { throw ServerError.badRequest("body must be a JSON object") }

@@ -1,4 +1,5 @@
 import Hummingbird
+import TributaryHTTP
 import TributaryCore
 import TributaryLog
 
@@ -7,7 +8,7 @@ struct LogRoutes {
     let server: AggregationServer
     static let maxEntriesPerPage: UInt64 = 1000
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ServiceRequestContext>) {
         router.get("/checkpoint") { _, _ -> Response in
             guard let cp = try await server.store.publishedCheckpoint() else {
                 throw ServerError.unavailable(server.config.witnesses.isEmpty ? "the log is empty" : "no checkpoint has met the witness policy yet")

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import TributaryHTTP
 import TributaryContribution
 import TributaryCore
 import TributaryLog
@@ -12,10 +13,10 @@ struct ReleaseRoutes {
     static let releaseFiles = Set(ReleaseLayout.allFiles)
     static let anchorFiles = Set(AnchorLayout.publishedFiles)
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ServiceRequestContext>) {
         let files = FileIO()
-        router.post("/v1/releases") { request, _ -> Response in
-            guard let r = try await server.publishRelease(request: try await JSONResponse.body(request, deadline: server.config.bodyDeadlineSeconds)) else {
+        router.post("/v1/releases") { request, context -> Response in
+            guard let r = try await server.publishRelease(request: try await JSONResponse.body(request, context, deadline: server.config.bodyDeadlineSeconds)) else {
                 throw ServerError.conflict("nothing to release")
             }
             guard let record = try await server.store.release(r.manifest.release) else { throw ServerError.notFound("release \(r.manifest.release) is not logged") }

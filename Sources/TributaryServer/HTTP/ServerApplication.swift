@@ -1,4 +1,5 @@
 import Hummingbird
+import TributaryHTTP
 import HummingbirdCore
 import HummingbirdTLS
 import Logging
@@ -9,8 +10,8 @@ import TributaryCore
 /// The HTTP application: every route, the error middleware, request logging and metrics.
 public enum ServerApplication {
     /// Builds the router. Exposed so tests can compare its routes with protocol/openapi.yaml.
-    public static func router(for server: AggregationServer) -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public static func router(for server: AggregationServer) -> Router<ServiceRequestContext> {
+        let router = Router(context: ServiceRequestContext.self)
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: APIErrorMiddleware())
@@ -32,17 +33,7 @@ public enum ServerApplication {
     public static func make(server: AggregationServer, onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
         throws -> some ApplicationProtocol {
         let c = server.config
-        let http = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(c.idleTimeoutSeconds)))
-        let builder: HTTPServerBuilder
-        if let cert = c.tlsCertificate, let key = c.tlsKey {
-            let tls = TLSConfiguration.makeServerConfiguration(
-                certificateChain: try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) },
-                privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
-            builder = try .tls(http, tlsConfiguration: tls)
-        } else {
-            builder = http
-        }
-        return Application(router: router(for: server), server: builder,
+        return Application(router: router(for: server), server: try c.listener.serverBuilder(),
                            configuration: .init(address: .hostname(c.host, port: c.port), serverName: "tributary"),
                            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? c.port) },
                            logger: server.logger)

@@ -1,4 +1,5 @@
 import Hummingbird
+import TributaryHTTP
 import TributaryCore
 import TributaryRouting
 
@@ -8,9 +9,9 @@ struct ServingRoutes {
     static let maxBatch = 256
     static let maxText = 64 * 1024
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.post("/v1/route") { request, _ -> Response in
-            let body = try await JSONResponse.object(request, limit: 4 << 20, deadline: server.config.bodyDeadlineSeconds)
+    func register(on router: Router<ServiceRequestContext>) {
+        router.post("/v1/route") { request, context -> Response in
+            let body = try await JSONResponse.object(request, context, limit: 4 << 20, deadline: server.config.bodyDeadlineSeconds)
             try Self.only(body, ["text", "texts", "embedding", "embeddings", "topK", "temperature"])
             let queries = ["text", "texts", "embedding", "embeddings"].filter { body[$0] != nil }
             guard queries.count == 1 else { throw ServerError.badRequest("give exactly one of text, texts, embedding or embeddings") }
@@ -38,16 +39,16 @@ struct ServingRoutes {
             let encoded = results.map { JSONValue.array($0.map(Self.describe)) }
             return JSONResponse.make(.object([("release", .int(release)), batch ? ("results", .array(encoded)) : ("experts", encoded[0])]))
         }
-        router.post("/v1/score") { request, _ -> Response in
-            let body = try await JSONResponse.object(request, deadline: server.config.bodyDeadlineSeconds)
+        router.post("/v1/score") { request, context -> Response in
+            let body = try await JSONResponse.object(request, context, deadline: server.config.bodyDeadlineSeconds)
             try Self.only(body, ["text"])
             let (release, e) = try await server.score(text: try Self.string(body["text"], "text"))
             // "routing": how the release's experts were chosen — its router rows, what any Mixtral runtime computes.
             return JSONResponse.make(.object([("release", .int(release)), ("bitsPerByte", .double(e.bitsPerByte)),
                                               ("bits", .double(e.bits)), ("bytes", .int(e.bytes)), ("routing", .string(RoutingMethod.rows.rawValue))]))
         }
-        router.post("/v1/generate") { request, _ -> Response in
-            let body = try await JSONResponse.object(request, deadline: server.config.bodyDeadlineSeconds)
+        router.post("/v1/generate") { request, context -> Response in
+            let body = try await JSONResponse.object(request, context, deadline: server.config.bodyDeadlineSeconds)
             try Self.only(body, ["prompt", "maxTokens", "temperature", "topK", "seed"])
             let prompt = try Self.string(body["prompt"] ?? .string(""), "prompt")
             let n = try Self.int(body["maxTokens"], default: min(200, server.config.maxGenerateTokens), range: 1...server.config.maxGenerateTokens, "maxTokens")

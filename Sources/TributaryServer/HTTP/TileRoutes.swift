@@ -1,4 +1,5 @@
 import Hummingbird
+import TributaryHTTP
 import TributaryLog
 
 /// The log as C2SP tlog-tiles static resources beside the proof API: `/tile/<L>/<N>[.p/<W>]` and
@@ -7,7 +8,7 @@ import TributaryLog
 struct TileRoutes {
     let server: AggregationServer
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ServiceRequestContext>) {
         router.get("/tile/**") { request, _ -> Response in
             let path = try TilePath.parse(request.uri.path)
             let bytes = try await server.store.tile(path)

@@ -1,0 +1,28 @@
+import Hummingbird
+import NIOCore
+
+/// The request context of Tributary's services: Hummingbird's basics plus the connection, so a handler
+/// can stop reading a body at its deadline and close a connection after refusing what it carried.
+public struct ServiceRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+}
+
+extension Response {
+    /// A response with `bytes` as its body, marked `Connection: close`, after which the connection
+    /// closes. A refusal of a request whose body was not read to its end must not be followed by
+    /// reading the rest (HTTP/1.1 keep-alive drains it: hundreds of MB behind a refused upload). The
+    /// input side is shut now, so the server's loop finds no more request after this answer; the
+    /// answer itself is written and flushed before the connection closes.
+    public static func closing(_ channel: any Channel, status: HTTPResponse.Status, headers: HTTPFields, bytes: ByteBuffer) -> Response {
+        var h = headers
+        h[.connection] = "close"
+        channel.close(mode: .input, promise: nil)
+        return Response(status: status, headers: h, body: .init(byteBuffer: bytes))
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Logging
+import Testing
+import TributaryCore
+import TributaryHTTP
+import TributaryLog
+import TributaryWitness
+@testable import TributaryServer
+
+/// Issue 25: what a connection can take from the services before anything is authenticated.
+@Suite(.serialized) struct ConnectionBoundsTests {
+    /// A refused upload is answered and the connection closed: the rest of its body is never read
+    /// (before, keep-alive drained it: a refused 5 MB envelope was followed by reading hundreds of MB).
+    @Test func aRefusedUploadClosesTheConnection() async throws {
+        let f = try await Fixture.shared.value
+        let dir = tempDir("refuse-close")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let s = try await RunningServer.start(f.serverConfig(dir))
+        defer { Task { await s.stop() } }
+        let c = try RawConnection(port: s.port)
+        // An archive whose first entry is not the envelope: refused as soon as its header arrives.
+        let header = BundleArchive.header(name: "expert.safetensors", size: 1 << 30)
+        #expect(c.send("POST /v1/contributions HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\nContent-Length: \(1 << 31)\r\n\r\n"))
+        #expect(c.send(header + [UInt8](repeating: 0, count: 64 * 1024)))
+        // The client goes on sending (on a thread of its own: blocking sends on the cooperative pool
+        // would starve the server in this process); the server answers and closes.
+        let sender = Thread { for _ in 0..<2000 { guard c.send([UInt8](repeating: 0, count: 64 * 1024)) else { return } } }
+        sender.start()
+        let (bytes, closed) = c.readUntilClosed(timeout: 5)
+        #expect(RawConnection.status(bytes) == 400, "\(String(decoding: bytes.prefix(200), as: UTF8.self))")
+        #expect(closed, "the server kept the connection open after refusing the upload")
+        #expect(String(decoding: bytes, as: UTF8.self).lowercased().contains("connection: close"))
+    }
+
+    /// A JSON body that trickles is cut at its deadline (408), not at its next byte.
+    @Test func aTricklingBodyIsCutAtItsDeadline() async throws {
+        let f = try await Fixture.shared.value
+        let dir = tempDir("trickle-json")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = f.serverConfig(dir)
+        config.bodyDeadlineSeconds = 1
+        let s = try await RunningServer.start(config)
+        defer { Task { await s.stop() } }
+        let c = try RawConnection(port: s.port)
+        #expect(c.send("POST /v1/route HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"text\":\""))
+        let start = Date()
+        let (bytes, closed) = c.readUntilClosed(timeout: 8)
+        let waited = Date().timeIntervalSince(start)
+        #expect(RawConnection.status(bytes) == 408, "\(String(decoding: bytes.prefix(200), as: UTF8.self))")
+        #expect(closed && waited < 3, "answered after \(waited) s, closed: \(closed)")
+    }
+
+    /// The witness: no plain HTTP on a reachable address unless allowed, and a body deadline.
+    @Test func theWitnessListensLikeTheServer() async throws {
+        var logger = Logger(label: "tributary.test.witness")
+        logger.logLevel = .critical
+        let logKey = try SigningKey.generate(name: "example.test/log")
+        let key = try SigningKey.generate(name: "witness.test/w1")
+        let state = tempDir("witness-guard")
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let witness = Witness(key: key, logs: [logKey.verifierKey], state: try WitnessState.initialise(state, key: CosignerKey(signingKey: key)))
+        #expect(throws: TributaryError.self) { _ = try WitnessApplication.make(witness: witness, listener: Listener(host: "0.0.0.0", port: 0), logger: logger) }
+        #expect(try Listener(host: "0.0.0.0", port: 0, allowPlainHTTP: true).checkTransport("the witness"))
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let app = try WitnessApplication.make(witness: witness, listener: Listener(host: "127.0.0.1", port: 0, idleTimeoutSeconds: 5),
+                                              bodyDeadlineSeconds: 1, logger: logger) { continuation.yield($0) }
+        let task = Task { try await app.run() }
+        defer { task.cancel() }
+        var it = ports.makeAsyncIterator()
+        let port = try #require(await it.next())
+        let c = try RawConnection(port: port)
+        #expect(c.send("POST /add-checkpoint HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\nold 0\n"))
+        let start = Date()
+        let (bytes, closed) = c.readUntilClosed(timeout: 8)
+        #expect(RawConnection.status(bytes) == 408, "\(String(decoding: bytes.prefix(200), as: UTF8.self))")
+        #expect(closed && Date().timeIntervalSince(start) < 3)
+    }
+}
