@@ -80,7 +80,7 @@ public final class AggregationServer: Sendable {
             verifier: ContributionVerifier(anchor: anchor, policy: config.policy, origin: config.origin, probe: probe),
             releases: releases, pool: pool,
             uploads: UploadGate(maxUploads: config.maxConcurrentUploads, maxPerOrganisation: config.maxUploadsPerOrganisation,
-                                maxStagedBytes: config.maxStagedBytes),
+                                maxStagedBytes: config.maxStagedBytes, maxPending: config.maxPendingUploads),
             logger: logger, metrics: ServerMetrics.shared, policyDocument: policyDocument, policyIndex: policyIndex,
             witnessing: try config.witnesses.isEmpty ? nil : CheckpointWitnessing(store: store, endpoints: config.witnesses,
                                                                                  quorum: config.witnessQuorum, logger: logger))

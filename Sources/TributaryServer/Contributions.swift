@@ -20,38 +20,51 @@ extension AggregationServer {
     /// verified and committed: blobs first (content-addressed, atomic), then one transaction for the
     /// index rows, the log entry and the new checkpoint. Any failure leaves nothing behind. Bounded
     /// throughout: uploads at once (in all and per organisation), staged bytes, and a deadline for
-    /// the whole upload however slowly it trickles.
-    public func submit<S: AsyncSequence>(archive chunks: S) async throws -> AcceptedContribution where S.Element == [UInt8] {
+    /// the whole upload however slowly it trickles. Until its envelope is checked an upload holds no
+    /// upload slot, only a place among the pending ones (`UploadGate`), and `clock` cuts it at the
+    /// envelope deadline, the whole-upload deadline or below the minimum pace (the route's watchdog
+    /// shuts the connection's input; `clock` says why).
+    public func submit<S: AsyncSequence>(archive chunks: S, clock: UploadClock? = nil) async throws -> AcceptedContribution where S.Element == [UInt8] {
         try await uploads.enter()
+        let clock = clock ?? uploadClock()
         var organisation: String?
         var staged: UInt64 = 0
         let stage = config.tempDirectory + "/upload-" + Hex.encode(secureRandomBytes(8))
         do {
             defer { try? FileManager.default.removeItem(atPath: stage) }
             try FileManager.default.createDirectory(atPath: stage, withIntermediateDirectories: false)
-            let deadline = Date().addingTimeInterval(TimeInterval(config.uploadDeadlineSeconds))
             let reader = BundleArchiveReader(directory: stage, limit: config.maxUploadBytes)
             var admitted: AdmittedUpload?
-            for try await chunk in chunks {
-                guard Date() < deadline else { throw ArchiveError.timeout(seconds: Int(config.uploadDeadlineSeconds)) }
-                try await uploads.stage(UInt64(chunk.count))
-                staged += UInt64(chunk.count)
-                var offset = 0
-                while offset < chunk.count {
-                    offset += try chunk.withUnsafeBytes { try reader.feed(UnsafeRawBufferPointer(rebasing: $0[offset...])) }
-                    if reader.pausedAfterFirstEntry {
-                        let bytes = try readSmallFile(stage + "/" + BundleArchiveReader.firstEntry, limit: DSSEEnvelope.maxEncodedSize)
-                        let a = try await verifier.admit(envelope: bytes, store: store, now: now)
-                        // Its log entry must fit an entry bundle: known now, before the bulk arrives
-                        // (the digests are placeholders of the same length).
-                        _ = try Self.entry(a, digests: Dictionary(uniqueKeysWithValues: BundleLayout.subjectFiles.map { ($0, String(repeating: "0", count: 64)) }))
-                        try await uploads.claim(organisation: a.key.organisation)
-                        organisation = a.key.organisation
-                        admitted = a
-                        reader.resume()
+            do {
+                for try await chunk in chunks {
+                    if let why = clock.expired ?? clock.overdue() { throw why }
+                    clock.received(chunk.count)
+                    try await uploads.stage(UInt64(chunk.count))
+                    staged += UInt64(chunk.count)
+                    var offset = 0
+                    while offset < chunk.count {
+                        offset += try chunk.withUnsafeBytes { try reader.feed(UnsafeRawBufferPointer(rebasing: $0[offset...])) }
+                        if reader.pausedAfterFirstEntry {
+                            let bytes = try readSmallFile(stage + "/" + BundleArchiveReader.firstEntry, limit: DSSEEnvelope.maxEncodedSize)
+                            let a = try await verifier.admit(envelope: bytes, store: store, now: now)
+                            // Its log entry must fit an entry bundle: known now, before the bulk arrives
+                            // (the digests are placeholders of the same length).
+                            _ = try Self.entry(a, digests: Dictionary(uniqueKeysWithValues: BundleLayout.subjectFiles.map { ($0, String(repeating: "0", count: 64)) }))
+                            try await uploads.admit(organisation: a.key.organisation)
+                            organisation = a.key.organisation
+                            clock.admitted()
+                            admitted = a
+                            reader.resume()
+                        }
                     }
                 }
+            } catch {
+                // The watchdog shut the input: the stream's end or error is its doing.
+                if let why = clock.expired { throw why }
+                throw error
             }
+            if let why = clock.expired { throw why }
+            clock.bodyComplete()
             try reader.finish()
             guard let admitted else { throw ArchiveError.missingFile(BundleArchiveReader.firstEntry) }
             let upload = try await verifier.verify(stage: stage, admitted: admitted, store: store, pool: pool)
@@ -63,6 +76,12 @@ extension AggregationServer {
             metrics.refused(code: (error as? CodedError)?.code ?? "internal")
             throw error
         }
+    }
+
+    /// A clock with this server's upload deadlines.
+    public func uploadClock() -> UploadClock {
+        UploadClock(envelopeSeconds: min(config.envelopeDeadlineSeconds, Double(config.uploadDeadlineSeconds)), totalSeconds: Double(config.uploadDeadlineSeconds),
+                    minBytesPerSecond: Double(config.minUploadBytesPerSecond))
     }
 
     func commit(_ upload: VerifiedUpload, stage: String) async throws -> AcceptedContribution {

@@ -49,6 +49,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Uploads in progress at once per organisation.") var maxUploadsPerOrganisation = 2
     @Option(help: "Bytes all staged uploads may hold on disk together.") var maxStagedBytes: UInt64 = 8 << 30
     @Option(help: "Seconds a whole upload may take.") var uploadDeadline: Int64 = 900
+    @Option(help: "Seconds an upload's envelope (its first archive entry) may take to arrive.") var envelopeDeadline = 10.0
+    @Option(help: "Bytes a second an upload must average once its envelope's time is over.") var minUploadRate = 16 * 1024
+    @Option(help: "Uploads whose envelope is still to come, at once (they hold no upload slot).") var maxPendingUploads = 64
+    @Option(help: "Seconds a JSON request body may take to arrive.") var bodyDeadline: Int64 = 30
+    @Option(help: "Seconds a connection may stay silent before it is closed.") var idleTimeout: Int64 = 30
     @Option(help: "Computations of each lane (routing; scoring, generation, verification) that may wait beyond the running ones.") var computeQueue = 64
     @Option(help: "Tokens one /v1/generate request may ask for.") var maxGenerateTokens = 512
     @Option(help: "Release directories to keep whole (older ones keep their manifest); default: all.") var keepReleases: Int?
@@ -94,6 +99,11 @@ struct ServeCommand: AsyncParsableCommand {
         c.maxUploadsPerOrganisation = maxUploadsPerOrganisation
         c.maxStagedBytes = maxStagedBytes
         c.uploadDeadlineSeconds = uploadDeadline
+        c.envelopeDeadlineSeconds = envelopeDeadline
+        c.minUploadBytesPerSecond = minUploadRate
+        c.maxPendingUploads = maxPendingUploads
+        c.bodyDeadlineSeconds = bodyDeadline
+        c.idleTimeoutSeconds = idleTimeout
         c.computeQueue = computeQueue
         c.maxGenerateTokens = maxGenerateTokens
         c.keepReleases = keepReleases

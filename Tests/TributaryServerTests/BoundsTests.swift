@@ -105,13 +105,17 @@ import TributaryLog
         #expect(results.0 == 1 && results.1 == 2 && results.2 == 4)
         #expect(pool.load == 0)
 
-        let uploads = UploadGate(maxUploads: 2, maxPerOrganisation: 1, maxStagedBytes: 100)
+        let uploads = UploadGate(maxUploads: 2, maxPerOrganisation: 1, maxStagedBytes: 100, maxPending: 2)
         try await uploads.enter()
         try await uploads.stage(80)
         await #expect(throws: ServerError.self) { try await uploads.stage(30) }
         try await uploads.enter()
-        await #expect(throws: ServerError.self) { try await uploads.enter() }
-        await uploads.leave(organisation: nil, stagedBytes: 80)
+        await #expect(throws: ServerError.self) { try await uploads.enter() }   // pending uploads
+        try await uploads.admit(organisation: "a")
+        await #expect(throws: ServerError.self) { try await uploads.admit(organisation: "a") }   // the organisation's share
+        let (admitted, pending) = (await uploads.inProgress, await uploads.waiting)
+        #expect(admitted == 1 && pending == 1)
+        await uploads.leave(organisation: "a", stagedBytes: 80)
         try await uploads.stage(90)
     }
 

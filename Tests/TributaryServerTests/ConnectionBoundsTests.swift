@@ -32,6 +32,69 @@ import TributaryWitness
         #expect(String(decoding: bytes, as: UTF8.self).lowercased().contains("connection: close"))
     }
 
+    /// Slow loris on uploads: twice as many connections as upload slots, each sending its headers and
+    /// one byte, held every slot before anything was authenticated (an owner got 503 for as long as
+    /// they liked). Now they hold only pending places; an honest upload is accepted at once, and
+    /// each trickle is cut at the envelope deadline with 408 and a closed connection.
+    @Test func tricklingUploadsHoldNoUploadSlot() async throws {
+        let f = try await Fixture.shared.value
+        let dir = tempDir("loris-slots")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = f.serverConfig(dir)
+        config.maxConcurrentUploads = 2
+        config.envelopeDeadlineSeconds = 3
+        config.autoRelease = false
+        let s = try await RunningServer.start(config)
+        defer { Task { await s.stop() } }
+        try await f.enrol("acme", on: s.server)
+        var tricklers = [RawConnection]()
+        for _ in 0..<(2 * config.maxConcurrentUploads) {
+            let c = try RawConnection(port: s.port)
+            #expect(c.send("POST /v1/contributions HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\nContent-Length: 100000\r\n\r\ne"))
+            tricklers.append(c)
+        }
+        try await Task.sleep(nanoseconds: 500_000_000)
+        #expect(await s.server.uploads.waiting == tricklers.count, "the trickling uploads did not reach the server")
+        let start = Date()
+        let receipt = try await s.client.submit(bundle: try f.signedBundle("acme"))
+        let took = Date().timeIntervalSince(start)
+        #expect(receipt["logIndex"] != nil)
+        #expect(took < 10, "the honest upload took \(took) s")
+        for c in tricklers {
+            let (bytes, closed) = c.readUntilClosed(timeout: 8)
+            #expect(RawConnection.status(bytes) == 408, "\(String(decoding: bytes.prefix(300), as: UTF8.self))")
+            #expect(String(decoding: bytes, as: UTF8.self).contains("upload.envelope_timeout"))
+            #expect(closed)
+        }
+        let (waiting, admitted) = (await s.server.uploads.waiting, await s.server.uploads.inProgress)
+        #expect(waiting == 0 && admitted == 0, "the gate leaked a place")
+        #expect(listing(dir + "/tmp").isEmpty)
+    }
+
+    /// An admitted upload that stalls after its envelope is cut below the minimum pace.
+    @Test func anAdmittedUploadBelowTheMinimumPaceIsCut() async throws {
+        let f = try await Fixture.shared.value
+        let dir = tempDir("loris-pace")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = f.serverConfig(dir)
+        config.envelopeDeadlineSeconds = 1
+        config.minUploadBytesPerSecond = 1 << 20
+        let s = try await RunningServer.start(config)
+        defer { Task { await s.stop() } }
+        try await f.enrol("acme", on: s.server)
+        let archive = try await BundleArchive.bytes(directory: try f.signedBundle("acme"))
+        let first = HardeningCatalogueTests.firstEntry(archive)
+        let c = try RawConnection(port: s.port)
+        #expect(c.send("POST /v1/contributions HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\nContent-Length: \(archive.count)\r\n\r\n"))
+        #expect(c.send(first))
+        let (bytes, closed) = c.readUntilClosed(timeout: 8)
+        #expect(RawConnection.status(bytes) == 408, "\(String(decoding: bytes.prefix(300), as: UTF8.self))")
+        #expect(String(decoding: bytes, as: UTF8.self).contains("upload.too_slow"))
+        #expect(closed)
+        #expect(try await s.server.store.allContributions().isEmpty)
+        #expect(await s.server.uploads.inProgress == 0)
+    }
+
     /// A JSON body that trickles is cut at its deadline (408), not at its next byte.
     @Test func aTricklingBodyIsCutAtItsDeadline() async throws {
         let f = try await Fixture.shared.value

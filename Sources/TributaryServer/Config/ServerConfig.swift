@@ -37,6 +37,14 @@ public struct ServerConfig: Sendable {
     public var idleTimeoutSeconds: Int64 = 30
     /// A whole upload must arrive within this time, however it trickles.
     public var uploadDeadlineSeconds: Int64 = 900
+    /// An upload's envelope (its first archive entry, a few KB) must arrive within this time: until it
+    /// does, nobody knows who is uploading.
+    public var envelopeDeadlineSeconds = 10.0
+    /// After the envelope's time, an upload must average at least this many bytes a second (16 KiB/s:
+    /// a modem's pace; an 85 MB SmolLM2 expert then takes 90 minutes, beyond the upload deadline anyway).
+    public var minUploadBytesPerSecond = 16 * 1024
+    /// Uploads whose envelope is still to come, at once (they hold no upload slot).
+    public var maxPendingUploads = 64
     /// A JSON request body must arrive within this time.
     public var bodyDeadlineSeconds: Int64 = 30
     /// Uploads in progress at once, in all and per organisation; staged bytes of all of them.
@@ -97,6 +105,9 @@ public struct ServerConfig: Sendable {
         try check((1...10_000).contains(maxConcurrentUploads) && (1...maxConcurrentUploads).contains(maxUploadsPerOrganisation),
                   "concurrent uploads 1...10000, per organisation 1...that")
         try check(maxStagedBytes >= maxUploadBytes, "staged bytes must hold at least one upload (--max-staged-bytes ≥ --max-upload-bytes)")
+        try check(envelopeDeadlineSeconds > 0 && envelopeDeadlineSeconds <= 3600, "the envelope deadline must be in (0, 3600] s (--envelope-deadline)")
+        try check((0...(1 << 30)).contains(minUploadBytesPerSecond), "the minimum upload pace must be 0 to 1 GiB/s (--min-upload-rate)")
+        try check((1...100_000).contains(maxPendingUploads), "pending uploads 1...100000 (--max-pending-uploads)")
         try check((1024...(1 << 30)).contains(probeBytes), "the probe must read 1 KiB to 1 GiB (--probe-bytes)")
         try check((1...8192).contains(maxGenerateTokens), "generated tokens per request must be in 1...8192")
         if let k = keepReleases { try check(k >= 1, "keep at least one release") }

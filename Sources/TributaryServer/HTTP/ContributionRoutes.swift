@@ -9,9 +9,22 @@ struct ContributionRoutes {
     let server: AggregationServer
 
     func register(on router: Router<ServiceRequestContext>) {
-        router.post("/v1/contributions") { request, _ -> Response in
-            // Streamed: each body chunk goes straight into the archive reader and onto disk.
-            let accepted = try await server.submit(archive: request.body.map { Array(buffer: $0) })
+        router.post("/v1/contributions") { request, context -> Response in
+            // Streamed: each body chunk goes straight into the archive reader and onto disk. The
+            // watchdog shuts the connection's input when a deadline of the upload's clock passes.
+            let clock = server.uploadClock()
+            let watchdog = Task {
+                while !Task.isCancelled {
+                    try await Task.sleep(nanoseconds: 250_000_000)
+                    if let why = clock.overdue() {
+                        clock.expire(why)
+                        context.channel.close(mode: .input, promise: nil)
+                        return
+                    }
+                }
+            }
+            defer { watchdog.cancel() }
+            let accepted = try await server.submit(archive: request.body.map { Array(buffer: $0) }, clock: clock)
             return JSONResponse.make(.object([
                 ("logIndex", .uint64(accepted.logIndex)),
                 ("leafHash", .string(Base64.encode(accepted.leafHash))),

@@ -33,6 +33,7 @@ enum ErrorStatus {
         "api.not_found": .notFound, "api.method_not_allowed": .methodNotAllowed, "api.unavailable": .serviceUnavailable,
         "log.bad_range": .badRequest, "request.wrong_origin": .forbidden,
         "api.busy": .serviceUnavailable, "api.timeout": .requestTimeout, "upload.timeout": .requestTimeout,
+        "upload.envelope_timeout": .requestTimeout, "upload.too_slow": .requestTimeout,
         "identity.organisation_enrolled": .conflict, "identity.key_enrolled": .conflict, "identity.key_id_collision": .conflict,
         "identity.no_live_key": .conflict, "tile.not_found": .notFound, "log.entry_too_large": .contentTooLarge,
         "witness.forbidden": .forbidden, "witness.unknown_log": .notFound, "witness.conflict": .conflict,

@@ -1,32 +1,42 @@
 import Foundation
 
-/// Bounds what uploads can take before they are verified: how many run at once (in all, and per
-/// organisation once the envelope names it) and how many staged bytes they hold on disk together.
-/// Beyond a bound the answer is 503 with Retry-After, not a queue that grows without end.
+/// Bounds what uploads can take before they are verified. Two pools: uploads whose envelope has not
+/// been checked yet (`maxPending`: anyone can open one, so they hold no upload slot, and the
+/// `UploadClock` cuts each at the envelope deadline), and admitted uploads, whose envelope carried an
+/// enrolled organisation's valid signature (`maxUploads` in all, `maxPerOrganisation` each). Staged
+/// bytes of all of them together are bounded too. Beyond a bound the answer is 503 with Retry-After,
+/// not a queue that grows without end.
 public actor UploadGate {
     public let maxUploads: Int
     public let maxPerOrganisation: Int
     public let maxStagedBytes: UInt64
+    public let maxPending: Int
+    private var pending = 0
     private var active = 0
     private var perOrganisation: [String: Int] = [:]
     private var staged: UInt64 = 0
 
-    public init(maxUploads: Int, maxPerOrganisation: Int, maxStagedBytes: UInt64) {
+    public init(maxUploads: Int, maxPerOrganisation: Int, maxStagedBytes: UInt64, maxPending: Int) {
         self.maxUploads = maxUploads
         self.maxPerOrganisation = maxPerOrganisation
         self.maxStagedBytes = maxStagedBytes
+        self.maxPending = maxPending
     }
 
-    /// One more upload; throws `api.busy` when `maxUploads` are already running.
+    /// One more upload whose envelope is still to come; throws `api.busy` when `maxPending` are waiting.
     public func enter() throws {
-        guard active < maxUploads else { throw ServerError.busy("\(active) uploads are in progress, the most this server takes at once") }
-        active += 1
+        guard pending < maxPending else { throw ServerError.busy("\(pending) uploads are waiting for their envelope to arrive, the most this server takes at once") }
+        pending += 1
     }
 
-    /// The upload's envelope names `organisation`; throws `api.busy` beyond its share.
-    public func claim(organisation: String) throws {
+    /// The upload's envelope verified and names `organisation`: it takes an upload slot (throws
+    /// `api.busy` when all are taken, or beyond the organisation's share).
+    public func admit(organisation: String) throws {
+        guard active < maxUploads else { throw ServerError.busy("\(active) uploads are in progress, the most this server takes at once") }
         let n = perOrganisation[organisation, default: 0]
         guard n < maxPerOrganisation else { throw ServerError.busy("\(organisation) already has \(n) uploads in progress") }
+        pending -= 1
+        active += 1
         perOrganisation[organisation] = n + 1
     }
 
@@ -38,12 +48,20 @@ public actor UploadGate {
         staged += bytes
     }
 
-    /// The upload is over (committed, refused or cut off): its share and its staged bytes are freed.
+    /// The upload is over (committed, refused or cut off): its place, its share and its staged bytes
+    /// are freed. `organisation` is nil when it was never admitted.
     public func leave(organisation: String?, stagedBytes: UInt64) {
-        active -= 1
-        if let organisation, let n = perOrganisation[organisation] { perOrganisation[organisation] = n > 1 ? n - 1 : nil }
+        if let organisation {
+            active -= 1
+            if let n = perOrganisation[organisation] { perOrganisation[organisation] = n > 1 ? n - 1 : nil }
+        } else {
+            pending -= 1
+        }
         staged -= min(stagedBytes, staged)
     }
 
+    /// Admitted uploads in progress.
     public var inProgress: Int { active }
+    /// Uploads waiting for their envelope.
+    public var waiting: Int { pending }
 }
