@@ -26,3 +26,16 @@ extension Response {
         return Response(status: status, headers: h, body: .init(byteBuffer: bytes))
     }
 }
+
+/// Whether the client of a connection is still there. Hummingbird reads nothing while a request is
+/// being answered, so a client that hung up is noticed only through the socket itself: its side
+/// closed shows as TCP CLOSE_WAIT. Work queued or running for a client that left is wasted — 70
+/// abandoned routing requests once made a fresh one wait 112 s — and is dropped.
+public enum ClientPresence {
+    /// Blocks on the connection's event loop: call it from a compute thread, never an event loop.
+    public static func isGone(_ channel: any Channel) -> Bool {
+        guard channel.isActive else { return true }
+        guard let socket = channel as? SocketOptionProvider, let info = try? socket.getTCPInfo().wait() else { return false }
+        return info.tcpi_state == 8  // TCP_CLOSE_WAIT: the peer sent its FIN
+    }
+}

@@ -56,6 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds a connection may stay silent before it is closed.") var idleTimeout: Int64 = 30
     @Option(help: "Computations of each lane (routing; scoring, generation, verification) that may wait beyond the running ones.") var computeQueue = 64
     @Option(help: "Tokens one /v1/generate request may ask for.") var maxGenerateTokens = 512
+    @Option(help: "Tokens one /v1/route request may have embedded, all its texts together.") var maxRouteTokens = 8192
     @Option(help: "Release directories to keep whole (older ones keep their manifest); default: all.") var keepReleases: Int?
     @Option(help: "A witness that cosigns every checkpoint: URL=COSIGNER_KEY (repeat; `tributary witness keygen` prints the key).")
     var witness: [String] = []
@@ -106,6 +107,7 @@ struct ServeCommand: AsyncParsableCommand {
         c.idleTimeoutSeconds = idleTimeout
         c.computeQueue = computeQueue
         c.maxGenerateTokens = maxGenerateTokens
+        c.maxRouteTokens = maxRouteTokens
         c.keepReleases = keepReleases
         c.witnesses = try witness.map { spec in
             guard let eq = spec.firstIndex(of: "=") else { throw TributaryError("server.invalid_config", "--witness takes URL=COSIGNER_KEY, got \(spec)") }

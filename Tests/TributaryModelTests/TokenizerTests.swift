@@ -47,6 +47,30 @@ import TributaryCore
         return out
     }
 
+    /// Issue 25: an embedding reads a document's first 256 tokens, and tokenizes only the bytes they can
+    /// span (81 bytes a token for SmolLM2); on real text that is exactly the whole document's prefix.
+    /// And 64 KB of random letters — one pre-token — tokenizes in the heap's O(n log n).
+    @Test func leadingTokensReadOnlyWhatTheyNeed() throws {
+        let t = Tokenizer.bpe(try BPETokenizer(gguf: GGUFFile(path: try smolLM2Path())))
+        #expect(t.maxTokenBytes == 81)
+        var checked = 0
+        for f in Self.corpusFiles() {
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: f)))
+            for n in [16, 256] where bytes.count > n * t.maxTokenBytes {
+                #expect(t.leadingDocumentTokens(bytes, count: n) == Array(t.document(bytes).prefix(n)), "\(f), \(n) tokens")
+                checked += 1
+            }
+        }
+        #expect(checked > 20)
+        let short = Array("int x;".utf8)
+        #expect(t.leadingDocumentTokens(short, count: 256) == t.document(short), "a short document keeps its end token")
+        #expect(Tokenizer.bytes.leadingDocumentTokens(Array(repeating: 65, count: 5000), count: 2048).count == 2048)
+        var rng = RNG(seed: 3)
+        let letters = (0..<65536).map { _ in UInt8(97 + rng.below(26)) }
+        #expect(t.leadingDocumentTokens(letters, count: 256).count == 256)
+        #expect(t.encode(letters).count > 10_000)
+    }
+
     @Test func exactAgainstHuggingFaceTokenizers() throws {
         let tok = try BPETokenizer(gguf: GGUFFile(path: try smolLM2Path()))
         #expect(tok.vocabSize == 49152)

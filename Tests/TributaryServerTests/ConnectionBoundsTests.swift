@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import Logging
 import Testing
 import TributaryCore
@@ -138,4 +139,50 @@ import TributaryWitness
         #expect(RawConnection.status(bytes) == 408, "\(String(decoding: bytes.prefix(200), as: UTF8.self))")
         #expect(closed && Date().timeIntervalSince(start) < 3)
     }
+
+    /// A client that hangs up is noticed from the socket (TCP CLOSE_WAIT) while its request is being
+    /// answered, and work queued for it is dropped before it starts.
+    @Test func workForAClientThatLeftIsDropped() async throws {
+        let seen = Flag()
+        let router = Router(context: ServiceRequestContext.self)
+        router.post("/slow") { _, context -> Response in
+            let channel = context.channel
+            let gone: Bool = await withCheckedContinuation { done in
+                Thread {
+                    let end = Date().addingTimeInterval(5)
+                    while Date() < end { if ClientPresence.isGone(channel) { done.resume(returning: true); return }; usleep(50_000) }
+                    done.resume(returning: false)
+                }.start()
+            }
+            seen.set(gone)
+            return Response(status: .ok)
+        }
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
+        let task = Task { try await app.run() }
+        defer { task.cancel() }
+        var it = ports.makeAsyncIterator()
+        let port = try #require(await it.next())
+        do {
+            let c = try RawConnection(port: port)
+            #expect(c.send("POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"))
+            try await Task.sleep(nanoseconds: 200_000_000)
+        }   // closed here
+        for _ in 0..<100 where seen.value == nil { try await Task.sleep(nanoseconds: 100_000_000) }
+        #expect(seen.value == true, "the handler did not see its client leave")
+        // Queued work of a client that left never runs.
+        let pool = ComputePool(width: 1, queue: 4)
+        let ran = Flag()
+        await #expect(throws: ServerError.clientGone) { try await pool.run(abandoned: { true }) { ran.set(true) } }
+        #expect(ran.value == nil)
+    }
+}
+
+/// A value set once from any thread.
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Bool?
+    func set(_ v: Bool) { lock.withLock { stored = v } }
+    var value: Bool? { lock.withLock { stored } }
 }

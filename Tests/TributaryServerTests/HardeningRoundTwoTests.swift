@@ -4,6 +4,7 @@ import TributaryAudit
 import TributaryClient
 import TributaryCore
 import TributaryLog
+import TributaryModel
 @testable import TributaryServer
 
 /// Issue 25's review, the cases about what the log holds: what the server accepts, the auditor must
@@ -79,5 +80,58 @@ import TributaryLog
         #expect(revocations.count == 1)
         let report = try await scene.audit()
         #expect(report.passed, "\(report.text)")
+    }
+
+    /// An acknowledged opt-out is enforced on scoring and generation at once, before the release that
+    /// drops the expert (they ran the whole release until then).
+    @Test func anOptOutIsEnforcedOnScoreAndGenerateAtOnce() async throws {
+        let f = try await Fixture.shared.value
+        let dir = tempDir("optout-serving")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = f.serverConfig(dir)
+        config.autoRelease = false
+        let s = try await RunningServer.start(config)
+        defer { Task { await s.stop() } }
+        for org in ["acme", "globex"] { try await f.enrol(org, on: s.server) }
+        let acme = try #require(try await s.client.submit(bundle: try f.signedBundle("acme"))["logIndex"]?.uint64Value)
+        _ = try await s.client.submit(bundle: try f.signedBundle("globex"))
+        let release = try #require(try await s.server.releases.publish(force: true))
+        let text = "#include <linux/types.h>\nstruct fuse_attr {\n\t__u64 ino;\n\t__u64 size;\n};\n"
+        let before = try await s.server.score(text: text).evaluation.bitsPerByte
+        _ = try await s.client.revokeContribution(acme, key: f.orgs["acme"]!.key)
+        // No new release yet (automatic releases are off): the same release is loaded.
+        #expect(await s.server.releases.current?.manifest.release == release.manifest.release)
+        let after = try await s.server.score(text: text).evaluation.bitsPerByte
+        // What the release without acme computes: the anchor and globex's expert only.
+        let restricted = try ExpertAssembly.restricted(release.model, to: [0, 2])
+        let expected = Evaluator.evaluate(model: restricted, corpus: Corpus(documents: [.init(source: "t", bytes: Array(text.utf8))]), batch: 4, workers: 1).bitsPerByte
+        #expect(abs(after - before) > 1e-6, "the withdrawn expert still scores: \(before) → \(after)")
+        // The same two experts, weighed the same way; only the order of floating-point sums may differ.
+        #expect(abs(after - expected) <= 1e-5 * expected, "\(after) against the restricted release's \(expected)")
+        let generated = try await s.server.generate(prompt: "struct ", maxTokens: 24, temperature: 0, topK: 1, seed: 1).text
+        let alone = String(decoding: Generator.continuation(model: restricted, text: Array("struct ".utf8), maxTokens: 24, temperature: 0), as: UTF8.self)
+        #expect(generated == alone)
+    }
+
+    /// A routing request is bounded in tokens, whatever its bytes.
+    @Test func aRoutingRequestBeyondItsTokenBoundIsRefused() async throws {
+        let f = try await Fixture.shared.value
+        let dir = tempDir("route-tokens")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = f.serverConfig(dir)
+        config.maxRouteTokens = 3000
+        let s = try await RunningServer.start(config)
+        defer { Task { await s.stop() } }
+        try await f.enrol("acme", on: s.server)
+        let index = try #require(try await s.client.submit(bundle: try f.signedBundle("acme"))["logIndex"]?.uint64Value)
+        _ = try await s.waitForRelease(with: [index])
+        let long = String(repeating: "int x; ", count: 9000)
+        _ = try await s.client.postJSON("/v1/route", .object([("text", .string(long))]))   // one text: 2,048 tokens (the byte anchor's)
+        do {
+            _ = try await s.client.postJSON("/v1/route", .object([("texts", .array([.string(long), .string(long)]))]))
+            Issue.record("4,096 tokens were embedded against a bound of 3,000")
+        } catch let e as RemoteError {
+            #expect(e.code == "api.bad_request" && e.message.contains("3000"), "\(e.code) \(e.message)")
+        }
     }
 }

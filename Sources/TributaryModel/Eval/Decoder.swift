@@ -12,8 +12,11 @@ public final class Decoder: @unchecked Sendable {
     let h: FloatBuffer, a: FloatBuffer
     let moe: MoEWorkspace?
     public let logits: FloatBuffer                     // [V]
+    /// The experts each token may choose among (a withdrawn expert is left out).
+    public let allowed: ExpertSet
 
-    public init(model: Model) {
+    public init(model: Model, allowed: ExpertSet = .all) {
+        self.allowed = allowed
         let c = model.config
         self.model = model
         capacity = min(c.contextLength, 4096)  // SmolLM2's 8192 would cost 0.75 GB of cache for prompts that never need it
@@ -61,7 +64,7 @@ public final class Decoder: @unchecked Sendable {
             // Feed-forward: x += FFN(norm(x))
             RMSNorm.forward(out: ln.pointer, rstd: nil, inp: x.pointer, weight: m.pointer(ly.ffnNorm), n: 1, c: C, eps: c.rmsNormEps)
             if ly.isMoE, let moe {
-                moe.forward(out: x.pointer, x: ln.pointer, weights: m.moeWeights(l), accumulate: true)
+                moe.forward(out: x.pointer, x: ln.pointer, weights: m.moeWeights(l), accumulate: true, allowed: allowed == .all ? nil : [allowed])
             } else {
                 Linear.forward(out: h.pointer, inp: ln.pointer, weight: m.pointer(ly.w13), n: 1, ic: C, oc: 2 * F)
                 SwiGLU.forward(out: a.pointer, h: h.pointer, n: 1, f: F)

@@ -10,8 +10,10 @@ public struct Evaluation: Sendable, Equatable {
 /// Bits per byte and hidden-state statistics over whole documents, sharded across cores.
 public enum Evaluator {
     /// Runs `body(worker, activations, windows)` over shards of the windows, `batch` windows at a time.
-    static func sweep(model: Model, windows: [DocumentWindow], batch: Int, workers: Int,
-                      body: (Int, Activations, ArraySlice<DocumentWindow>) -> Void) {
+    /// `shouldStop` is asked before each batch: work for a client that left ends there. `allowed`:
+    /// the experts every token may choose among (a withdrawn expert is left out at once).
+    static func sweep(model: Model, windows: [DocumentWindow], batch: Int, workers: Int, allowed: ExpertSet = .all,
+                      shouldStop: () -> Bool = { false }, body: (Int, Activations, ArraySlice<DocumentWindow>) -> Void) {
         guard !windows.isEmpty else { return }
         let T = windows[0].inputs.count
         // Few windows: smaller batches, so every worker gets some.
@@ -20,7 +22,7 @@ public enum Evaluator {
         parallelFor(w) { worker in
             let acts = Activations(config: model.config, batch: batch, seqLen: T, training: false)
             var i = worker * batch
-            while i < windows.count {
+            while i < windows.count && !shouldStop() {
                 let chunk = windows[i..<min(i + batch, windows.count)]
                 var inp = chunk.flatMap(\.inputs), tgt = chunk.flatMap(\.targets)
                 if chunk.count < batch {
@@ -28,6 +30,7 @@ public enum Evaluator {
                     tgt += [Int32](repeating: Windows.padding, count: (batch - chunk.count) * T)
                 }
                 inp.withUnsafeBufferPointer { a in tgt.withUnsafeBufferPointer { acts.load(tokens: a, targets: $0) } }
+                if allowed != .all { acts.restrictExperts([ExpertSet](repeating: allowed, count: acts.tokenCount)) }
                 body(worker, acts, chunk)
                 i += w * batch
             }
@@ -36,13 +39,14 @@ public enum Evaluator {
 
     /// Total bits of every predicted token (the text's and the end token) divided by the number of
     /// bytes of the text: comparable across tokenizers.
-    public static func evaluate(model: Model, corpus: Corpus, seqLen: Int? = nil, batch: Int = 8, workers: Int = 2) -> Evaluation {
+    public static func evaluate(model: Model, corpus: Corpus, seqLen: Int? = nil, batch: Int = 8, workers: Int = 2,
+                                allowed: ExpertSet = .all) -> Evaluation {
         let T = seqLen ?? model.config.windowLength
         let windows = Windows.make(corpus, tokenizer: model.tokenizer, seqLen: T)
         var nats = [Double](repeating: 0, count: workers)
         nats.withUnsafeMutableBufferPointer { out in
             let o = out.baseAddress!
-            sweep(model: model, windows: windows, batch: batch, workers: workers) { worker, acts, _ in
+            sweep(model: model, windows: windows, batch: batch, workers: workers, allowed: allowed) { worker, acts, _ in
                 o[worker] += model.forward(acts)
             }
         }

@@ -4,9 +4,9 @@ public enum Generator {
     /// (not included): temperature, then top-k. Temperature 0 picks the most likely token. Runs on a
     /// key/value cache; when the context fills, the last half of it is fed again and generation goes on.
     public static func generate(model: Model, prompt: [Int32], maxTokens: Int, temperature: Float = 0.8, topK: Int = 40,
-                                seed: UInt64 = 1, stop: Set<Int32> = []) -> [Int32] {
+                                seed: UInt64 = 1, stop: Set<Int32> = [], allowed: ExpertSet = .all) -> [Int32] {
         let V = model.config.vocabSize
-        let decoder = Decoder(model: model)
+        let decoder = Decoder(model: model, allowed: allowed)
         var rng = RNG(seed: seed)
         var context = prompt.isEmpty ? [Int32(model.config.bosTokenID)] : prompt
         if context.count > decoder.capacity { context = Array(context.suffix(decoder.capacity / 2)) }
@@ -33,16 +33,17 @@ public enum Generator {
     /// continuation's bytes. The server's `/v1/generate`, `tributary generate --raw`, the demo's
     /// samples and router tuning's proxy text all generate through here, on byte and BPE models alike.
     public static func continuation(model: Model, text: some Collection<UInt8>, maxTokens: Int, temperature: Float = 0.8,
-                                    topK: Int = 40, seed: UInt64 = 1) -> [UInt8] {
-        model.tokenizer.decode(continuationIDs(model: model, text: text, maxTokens: maxTokens, temperature: temperature, topK: topK, seed: seed))
+                                    topK: Int = 40, seed: UInt64 = 1, allowed: ExpertSet = .all) -> [UInt8] {
+        model.tokenizer.decode(continuationIDs(model: model, text: text, maxTokens: maxTokens, temperature: temperature, topK: topK, seed: seed,
+                                               allowed: allowed))
     }
 
     /// `continuation`'s token ids (what router tuning trains on, without decoding and encoding again).
     public static func continuationIDs(model: Model, text: some Collection<UInt8>, maxTokens: Int, temperature: Float = 0.8,
-                                       topK: Int = 40, seed: UInt64 = 1) -> [Int32] {
+                                       topK: Int = 40, seed: UInt64 = 1, allowed: ExpertSet = .all) -> [Int32] {
         let t = model.tokenizer
         return generate(model: model, prompt: t.documentPrefix(text), maxTokens: maxTokens, temperature: temperature,
-                        topK: topK, seed: seed, stop: [t.documentEnd])
+                        topK: topK, seed: seed, stop: [t.documentEnd], allowed: allowed)
     }
 
     /// A chat model's answer to one user message (its template's framing; stops at the end of the

@@ -47,7 +47,7 @@ extension Evaluator {
     /// the tokenizer's `embeddingTokens`, what the protocol measures). `center` is subtracted before
     /// the embedding is normalised.
     public static func documentStatistics(model: Model, corpus: Corpus, center: [Float]? = nil, maxTokensPerDocument: Int? = nil,
-                                          batch: Int = 8, workers: Int = 2) -> [DocumentStatistics] {
+                                          batch: Int = 8, workers: Int = 2, shouldStop: () -> Bool = { false }) -> [DocumentStatistics] {
         let c = model.config, C = c.hiddenSize, L = c.numLayers
         let maxTokensPerDocument = maxTokensPerDocument ?? model.tokenizer.embeddingTokens
         // Windows no longer than the longest document needs: a short query costs its own length.
@@ -61,7 +61,7 @@ extension Evaluator {
         }
         for p in perWorker { p.tokens.initialize(repeating: 0) }
         defer { for p in perWorker { p.tokens.deallocate() } }
-        sweep(model: model, windows: windows, batch: batch, workers: workers) { worker, acts, chunk in
+        sweep(model: model, windows: windows, batch: batch, workers: workers, shouldStop: shouldStop) { worker, acts, chunk in
             let sums = perWorker[worker]
             let rows = Array(chunk)
             model.forward(acts, computeLoss: false) { l, x in

@@ -23,7 +23,9 @@ public enum Windows {
     /// window (1024 tokens for SmolLM2: 1 KB documents cost 3x the work padded, and attention more).
     /// Every window has the same length, read it from `inputs.count`.
     public static func make(_ corpus: Corpus, tokenizer: Tokenizer, seqLen: Int, maxTokensPerDocument: Int = .max) -> [DocumentWindow] {
-        let documents = corpus.documents.map { Array(tokenizer.document($0.bytes).prefix(maxTokensPerDocument)) }
+        let documents = corpus.documents.map {
+            maxTokensPerDocument == .max ? tokenizer.document($0.bytes) : tokenizer.leadingDocumentTokens($0.bytes, count: maxTokensPerDocument)
+        }
         let T = max(1, min(seqLen, (documents.map(\.count).max() ?? 2) - 1))
         var out = [DocumentWindow]()
         for (i, toks) in documents.enumerated() {

@@ -30,6 +30,8 @@ public final class BPETokenizer: @unchecked Sendable {
     private let tokenBytes: [[UInt8]]
 
     public var vocabSize: Int { tokens.count }
+    /// The longest token's bytes (81 for SmolLM2: a newline and 80 spaces).
+    public let maxTokenBytes: Int
     /// `<|endoftext|>` when the vocabulary has it (GPT-2, SmolLM2, Qwen), else the first special token.
     public var documentBoundary: Int32 { ids["<|endoftext|>"] ?? specials.first?.id ?? 0 }
 
@@ -62,6 +64,7 @@ public final class BPETokenizer: @unchecked Sendable {
             // Ordinary tokens are GPT-2 byte characters; anything else in them has no byte and is dropped.
             return t.unicodeScalars.compactMap { ByteLevelBPE.unicodeToByte[$0.value] }
         }
+        maxTokenBytes = max(1, tokenBytes.map(\.count).max() ?? 1)
     }
 
     public func id(of token: String) -> Int32? { ids[token] }

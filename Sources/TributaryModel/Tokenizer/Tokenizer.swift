@@ -63,6 +63,25 @@ public enum Tokenizer: Sendable {
         [documentStart] + encode(bytes)
     }
 
+    /// The first `count` tokens of `document(bytes)`, reading only the bytes `count` tokens can span
+    /// (`maxTokenBytes` each): what embeddings read of a document or a routing query, without
+    /// tokenizing megabytes of it first. Equal to `document(bytes).prefix(count)` unless the pre-token
+    /// that holds token `count` runs past the cut (a single word of thousands of bytes); owners,
+    /// anchors and the server all read documents through here, so routing stays consistent even then.
+    public func leadingDocumentTokens(_ bytes: some Collection<UInt8>, count: Int) -> [Int32] {
+        let (span, overflow) = count.multipliedReportingOverflow(by: maxTokenBytes)
+        if overflow || bytes.count <= span { return Array(document(bytes).prefix(count)) }
+        return Array(documentPrefix(bytes.prefix(span)).prefix(count))
+    }
+
+    /// The most bytes one token stands for: 1 for the byte models, the longest vocabulary entry for BPE.
+    public var maxTokenBytes: Int {
+        switch self {
+        case .bytes: return 1
+        case let .bpe(t): return t.maxTokenBytes
+        }
+    }
+
     /// The bytes of ids (special tokens and framing dropped).
     public func decode(_ ids: some Sequence<Int32>) -> [UInt8] {
         switch self {

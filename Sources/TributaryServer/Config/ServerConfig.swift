@@ -53,6 +53,9 @@ public struct ServerConfig: Sendable {
     public var maxStagedBytes: UInt64 = 8 << 30
     /// `/v1/generate`: tokens per request at most.
     public var maxGenerateTokens = 512
+    /// `/v1/route`: tokens one request may have embedded, all texts together (each text counts at
+    /// most its embedding's tokens, 256 on SmolLM2). 8,192 is ~20 s of SmolLM2 on 2 cores.
+    public var maxRouteTokens = 8192
     /// Release directories kept on disk (their manifests stay, so audits of any release still check
     /// its membership); nil keeps every release.
     public var keepReleases: Int?
@@ -110,6 +113,7 @@ public struct ServerConfig: Sendable {
         try check((1...100_000).contains(maxPendingUploads), "pending uploads 1...100000 (--max-pending-uploads)")
         try check((1024...(1 << 30)).contains(probeBytes), "the probe must read 1 KiB to 1 GiB (--probe-bytes)")
         try check((1...8192).contains(maxGenerateTokens), "generated tokens per request must be in 1...8192")
+        try check((1...1 << 24).contains(maxRouteTokens), "routing tokens per request must be in 1...16777216 (--max-route-tokens)")
         if let k = keepReleases { try check(k >= 1, "keep at least one release") }
         try check(ReplicaName.isValid(replica), "the replica name must be 1 to 64 characters of a-z, A-Z, 0-9, '.', '_' or '-' (--replica)")
         try check((0.05...60).contains(replicaPollSeconds), "the replica poll interval must be 0.05 to 60 s")

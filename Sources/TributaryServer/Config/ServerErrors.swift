@@ -77,6 +77,8 @@ public enum ServerError: CodedError, Equatable {
     case busy(String)
     /// The request's body took longer than the server allows.
     case timeout(String)
+    /// The client closed its connection before its work began (the work is dropped).
+    case clientGone
 
     public var code: String {
         switch self {
@@ -87,12 +89,14 @@ public enum ServerError: CodedError, Equatable {
         case .forbidden: return "api.forbidden"
         case .busy: return "api.busy"
         case .timeout: return "api.timeout"
+        case .clientGone: return "api.client_gone"
         }
     }
 
     public var message: String {
         switch self {
         case let .notFound(m), let .badRequest(m), let .conflict(m), let .unavailable(m), let .forbidden(m), let .busy(m), let .timeout(m): return m
+        case .clientGone: return "the client closed the connection; its work was dropped"
         }
     }
 }

@@ -40,6 +40,8 @@ enum ErrorStatus {
         "witness.bad_proof": .unprocessableContent, "witness.bad_response": .internalServerError, "witness.state_lost": .internalServerError,
         "witness.bad_policy": .internalServerError, "witness.quorum_unmet": .internalServerError,
         "server.database_unavailable": .serviceUnavailable,
+        // Nobody reads it: the client left (nginx's 499, "client closed request").
+        "api.client_gone": HTTPResponse.Status(code: 499, reasonPhrase: "Client Closed Request"),
     ]
 
     /// The status of `code`; nil for a family this table does not know (a bug the error-code test catches).

@@ -20,12 +20,14 @@ struct ServingRoutes {
             let t = try Self.double(body["temperature"], default: 0.1, range: 0.001...100, "temperature")
             let results: [[RoutedExpert]]
             var batch = true
+            let channel = context.channel
+            let gone: @Sendable () -> Bool = { ClientPresence.isGone(channel) }
             if let text = body["text"] {
-                results = try await server.route(texts: [try Self.string(text, "text")], topK: k, temperature: t)
+                results = try await server.route(texts: [try Self.string(text, "text")], topK: k, temperature: t, abandoned: gone)
                 batch = false
             } else if let textsValue = body["texts"] {
                 guard case let .array(items) = textsValue, !items.isEmpty, items.count <= Self.maxBatch else { throw ServerError.badRequest("texts must hold 1...\(Self.maxBatch) strings") }
-                results = try await server.route(texts: try items.map { try Self.string($0, "texts[]") }, topK: k, temperature: t)
+                results = try await server.route(texts: try items.map { try Self.string($0, "texts[]") }, topK: k, temperature: t, abandoned: gone)
             } else if let e = body["embedding"] {
                 results = try await server.route(embeddings: [try Self.vector(e)], topK: k, temperature: t)
                 batch = false
@@ -42,7 +44,8 @@ struct ServingRoutes {
         router.post("/v1/score") { request, context -> Response in
             let body = try await JSONResponse.object(request, context, deadline: server.config.bodyDeadlineSeconds)
             try Self.only(body, ["text"])
-            let (release, e) = try await server.score(text: try Self.string(body["text"], "text"))
+            let channel = context.channel
+            let (release, e) = try await server.score(text: try Self.string(body["text"], "text"), abandoned: { ClientPresence.isGone(channel) })
             // "routing": how the release's experts were chosen — its router rows, what any Mixtral runtime computes.
             return JSONResponse.make(.object([("release", .int(release)), ("bitsPerByte", .double(e.bitsPerByte)),
                                               ("bits", .double(e.bits)), ("bytes", .int(e.bytes)), ("routing", .string(RoutingMethod.rows.rawValue))]))
@@ -55,7 +58,9 @@ struct ServingRoutes {
             let temp = try Self.double(body["temperature"], default: 0.8, range: 0...10, "temperature")
             let k = try Self.int(body["topK"], default: 40, range: 1...258, "topK")
             let seed = try Self.int(body["seed"], default: 1, range: 0...Int(Int32.max), "seed")
-            let (release, text) = try await server.generate(prompt: prompt, maxTokens: n, temperature: Float(temp), topK: k, seed: UInt64(seed))
+            let channel = context.channel
+            let (release, text) = try await server.generate(prompt: prompt, maxTokens: n, temperature: Float(temp), topK: k, seed: UInt64(seed),
+                                                            abandoned: { ClientPresence.isGone(channel) })
             return JSONResponse.make(.object([("release", .int(release)), ("text", .string(text)), ("routing", .string(RoutingMethod.rows.rawValue))]))
         }
         router.get("/v1/experts") { _, _ -> Response in

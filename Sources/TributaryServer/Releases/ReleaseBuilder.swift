@@ -86,7 +86,7 @@ public actor ReleaseBuilder {
         let dir = config.releaseDirectory + "/" + Self.directoryName(number)
         let anchor = self.anchor
         let key = logKey.verifierKey
-        return try await pool.run(ownWork: true) {
+        return try await pool.run(.releases, ownWork: true) {
             let manifest = try ReleaseManifest.verify(try readSmallFile(dir + "/" + ReleaseLayout.manifestFile, limit: 1 << 20), key: key)
             let index = try RoutingIndex.read(dir + "/" + RoutingIndex.fileName)
             return LoadedRelease(directory: dir, manifest: manifest, model: try ModelDirectory.load(dir), index: index,
@@ -202,7 +202,7 @@ public actor ReleaseBuilder {
         try? FileManager.default.removeItem(atPath: tmp)
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         let (anchor, blobs, k) = (self.anchor, self.blobs, config.expertsPerToken)
-        let manifestBytes: [UInt8] = try await pool.run(ownWork: true) { [logKey] in
+        let manifestBytes: [UInt8] = try await pool.run(.releases, ownWork: true) { [logKey] in
             let contributions = try live.map {
                 try CombinedModel.Contribution(name: $0.organisation, expertFile: blobs.path($0.expertSHA256),
                                                routingFile: blobs.path($0.routingSHA256), config: anchor.model.config)

@@ -11,12 +11,16 @@ import Foundation
 /// lane, 20 uploaders cut answered routing queries from 605/s to 81/s) and a flood of routing
 /// queries cannot starve uploads (measured: with one queue and routing first, uploads timed out);
 /// the operating system shares the cores between the lanes' running threads (RELIABILITY.md).
+///
+/// A third lane, `releases`, runs the server's own release work (assembly, loading): a release after
+/// an opt-out must not wait behind a flood of scoring and generation (it waited 21 s while 66 answers
+/// still came from the withdrawn expert).
 public final class ComputePool: @unchecked Sendable {
-    public enum Lane: Sendable { case interactive, bulk }
+    public enum Lane: Sendable, CaseIterable { case interactive, bulk, releases }
 
     private let operations: [Lane: OperationQueue]
     private let lock = NSLock()
-    private var admitted: [Lane: Int] = [.interactive: 0, .bulk: 0]
+    private var admitted: [Lane: Int] = [.interactive: 0, .bulk: 0, .releases: 0]
     public let width: Int
     public let queue: Int
 
@@ -24,7 +28,7 @@ public final class ComputePool: @unchecked Sendable {
         self.width = max(1, width)
         self.queue = max(0, queue)
         var queues = [Lane: OperationQueue]()
-        for lane in [Lane.interactive, .bulk] {
+        for lane in Lane.allCases {
             let q = OperationQueue()
             q.maxConcurrentOperationCount = self.width
             q.qualityOfService = .userInitiated
@@ -33,8 +37,10 @@ public final class ComputePool: @unchecked Sendable {
         operations = queues
     }
 
-    /// `ownWork`: the server's own work (startup, releases), never refused.
-    public func run<T: Sendable>(_ lane: Lane = .bulk, ownWork: Bool = false, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+    /// `ownWork`: the server's own work (startup, releases), never refused. `abandoned`, asked when the
+    /// work is about to start: true when whoever asked for it has gone (it is then dropped, not run).
+    public func run<T: Sendable>(_ lane: Lane = .bulk, ownWork: Bool = false, abandoned: (@Sendable () -> Bool)? = nil,
+                                 _ work: @escaping @Sendable () throws -> T) async throws -> T {
         if !ownWork {
             let ok = lock.withLock {
                 guard admitted[lane, default: 0] < width + queue else { return false }
@@ -45,7 +51,10 @@ public final class ComputePool: @unchecked Sendable {
         }
         return try await withCheckedThrowingContinuation { continuation in
             operations[lane]!.addOperation { [self] in
-                let result = Result { try work() }
+                let result = Result {
+                    if abandoned?() == true { throw ServerError.clientGone }
+                    return try work()
+                }
                 if !ownWork { lock.withLock { admitted[lane, default: 0] -= 1 } }
                 continuation.resume(with: result)
             }

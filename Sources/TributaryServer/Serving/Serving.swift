@@ -44,13 +44,24 @@ extension AggregationServer {
         return kept.map { CentroidRouter.Route(expert: $0.expert, weight: $0.weight / total, distance: $0.distance) }
     }
 
-    /// Sequence-level routing of texts against the current release's routing index.
-    public func route(texts: [String], topK: Int, temperature: Double) async throws -> [[RoutedExpert]] {
+    /// Sequence-level routing of texts against the current release's routing index. Each text is read
+    /// only as far as its embedding does (`Tokenizer.leadingDocumentTokens`); a request holding more
+    /// than `maxRouteTokens` in all is refused; and `abandoned` (the client hung up) drops the work
+    /// before it starts and between batches.
+    public func route(texts: [String], topK: Int, temperature: Double, abandoned: (@Sendable () -> Bool)? = nil) async throws -> [[RoutedExpert]] {
         let r = try await currentRelease()
         let excluded = await excludedExperts(r)
-        let routes = try await pool.run(.interactive) {
+        let limit = config.maxRouteTokens
+        let routes = try await pool.run(.interactive, abandoned: abandoned) {
+            let t = r.anchor.tokenizer, n = t.embeddingTokens
+            let tokens = texts.reduce(0) { $0 + t.leadingDocumentTokens(Array($1.utf8), count: n).count - 1 }
+            guard tokens <= limit else {
+                throw ServerError.badRequest("the texts hold \(tokens) tokens to embed, more than the \(limit) one routing request may (send fewer texts)")
+            }
             let corpus = Corpus(documents: texts.enumerated().map { Corpus.Document(source: "query \($0.offset)", bytes: Array($0.element.utf8)) })
-            let q = Evaluator.documentStatistics(model: r.anchor, corpus: corpus, center: r.index.center, batch: 8, workers: 1).flatMap(\.embedding)
+            let q = Evaluator.documentStatistics(model: r.anchor, corpus: corpus, center: r.index.center, batch: 8, workers: 1,
+                                                 shouldStop: { abandoned?() == true }).flatMap(\.embedding)
+            if abandoned?() == true { throw ServerError.clientGone }
             return Self.router(r, temperature: temperature, topK: topK + excluded.count).route(q, count: texts.count, workers: 1)
         }
         return routes.map { Self.keep($0, excluding: excluded, topK: topK).map { describe(r, $0) } }
@@ -69,19 +80,32 @@ extension AggregationServer {
         return routes.map { Self.keep($0, excluding: excluded, topK: topK).map { describe(r, $0) } }
     }
 
+    /// The experts of the current release a token may use: all but those withdrawn or taken down
+    /// since it was built (a token then chooses its top-k among the rest: exactly the release that
+    /// drops them, as soon as the opt-out is acknowledged).
+    func servedExperts(_ r: LoadedRelease) async -> ExpertSet {
+        let excluded = await excludedExperts(r)
+        return excluded.isEmpty ? .all : ExpertSet((0..<r.model.config.numExperts).filter { !excluded.contains($0) })
+    }
+
     /// Bits per byte of a text under the current combined model.
-    public func score(text: String) async throws -> (release: Int, evaluation: Evaluation) {
+    public func score(text: String, abandoned: (@Sendable () -> Bool)? = nil) async throws -> (release: Int, evaluation: Evaluation) {
         let r = try await currentRelease()
-        let e = try await pool.run {
-            Evaluator.evaluate(model: r.model, corpus: Corpus(documents: [.init(source: "text", bytes: Array(text.utf8))]), batch: 4, workers: 1)
+        let allowed = await servedExperts(r)
+        let e = try await pool.run(abandoned: abandoned) {
+            Evaluator.evaluate(model: r.model, corpus: Corpus(documents: [.init(source: "text", bytes: Array(text.utf8))]), batch: 4, workers: 1,
+                               allowed: allowed)
         }
         return (r.manifest.release, e)
     }
 
-    public func generate(prompt: String, maxTokens: Int, temperature: Float, topK: Int, seed: UInt64) async throws -> (release: Int, text: String) {
+    public func generate(prompt: String, maxTokens: Int, temperature: Float, topK: Int, seed: UInt64,
+                         abandoned: (@Sendable () -> Bool)? = nil) async throws -> (release: Int, text: String) {
         let r = try await currentRelease()
-        let out = try await pool.run {
-            Generator.continuation(model: r.model, text: Array(prompt.utf8), maxTokens: maxTokens, temperature: temperature, topK: topK, seed: seed)
+        let allowed = await servedExperts(r)
+        let out = try await pool.run(abandoned: abandoned) {
+            Generator.continuation(model: r.model, text: Array(prompt.utf8), maxTokens: maxTokens, temperature: temperature, topK: topK, seed: seed,
+                                   allowed: allowed)
         }
         return (r.manifest.release, String(decoding: out, as: UTF8.self))
     }
