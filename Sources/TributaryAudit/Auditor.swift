@@ -121,7 +121,9 @@ public struct Auditor: Sendable {
         for n in numbers {
             guard let r = replay.releases[n], let manifest = await verifier.manifest(n, r, logKey: options.logKey, report: &report) else { continue }
             replay.checkMembership(manifest, of: r, report: &report)
-            if deep.contains(n) { await verifier.verify(manifest, report: &report) }
+            if deep.contains(n) {
+                await verifier.verify(manifest, policies: replay.contributions.compactMapValues(\.policy), report: &report)
+            }
         }
         if numbers.isEmpty { report.check("no release published yet") } else {
             report.check("checked the membership of \(numbers.count) release manifest(s) against the log")

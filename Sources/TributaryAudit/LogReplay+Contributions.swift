@@ -49,7 +49,8 @@ extension LogReplay {
             }
             epsilonSpent[org, default: 0] += predicate.routing.privacy.epsilon ?? 0
             contributions[index] = Contribution(index: index, organisation: org, verifierKey: key.encoded, statementSHA256: statementSHA,
-                                                expertSHA256: expertSHA, routingSHA256: routingSHA, anchorSHA256: predicate.anchorSHA256)
+                                                expertSHA256: expertSHA, routingSHA256: routingSHA, anchorSHA256: predicate.anchorSHA256,
+                                                policy: policy?.policy)
         } catch let e as CodedError {
             report.fail(e.code.hasPrefix("audit.") ? e.code : "audit.bad_contribution", "contribution by \(org): \(e.message)", entry: index)
         } catch {

@@ -17,6 +17,8 @@ struct LogReplay {
         let index: UInt64, organisation: String, verifierKey: String
         let statementSHA256: String, expertSHA256: String, routingSHA256: String
         let anchorSHA256: String
+        /// The policy in force when it was accepted (its routing bounds are checked with the release).
+        let policy: ContributionPolicy?
         var revokedAt: UInt64?
         var takenDownAt: UInt64?
         /// Out of releases from `size` on.

@@ -34,7 +34,8 @@ struct ReleaseVerifier {
         }
     }
 
-    func verify(_ m: ReleaseManifest, report: inout AuditReport) async {
+    /// `policies`: the policy in force when each contribution was accepted, by log index.
+    func verify(_ m: ReleaseManifest, policies: [UInt64: ContributionPolicy], report: inout AuditReport) async {
         let n = m.release, dir = work + "/release-\(n)"
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -76,7 +77,7 @@ struct ReleaseVerifier {
                 }
                 experts.append((ex, ro))
             }
-            try compareTensors(release: dir, manifest: m, experts: experts, report: &report)
+            try compareTensors(release: dir, manifest: m, experts: experts, policies: policies, report: &report)
             report.releasesVerifiedDeeply.append(n)
         } catch {
             report.fail("audit.release_unavailable", "release \(n) could not be checked: \(error)")
@@ -84,7 +85,7 @@ struct ReleaseVerifier {
     }
 
     func compareTensors(release dir: String, manifest m: ReleaseManifest, experts: [(expert: String, routing: String)],
-                        report: inout AuditReport) throws {
+                        policies: [UInt64: ContributionPolicy], report: inout AuditReport) throws {
         let model = try SafetensorsFile(path: dir + "/model.safetensors")
         let anchor = try SafetensorsFile(path: dir + "/anchor/" + ModelFiles.weights)
         let anchorRouting = try SafetensorsFile(path: dir + "/anchor/" + AnchorLayout.routingFile)
@@ -189,6 +190,15 @@ struct ReleaseVerifier {
         }
         for (i, files) in experts.enumerated() {
             let routing = try SafetensorsFile(path: files.routing)
+            // The routing bounds of the policy it was accepted under, as the server checked them.
+            if let policy = policies[m.experts[i].contribution] {
+                do {
+                    try policy.checkRouting(rows: try routing.floats(TensorNames.routerRows), anchorRows: anchorRows, expertLayers: expertLayers,
+                                            dimension: C, centroids: try routing.floats(TensorNames.centroids))
+                } catch {
+                    report.fail("audit.policy_violation", "release \(m.release): contribution \(m.experts[i].contribution) was accepted beyond the routing bounds of its policy: \(error)")
+                }
+            }
             if try !same(index, TensorNames.indexCentroids(i + 1), routing, TensorNames.centroids)
                 || !same(index, TensorNames.indexCounts(i + 1), routing, TensorNames.centroidCounts) {
                 report.fail("audit.release_tensor_mismatch", "release \(m.release): expert \(i + 1)'s centroids or counts differ from contribution \(m.experts[i].contribution)'s")

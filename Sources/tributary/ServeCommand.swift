@@ -42,6 +42,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Refuse router rows published as trained (not DP).") var requireDpRouterRows = false
     @Option(help: "Largest expert/anchor FFN norm ratio per layer.") var maxNormRatio = 2.0
     @Option(help: "Largest relative rise of the probe's bits per byte.") var probeTolerance = 0.05
+    @Option(help: "Largest router row / anchor row norm ratio per expert layer.") var maxRouterRowRatio = ContributionPolicy().maxRouterRowRatio!
+    @Option(help: "Largest centroid norm.") var maxCentroidNorm = ContributionPolicy().maxCentroidNorm!
+    @Option(help: "Largest share of the public probe's gate weight a new expert may take in any layer (0 to 1).") var maxProbeGateShare = ContributionPolicy().maxProbeGateShare!
     @Option(help: "Experts per token in releases.") var expertsPerToken = 2
     @Option(help: "A set of anchor layers experts may cover: all, 22-29, 0,4-7 (repeat for several; default: all).") var expertLayers: [LayerSet] = []
     @Flag(help: "Do not publish a release after every change (use POST /v1/releases).") var noAutoRelease = false
@@ -89,6 +92,9 @@ struct ServeCommand: AsyncParsableCommand {
         c.policy.requireDPRouterRows = requireDpRouterRows
         c.policy.maxNormRatio = maxNormRatio
         c.policy.probeTolerance = probeTolerance
+        c.policy.maxRouterRowRatio = maxRouterRowRatio
+        c.policy.maxCentroidNorm = maxCentroidNorm
+        c.policy.maxProbeGateShare = maxProbeGateShare
         if !expertLayers.isEmpty {
             // Resolved against the anchor when the server starts (`all` needs its layer count).
             let n = try ModelDirectory.loadConfig(anchor).numLayers

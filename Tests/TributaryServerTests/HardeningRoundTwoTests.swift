@@ -4,8 +4,10 @@ import TributaryAudit
 import TributaryClient
 import TributaryCore
 import TributaryLog
-import TributaryModel
+import TributaryRouting
+
 @testable import TributaryServer
+@testable import TributaryModel
 
 /// Issue 25's review, the cases about what the log holds: what the server accepts, the auditor must
 /// accept, and what the server's policy refuses, the auditor must refuse too.
@@ -133,5 +135,95 @@ import TributaryModel
         } catch let e as RemoteError {
             #expect(e.code == "api.bad_request" && e.message.contains("3000"), "\(e.code) \(e.message)")
         }
+    }
+
+    /// Rewrites routing.safetensors's rows and centroids (the bundle is signed after).
+    static func scaleRouting(rows: Float = 1, centroids: Float = 1) -> @Sendable (String) throws -> Void {
+        { dir in
+            let path = dir + "/" + BundleLayout.routingFile
+            let file = try SafetensorsFile(path: path)
+            var w = SafetensorsWriter(metadata: file.metadata)
+            for t in file.tensors {
+                let scale = t.name == TensorNames.routerRows ? rows : t.name == TensorNames.centroids ? centroids : 1
+                w.add(t.name, shape: t.shape, values: try file.floats(t).map { $0 * scale })
+            }
+            try w.write(to: path)
+        }
+    }
+
+    /// Router rows and centroids ×1000 won every token of every release and every `/v1/route`; only the
+    /// expert weights were bounded. Now each is refused, and an expert whose rows take more of the
+    /// public probe than the policy allows is refused by the probe.
+    @Test func oversizedRoutingIsRefused() async throws {
+        let f = try await Fixture.shared.value
+        let dir = tempDir("routing-bounds")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = f.serverConfig(dir)
+        config.autoRelease = false
+        let s = try await RunningServer.start(config)
+        defer { Task { await s.stop() } }
+        try await f.enrol("acme", on: s.server)
+        let before = await s.server.store.logSize
+        for (label, mutate) in [("rows ×1000", Self.scaleRouting(rows: 1000)), ("centroids ×1000", Self.scaleRouting(centroids: 1000)),
+                                ("rows ×5", Self.scaleRouting(rows: 5))] {
+            do {
+                _ = try await s.client.submit(bundle: try f.signedBundle("acme", mutate: mutate))
+                Issue.record("\(label): accepted")
+            } catch let e as RemoteError {
+                #expect(e.code == "contribution.routing_bound" && e.status == 422, "\(label): \(e.code) \(e.message)")
+            }
+        }
+        #expect(await s.server.store.logSize == before)
+        // The probe sees the share of public tokens an expert's rows take: the honest acme expert takes
+        // about half (measured 0.47), which a policy allowing 0.3 refuses.
+        let dir2 = tempDir("routing-greedy")
+        defer { try? FileManager.default.removeItem(atPath: dir2) }
+        var strict = f.serverConfig(dir2)
+        strict.policy.maxProbeGateShare = 0.3
+        let s2 = try await RunningServer.start(strict)
+        defer { Task { await s2.stop() } }
+        try await f.enrol("acme", on: s2.server)
+        do {
+            _ = try await s2.client.submit(bundle: try f.signedBundle("acme"))
+            Issue.record("an expert taking half the probe's gate weight passed a bound of 0.3")
+        } catch let e as RemoteError {
+            #expect(e.code == "contribution.greedy_routing", "\(e.code) \(e.message)")
+        }
+    }
+
+    /// Rows the operator tunes stay within the bound the policy puts on contributed rows.
+    @Test func tunedRowsStayWithinTheRowBound() throws {
+        let config = ModelConfig(hiddenSize: 8, numLayers: 1, numHeads: 2, intermediateSize: 16, contextLength: 8, numExperts: 3, expertsPerToken: 2)
+        let model = Model.initialised(config: config, seed: 3)
+        let router = model.pointer(model.layout.layers[0].router), C = 8
+        for i in 0..<C { router[i] = 1; router[C + i] = 100; router[2 * C + i] = 0.5 }
+        RouterTuning.boundRows(model, ratio: 4)
+        func norm(_ p: UnsafePointer<Float>) -> Float { FastMath.dot(p, p, C).squareRoot() }
+        #expect(abs(norm(router + C) - 4 * norm(router)) <= 1e-4 * norm(router), "the oversized row is scaled to the bound")
+        #expect(abs(norm(router + 2 * C) - 0.5 * Float(C).squareRoot()) <= 1e-5, "a row within the bound is untouched")
+    }
+
+    /// A compromised server that skips the routing bounds: the audit of the release holding the
+    /// expert finds it, against the policy it was accepted under.
+    @Test func routingBeyondThePolicyIsCaughtByTheAudit() async throws {
+        let f = try await Fixture.shared.value
+        let dir = tempDir("audit-routing"), state = tempDir("audit-routing-state")
+        defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: state) }
+        var config = f.serverConfig(dir)
+        config.autoRelease = false
+        let s = try await RunningServer.start(config)
+        defer { Task { await s.stop() } }
+        try await f.enrol("acme", on: s.server)
+        let bundle = try f.signedBundle("acme", mutate: Self.scaleRouting(rows: 1000))
+        let admitted = try await s.server.verifier.admit(envelope: try readSmallFile(bundle + "/" + BundleLayout.envelopeFile, limit: 1 << 20),
+                                                         store: s.server.store, now: Int64(Date().timeIntervalSince1970))
+        let verified = try ContributionBundle.verify(directory: bundle, keys: [f.orgs["acme"]!.key.verifierKey])
+        let signature = try RoutingSignature.read(bundle + "/" + BundleLayout.routingFile)
+        // The server's commit without its checks: what a compromised server could do.
+        _ = try await s.server.commit(VerifiedUpload(bundle: verified, admitted: admitted, signature: signature, probeBitsPerByte: 0), stage: bundle)
+        _ = try await s.server.releases.publish(force: true)
+        let o = AuditOptions(logKey: s.server.logVerifierKey, operatorKey: f.operatorKey.verifierKey, stateDirectory: state)
+        let report = try await Auditor(source: ServerLogSource(client: s.client), options: o).run()
+        expectFinding(report, "audit.policy_violation", "router rows ×1000 in a release")
     }
 }

@@ -23,6 +23,21 @@ public struct ContributionPolicy: Sendable, Equatable {
     public var organisationEpsilonBudget: Double?
     /// The sets of anchor layers an expert may cover, each ascending. Nil: only every layer.
     public var expertLayerSets: [[Int]]?
+    /// Per expert layer, ‖router row‖ / ‖the anchor's router row‖ at most this. Only expert weights
+    /// were bounded: a bundle with rows ×1000 won every token of every release. Honest owners' rows
+    /// start as unit directions, as does the anchor's, and stay near 1 after training (0.95–0.98 on
+    /// SmolLM2 and the test anchor: `tributary-dev routing-bounds`), so 4 refuses no honest owner. Nil in
+    /// policies logged before it existed: not checked.
+    public var maxRouterRowRatio: Double? = 4
+    /// ‖centroid‖ at most this. Honest centroids are unit directions (normalised after their DP noise:
+    /// 1.000 measured); 2 leaves room for signatures that keep their noise. Centroids ×1000 won every
+    /// `/v1/route`. Nil: not checked.
+    public var maxCentroidNorm: Double? = 2
+    /// Per expert layer, the mean gate weight the new expert may take on the public probe text in its
+    /// 2-expert model (honest experts measured 0.47–0.57: they train against the anchor on public text
+    /// too). An expert whose rows win every public token is refused even when its weights do no harm
+    /// to the text. Nil: not checked.
+    public var maxProbeGateShare: Double? = 0.9
 
     public static let clockSkewSeconds: Int64 = 300
 
@@ -38,6 +53,9 @@ public struct ContributionPolicy: Sendable, Equatable {
         try check(probeTolerance.isFinite && probeTolerance >= 0 && probeTolerance <= 100, "the probe tolerance must be in 0...100")
         try check(maxStatementAgeSeconds > 0 && maxStatementAgeSeconds <= 10 * 365 * 86_400, "the statement age must be 1 s to 10 years")
         if let b = organisationEpsilonBudget { try check(b.isFinite && b > 0, "the epsilon budget must be a positive number") }
+        if let r = maxRouterRowRatio { try check(r.isFinite && r > 0, "the router row ratio must be a positive number") }
+        if let c = maxCentroidNorm { try check(c.isFinite && c > 0, "the centroid norm bound must be a positive number") }
+        if let g = maxProbeGateShare { try check(g.isFinite && g > 0 && g <= 1, "the probe gate share must be in (0, 1]") }
         if let sets = expertLayerSets {
             try check(!sets.isEmpty && sets.count <= 64, "1 to 64 expert layer sets")
             for s in sets {
@@ -73,6 +91,28 @@ public struct ContributionPolicy: Sendable, Equatable {
         }
     }
 
+    /// The routing half of a contribution against the bounds: each expert layer's router row against
+    /// the anchor's row of that layer (`rows` and `anchorRows` are [L, C]), every centroid ([k, C]). The
+    /// server checks it before the probe, the auditor when it checks a release that holds the expert.
+    public func checkRouting(rows: [Float], anchorRows: [Float], expertLayers: [Int], dimension C: Int, centroids: [Float]) throws(PolicyViolation) {
+        func norm(_ v: ArraySlice<Float>) -> Double { v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot() }
+        if let k = maxRouterRowRatio {
+            for l in expertLayers {
+                guard (l + 1) * C <= rows.count, (l + 1) * C <= anchorRows.count else { throw .routing("router rows do not cover layer \(l)") }
+                let r = norm(rows[l * C..<(l + 1) * C]), a = norm(anchorRows[l * C..<(l + 1) * C])
+                guard r.isFinite, r <= k * a else {
+                    throw .routing(String(format: "the router row of layer %d has norm %.4g, more than %.4g times the anchor's (%.4g)", l, r, k, a))
+                }
+            }
+        }
+        if let m = maxCentroidNorm, C > 0 {
+            for j in 0..<(centroids.count / C) {
+                let n = norm(centroids[j * C..<(j + 1) * C])
+                guard n.isFinite, n <= m else { throw .routing(String(format: "centroid %d has norm %.4g, more than the %.4g allowed", j, n, m)) }
+            }
+        }
+    }
+
     /// `22-29` for a run, `0,3,5` otherwise.
     public static func describe(_ layers: [Int]) -> String {
         if let f = layers.first, let l = layers.last, layers.count > 2, layers == Array(f...l) { return "\(f)-\(l)" }
@@ -85,7 +125,9 @@ public struct ContributionPolicy: Sendable, Equatable {
                  ("maxNormRatio", .double(maxNormRatio)), ("probeTolerance", .double(probeTolerance)),
                  ("maxStatementAgeSeconds", .int(Int(maxStatementAgeSeconds))),
                  ("organisationEpsilonBudget", organisationEpsilonBudget.map { .double($0) } ?? .null),
-                 ("expertLayerSets", expertLayerSets.map { .array($0.map { .array($0.map { .int($0) }) }) } ?? .null)])
+                 ("expertLayerSets", expertLayerSets.map { .array($0.map { .array($0.map { .int($0) }) }) } ?? .null)]
+                + [("maxRouterRowRatio", maxRouterRowRatio), ("maxCentroidNorm", maxCentroidNorm), ("maxProbeGateShare", maxProbeGateShare)]
+                    .compactMap { name, v in v.map { (name, JSONValue.double($0)) } })
     }
 
     public init(json: JSONValue) throws {
@@ -104,6 +146,10 @@ public struct ContributionPolicy: Sendable, Equatable {
                 guard let a = sets.arrayValue else { throw JSONSchemaError(path: "policy.expertLayerSets", problem: "expected an array") }
                 expertLayerSets = try a.enumerated().map { try $0.element.intArray(path: "policy.expertLayerSets[\($0.offset)]") }
             }
+            // Absent from policies logged before these bounds existed: then not checked.
+            maxRouterRowRatio = try r.optionalDouble("maxRouterRowRatio")
+            maxCentroidNorm = try r.optionalDouble("maxCentroidNorm")
+            maxProbeGateShare = try r.optionalDouble("maxProbeGateShare")
             try r.finish()
         } catch let e as JSONSchemaError {
             throw TributaryError("policy.invalid", e.description)
@@ -153,6 +199,7 @@ public enum PolicyViolation: Error, Equatable, Sendable, CustomStringConvertible
     case stale(String)
     case layers(String)
     case budget(spent: Double, asked: Double, budget: Double)
+    case routing(String)
 
     public var description: String {
         switch self {
@@ -160,6 +207,7 @@ public enum PolicyViolation: Error, Equatable, Sendable, CustomStringConvertible
         case let .stale(why): return "age: " + why
         case let .layers(why): return "expert layers: " + why
         case let .budget(spent, asked, budget): return "epsilon budget: \(spent) spent before and \(asked) asked exceed \(budget)"
+        case let .routing(why): return "routing bounds: " + why
         }
     }
 }

@@ -24,13 +24,16 @@ public struct RouterTuningRecipe: Sendable, Equatable {
     public var learningRate: Float = 1e-3
     /// Every this many steps a batch of public text (0: none), so public text keeps the anchor.
     public var publicEvery = 3
+    /// Tuned rows end at most this many times the anchor's row of their layer: the bound the server's
+    /// policy puts on contributed rows (`maxRouterRowRatio`) holds for the rows it tunes itself.
+    public var maxRowRatio: Float = 4
     public init() {}
 
     public var json: JSONValue {
         .object([("seed", .uint64(seed)), ("proxySource", .string(proxySource.rawValue)), ("samplesPerExpert", .int(samplesPerExpert)), ("sampleTokens", .int(sampleTokens)),
                  ("temperature", .double(Double(temperature))), ("topK", .int(topK)), ("steps", .int(steps)),
                  ("batchSize", .int(batchSize)), ("seqLen", .int(seqLen)), ("learningRate", .double(Double(learningRate))),
-                 ("publicEvery", .int(publicEvery))])
+                 ("publicEvery", .int(publicEvery)), ("maxRowRatio", .double(Double(maxRowRatio)))])
     }
 
     public func validate() throws {
@@ -39,6 +42,7 @@ public struct RouterTuningRecipe: Sendable, Equatable {
         try check(steps >= 1, "router tuning needs at least one step")
         try check(temperature >= 0 && temperature.isFinite && topK >= 1, "router tuning's sampling temperature must be ≥ 0 and its top-k ≥ 1")
         try check(publicEvery == 0 || publicEvery >= 2, "router tuning's public batch comes every 2nd step or less often (0: never)")
+        try check(maxRowRatio > 0 && maxRowRatio.isFinite, "router tuning's row bound must be a positive number")
     }
 
     var training: TrainingOptions {
@@ -92,6 +96,23 @@ public enum RouterTuning {
         }
         let trainer = try Trainer(model: tuned, mode: .routerRows(from: 1), options: options, batcher: batcher, auxiliary: replay,
                                   checkpointDirectory: nil, baseFingerprint: "router-tuning", dataFingerprint: "proxy")
-        return (tuned, try trainer.run(progress: progress))
+        let result = try trainer.run(progress: progress)
+        boundRows(tuned, ratio: r.maxRowRatio)
+        return (tuned, result)
+    }
+
+    /// Scales every contributed router row down to at most `ratio` times the anchor's row (row 0) of
+    /// its layer; rows within the bound are untouched.
+    static func boundRows(_ model: Model, ratio: Float) {
+        let C = model.config.hiddenSize, E = model.config.numExperts
+        for ly in model.layout.layers where ly.isMoE {
+            let router = model.pointer(ly.router)
+            let limit = ratio * FastMath.dot(router, router, C).squareRoot()
+            for e in 1..<E {
+                let row = router + e * C
+                let n = FastMath.dot(row, row, C).squareRoot()
+                if n > limit { for i in 0..<C { row[i] *= limit / n } }
+            }
+        }
     }
 }

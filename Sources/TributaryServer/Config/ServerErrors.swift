@@ -14,6 +14,8 @@ public enum ContributionError: CodedError, Equatable {
     case privacyPolicy(String)
     case layersRefused(String)
     case harmful(anchor: Double, withExpert: Double, limit: Double)
+    case routingBound(String)
+    case greedyRouting(layer: Int, share: Double, limit: Double)
     case duplicate(String)
 
     public var code: String {
@@ -30,6 +32,8 @@ public enum ContributionError: CodedError, Equatable {
         case .privacyPolicy: return "contribution.privacy_policy"
         case .layersRefused: return "contribution.layers_refused"
         case .harmful: return "contribution.harmful"
+        case .routingBound: return "contribution.routing_bound"
+        case .greedyRouting: return "contribution.greedy_routing"
         case .duplicate: return "contribution.duplicate"
         }
     }
@@ -50,6 +54,9 @@ public enum ContributionError: CodedError, Equatable {
         case let .layersRefused(why): return "refused by the server's policy: \(why)"
         case let .harmful(a, e, lim):
             return String(format: "the expert raises the public probe's bits per byte from %.4f to %.4f (limit %.4f)", a, e, lim)
+        case let .routingBound(why): return "refused by the server's routing bounds: \(why)"
+        case let .greedyRouting(l, share, lim):
+            return String(format: "the expert takes %.1f%% of the gate weight of the public probe's tokens in layer %d (limit %.1f%%): its router rows win text that is not its own", 100 * share, l, 100 * lim)
         case let .duplicate(what): return "a contribution with the same \(what) was already accepted"
         }
     }
@@ -62,6 +69,7 @@ extension ContributionError {
         case let .stale(why): return .stale(why)
         case let .layers(why): return .layersRefused(why)
         case let .budget(spent, asked, budget): return .budget(spent: spent, asked: asked, budget: budget)
+        case let .routing(why): return .routingBound(why)
         }
     }
 }

@@ -113,12 +113,18 @@ public struct ContributionVerifier: Sendable {
                 let ratio = norm(expert) / max(norm(anchorFFN), 1e-12)
                 guard ratio <= policy.maxNormRatio else { throw ContributionError.normBound(layer: l, ratio: ratio, limit: policy.maxNormRatio) }
             }
-            // 11. Harmful-expert probe.
+            // 11. Router rows and centroids within their bounds (only the weights were, before).
             let signature = try RoutingSignature.read(stage + "/" + BundleLayout.routingFile)
-            let bpb = try probe.check(anchor: anchor, expert: expert, routerRows: signature.routerRows)
+            do {
+                try policy.checkRouting(rows: signature.routerRows, anchorRows: anchor.routerRows, expertLayers: expert.layers,
+                                        dimension: c.hiddenSize, centroids: signature.centroids)
+            } catch let v as PolicyViolation { throw ContributionError.from(v) }
+            // 12. Harmful-expert probe: the public text's bits per byte, and the share of its tokens the
+            // expert's rows take.
+            let bpb = try probe.check(anchor: anchor, expert: expert, routerRows: signature.routerRows, maxGateShare: policy.maxProbeGateShare)
             return (bundle, signature, bpb)
         }
-        // 12. Duplicate weights (checked again inside the commit transaction).
+        // 13. Duplicate weights (checked again inside the commit transaction).
         if let what = try await store.duplicate(statementSHA256: admitted.statementSHA256,
                                                 expertSHA256: bundle.digests[BundleLayout.expertFile], nonce: admitted.predicate.nonce) {
             throw ContributionError.duplicate(what)

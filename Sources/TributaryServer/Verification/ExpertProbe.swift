@@ -21,12 +21,27 @@ public struct ExpertProbe: Sendable {
 
     public var limit: Double { anchorBitsPerByte * (1 + tolerance) }
 
-    /// The 2-expert model's probe bits per byte; throws `contribution.harmful` above the limit.
+    /// The 2-expert model's probe bits per byte; throws `contribution.harmful` above the limit, and
+    /// `contribution.greedy_routing` when in some expert layer the expert takes more than
+    /// `maxGateShare` of the probe tokens' gate weight (both from one pass).
     @discardableResult
-    public func check(anchor: AnchorDirectory, expert: ExpertWeights, routerRows: [Float]) throws -> Double {
+    public func check(anchor: AnchorDirectory, expert: ExpertWeights, routerRows: [Float], maxGateShare: Double? = nil) throws -> Double {
         let model = try ExpertAssembly.combine(anchor: anchor.model, anchorRows: anchor.routerRows, experts: [expert], rows: [routerRows], topK: 2)
-        let bpb = Evaluator.evaluate(model: model, corpus: corpus, workers: workers).bitsPerByte
+        let (evaluation, gates) = GateStatistics.evaluate(model: model, corpus: corpus, workers: workers)
+        let bpb = evaluation.bitsPerByte
         guard bpb <= limit else { throw ContributionError.harmful(anchor: anchorBitsPerByte, withExpert: bpb, limit: limit) }
+        if let maxGateShare {
+            for l in expert.layers where gates[l][1] > maxGateShare {
+                throw ContributionError.greedyRouting(layer: l, share: gates[l][1], limit: maxGateShare)
+            }
+        }
         return bpb
+    }
+
+    /// Per expert layer, the share of the probe tokens' gate weight the expert takes in its 2-expert model.
+    public func gateShares(anchor: AnchorDirectory, expert: ExpertWeights, routerRows: [Float]) throws -> [Double] {
+        let model = try ExpertAssembly.combine(anchor: anchor.model, anchorRows: anchor.routerRows, experts: [expert], rows: [routerRows], topK: 2)
+        let gates = GateStatistics.evaluate(model: model, corpus: corpus, workers: workers).gates
+        return expert.layers.map { gates[$0][1] }
     }
 }
