@@ -27,7 +27,7 @@ import TributaryWitness
         // would starve the server in this process); the server answers and closes.
         let sender = Thread { for _ in 0..<2000 { guard c.send([UInt8](repeating: 0, count: 64 * 1024)) else { return } } }
         sender.start()
-        let (bytes, closed) = c.readUntilClosed(timeout: 5)
+        let (bytes, closed) = await c.readUntilClosed(timeout: 5)
         #expect(RawConnection.status(bytes) == 400, "\(String(decoding: bytes.prefix(200), as: UTF8.self))")
         #expect(closed, "the server kept the connection open after refusing the upload")
         #expect(String(decoding: bytes, as: UTF8.self).lowercased().contains("connection: close"))
@@ -62,7 +62,7 @@ import TributaryWitness
         #expect(receipt["logIndex"] != nil)
         #expect(took < 10, "the honest upload took \(took) s")
         for c in tricklers {
-            let (bytes, closed) = c.readUntilClosed(timeout: 8)
+            let (bytes, closed) = await c.readUntilClosed(timeout: 8)
             #expect(RawConnection.status(bytes) == 408, "\(String(decoding: bytes.prefix(300), as: UTF8.self))")
             #expect(String(decoding: bytes, as: UTF8.self).contains("upload.envelope_timeout"))
             #expect(closed)
@@ -88,7 +88,7 @@ import TributaryWitness
         let c = try RawConnection(port: s.port)
         #expect(c.send("POST /v1/contributions HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\nContent-Length: \(archive.count)\r\n\r\n"))
         #expect(c.send(first))
-        let (bytes, closed) = c.readUntilClosed(timeout: 8)
+        let (bytes, closed) = await c.readUntilClosed(timeout: 8)
         #expect(RawConnection.status(bytes) == 408, "\(String(decoding: bytes.prefix(300), as: UTF8.self))")
         #expect(String(decoding: bytes, as: UTF8.self).contains("upload.too_slow"))
         #expect(closed)
@@ -108,10 +108,11 @@ import TributaryWitness
         let c = try RawConnection(port: s.port)
         #expect(c.send("POST /v1/route HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"text\":\""))
         let start = Date()
-        let (bytes, closed) = c.readUntilClosed(timeout: 8)
+        let (bytes, closed) = await c.readUntilClosed(timeout: 8)
         let waited = Date().timeIntervalSince(start)
         #expect(RawConnection.status(bytes) == 408, "\(String(decoding: bytes.prefix(200), as: UTF8.self))")
-        #expect(closed && waited < 3, "answered after \(waited) s, closed: \(closed)")
+        // Before, it waited for the next byte (here: the 30 s idle timeout). Slack for a loaded machine.
+        #expect(closed && waited < 6, "answered after \(waited) s, closed: \(closed)")
     }
 
     /// The witness: no plain HTTP on a reachable address unless allowed, and a body deadline.
@@ -135,9 +136,9 @@ import TributaryWitness
         let c = try RawConnection(port: port)
         #expect(c.send("POST /add-checkpoint HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\nold 0\n"))
         let start = Date()
-        let (bytes, closed) = c.readUntilClosed(timeout: 8)
+        let (bytes, closed) = await c.readUntilClosed(timeout: 8)
         #expect(RawConnection.status(bytes) == 408, "\(String(decoding: bytes.prefix(200), as: UTF8.self))")
-        #expect(closed && Date().timeIntervalSince(start) < 3)
+        #expect(closed && Date().timeIntervalSince(start) < 6)
     }
 
     /// A client that hangs up is noticed from the socket (TCP CLOSE_WAIT) while its request is being

@@ -24,9 +24,17 @@ final class RawConnection: @unchecked Sendable {
 
     func send(_ text: String) -> Bool { send(Array(text.utf8)) }
 
+    /// `readUntilClosedBlocking` on a thread of its own: the blocking reads never hold one of the
+    /// cooperative threads the server in this process (and the watchdogs under test) run on.
+    func readUntilClosed(timeout: Double) async -> (bytes: [UInt8], closed: Bool) {
+        await withCheckedContinuation { done in
+            Thread { done.resume(returning: self.readUntilClosedBlocking(timeout: timeout)) }.start()
+        }
+    }
+
     /// Everything the server sends until it closes the connection or `timeout` seconds pass; and
     /// whether it closed.
-    func readUntilClosed(timeout: Double) -> (bytes: [UInt8], closed: Bool) {
+    func readUntilClosedBlocking(timeout: Double) -> (bytes: [UInt8], closed: Bool) {
         var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var out = [UInt8](), buffer = [UInt8](repeating: 0, count: 65536)
