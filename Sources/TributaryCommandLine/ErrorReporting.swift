@@ -39,12 +39,7 @@ public func loadVerifierKey(_ argument: String) throws -> VerifierKey {
 
 /// Reads a private key file, refusing files other users can read.
 public func loadSigningKey(_ path: String) throws -> SigningKey {
-    var st = stat()
-    guard stat(path, &st) == 0 else { throw FileSystemError.posix("stat", path, errno) }
-    if st.st_mode & 0o077 != 0 {
-        throw TributaryError("key.permissions", "\(path) is readable by others (mode \(String(st.st_mode & 0o777, radix: 8))); run chmod 600 \(path)")
-    }
-    var bytes = try readSmallFile(path, limit: 4096, noFollow: false)
+    var bytes = try readSecretFile(path)
     defer { secureZero(&bytes) }
     return try SigningKey.parse(privateKey: String(decoding: bytes, as: UTF8.self))
 }

@@ -163,12 +163,7 @@ public final class AggregationServer: Sendable {
     /// database that already holds a log (the checkpoints would no longer verify).
     public static func loadOrCreateLogKey(_ config: ServerConfig, logger: Logger) throws -> SigningKey {
         if FileManager.default.fileExists(atPath: config.logKeyPath) {
-            var st = stat()
-            guard stat(config.logKeyPath, &st) == 0 else { throw FileSystemError.posix("stat", config.logKeyPath, errno) }
-            guard st.st_mode & 0o077 == 0 else {
-                throw TributaryError("key.permissions", "\(config.logKeyPath) is readable by others (mode \(String(st.st_mode & 0o777, radix: 8))); run chmod 600 \(config.logKeyPath)")
-            }
-            var bytes = try readSmallFile(config.logKeyPath, limit: 4096)
+            var bytes = try readSecretFile(config.logKeyPath)
             defer { secureZero(&bytes) }
             let key = try SigningKey.parse(privateKey: String(decoding: bytes, as: UTF8.self))
             guard key.name.sameBytes(config.origin) else {

@@ -25,7 +25,7 @@ struct MigrateCommand: AsyncParsableCommand {
             guard FileManager.default.fileExists(atPath: sqlite) else {
                 throw TributaryError("server.invalid_config", "\(sqlite) does not exist: --dir must be a server's data directory")
             }
-            var bytes = try readSmallFile(directory + "/log.key", limit: 4096)
+            var bytes = try readSecretFile(directory + "/log.key")
             defer { secureZero(&bytes) }
             let key = try SigningKey.parse(privateKey: String(decoding: bytes, as: UTF8.self))
             let started = Date()

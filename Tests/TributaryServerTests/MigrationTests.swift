@@ -104,6 +104,12 @@ struct MigrationTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try AtomicFileWriter.write(Array("from-file\nignored\n".utf8), to: dir + "/pw", mode: 0o600)
         #expect(try PostgresLocation.parse("postgres://u@h/d", passwordFile: dir + "/pw", environment: ["PGPASSWORD": "env"]).password == "from-file")
+        // Issue 25: a password file others can read is refused, like a key.
+        try AtomicFileWriter.write(Array("secret\n".utf8), to: dir + "/open", mode: 0o644)
+        do {
+            _ = try PostgresLocation.parse("postgres://u@h/d", passwordFile: dir + "/open", environment: [:])
+            Issue.record("a world-readable password file was read")
+        } catch let e as TributaryError { #expect(e.code == "key.permissions") }
         #expect(try PostgresLocation.parse("postgres://u@h/d", environment: [:]).port == 5432)
         for bad in ["postgres://u:pw@h/d", "mysql://u@h/d", "postgres://h/d", "postgres://u@h", "postgres://u@h/d?sslmode=maybe", "postgres://u@h:0/d"] {
             #expect(throws: TributaryError.self, "\(bad)") { _ = try PostgresLocation.parse(bad, environment: [:]) }

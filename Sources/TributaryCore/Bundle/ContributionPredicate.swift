@@ -52,6 +52,9 @@ public struct ContributionPredicate: Equatable, Sendable {
             throw JSONSchemaError(path: "predicate.origin", problem: "must be a log origin: 1 to 255 printable ASCII characters, no spaces")
         }
         organisation = try r.string("organisation")
+        guard OrganisationName.isCanonical(organisation) else {
+            throw JSONSchemaError(path: "predicate.organisation", problem: OrganisationName.rule)
+        }
         keyID = try r.string("keyID")
         guard Hex.isLowerHex(keyID, byteCount: 4) else {
             throw JSONSchemaError(path: "predicate.keyID", problem: "must be 8 lower-case hex digits")
@@ -129,11 +132,11 @@ public struct ExpertLayout: Equatable, Sendable {
         }
         hiddenSize = try r.int("hiddenSize", in: 1...1 << 20)
         intermediateSize = try r.int("intermediateSize", in: 1...1 << 22)
-        dtype = try r.string("dtype")
+        dtype = try r.label("dtype")
         var ts = [Tensor]()
         for (i, v) in try r.array("tensors").enumerated() {
             var t = try JSONObjectReader(v, path: "\(path).tensors[\(i)]")
-            let name = try t.string("name")
+            let name = try t.label("name", maxBytes: 128)
             let shape = try t.value("shape").intArray(path: "\(path).tensors[\(i)].shape")
             try t.finish()
             ts.append(Tensor(name: name, shape: shape))
@@ -247,8 +250,8 @@ public struct PrivacyParameters: Equatable, Sendable {
     public init(json: JSONValue, path: String) throws(JSONSchemaError) {
         var r = try JSONObjectReader(json, path: path)
         enabled = try r.bool("enabled")
-        mechanism = try r.string("mechanism")
-        accountant = try r.string("accountant")
+        mechanism = try r.label("mechanism")
+        accountant = try r.label("accountant")
         epsilon = try r.optionalDouble("epsilon")
         delta = try r.optionalDouble("delta")
         clipNorm = try r.double("clipNorm")
@@ -267,7 +270,7 @@ public struct PrivacyParameters: Equatable, Sendable {
         noiseMultipliers = multipliers
         minClusterSize = try r.int("minClusterSize", in: 1...Int(Int32.max))
         iterations = try r.int("iterations", in: 0...10_000)
-        unit = try r.string("unit")
+        unit = try r.label("unit")
         try r.finish()
         if enabled {
             guard (epsilon ?? 0) > 0, let d = delta, d > 0, d < 1 else {
@@ -317,7 +320,7 @@ public struct TrainingSummary: Equatable, Sendable {
 
     public init(json: JSONValue, path: String) throws(JSONSchemaError) {
         var r = try JSONObjectReader(json, path: path)
-        recipe = try r.string("recipe")
+        recipe = try r.label("recipe")
         steps = try r.int("steps")
         tokens = try r.int("tokens")
         batchSize = try r.int("batchSize")

@@ -11,6 +11,8 @@ public struct DSSEEnvelope: Equatable, Sendable {
     public static let maxEncodedSize = 1 << 20
     /// A verifier tries each signature: more than this many is refused before any is checked.
     public static let maxSignatures = 8
+    /// A signature's key-ID hint at most this many bytes (ours: a key name of at most 63 and 9 more).
+    public static let maxKeyIDBytes = 256
 
     public let payloadType: String
     /// The exact payload bytes that were signed.
@@ -61,6 +63,10 @@ public struct DSSEEnvelope: Equatable, Sendable {
             for (i, s) in sigs.enumerated() {
                 var sr = try JSONObjectReader(s, path: "envelope.signatures[\(i)]")
                 let keyid = try sr.optionalString("keyid") ?? ""
+                // A hint (`name+keyid`), logged with the envelope: short, whatever it says.
+                guard keyid.utf8.count <= Self.maxKeyIDBytes else {
+                    throw EnvelopeError.malformed("signatures[\(i)].keyid is \(keyid.utf8.count) bytes, more than \(Self.maxKeyIDBytes)")
+                }
                 let sigText = try sr.string("sig")
                 try sr.finish()
                 guard let sig = Base64.decodeLenient(sigText) else { throw EnvelopeError.badBase64("signatures[\(i)].sig") }

@@ -44,6 +44,17 @@ public struct JSONObjectReader {
         return s
     }
 
+    /// A short label — a recipe, mechanism, dtype or tensor name: 1 to `maxBytes` printable ASCII
+    /// characters without spaces. Free text in a statement ends in a log entry every auditor reads
+    /// forever; a label cannot carry 64 KB there.
+    public mutating func label(_ key: String, maxBytes: Int = 64) throws(JSONSchemaError) -> String {
+        let s = try string(key)
+        guard (1...maxBytes).contains(s.utf8.count), s.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
+            throw JSONSchemaError(path: "\(path).\(key)", problem: "must be 1 to \(maxBytes) printable ASCII characters without spaces")
+        }
+        return s
+    }
+
     public mutating func optionalString(_ key: String) throws(JSONSchemaError) -> String? {
         guard let v = optionalValue(key), v != .null else { return nil }
         guard case let .string(s) = v else { throw typeError(key, "string", v) }

@@ -64,7 +64,8 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         }
         var password: String?
         if let passwordFile {
-            let bytes = try readSmallFile(passwordFile, limit: 4096)
+            var bytes = try readSecretFile(passwordFile)
+            defer { secureZero(&bytes) }
             password = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
         } else if let p = environment["PGPASSWORD"] {
             password = p
