@@ -9,6 +9,8 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: "Metadata database: postgres://USER@HOST:PORT/DATABASE[?sslmode=require] (default: DIR/tributary.sqlite). The password comes from --database-password-file or PGPASSWORD, never from the URL.")
     var database: String?
     @Option(help: "A file whose first line is the database password.") var databasePasswordFile: String?
+    @Option(help: "Seconds a write waits for the database's write lock before the request gets 503.") var databaseLockTimeout = 5.0
+    @Option(help: "Seconds any database statement may run before it is cancelled (503).") var databaseStatementTimeout = 30.0
 
     /// nil: the data directory's SQLite file.
     func location() throws -> DatabaseLocation? {
@@ -16,7 +18,11 @@ struct DatabaseOptions: ParsableArguments {
             if databasePasswordFile != nil { throw TributaryError("server.invalid_config", "--database-password-file needs --database") }
             return nil
         }
-        return .postgres(try PostgresLocation.parse(database, passwordFile: databasePasswordFile))
+        var location = try PostgresLocation.parse(database, passwordFile: databasePasswordFile)
+        location.lockTimeoutSeconds = databaseLockTimeout
+        location.statementTimeoutSeconds = databaseStatementTimeout
+        try location.validate()
+        return .postgres(location)
     }
 }
 

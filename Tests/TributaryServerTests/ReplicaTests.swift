@@ -24,6 +24,37 @@ struct ReplicaTests {
         #expect(try PostgresDatabase(TestPostgres.cluster!).first("SELECT 2", []) { $0.int(0) } == 2)
     }
 
+    /// Issue 25: another session holding the write lock froze every request of a replica (38.8 s);
+    /// now a write waits at most the lock timeout and answers 503, and works again once the lock is free.
+    @Test func aHeldWriteLockAnswers503() async throws {
+        let f = try await Fixture.shared.value
+        let dir = tempDir("pg-lock")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var location = TestPostgres.database(for: dir)
+        location.lockTimeoutSeconds = 1
+        var config = f.serverConfig(dir)
+        config.database = .postgres(location)
+        let s = try await RunningServer.start(config)
+        defer { Task { await s.stop() } }
+        final class Holder: @unchecked Sendable { let database: PostgresDatabase; init(_ d: PostgresDatabase) { database = d } }
+        let holder = Holder(try PostgresDatabase(location))
+        let held = Thread {
+            _ = try? holder.database.transaction { Thread.sleep(forTimeInterval: 4) }
+        }
+        held.start()
+        try await Task.sleep(nanoseconds: 500_000_000)
+        let start = Date()
+        do {
+            try await f.enrol("acme", on: s.server)
+            Issue.record("an enrolment went through while another session held the write lock")
+        } catch let e as StoreError {
+            #expect(e.code == "server.database_unavailable", "\(e)")
+        }
+        #expect(Date().timeIntervalSince(start) < 3, "the write waited \(Date().timeIntervalSince(start)) s")
+        try await Task.sleep(nanoseconds: 4_000_000_000)
+        try await f.enrol("acme", on: s.server)
+    }
+
     /// Two replicas' stores append at the same moment, 40 entries each: the log stays dense, every
     /// checkpoint is consistent with the one before it, and each size was signed once.
     @Test func concurrentAppendsThroughTwoConnectionsNeverFork() async throws {

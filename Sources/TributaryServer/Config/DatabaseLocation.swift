@@ -28,6 +28,11 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     public var password: String?
     /// TLS with the system's trust roots and the host name checked (`sslmode=require`).
     public var requireTLS: Bool
+    /// How long a transaction waits for the write lock another session holds before the request
+    /// gets 503 `server.database_unavailable` (a replica froze 38.8 s behind one held lock).
+    public var lockTimeoutSeconds = 5.0
+    /// How long any statement may run before the database cancels it (503 as well).
+    public var statementTimeoutSeconds = 30.0
 
     public init(host: String, port: Int = 5432, user: String, database: String, password: String? = nil, requireTLS: Bool = false) {
         self.host = host
@@ -41,6 +46,13 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "postgres://\(user)@\(host):\(port)/\(database)" + (requireTLS ? "?sslmode=require" : "") }
 
     /// Parses a `postgres://` URL; `passwordFile` (first line) or else `PGPASSWORD` gives the password.
+    /// Refuses timeouts that would make a wait unbounded or every statement fail.
+    public func validate() throws {
+        guard (0.1...600).contains(lockTimeoutSeconds), (1...3600).contains(statementTimeoutSeconds) else {
+            throw TributaryError("server.invalid_config", "the database lock timeout must be 0.1 to 600 s and the statement timeout 1 to 3600 s")
+        }
+    }
+
     public static func parse(_ url: String, passwordFile: String? = nil,
                              environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PostgresLocation {
         func bad(_ why: String) -> TributaryError { TributaryError("server.bad_database_url", "\(why) in --database (expected postgres://USER@HOST:PORT/DATABASE)") }

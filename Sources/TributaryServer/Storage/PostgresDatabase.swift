@@ -61,11 +61,23 @@ final class PostgresDatabase: SQLDatabase {
         var config = PostgresConnection.Configuration(host: target.host, port: target.port, username: target.user,
                                                       password: target.password, database: target.database, tls: tls)
         config.options.connectTimeout = .seconds(10)
+        let c: PostgresConnection
         do {
-            connection = try PostgresConnection.connect(on: group.next(), configuration: config, id: 1, logger: logger).wait()
+            c = try PostgresConnection.connect(on: group.next(), configuration: config, id: 1, logger: logger).wait()
         } catch {
             throw StoreError.unavailable("cannot connect to \(location): \(Self.describe(error))")
         }
+        // Bounded waits, set for the session: the write lock another session holds, any statement,
+        // and the server's TCP keepalives (a replica that vanished releases its lock within ~25 s).
+        let settings = ["SET lock_timeout = \(Int(target.lockTimeoutSeconds * 1000))", "SET statement_timeout = \(Int(target.statementTimeoutSeconds * 1000))",
+                        "SET tcp_keepalives_idle = 10", "SET tcp_keepalives_interval = 5", "SET tcp_keepalives_count = 3"]
+        do {
+            for s in settings { _ = try c.query(PostgresQuery(unsafeSQL: s), logger: logger).wait() }
+        } catch {
+            _ = try? c.close().wait()
+            throw StoreError.unavailable("cannot set up the session on \(location): \(Self.describe(error))")
+        }
+        connection = c
     }
 
     /// The open connection; a closed one is replaced, except inside a transaction (which it ended).
@@ -104,12 +116,26 @@ final class PostgresDatabase: SQLDatabase {
             }
         }
         let connection = try open()
+        // The database cancels a statement after statement_timeout; a network that went silent would
+        // answer nothing at all, so the connection is closed a little later still (the call then
+        // fails, and the next one outside a transaction reconnects).
+        let silence = connection.eventLoop.scheduleTask(in: .milliseconds(Int64((target.statementTimeoutSeconds + 5) * 1000))) {
+            connection.close().whenComplete { _ in }
+        }
+        defer { silence.cancel() }
         do {
             return try connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds), logger: logger).wait().rows
         } catch let e as PSQLError {
             if let state = e.serverInfo?[.sqlState] {
                 // Class 23: integrity constraint violations (unique, foreign key, check).
                 if state.hasPrefix("23") { throw StoreError.constraint(e.serverInfo?[.message] ?? state) }
+                // 55P03 lock_not_available (lock_timeout), 57014 query_canceled (statement_timeout).
+                if state == "55P03" {
+                    throw StoreError.unavailable("\(location): another session held the write lock for more than \(target.lockTimeoutSeconds) s; try again")
+                }
+                if state == "57014" {
+                    throw StoreError.unavailable("\(location): a statement ran longer than \(target.statementTimeoutSeconds) s and was cancelled; try again")
+                }
                 // Class 08 (connection), 57P (operator intervention: shutdown, crash): try again later.
                 if state.hasPrefix("08") || state.hasPrefix("57P") { throw StoreError.unavailable("\(location): \(e.serverInfo?[.message] ?? state)") }
                 throw StoreError.database("\(e.serverInfo?[.message] ?? state) (SQLSTATE \(state)) in: \(sql.prefix(80))")
