@@ -17,6 +17,8 @@ public struct AuditOptions: Sendable {
     /// New entries one audit reads at most (they are held in memory): a checkpoint claiming more is
     /// refused rather than fetched until memory runs out. Raise it for a log that grew that much.
     public var maxNewEntries: UInt64 = 1_000_000
+    /// Rebuilds releases the server pruned and checks them like the others (`--rebuild-pruned`).
+    public var rebuild: ReleaseRebuild?
 
     public init(logKey: VerifierKey, operatorKey: VerifierKey? = nil, stateDirectory: String) {
         self.logKey = logKey
@@ -117,7 +119,7 @@ public struct Auditor: Sendable {
         let deep = Set(options.allReleases ? numbers : Array(numbers.suffix(1)))
         let work = NSTemporaryDirectory() + "tributary-audit-" + Hex.encode(secureRandomBytes(6))
         defer { try? FileManager.default.removeItem(atPath: work) }
-        let verifier = ReleaseVerifier(source: source, work: work)
+        let verifier = ReleaseVerifier(source: source, work: work, rebuild: options.rebuild)
         for n in numbers {
             guard let r = replay.releases[n], let manifest = await verifier.manifest(n, r, logKey: options.logKey, report: &report) else { continue }
             replay.checkMembership(manifest, of: r, report: &report)

@@ -122,7 +122,13 @@ public struct ExportedLogSource: LogSource {
         case let .releaseFile(n, name): source = directory + "/releases/" + String(n) + "/" + name
         case let .anchorFile(name): source = directory + "/anchor/" + name
         }
-        guard FileManager.default.fileExists(atPath: source) else { throw AuditFailure.source("export lacks \(item)") }
+        guard FileManager.default.fileExists(atPath: source) else {
+            if case let .releaseFile(n, _) = try PublicItem(item),
+               FileManager.default.fileExists(atPath: directory + "/releases/\(n)/" + ReleaseLayout.manifestFile) {
+                throw TributaryError("api.gone", "\(item) was pruned by the server before the export (its manifest is here)")
+            }
+            throw AuditFailure.source("export lacks \(item)")
+        }
         try? FileManager.default.removeItem(atPath: destination)
         try copyRegularFile(source, to: destination, limit: PublicItem.maxBytes)
     }

@@ -12,10 +12,15 @@ public enum ReleaseDownload {
     public struct Result: Sendable {
         public let directory: String
         public let manifest: ReleaseManifest
+        /// The server had pruned the release's files: they were rebuilt from the anchor and the
+        /// logged bundles (and hash to the signed manifest's digests all the same).
+        public let rebuilt: Bool
     }
 
-    /// `number` nil: the latest release.
-    public static func fetch(client: TributaryClient, logKey: VerifierKey, number: Int?, to directory: String) async throws -> Result {
+    /// `number` nil: the latest release. `rebuild`: how to write a release's files, for one the
+    /// server pruned (nil: a pruned release is an error).
+    public static func fetch(client: TributaryClient, logKey: VerifierKey, number: Int?, to directory: String,
+                             rebuild: ReleaseRebuild? = nil) async throws -> Result {
         let n: Int
         if let number {
             n = number
@@ -41,17 +46,24 @@ public enum ReleaseDownload {
                 throw TributaryError("release.bad_answer", "asked for release \(n), the signed manifest is release \(manifest.release)")
             }
             try await checkLogged(manifestBytes, release: n, client: client, logKey: logKey)
-            for (name, expected) in manifest.files.sorted(by: { $0.key < $1.key }) {
-                guard !name.contains("/"), name != ReleaseLayout.manifestFile, !name.hasPrefix(".") else {
-                    throw TributaryError("release.bad_manifest", "release \(n)'s manifest names an unsafe file \(name)")
+            var rebuilt = false
+            do {
+                for (name, expected) in manifest.files.sorted(by: { $0.key < $1.key }) {
+                    let got = try await client.download("/v1/releases/\(n)/files/\(name)", to: staging + "/" + name)
+                    guard got == expected else {
+                        throw TributaryError("release.digest_mismatch", "\(name) of release \(n) hashes to \(got), its signed manifest says \(expected)")
+                    }
                 }
-                let got = try await client.download("/v1/releases/\(n)/files/\(name)", to: staging + "/" + name)
-                guard got == expected else {
-                    throw TributaryError("release.digest_mismatch", "\(name) of release \(n) hashes to \(got), its signed manifest says \(expected)")
-                }
+            } catch where ReleaseRebuild.isPruned(error) {
+                guard let rebuild else { throw error }
+                let inputs = staging + "/.inputs"
+                let (anchor, experts) = try await ReleaseRebuild.inputs(manifest, source: ServerLogSource(client: client), work: inputs)
+                try rebuild.rebuild(manifest, anchor: anchor, experts: experts, into: staging)
+                try fm.removeItem(atPath: inputs)
+                rebuilt = true
             }
             try fm.moveItem(atPath: staging, toPath: directory)
-            return Result(directory: directory, manifest: manifest)
+            return Result(directory: directory, manifest: manifest, rebuilt: rebuilt)
         } catch {
             try? fm.removeItem(atPath: staging)
             throw error

@@ -8,6 +8,8 @@ import TributaryLog
 struct ReleaseVerifier {
     let source: LogSource
     let work: String
+    /// Rebuilds releases whose files the server pruned (`--rebuild-pruned`); nil reports them pruned.
+    var rebuild: ReleaseRebuild?
 
     /// Release `n`'s manifest as served, if it hashes to the digest its log entry records and carries
     /// the log key's signature.
@@ -40,45 +42,34 @@ struct ReleaseVerifier {
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            for name in ReleaseLayout.digestedFiles where m.files[name] != nil {
-                try await source.fetch("release/\(n)/\(name)", to: dir + "/" + name)
-                let got = Hex.encode(try SHA256.digest(fileAt: dir + "/" + name).digest)
-                guard got == m.files[name] else {
-                    return report.fail("audit.release_file_mismatch", "release \(n)'s \(name) has SHA-256 \(got.prefix(16))…, the manifest says \((m.files[name] ?? "nothing").prefix(16))…")
+            let (anchorDir, experts) = try await ReleaseRebuild.inputs(m, source: source, work: dir)
+            var rebuilt = false
+            do {
+                for name in ReleaseLayout.digestedFiles where m.files[name] != nil {
+                    try await source.fetch("release/\(n)/\(name)", to: dir + "/" + name)
+                    let got = Hex.encode(try SHA256.digest(fileAt: dir + "/" + name).digest)
+                    guard got == m.files[name] else {
+                        return report.fail("audit.release_file_mismatch", "release \(n)'s \(name) has SHA-256 \(got.prefix(16))…, the manifest says \((m.files[name] ?? "nothing").prefix(16))…")
+                    }
                 }
-            }
-            let anchorDir = dir + "/anchor"
-            try FileManager.default.createDirectory(atPath: anchorDir, withIntermediateDirectories: true)
-            for name in AnchorLayout.publishedFiles {
-                do {
-                    try await source.fetch("anchor/\(name)", to: anchorDir + "/" + name)
-                } catch where AnchorLayout.optionalFiles.contains(name) {
-                    continue  // absent: then the identity below is computed without it
+            } catch where ReleaseRebuild.isPruned(error) {
+                // Pruned by the server: its files are a function of the anchor and the logged bundles.
+                guard let rebuild else {
+                    return report.check("release \(n) was pruned by the server (its manifest stays): its membership is checked, its files are not (--rebuild-pruned rebuilds and checks them)")
                 }
-            }
-            let anchorSHA = try ModelFiles.identity(of: anchorDir)
-            guard anchorSHA == m.anchorSHA256 else {
-                return report.fail("audit.anchor_mismatch", "the served anchor's identity (config, weights, tokenizer) is \(anchorSHA.prefix(16))…, release \(n) names \(m.anchorSHA256.prefix(16))…")
+                try rebuild.rebuild(m, anchor: anchorDir, experts: experts, into: dir)
+                rebuilt = true
             }
             let anchorTokenizer = anchorDir + "/" + ModelFiles.tokenizer
             let anchorTokenizerSHA = FileManager.default.fileExists(atPath: anchorTokenizer) ? Hex.encode(try SHA256.digest(fileAt: anchorTokenizer).digest) : nil
             guard m.files[ModelFiles.tokenizer] == anchorTokenizerSHA else {
                 return report.fail("audit.release_file_mismatch", "release \(n)'s tokenizer is not the anchor's")
             }
-            var experts = [(expert: String, routing: String)]()
-            for (i, e) in m.experts.enumerated() {
-                let ex = dir + "/expert-\(i + 1).safetensors", ro = dir + "/routing-\(i + 1).safetensors"
-                for (sha, path) in [(e.expertSHA256, ex), (e.routingSHA256, ro)] {
-                    try await source.fetch("blob/\(sha)", to: path)
-                    let got = Hex.encode(try SHA256.digest(fileAt: path).digest)
-                    guard got == sha else {
-                        return report.fail("audit.blob_mismatch", "the blob served for contribution \(e.contribution) has SHA-256 \(got.prefix(16))…, the log says \(sha.prefix(16))…")
-                    }
-                }
-                experts.append((ex, ro))
-            }
             try compareTensors(release: dir, manifest: m, experts: experts, policies: policies, report: &report)
+            if rebuilt { report.check("release \(n) was pruned by the server: rebuilt from the anchor and the logged bundles, every file bit-identical to its signed manifest") }
             report.releasesVerifiedDeeply.append(n)
+        } catch let e as TributaryError where e.code == "audit.anchor_mismatch" || e.code == "audit.blob_mismatch" || e.code == "release.rebuild_mismatch" {
+            report.fail(e.code == "release.rebuild_mismatch" ? "audit.release_file_mismatch" : e.code, "release \(n): \(e.message)")
         } catch {
             report.fail("audit.release_unavailable", "release \(n) could not be checked: \(error)")
         }

@@ -1,3 +1,4 @@
+import Foundation
 import TributaryCore
 import TributaryModel
 import TributaryRouting
@@ -34,5 +35,49 @@ public enum CombinedModel {
         }
         let model = try ExpertAssembly.combine(anchor: anchor.model, anchorRows: anchor.routerRows, experts: experts, rows: rows, topK: topK)
         return (model, RoutingIndex(dimension: anchor.model.config.hiddenSize, center: anchor.embeddingCenter, experts: index))
+    }
+}
+
+/// A release's files (`ReleaseLayout.digestedFiles`): the combined model and its routing index, from
+/// the anchor and the contributed bundles' files. Only copies, no arithmetic, in a fixed order: the
+/// same inputs give the same bytes on any machine. The server writes releases with it, and anyone
+/// rebuilds one whose files were pruned with it (`tributary fetch-release`, `audit --rebuild-pruned`)
+/// and compares the digests with the release's signed manifest.
+public enum ReleaseFiles {
+    public struct Source: Sendable {
+        public let organisation: String
+        public let expertFile: String
+        public let routingFile: String
+        public init(organisation: String, expertFile: String, routingFile: String) {
+            self.organisation = organisation
+            self.expertFile = expertFile
+            self.routingFile = routingFile
+        }
+    }
+
+    /// About how many bytes a release of `experts` contributions takes (F32): the anchor's weights,
+    /// and one more copy of its FFN in every layer per expert (in layers without experts, Mixtral
+    /// repeats the anchor's FFN as every expert).
+    public static func estimatedBytes(anchor: AnchorDirectory, experts: Int) -> UInt64 {
+        let c = anchor.model.config
+        let ffn = UInt64(3 * c.hiddenSize * c.intermediateSize * c.numLayers * 4)
+        return UInt64(anchor.model.parameters.count * 4) + UInt64(experts) * ffn + (1 << 20)
+    }
+
+    /// Writes release `number` of `contributions` (log order) into `dir`, `topK` experts per token at
+    /// most; returns each file's SHA-256 and the experts per token the model has.
+    public static func write(anchor: AnchorDirectory, contributions: [Source], number: Int, topK: Int,
+                             to dir: String) throws -> (files: [String: String], expertsPerToken: Int) {
+        let parts = try contributions.map {
+            try CombinedModel.Contribution(name: $0.organisation, expertFile: $0.expertFile, routingFile: $0.routingFile, config: anchor.model.config)
+        }
+        let (model, index) = try CombinedModel.assemble(anchor: anchor, contributions: parts, topK: topK)
+        try ModelDirectory.save(model, to: dir, metadata: ["tributary.release": String(number)])
+        try index.write(to: dir + "/" + RoutingIndex.fileName)
+        var files = [String: String]()
+        for name in ReleaseLayout.digestedFiles where FileManager.default.fileExists(atPath: dir + "/" + name) {
+            files[name] = Hex.encode(try SHA256.digest(fileAt: dir + "/" + name).digest)
+        }
+        return (files, model.config.expertsPerToken)
     }
 }

@@ -3,8 +3,17 @@ import TributaryCommandLine
 import Foundation
 import TributaryAudit
 import TributaryClient
+import TributaryContribution
 import TributaryCore
 import TributaryLog
+
+/// How this command line rebuilds a release the server pruned: the same `ReleaseFiles` the server
+/// wrote it with, from the anchor and the logged bundles the audit module fetched and checked.
+let releaseRebuild = ReleaseRebuild { manifest, anchor, experts, out in
+    _ = try ReleaseFiles.write(anchor: try AnchorDirectory.load(anchor), contributions: zip(manifest.experts, experts).map {
+        .init(organisation: $0.0.organisation, expertFile: $0.1.expert, routingFile: $0.1.routing)
+    }, number: manifest.release, topK: manifest.expertsPerToken, to: out)
+}
 
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,6 +32,8 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(help: "The operator's verifier key, to check enrolments against.") var operatorKey: String?
     @Option(help: "Directory where this auditor remembers what it verified.") var state: String
     @Flag(help: "Check every release bit for bit, not only the latest.") var allReleases = false
+    @Flag(help: "Rebuild releases whose files the server pruned (from the anchor and the logged bundles) and check them bit for bit too.")
+    var rebuildPruned = false
     @Option(help: "New log entries one audit reads at most (held in memory; a larger checkpoint is refused).") var maxNewEntries: UInt64 = 1_000_000
     @Flag(help: "Read the log through its tiles only (C2SP tlog-tiles: checkpoint, entry bundles, hash tiles), computing every proof here; what a static mirror serves.")
     var tiles = false
@@ -56,6 +67,7 @@ struct AuditCommand: AsyncParsableCommand {
         var options = AuditOptions(logKey: try loadVerifierKey(logKey), operatorKey: try operatorKey.map(loadVerifierKey), stateDirectory: state)
         options.allReleases = allReleases
         options.maxNewEntries = maxNewEntries
+        if rebuildPruned { options.rebuild = releaseRebuild }
         if !witness.isEmpty {
             options.witnessPolicy = try WitnessPolicy(witnesses: try witness.map(loadCosignerKey), quorum: witnessQuorum ?? witness.count)
         }
@@ -124,7 +136,11 @@ struct VerifyInclusionCommand: AsyncParsableCommand {
 struct FetchReleaseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fetch-release",
-        abstract: "Download a published release (the combined model), checking the manifest's signature and every file's digest.")
+        abstract: "Download a published release (the combined model), checking the manifest's signature and every file's digest.",
+        discussion: """
+        A release whose files the server pruned (it keeps its newest ones whole, and every manifest) is \
+        rebuilt here from the anchor and the logged bundles, and checked against the same digests.
+        """)
 
     @Option(help: "Server URL.") var server: String
     @Option(help: "The log's verifier key, or a file with it (pin it out of band).") var logKey: String
@@ -134,8 +150,9 @@ struct FetchReleaseCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let r = try await ReleaseDownload.fetch(client: try TributaryClient(server: server), logKey: try loadVerifierKey(logKey),
-                                                    number: number, to: out)
+                                                    number: number, to: out, rebuild: releaseRebuild)
             let m = r.manifest
+            if r.rebuilt { print("release \(m.release)'s files were pruned by the server: rebuilt from the anchor and the logged bundles") }
             print("release \(m.release) (log size \(m.logSize), \(m.expertsPerToken) experts per token): experts "
                   + (["anchor"] + m.experts.map { "\($0.organisation) (contribution \($0.contribution))" }).joined(separator: ", "))
             print("signature and \(m.files.count) file digests verified; written to \(out)")

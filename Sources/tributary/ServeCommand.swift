@@ -60,7 +60,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Computations of each lane (routing; scoring, generation, verification) that may wait beyond the running ones.") var computeQueue = 64
     @Option(help: "Tokens one /v1/generate request may ask for.") var maxGenerateTokens = 512
     @Option(help: "Tokens one /v1/route request may have embedded, all its texts together.") var maxRouteTokens = 8192
-    @Option(help: "Release directories to keep whole (older ones keep their manifest); default: all.") var keepReleases: Int?
+    @Option(help: "Release directories to keep whole (older ones keep their manifest and are rebuilt bit for bit by `tributary fetch-release`); 0 keeps all.") var keepReleases = 3
+    @Option(help: "Bytes all release directories may take together (a publish that would pass it is refused, 507).") var releaseDiskBudget: UInt64?
     @Option(help: "A witness that cosigns every checkpoint: URL=COSIGNER_KEY (repeat; `tributary witness keygen` prints the key).")
     var witness: [String] = []
     @Option(help: "Cosignatures a checkpoint needs before /checkpoint and the tiles show it (default with --witness: all of them).")
@@ -114,7 +115,8 @@ struct ServeCommand: AsyncParsableCommand {
         c.computeQueue = computeQueue
         c.maxGenerateTokens = maxGenerateTokens
         c.maxRouteTokens = maxRouteTokens
-        c.keepReleases = keepReleases
+        c.keepReleases = keepReleases == 0 ? nil : keepReleases
+        c.releaseDiskBudget = releaseDiskBudget
         c.witnesses = try witness.map { spec in
             guard let eq = spec.firstIndex(of: "=") else { throw TributaryError("server.invalid_config", "--witness takes URL=COSIGNER_KEY, got \(spec)") }
             return WitnessEndpoint(url: String(spec[..<eq]), key: try loadCosignerKey(String(spec[spec.index(after: eq)...])))

@@ -227,8 +227,9 @@ import TributaryLog
         do {
             _ = try await s.client.send(.GET, "/v1/releases/1/files/model.safetensors")
             Issue.record("a pruned file was served")
-        } catch let e as RemoteError { #expect(e.status == 404 && e.code == "api.not_found") }
-        _ = try await s.client.getJSON("/v1/releases/1")
+        } catch let e as RemoteError { #expect(e.status == 410 && e.code == "api.gone" && e.message.contains("fetch-release")) }
+        #expect(try await s.client.getJSON("/v1/releases/1")["pruned"] == .bool(true))
+        #expect(try await s.client.getJSON("/v1/releases/2")["pruned"] == .bool(false))
         // The log entry of a release is small: it records the manifest's digest, not the manifest.
         let record = try #require(try await s.server.store.release(2))
         let entry = try await s.server.store.entries(start: record.logIndex, end: record.logIndex + 1)[0]

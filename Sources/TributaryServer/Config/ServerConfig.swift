@@ -56,9 +56,17 @@ public struct ServerConfig: Sendable {
     /// `/v1/route`: tokens one request may have embedded, all texts together (each text counts at
     /// most its embedding's tokens, 256 on SmolLM2). 8,192 is ~20 s of SmolLM2 on 2 cores.
     public var maxRouteTokens = 8192
-    /// Release directories kept on disk (their manifests stay, so audits of any release still check
-    /// its membership); nil keeps every release.
-    public var keepReleases: Int?
+    /// Release directories kept whole (older ones keep their signed manifest and lose their model
+    /// files, 410 `api.gone`; anyone rebuilds them bit for bit from the logged bundles and the anchor,
+    /// `tributary fetch-release`, and `audit --rebuild-pruned` checks such rebuilds); nil keeps every
+    /// release. Default 3: the current release, the one before it (downloads of a release just
+    /// superseded finish, and the release before an opt-out stays whole to compare with), and one
+    /// more for a release built by mistake. Every release used to be kept: 10 submit/revoke cycles took
+    /// a deployment from 12 to 32 release directories, 1.7 GB each on SmolLM2.
+    public var keepReleases: Int? = 3
+    /// Bytes all release directories together may take: a publish that would pass it is refused before
+    /// anything is written (507 `server.disk_budget`). Nil: no budget (the disk's free space still is one).
+    public var releaseDiskBudget: UInt64?
     /// Witnesses asked to cosign every checkpoint (C2SP tlog-witness), and how many must have: with
     /// any, `/checkpoint` and the tiles show only checkpoints that met the quorum.
     public var witnesses: [WitnessEndpoint] = []

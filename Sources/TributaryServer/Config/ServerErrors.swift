@@ -87,6 +87,10 @@ public enum ServerError: CodedError, Equatable {
     case timeout(String)
     /// The client closed its connection before its work began (the work is dropped).
     case clientGone
+    /// It existed and is gone on purpose (a pruned release's files).
+    case gone(String)
+    /// Publishing would pass the operator's disk budget, or the disk's free space.
+    case insufficientStorage(String)
 
     public var code: String {
         switch self {
@@ -98,6 +102,8 @@ public enum ServerError: CodedError, Equatable {
         case .busy: return "api.busy"
         case .timeout: return "api.timeout"
         case .clientGone: return "api.client_gone"
+        case .gone: return "api.gone"
+        case .insufficientStorage: return "server.disk_budget"
         }
     }
 
@@ -105,6 +111,7 @@ public enum ServerError: CodedError, Equatable {
         switch self {
         case let .notFound(m), let .badRequest(m), let .conflict(m), let .unavailable(m), let .forbidden(m), let .busy(m), let .timeout(m): return m
         case .clientGone: return "the client closed the connection; its work was dropped"
+        case let .gone(m), let .insufficientStorage(m): return m
         }
     }
 }

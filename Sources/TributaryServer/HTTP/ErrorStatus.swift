@@ -39,7 +39,7 @@ enum ErrorStatus {
         "witness.forbidden": .forbidden, "witness.unknown_log": .notFound, "witness.conflict": .conflict,
         "witness.bad_proof": .unprocessableContent, "witness.bad_response": .internalServerError, "witness.state_lost": .internalServerError,
         "witness.bad_policy": .internalServerError, "witness.quorum_unmet": .internalServerError,
-        "server.database_unavailable": .serviceUnavailable,
+        "server.database_unavailable": .serviceUnavailable, "api.gone": .gone, "server.disk_budget": HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"),
         // Nobody reads it: the client left (nginx's 499, "client closed request").
         "api.client_gone": HTTPResponse.Status(code: 499, reasonPhrase: "Client Closed Request"),
     ]

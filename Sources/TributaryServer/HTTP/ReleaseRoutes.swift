@@ -37,7 +37,8 @@ struct ReleaseRoutes {
             }
             let path = server.config.releaseDirectory + "/" + ReleaseBuilder.directoryName(n) + "/" + name
             guard FileManager.default.fileExists(atPath: path) else {
-                throw ServerError.notFound("\(name) of release \(n) was pruned (the server keeps the files of its newest releases; the manifest stays)")
+                if await server.releases.isPruned(n) { throw ServerError.gone("\(name) of release \(n) was pruned: " + Self.rebuildHint(n)) }
+                throw ServerError.notFound("release \(n) has no \(name)")
             }
             return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: try await files.loadFile(path: path, context: context))
         }
@@ -61,7 +62,20 @@ struct ReleaseRoutes {
     func describe(_ n: Int) async throws -> JSONValue {
         guard let record = try await server.store.release(n) else { throw ServerError.notFound("no release \(n)") }
         let path = server.config.releaseDirectory + "/" + ReleaseBuilder.directoryName(n) + "/" + ReleaseLayout.manifestFile
-        return Self.describe(try ReleaseManifest.verify(try readSmallFile(path, limit: 1 << 20), key: server.logVerifierKey), record)
+        var json = Self.describe(try ReleaseManifest.verify(try readSmallFile(path, limit: 1 << 20), key: server.logVerifierKey), record)
+        if case var .object(members) = json {
+            let pruned = await server.releases.isPruned(n)
+            members.append(("pruned", .bool(pruned)))
+            if pruned { members.append(("rebuild", .string(Self.rebuildHint(n)))) }
+            json = .object(members)
+        }
+        return json
+    }
+
+    /// How anyone gets a pruned release back: the logged bundles and the anchor stay, and the release's
+    /// files are a deterministic function of them (`ReleaseFiles`).
+    static func rebuildHint(_ n: Int) -> String {
+        "the server keeps the files of its newest releases and every release's signed manifest; `tributary fetch-release --server URL --log-key KEY --number \(n) --out DIR` rebuilds this one bit for bit from the logged bundles and the anchor and checks it against the manifest's digests"
     }
 
     /// The manifest's fields, where it is in the log (`logIndex` of its release entry, whose

@@ -197,26 +197,19 @@ public actor ReleaseBuilder {
         if !force, let cur = current, cur.manifest.experts.map(\.contribution) == live.map(\.logIndex) { return cur }
         if !force, current == nil, live.isEmpty { return nil }
         let number = (try await store.latestRelease()?.number ?? 0) + 1
+        try checkDiskSpace(experts: live.count)
         let tmp = config.releaseDirectory + "/.tmp-" + Self.directoryName(number)
         let final = config.releaseDirectory + "/" + Self.directoryName(number)
         try? FileManager.default.removeItem(atPath: tmp)
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         let (anchor, blobs, k) = (self.anchor, self.blobs, config.expertsPerToken)
         let manifestBytes: [UInt8] = try await pool.run(.releases, ownWork: true) { [logKey] in
-            let contributions = try live.map {
-                try CombinedModel.Contribution(name: $0.organisation, expertFile: blobs.path($0.expertSHA256),
-                                               routingFile: blobs.path($0.routingSHA256), config: anchor.model.config)
-            }
-            let (model, index) = try CombinedModel.assemble(anchor: anchor, contributions: contributions, topK: k)
-            try ModelDirectory.save(model, to: tmp, metadata: ["tributary.release": String(number)])
-            try index.write(to: tmp + "/" + RoutingIndex.fileName)
-            var files = [String: String]()
-            for name in ReleaseLayout.digestedFiles where FileManager.default.fileExists(atPath: tmp + "/" + name) {
-                files[name] = Hex.encode(try SHA256.digest(fileAt: tmp + "/" + name).digest)
-            }
+            let (files, perToken) = try ReleaseFiles.write(anchor: anchor, contributions: live.map {
+                .init(organisation: $0.organisation, expertFile: blobs.path($0.expertSHA256), routingFile: blobs.path($0.routingSHA256))
+            }, number: number, topK: k, to: tmp)
             let manifest = ReleaseManifest(
                 release: number, createdAt: Timestamp.nowRFC3339(), logSize: logSize, anchorSHA256: anchor.digest,
-                expertsPerToken: model.config.expertsPerToken,
+                expertsPerToken: perToken,
                 experts: live.map { .init(organisation: $0.organisation, contribution: $0.logIndex, statementSHA256: $0.statementSHA256,
                                           expertSHA256: $0.expertSHA256, routingSHA256: $0.routingSHA256) },
                 files: files)
@@ -238,6 +231,43 @@ public actor ReleaseBuilder {
         withdrawn = withdrawn.filter { inRelease.contains($0) }
         pruneOldReleases(newest: number)
         return current
+    }
+
+    /// Refuses a release that would pass the disk budget, or the file system's free space, before a
+    /// byte of it is written: a full disk would otherwise fail halfway through a 1.7 GB write.
+    private func checkDiskSpace(experts: Int) throws {
+        let need = ReleaseFiles.estimatedBytes(anchor: anchor, experts: experts)
+        if let budget = config.releaseDiskBudget {
+            let used = Self.bytes(under: config.releaseDirectory)
+            guard used + need <= budget else {
+                throw ServerError.insufficientStorage("a release of \(experts) experts needs about \(need >> 20) MiB; the releases already take \(used >> 20) MiB of the \(budget >> 20) MiB budget (--release-disk-budget; fewer kept releases, --keep-releases, free room)")
+            }
+        }
+        var fs = statvfs()
+        if statvfs(config.releaseDirectory, &fs) == 0 {
+            let free = UInt64(fs.f_bavail) * UInt64(fs.f_frsize)
+            guard free >= need + (64 << 20) else {
+                throw ServerError.insufficientStorage("a release of \(experts) experts needs about \(need >> 20) MiB; \(config.releaseDirectory) has \(free >> 20) MiB free")
+            }
+        }
+    }
+
+    /// Bytes of the regular files under `dir`.
+    static func bytes(under dir: String) -> UInt64 {
+        var total: UInt64 = 0
+        guard let e = FileManager.default.enumerator(atPath: dir) else { return 0 }
+        while let rel = e.nextObject() as? String {
+            var st = stat()
+            if lstat(dir + "/" + rel, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG { total += UInt64(st.st_size) }
+        }
+        return total
+    }
+
+    /// Whether release `n`'s model files were pruned (its manifest stays).
+    public func isPruned(_ n: Int) -> Bool {
+        let dir = config.releaseDirectory + "/" + Self.directoryName(n)
+        return FileManager.default.fileExists(atPath: dir + "/" + ReleaseLayout.manifestFile)
+            && !FileManager.default.fileExists(atPath: dir + "/" + ModelFiles.weights)
     }
 
     /// Keeps the model files of the newest `keepReleases` releases; older ones keep their manifest.

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+import TributaryAudit
+import TributaryClient
+import TributaryContribution
+import TributaryCore
+import TributaryLog
+@testable import TributaryServer
+
+/// Issue 25: releases were never pruned (10 submit/revoke cycles, 12 → 32 release directories; at
+/// SmolLM2 size 1.7 GB each). A pruned release keeps its signed manifest and is rebuilt bit for bit
+/// from the logged bundles and the anchor; a disk budget refuses a release before a byte is written.
+@Suite(.serialized) struct ReleaseRetentionTests {
+    /// The command line's rebuild, as `tributary fetch-release` and `audit --rebuild-pruned` run it.
+    static let rebuild = ReleaseRebuild { manifest, anchor, experts, out in
+        _ = try ReleaseFiles.write(anchor: try AnchorDirectory.load(anchor), contributions: zip(manifest.experts, experts).map {
+            .init(organisation: $0.0.organisation, expertFile: $0.1.expert, routingFile: $0.1.routing)
+        }, number: manifest.release, topK: manifest.expertsPerToken, to: out)
+    }
+
+    @Test func aPrunedReleaseIsRebuiltBitForBitAndAudited() async throws {
+        let f = try await Fixture.shared.value
+        let dir = tempDir("rebuild"), state = tempDir("rebuild-state"), out = tempDir("rebuild-out")
+        defer { for d in [dir, state, out] { try? FileManager.default.removeItem(atPath: d) } }
+        var config = f.serverConfig(dir)
+        config.autoRelease = false
+        config.keepReleases = 1
+        let s = try await RunningServer.start(config)
+        defer { Task { await s.stop() } }
+        for org in ["acme", "globex"] { try await f.enrol(org, on: s.server) }
+        let acme = try #require(try await s.client.submit(bundle: try f.signedBundle("acme"))["logIndex"]?.uint64Value)
+        _ = try await s.client.submit(bundle: try f.signedBundle("globex"))
+        let first = try #require(try await s.server.releases.publish(force: true))
+        let digests = first.manifest.files
+        _ = try await s.client.revokeContribution(acme, key: f.orgs["acme"]!.key)
+        _ = try await s.server.releases.publish(force: true)
+        #expect(await s.server.releases.isPruned(1))
+        // fetch-release rebuilds it: every file hashes to the signed manifest's digest.
+        let r = try await ReleaseDownload.fetch(client: s.client, logKey: s.server.logVerifierKey, number: 1, to: out + "/one", rebuild: Self.rebuild)
+        #expect(r.rebuilt)
+        for (name, sha) in digests { #expect(Hex.encode(try SHA256.digest(fileAt: out + "/one/" + name).digest) == sha, "\(name)") }
+        // Without a rebuild, a pruned release is the server's 410.
+        await #expect(throws: RemoteError.self) { _ = try await ReleaseDownload.fetch(client: s.client, logKey: s.server.logVerifierKey, number: 1, to: out + "/two") }
+        #expect(!FileManager.default.fileExists(atPath: out + "/two"))
+        // The audit checks the rebuild like a served release, or says it did not.
+        var o = AuditOptions(logKey: s.server.logVerifierKey, operatorKey: f.operatorKey.verifierKey, stateDirectory: state)
+        o.allReleases = true
+        let plain = try await Auditor(source: ServerLogSource(client: s.client), options: o).run()
+        #expect(plain.passed, "\(plain.text)")
+        #expect(plain.text.contains("release 1 was pruned"))
+        o.rebuild = Self.rebuild
+        let deep = try await Auditor(source: ServerLogSource(client: s.client), options: o).run()
+        #expect(deep.passed && deep.releasesVerifiedDeeply.contains(1), "\(deep.text)")
+        // A rebuild that is not bit-identical is a finding.
+        o.rebuild = ReleaseRebuild { manifest, anchor, experts, out in
+            try Self.rebuild.write(manifest, anchor, experts, out)
+            try AtomicFileWriter.write(Array("{}\n".utf8), to: out + "/" + ModelFiles.config)
+        }
+        expectFinding(try await Auditor(source: ServerLogSource(client: s.client), options: o).run(), "audit.release_file_mismatch", "a rebuild with another config")
+    }
+
+    @Test func aReleaseBeyondTheDiskBudgetIsRefusedBeforeAnythingIsWritten() async throws {
+        let f = try await Fixture.shared.value
+        let dir = tempDir("disk-budget")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = f.serverConfig(dir)
+        config.autoRelease = false
+        config.releaseDiskBudget = 1 << 10
+        let s = try await RunningServer.start(config)
+        defer { Task { await s.stop() } }
+        try await f.enrol("acme", on: s.server)
+        _ = try await s.client.submit(bundle: try f.signedBundle("acme"))
+        let size = await s.server.store.logSize
+        do {
+            _ = try await s.client.publishRelease(operatorKey: f.operatorKey)
+            Issue.record("a release beyond the disk budget was published")
+        } catch let e as RemoteError {
+            #expect(e.status == 507 && e.code == "server.disk_budget", "\(e.code) \(e.message)")
+        }
+        #expect(await s.server.store.logSize == size)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/releases").isEmpty)
+    }
+}
