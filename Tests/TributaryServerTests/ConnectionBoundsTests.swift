@@ -54,7 +54,7 @@ import TributaryWitness
             #expect(c.send("POST /v1/contributions HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\nContent-Length: 100000\r\n\r\ne"))
             tricklers.append(c)
         }
-        try await Task.sleep(nanoseconds: 500_000_000)
+        for _ in 0..<50 where await s.server.uploads.waiting < tricklers.count { try await Task.sleep(nanoseconds: 100_000_000) }
         #expect(await s.server.uploads.waiting == tricklers.count, "the trickling uploads did not reach the server")
         let start = Date()
         let receipt = try await s.client.submit(bundle: try f.signedBundle("acme"))

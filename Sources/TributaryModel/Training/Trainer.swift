@@ -60,7 +60,7 @@ public final class Trainer {
         optimizer = AdamW(spans: spans, hyper: hyper)
         let per = options.batchSize / options.workers
         workers = (0..<options.workers).map { _ in
-            (Activations(config: model.config, batch: per, seqLen: options.seqLen), FloatBuffer(count: model.layout.count))
+            (Activations(config: model.config, batch: per, seqLen: options.seqLen), FloatBuffer(count: model.layout.count, zeroed: false))
         }
         let modeText: String
         switch mode {
