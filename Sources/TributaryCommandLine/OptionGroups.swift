@@ -59,8 +59,10 @@ public struct CorpusOptions: ParsableArguments {
 
 public struct TrainingArguments: ParsableArguments {
     @Option(help: "Optimisation steps.") public var steps: Int?
-    @Option(help: "Sequences per step.") public var batch = 32
-    @Option(help: "Tokens per sequence (default: the model's context).") public var seqLen: Int?
+    @Option(help: "Sequences per step (default: 32, fewer when they would not fit --memory-budget).") public var batch: Int?
+    @Option(help: "Tokens per sequence (default: the model's window, shorter when it would not fit --memory-budget).") public var seqLen: Int?
+    @Option(help: "Bytes of memory training may use (default: three quarters of this machine's); the run is refused before it starts when it would need more.")
+    public var memoryBudget: Int?
     @Option(help: "Peak learning rate.") public var lr: Float?
     @Option(help: "Warmup steps.") public var warmup: Int?
     @Option(help: "Random seed: same seed, same data, same threads → identical weights.") public var seed: UInt64 = 1
@@ -74,13 +76,53 @@ public struct TrainingArguments: ParsableArguments {
     public func options(contextLength: Int, defaultSteps: Int, defaultLR: Float) -> TrainingOptions {
         var o = TrainingOptions()
         o.steps = steps ?? defaultSteps
-        o.batchSize = batch
+        o.batchSize = batch ?? 32
         o.seqLen = seqLen ?? contextLength
         o.learningRate = lr ?? defaultLR
         o.warmupSteps = warmup ?? min(50, max(1, o.steps / 10))
         o.seed = seed
         o.workers = threads
         o.checkpointEvery = checkpointEvery
+        return o
+    }
+}
+
+extension TrainingArguments {
+    /// The options, sized to the memory budget: what was not given on the command line shrinks —
+    /// the batch first (down to one sequence per worker), then the sequence length (down to 128) —
+    /// until `estimate` fits. A run that still does not fit (or whose given sizes do not) is refused
+    /// before anything is allocated, with what it needs and options that fit.
+    public func sized(_ base: TrainingOptions, budget: Int? = nil, estimate: (TrainingOptions) -> TrainingMemory,
+                      log: (String) -> Void) throws -> TrainingOptions {
+        let budget = memoryBudget ?? budget ?? TrainingMemory.defaultBudget
+        var o = base
+        while estimate(o).total > budget {
+            if batch == nil, o.batchSize > o.workers {
+                o.batchSize = max(o.workers, (o.batchSize / 2) / o.workers * o.workers)
+            } else if seqLen == nil, o.seqLen > 128 {
+                o.seqLen = max(128, o.seqLen / 2)
+            } else {
+                break
+            }
+        }
+        let need = estimate(o)
+        guard need.total <= budget else {
+            var fits: TrainingOptions?
+            search: for s in [o.seqLen, 512, 256, 128] where s <= o.seqLen {
+                for b in stride(from: o.batchSize, through: o.workers, by: -o.workers) {
+                    var t = o
+                    (t.batchSize, t.seqLen) = (b, s)
+                    if estimate(t).total <= budget { fits = t; break search }
+                }
+            }
+            let hint = fits.map { "--batch \($0.batchSize) --seq-len \($0.seqLen) would need \(TrainingMemory.gib(estimate($0).total))" }
+                ?? "no batch and sequence length fit; raise --memory-budget or train on a larger machine"
+            throw TributaryError("train.memory", "batch \(o.batchSize) × \(o.seqLen) tokens needs about \(need) but the budget is \(TrainingMemory.gib(budget)) (--memory-budget; this machine has \(TrainingMemory.gib(TrainingMemory.physical))): \(hint)")
+        }
+        if o != base {
+            log("sized to the memory budget: batch \(o.batchSize) × \(o.seqLen) tokens (--batch, --seq-len and --memory-budget set them)")
+        }
+        log("memory: about \(need) of the \(TrainingMemory.gib(budget)) budget")
         return o
     }
 }

@@ -34,8 +34,10 @@ struct AnchorTrainCommand: AsyncParsableCommand {
         try await reportingErrors {
             let cfg = try ModelConfig.preset(config)
             let (train, held) = try corpusOptions.loadSplit(corpus)
-            let options = training.options(contextLength: cfg.contextLength, defaultSteps: 1000, defaultLR: 3e-3)
             let progress = ProgressReporter(label: "anchor", quiet: training.quiet)
+            let options = try training.sized(training.options(contextLength: cfg.contextLength, defaultSteps: 1000, defaultLR: 3e-3), estimate: {
+                TrainingMemory.estimate(model: cfg, mode: .full, sourceParameters: 0, options: $0, dataTokens: 0)
+            }, log: progress.log)
             progress.log("anchor: \(config) model, \(train.documents.count) documents (\(train.totalBytes) bytes) for training, \(held?.documents.count ?? 0) held out")
             let r = try AnchorTraining.train(config: cfg, train: train, heldOut: held, options: options, clusters: clusters, out: out,
                                              restart: training.restart, progress: progress)

@@ -35,13 +35,18 @@ struct TrainCommand: AsyncParsableCommand {
         try await reportingErrors {
             let a = try AnchorDirectory.load(anchor)
             let (train, held) = try corpusOptions.loadSplit(data)
-            let options = training.options(contextLength: a.model.config.windowLength, defaultSteps: 300, defaultLR: 2e-3)
             let progress = ProgressReporter(label: "expert", quiet: training.quiet)
+            let layers = try expertLayers.resolve(count: a.model.config.numLayers)
+            let trained = a.model.config.withExperts(2, topK: 2, layers: layers)
+            let options = try training.sized(training.options(contextLength: a.model.config.windowLength, defaultSteps: 300, defaultLR: 2e-3), estimate: {
+                TrainingMemory.estimate(model: trained, mode: .expert(1, router: privacy.routerRows == .trained),
+                                        sourceParameters: a.model.parameters.count, options: $0, dataTokens: 0)
+            }, log: progress.log)
             progress.log("expert: \(train.documents.count) private documents (\(train.totalBytes) bytes), \(held?.documents.count ?? 0) held out; anchor \(a.digest.prefix(16))…")
             var noise = SecureNoise()
             let pub = publicText.isEmpty ? nil : try corpusOptions.load(publicText)
             let r = try ContributionPipeline.train(anchor: a, data: train, publicText: pub, publicEvery: publicEvery,
-                                                   expertLayers: try expertLayers.resolve(count: a.model.config.numLayers), training: options, signature: privacy.options(seed: training.seed),
+                                                   expertLayers: layers, training: options, signature: privacy.options(seed: training.seed),
                                                    out: out, restart: training.restart, progress: progress, noise: &noise)
             guard !r.training.stoppedEarly else { return }
             var heldOut: (anchor: Evaluation, expert: Evaluation)?
@@ -54,13 +59,14 @@ struct TrainCommand: AsyncParsableCommand {
                     ("bundle", .string(r.bundle)), ("model", .string(r.model)), ("steps", .int(r.training.steps)),
                     ("finalLoss", .double(r.training.finalLoss)), ("tokensPerSecond", .double(r.training.tokensPerSecond)),
                     ("privacy", r.signature.parameters.privacy.json), ("exactEpsilon", r.plan.map { .double($0.exactEpsilon) } ?? .null),
-                    ("centroids", .int(r.signature.k)),
+                    ("centroids", .int(r.signature.k)), ("peakRSSMiB", .double(peakRSSMiB())),
                     ("heldOutBitsPerByte", heldOut.map { .object([("anchor", .double($0.anchor.bitsPerByte)), ("expert", .double($0.expert.bitsPerByte))]) } ?? .null),
                 ]))
                 return
             }
             print("expert written to \(r.bundle) (sign it with: tributary sign \(r.bundle) --key KEY)")
-            print(String(format: "  %d steps, final loss %.4f, %.0f tokens/s", r.training.steps, r.training.finalLoss, r.training.tokensPerSecond))
+            print(String(format: "  %d steps, final loss %.4f, %.0f tokens/s, peak memory %.0f MiB", r.training.steps, r.training.finalLoss,
+                         r.training.tokensPerSecond, peakRSSMiB()))
             if let p = r.plan {
                 print(String(format: "  privacy: (ε = %.3g, δ = %.1e) per document (RDP accountant; exact composition ε = %.3g)", p.epsilon, p.delta, p.exactEpsilon))
             } else {

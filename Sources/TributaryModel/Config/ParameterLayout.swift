@@ -150,4 +150,13 @@ public struct Trainability: Sendable {
     }
 
     public var trainableCount: Int { ranges.reduce(0) { $0 + $1.count } }
+
+    /// The lowest layer the backward pass reads the intermediates of (it walks down from the top and
+    /// stops where nothing below needs a gradient): training activations keep layers from here up.
+    public var lowestBackwardLayer: Int {
+        for l in stride(from: attention.count - 1, through: 0, by: -1) {
+            guard ffnInputGrad[l], attention[l] || attentionInputGrad[l], attentionInputGrad[l] else { return l }
+        }
+        return 0
+    }
 }

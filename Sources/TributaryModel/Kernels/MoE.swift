@@ -38,6 +38,16 @@ public final class MoEWorkspace: @unchecked Sendable {
         dlogits = FloatBuffer(count: n * experts)
     }
 
+    /// The Floats `init` allocates (training's memory estimate).
+    static func floatCount(tokens n: Int, hidden d: Int, intermediate f: Int, experts: Int, topK: Int) -> Int {
+        n * experts + n * topK + (topK < experts ? n * topK * d : 0) + n * topK * 2 * f + n * topK * f + n * topK * d
+            + n * d + n * f + n * 2 * f + n * d + n * topK + n * experts
+    }
+
+    var allocatedFloats: Int {
+        [logits, gates, xin, h, a, y, dy, da, dh, dx, dgate, dlogits].reduce(0) { $0 + $1.count }
+    }
+
     /// Pointers to one layer's MoE weights: router [E, D]; per expert w13 [2F, D] (w1 then w3), w2 [D, F].
     public struct Weights {
         public let router: UnsafeMutablePointer<Float>

@@ -25,28 +25,32 @@ public final class Activations: @unchecked Sendable {
     let dresid: FloatBuffer, dln: FloatBuffer, datt: FloatBuffer, dqkv: FloatBuffer
     let dh: FloatBuffer, da: FloatBuffer, attnScratch: FloatBuffer
 
-    public init(config c: ModelConfig, batch: Int, seqLen: Int, training: Bool = true) {
+    /// `training`: every layer from `keepFrom` up keeps its intermediates for the backward pass; the
+    /// layers below it share one slot, as inference does for every layer (a backward pass that stops at
+    /// layer `keepFrom` — expert training in layers 22-29 — never reads theirs).
+    public init(config c: ModelConfig, batch: Int, seqLen: Int, training: Bool = true, keepFrom: Int = 0) {
         self.config = c
         self.batch = batch
         self.seqLen = seqLen
         let N = batch * seqLen, C = c.hiddenSize, F = c.intermediateSize, L = c.numLayers
         let W = c.qkvDim, Q = c.qDim
+        forTraining = training
+        self.keepFrom = training ? max(0, min(keepFrom, L - 1)) : 0
         func many(_ count: Int, _ size: Int) -> [FloatBuffer] { (0..<count).map { _ in FloatBuffer(count: size) } }
         tokens = [Int32](repeating: 0, count: N)
         targets = [Int32](repeating: 0, count: N)
         resid = many(L + 1, N * C)
         mid = many(L, N * C)
-        // Inference needs one layer's intermediates at a time; training keeps all of them.
-        let kept = training ? L : 1
+        let slots = Self.slotLayers(config: c, training: training, keepFrom: self.keepFrom)
+        let kept = slots.count
         ln1 = many(kept, N * C); rstd1 = many(kept, N)
         qkv = many(kept, N * W)
         probs = many(kept, batch * c.numHeads * seqLen * seqLen)
         att = many(kept, N * Q)
         ln2 = many(kept, N * C); rstd2 = many(kept, N)
-        // A slot serves layer `slot` when training, every layer otherwise.
         let moeLayers = Set(c.moeLayers)
-        let needsDense = (0..<kept).map { training ? !moeLayers.contains($0) : moeLayers.count < L }
-        let needsMoE = (0..<kept).map { training ? moeLayers.contains($0) : !moeLayers.isEmpty }
+        let needsDense = slots.map { $0.contains { !moeLayers.contains($0) } }
+        let needsMoE = slots.map { $0.contains { moeLayers.contains($0) } }
         ffnH = needsDense.map { FloatBuffer(count: $0 ? N * 2 * F : 0) }
         ffnA = needsDense.map { FloatBuffer(count: $0 ? N * F : 0) }
         moe = needsMoE.map {
@@ -59,12 +63,57 @@ public final class Activations: @unchecked Sendable {
         dqkv = FloatBuffer(count: g * N * W)
         dh = FloatBuffer(count: g * N * 2 * F); da = FloatBuffer(count: g * N * F)
         attnScratch = FloatBuffer(count: g * seqLen * seqLen)
-        keepsAllLayers = training
     }
 
-    let keepsAllLayers: Bool
-    /// Index of layer l's saved intermediates (inference reuses slot 0).
-    @inline(__always) func slot(_ l: Int) -> Int { keepsAllLayers ? l : 0 }
+    /// For training (the backward pass reads them) or inference.
+    let forTraining: Bool
+    /// The lowest layer with intermediates of its own (training).
+    let keepFrom: Int
+
+    /// The layers each slot serves: inference one slot for all; training one per layer from `keepFrom`,
+    /// after one shared by the layers below it.
+    static func slotLayers(config c: ModelConfig, training: Bool, keepFrom k: Int) -> [[Int]] {
+        let L = c.numLayers
+        guard training else { return [Array(0..<L)] }
+        return (k > 0 ? [Array(0..<k)] : []) + (k..<L).map { [$0] }
+    }
+
+    /// Index of layer l's saved intermediates.
+    @inline(__always) func slot(_ l: Int) -> Int {
+        guard forTraining else { return 0 }
+        return l < keepFrom ? 0 : l - keepFrom + (keepFrom > 0 ? 1 : 0)
+    }
+
+    /// Whether the backward pass may read layer l's intermediates.
+    func keeps(_ l: Int) -> Bool { forTraining && l >= keepFrom }
+
+    /// The Floats `init` allocates, from the shapes alone: training's memory estimate uses it before
+    /// anything is allocated, and a test holds it to what `init` really allocates.
+    public static func floatCount(config c: ModelConfig, batch: Int, seqLen: Int, training: Bool = true, keepFrom: Int = 0) -> Int {
+        let N = batch * seqLen, C = c.hiddenSize, F = c.intermediateSize, L = c.numLayers, W = c.qkvDim, Q = c.qDim
+        let slots = slotLayers(config: c, training: training, keepFrom: training ? max(0, min(keepFrom, L - 1)) : 0)
+        let moeLayers = Set(c.moeLayers)
+        var n = (L + 1) * N * C + L * N * C
+        n += slots.count * (N * C + N + N * W + batch * c.numHeads * seqLen * seqLen + N * Q + N * C + N)
+        for s in slots {
+            if s.contains(where: { !moeLayers.contains($0) }) { n += N * 3 * F }
+            if s.contains(where: { moeLayers.contains($0) }) {
+                n += MoEWorkspace.floatCount(tokens: N, hidden: C, intermediate: F, experts: c.numExperts, topK: c.expertsPerToken)
+            }
+        }
+        n += N * C + N + N * c.vocabSize
+        if training { n += 2 * N * C + N * Q + N * W + 3 * N * F + seqLen * seqLen }
+        return n
+    }
+
+    /// The Floats this instance holds (for the test of `floatCount`).
+    var allocatedFloats: Int {
+        let lists = [resid, mid, ln1, rstd1, qkv, probs, att, ln2, rstd2, ffnH, ffnA]
+        var n = lists.reduce(0) { $0 + $1.reduce(0) { $0 + $1.count } }
+        n += moe.reduce(0) { $0 + ($1?.allocatedFloats ?? 0) }
+        n += [lnf, rstdf, logits, dresid, dln, datt, dqkv, dh, da, attnScratch].reduce(0) { $0 + $1.count }
+        return n
+    }
 
     /// Copies a shard's inputs and targets in ([batch * seqLen] each).
     public func load(tokens input: UnsafeBufferPointer<Int32>, targets target: UnsafeBufferPointer<Int32>) {

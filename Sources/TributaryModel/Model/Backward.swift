@@ -6,7 +6,7 @@ extension Model {
     public func backward(_ acts: Activations, grads: FloatBuffer, trainable tr: Trainability) {
         let c = config, N = acts.tokenCount, C = c.hiddenSize, F = c.intermediateSize
         let B = acts.batch, T = acts.seqLen, L = c.numLayers, shape = AttentionShape(c)
-        precondition(acts.keepsAllLayers, "backward needs activations allocated for training")
+        precondition(acts.forTraining, "backward needs activations allocated for training")
         let g = grads.pointer
         let dresid = acts.dresid.pointer, dln = acts.dln.pointer
 
@@ -24,12 +24,13 @@ extension Model {
         }
 
         for l in stride(from: L - 1, through: 0, by: -1) {
-            let ly = layout.layers[l]
-            let mid = acts.mid[l].pointer, ln2 = acts.ln2[l].pointer
+            let ly = layout.layers[l], s = acts.slot(l)
+            precondition(acts.keeps(l), "the backward pass reaches layer \(l), below the layers the activations keep (from \(acts.keepFrom))")
+            let mid = acts.mid[l].pointer, ln2 = acts.ln2[s].pointer
             // Feed-forward block. dresid holds ∂L/∂out; the residual path passes it on to mid unchanged.
             let needFFNInput = tr.ffnInputGrad[l]
             PassProfile.time(.feedForward) {
-                if ly.isMoE, let moe = acts.moe[l] {
+                if ly.isMoE, let moe = acts.moe[s] {
                     var moeGrads = MoEWorkspace.Grads(router: nil, routerRows: tr.routerRow[l], w13: [], w2: [])
                     moeGrads.router = tr.routerRow[l].contains(true) ? g + ly.router : nil
                     moeGrads.w13 = (0..<c.numExperts).map { tr.expert[l][$0] ? g + ly.expertW13[$0] : nil }
@@ -37,7 +38,7 @@ extension Model {
                     if needFFNInput { dln.update(repeating: 0, count: N * C) }
                     moe.backward(dx: needFFNInput ? dln : nil, dout: dresid, x: ln2, weights: moeWeights(l), grads: moeGrads)
                 } else {
-                    let h = acts.ffnH[l].pointer, a = acts.ffnA[l].pointer, dh = acts.dh.pointer, da = acts.da.pointer
+                    let h = acts.ffnH[s].pointer, a = acts.ffnA[s].pointer, dh = acts.dh.pointer, da = acts.da.pointer
                     Linear.backwardInput(dinp: da, dout: dresid, weight: pointer(ly.w2), n: N, ic: F, oc: C, accumulate: false)
                     if tr.denseFFN[l] { Linear.backwardWeight(dweight: g + ly.w2, dout: dresid, inp: a, n: N, ic: F, oc: C) }
                     SwiGLU.backward(dh: dh, da: da, h: h, n: N, f: F)
@@ -48,24 +49,24 @@ extension Model {
             guard needFFNInput else { break }
             PassProfile.time(.normsAndResiduals) {
                 RMSNorm.backward(dinp: dresid, dweight: tr.ffnNorm[l] ? g + ly.ffnNorm : nil, dout: dln, inp: mid,
-                                 weight: pointer(ly.ffnNorm), rstd: acts.rstd2[l].pointer, n: N, c: C)
+                                 weight: pointer(ly.ffnNorm), rstd: acts.rstd2[s].pointer, n: N, c: C)
             }
 
             // Attention block. dresid now holds ∂L/∂mid.
             let needAttnInput = tr.attentionInputGrad[l]
             guard tr.attention[l] || needAttnInput else { break }
-            let qkv = acts.qkv[l].pointer, att = acts.att[l].pointer, datt = acts.datt.pointer, dqkv = acts.dqkv.pointer
+            let qkv = acts.qkv[s].pointer, att = acts.att[s].pointer, datt = acts.datt.pointer, dqkv = acts.dqkv.pointer
             PassProfile.time(.projections) {
                 Linear.backwardInput(dinp: datt, dout: dresid, weight: pointer(ly.o), n: N, ic: c.qDim, oc: C, accumulate: false)
                 if tr.attention[l] { Linear.backwardWeight(dweight: g + ly.o, dout: dresid, inp: att, n: N, ic: c.qDim, oc: C) }
             }
             PassProfile.time(.attention) {
-                Attention.backward(dqkv: dqkv, dout: datt, qkv: qkv, probs: acts.probs[l].pointer, scratch: acts.attnScratch.pointer,
+                Attention.backward(dqkv: dqkv, dout: datt, qkv: qkv, probs: acts.probs[s].pointer, scratch: acts.attnScratch.pointer,
                                    batch: B, seqLen: T, shape: shape)
                 rope.apply(qkv: dqkv, batch: B, seqLen: T, shape: shape, inverse: true)
             }
             PassProfile.time(.projections) {
-                if tr.attention[l] { Linear.backwardWeight(dweight: g + ly.qkv, dout: dqkv, inp: acts.ln1[l].pointer, n: N, ic: C, oc: c.qkvDim) }
+                if tr.attention[l] { Linear.backwardWeight(dweight: g + ly.qkv, dout: dqkv, inp: acts.ln1[s].pointer, n: N, ic: C, oc: c.qkvDim) }
             }
             guard needAttnInput else { break }
             PassProfile.time(.projections) {
@@ -73,7 +74,7 @@ extension Model {
             }
             PassProfile.time(.normsAndResiduals) {
                 RMSNorm.backward(dinp: dresid, dweight: tr.attention[l] ? g + ly.attnNorm : nil, dout: dln, inp: acts.resid[l].pointer,
-                                 weight: pointer(ly.attnNorm), rstd: acts.rstd1[l].pointer, n: N, c: C)
+                                 weight: pointer(ly.attnNorm), rstd: acts.rstd1[s].pointer, n: N, c: C)
             }
         }
         // Token embedding: dE[token] += ∂L/∂resid0.

@@ -58,9 +58,11 @@ public final class Trainer {
             (offset: r.offset, count: r.count, decay: decayable.contains(r.offset) || model.layout.tensors.contains { $0.shape.count == 2 && r.offset >= $0.offset && r.offset < $0.offset + $0.count })
         }
         optimizer = AdamW(spans: spans, hyper: hyper)
-        let per = options.batchSize / options.workers
+        let per = options.batchSize / options.workers, keepFrom = trainable.lowestBackwardLayer
         workers = (0..<options.workers).map { _ in
-            (Activations(config: model.config, batch: per, seqLen: options.seqLen), FloatBuffer(count: model.layout.count, zeroed: false))
+            // Gradients are written only where something trains: untouched pages of the rest are never resident.
+            (Activations(config: model.config, batch: per, seqLen: options.seqLen, keepFrom: keepFrom),
+             FloatBuffer(count: model.layout.count, zeroed: false))
         }
         let modeText: String
         switch mode {
