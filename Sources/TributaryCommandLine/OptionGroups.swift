@@ -27,12 +27,31 @@ public struct CorpusOptions: ParsableArguments {
 
     public init() {}
 
-    public func load(_ paths: [String]) throws -> Corpus {
+    public var loadOptions: Corpus.LoadOptions {
         var o = Corpus.LoadOptions()
         o.extensions = extensions?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } ?? []
         if let maxBytes { o.maxTotalBytes = maxBytes }
         o.maxDocumentBytes = maxDocumentBytes
-        return try Corpus.load(paths: paths, options: o)
+        return o
+    }
+
+    public func load(_ paths: [String]) throws -> Corpus {
+        try Corpus.load(paths: paths, options: loadOptions)
+    }
+
+    /// The training split of `paths`, read a document at a time (`DocumentSource`), and the first
+    /// held-out documents, whole, until they hold `heldOutBytes` (all of them are counted).
+    public func streamSplit(_ paths: [String], heldOutBytes: Int) throws -> (train: DocumentSource, heldOut: Corpus?, heldOutCount: Int) {
+        let options = loadOptions, fraction = heldOut
+        var held = [Corpus.Document](), bytes = 0, count = 0
+        if fraction > 0 {
+            try Corpus.forEachDocument(paths: paths, options: options) { d in
+                guard Corpus.isHeldOut(d, fraction: fraction) else { return }
+                count += 1
+                if bytes < heldOutBytes { held.append(d); bytes += d.bytes.count }
+            }
+        }
+        return (DocumentSource(paths: paths, options: options) { !Corpus.isHeldOut($0, fraction: fraction) }, held.isEmpty ? nil : Corpus(documents: held), count)
     }
 
     /// Loads and splits; returns (train, held-out or nil).

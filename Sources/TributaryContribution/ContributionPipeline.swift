@@ -30,15 +30,31 @@ public enum ContributionPipeline {
                                              expertLayers: [Int]? = nil, training: TrainingOptions,
                                              signature o: SignatureOptions, out: String, restart: Bool, progress: ProgressReporter?,
                                              noise: inout N) throws -> Result {
+        try train(anchor: anchor, data: DocumentSource(data), publicText: publicText.map { DocumentSource($0) }, publicEvery: publicEvery,
+                  expertLayers: expertLayers, training: training, signature: o, out: out, restart: restart, progress: progress, noise: &noise)
+    }
+
+    /// Documents in a batch embedded at once for the signature.
+    static let embeddingBatch = 64
+
+    /// The same, reading the documents one at a time: the owner's text is tokenized into a file under
+    /// `out` and embedded a batch of documents at a time, so memory does not grow with the corpus
+    /// (beyond C values a document for its embedding).
+    public static func train<N: NoiseSource>(anchor: AnchorDirectory, data: DocumentSource, publicText: DocumentSource? = nil, publicEvery: Int = 2,
+                                             expertLayers: [Int]? = nil, training: TrainingOptions,
+                                             signature o: SignatureOptions, out: String, restart: Bool, progress: ProgressReporter?,
+                                             noise: inout N) throws -> Result {
         let c = anchor.model.config, L = c.numLayers, C = c.hiddenSize
         let plan = try SignatureBuilder.plan(o)
         try training.validate(contextLength: c.contextLength)
         let fm = FileManager.default
         try fm.createDirectory(atPath: out + "/bundle", withIntermediateDirectories: true)
+        let summary = try data.summary()
+        guard summary.documents > 0 else { throw TributaryError("corpus.empty", "no private documents to train on") }
 
         // The run's identity: a DP release is reused only for exactly the same inputs.
         let state = JSONValue.object([
-            ("anchor", .string(anchor.digest)), ("data", .string(data.fingerprint)),
+            ("anchor", .string(anchor.digest)), ("data", .string(summary.fingerprint)),
             ("signature", .object([("epsilon", .double(o.epsilon)), ("delta", .double(o.delta)), ("disabled", .bool(o.disabled)),
                                    ("clusters", .int(o.clusters)), ("iterations", .int(o.iterations)),
                                    ("minClusterSize", .int(o.minClusterSize)), ("routerRows", .string(o.routerRowSource.rawValue)),
@@ -61,9 +77,15 @@ public enum ContributionPipeline {
             reused = true
             progress?.log("reusing the routing signature already released in \(sigPath) (no new noise is drawn)")
         } else {
-            progress?.log("embedding \(data.documents.count) documents with the anchor")
-            let stats = Evaluator.documentStatistics(model: anchor.model, corpus: data, center: anchor.embeddingCenter, workers: training.workers)
-            released = try SignatureBuilder.build(stats: stats, layers: L, hidden: C, options: o, plan: plan, noise: &noise)
+            progress?.log("embedding \(summary.documents) documents with the anchor")
+            var stats = SignatureStatistics(layers: L, dimension: C)
+            // A batch holds only what an embedding reads of each document (its first tokens' bytes).
+            let t = anchor.model.tokenizer, span = t.embeddingTokens * t.maxTokenBytes
+            try data.forEachBatch(of: Self.embeddingBatch, cut: span) { batch in
+                stats.add(Evaluator.documentStatistics(model: anchor.model, corpus: Corpus(documents: batch), center: anchor.embeddingCenter,
+                                                       workers: training.workers))
+            }
+            released = try SignatureBuilder.build(stats: stats, options: o, plan: plan, noise: &noise)
             try released.write(to: sigPath)
             try AtomicFileWriter.write(JSONWriter.serialize(state) + [0x0a], to: statePath)
         }
@@ -76,14 +98,21 @@ public enum ContributionPipeline {
         progress?.log("routing signature: \(released.k) of \(o.clusters) clusters kept (minimum size \(o.minClusterSize))")
 
         let trainRouter = o.routerRowSource == .trained
-        let result = try ExpertTraining.train(anchor: anchor.trainingAnchor, data: data, routerRows: released.routerRows, layers: expertLayers, trainRouter: trainRouter,
-                                              publicText: publicText, publicEvery: publicEvery, options: training, checkpointDirectory: out + "/checkpoints", restart: false, progress: progress)
+        // The text to train on, tokenized into files (read a window at a time by the batcher).
+        let t = anchor.model.tokenizer
+        let tokens = try TokenStore(path: out + "/tokens-private.bin", tokenizer: t, documents: data.forEach)
+        let publicTokens = try publicText.map { try TokenStore(path: out + "/tokens-public.bin", tokenizer: t, documents: $0.forEach) }
+        defer { for f in ["tokens-private.bin", "tokens-public.bin"] { try? fm.removeItem(atPath: out + "/" + f) } }
+        let result = try ExpertTraining.train(anchor: anchor.trainingAnchor, tokens: tokens, dataFingerprint: summary.fingerprint,
+                                              routerRows: released.routerRows, layers: expertLayers, trainRouter: trainRouter,
+                                              publicTokens: publicTokens, publicEvery: publicEvery, options: training,
+                                              checkpointDirectory: out + "/checkpoints", restart: false, progress: progress)
         var finalSignature = released
         if trainRouter { finalSignature.routerRows = result.trainedRouterRows }
         if !result.training.stoppedEarly {
             try writeOutputs(anchor: anchor, result: result, signature: finalSignature, training: training, out: out, plan: plan)
         }
-        return Result(out: out, training: result.training, plan: plan, signature: finalSignature, documents: data.documents.count,
+        return Result(out: out, training: result.training, plan: plan, signature: finalSignature, documents: summary.documents,
                       reusedSignature: reused)
     }
 

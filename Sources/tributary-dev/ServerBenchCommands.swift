@@ -100,7 +100,7 @@ struct BenchFixturesCommand: AsyncParsableCommand {
             sig.epsilon = 4
             sig.routerRowSource = .dpMean
             var noise = SecureNoise()
-            let signature = try SignatureBuilder.build(stats: stats, layers: layers, hidden: hidden, options: sig, plan: try SignatureBuilder.plan(sig), noise: &noise)
+            let signature = try SignatureBuilder.build(stats: SignatureStatistics(stats, layers: layers, dimension: hidden), options: sig, plan: try SignatureBuilder.plan(sig), noise: &noise)
             try signature.write(to: out + "/bundle/" + BundleLayout.routingFile)
             let key = try SigningKey.generate(name: "bench")
             try FileManager.default.createDirectory(atPath: out + "/keys", withIntermediateDirectories: true)

@@ -113,7 +113,7 @@ struct RoutingEvalCommand: AsyncParsableCommand {
                 let (train, test) = try Corpus.load(paths: [DemoCorpora.directory(workdir, d.name)]).split(heldOutFraction: 0.1)
                 let stats = Evaluator.documentStatistics(model: a.model, corpus: train, center: a.embeddingCenter)
                 var noise = SeededNoise(seed: noiseSeed)
-                let s = try SignatureBuilder.build(stats: stats, layers: c.numLayers, hidden: c.hiddenSize, options: o, plan: plan, noise: &noise)
+                let s = try SignatureBuilder.build(stats: SignatureStatistics(stats, layers: c.numLayers, dimension: c.hiddenSize), options: o, plan: plan, noise: &noise)
                 experts.append(.init(name: d.name, centroids: s.centroids, counts: s.counts))
                 held.append((d.name, test))
                 print("\(d.name): \(train.documents.count) training documents, \(s.k) centroids, counts \(s.counts.map { Int($0) })")

@@ -34,7 +34,10 @@ struct TrainCommand: AsyncParsableCommand {
         prepareCompute()
         try await reportingErrors {
             let a = try AnchorDirectory.load(anchor)
-            let (train, held) = try corpusOptions.loadSplit(data)
+            // The owner's text is read a document at a time, never whole: memory does not grow with it.
+            let (train, held, heldCount) = try corpusOptions.streamSplit(data, heldOutBytes: evalBytes)
+            let summary = try train.summary()
+            guard summary.documents > 0 else { throw TributaryError("corpus.empty", "every document fell into the held-out split; lower --held-out") }
             let progress = ProgressReporter(label: "expert", quiet: training.quiet)
             let layers = try expertLayers.resolve(count: a.model.config.numLayers)
             let trained = a.model.config.withExperts(2, topK: 2, layers: layers)
@@ -42,15 +45,15 @@ struct TrainCommand: AsyncParsableCommand {
                 TrainingMemory.estimate(model: trained, mode: .expert(1, router: privacy.routerRows == .trained),
                                         sourceParameters: a.model.parameters.count, options: $0, dataTokens: 0)
             }, log: progress.log)
-            progress.log("expert: \(train.documents.count) private documents (\(train.totalBytes) bytes), \(held?.documents.count ?? 0) held out; anchor \(a.digest.prefix(16))…")
+            progress.log("expert: \(summary.documents) private documents (\(summary.bytes) bytes), \(heldCount) held out; anchor \(a.digest.prefix(16))…")
             var noise = SecureNoise()
-            let pub = publicText.isEmpty ? nil : try corpusOptions.load(publicText)
+            let pub = publicText.isEmpty ? nil : DocumentSource(paths: publicText, options: corpusOptions.loadOptions)
             let r = try ContributionPipeline.train(anchor: a, data: train, publicText: pub, publicEvery: publicEvery,
                                                    expertLayers: layers, training: options, signature: privacy.options(seed: training.seed),
                                                    out: out, restart: training.restart, progress: progress, noise: &noise)
             guard !r.training.stoppedEarly else { return }
             var heldOut: (anchor: Evaluation, expert: Evaluation)?
-            if let held = held.map({ $0.prefix(bytes: evalBytes) }), !held.documents.isEmpty {
+            if let held, evalBytes > 0 {
                 heldOut = (Evaluator.evaluate(model: a.model, corpus: held, workers: options.workers),
                            Evaluator.evaluate(model: try ModelDirectory.load(r.model), corpus: held, workers: options.workers))
             }

@@ -5,6 +5,7 @@ import TributaryCore
 import TributaryDevTools
 import TributaryModel
 import TributaryRouting
+import TributaryRouting
 @testable import TributaryDemo
 
 /// Held-out documents of the three demo domains (Linux UAPI headers, Python source, glibc locales — Debian
@@ -37,7 +38,7 @@ import TributaryRouting
             let (train, test) = try Corpus.load(paths: [DemoCorpora.directory(work, d.name)]).split(heldOutFraction: 0.2)
             let stats = Evaluator.documentStatistics(model: a.model, corpus: train, center: a.embeddingCenter)
             var noise = SeededNoise(seed: UInt64(i + 1))
-            let s = try SignatureBuilder.build(stats: stats, layers: config.numLayers, hidden: config.hiddenSize, options: sig, plan: plan, noise: &noise)
+            let s = try SignatureBuilder.build(stats: SignatureStatistics(stats, layers: config.numLayers, dimension: config.hiddenSize), options: sig, plan: plan, noise: &noise)
             experts.append(.init(name: d.name, centroids: s.centroids, counts: s.counts))
             held.append((d.name, test))
         }

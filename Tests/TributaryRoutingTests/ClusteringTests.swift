@@ -58,7 +58,7 @@ func syntheticEmbeddings(n: Int, C: Int, k: Int, spread: Double, seed: UInt64) -
         o.clusters = 2
         let plan = try SignatureBuilder.plan(o)
         var noise = SeededNoise(seed: 3)
-        let sig = try SignatureBuilder.build(stats: stats, layers: 2, hidden: 8, options: o, plan: plan, noise: &noise)
+        let sig = try SignatureBuilder.build(stats: SignatureStatistics(stats, layers: 2, dimension: 8), options: o, plan: plan, noise: &noise)
         try sig.write(to: dir + "/routing.safetensors")
         let back = try RoutingSignature.read(dir + "/routing.safetensors")
         #expect(back.centroids == sig.centroids && back.counts == sig.counts && back.routerRows == sig.routerRows)
@@ -77,7 +77,7 @@ func syntheticEmbeddings(n: Int, C: Int, k: Int, spread: Double, seed: UInt64) -
         o.minClusterSize = 1
         let stats = (0..<10).map { _ in DocumentStatistics(layerMeans: [1, 0, 0, 1], embedding: [1, 0], tokens: 3) }
         var noise = SeededNoise(seed: 1)
-        let sig = try SignatureBuilder.build(stats: stats, layers: 2, hidden: 2, options: o, plan: try SignatureBuilder.plan(o), noise: &noise)
+        let sig = try SignatureBuilder.build(stats: SignatureStatistics(stats, layers: 2, dimension: 2), options: o, plan: try SignatureBuilder.plan(o), noise: &noise)
         #expect(!sig.parameters.privacy.enabled)
         #expect(sig.parameters.privacy.epsilon == nil)
         #expect(sig.parameters.privacy.mechanism == "none")

@@ -1,21 +1,25 @@
 import TributaryCore
 
-/// Draws training batches: windows of T+1 tokens at uniformly random offsets of the token stream.
-/// The batch of step s depends only on (seed, s), so a resumed run sees exactly the batches the
-/// uninterrupted run would have.
+/// Draws training batches: windows of T+1 tokens at uniformly random offsets of the token stream
+/// (in memory or on disk). The batch of step s depends only on (seed, s), so a resumed run sees
+/// exactly the batches the uninterrupted run would have.
 public struct Batcher: Sendable {
-    public let stream: [Int32]
+    public let source: any TokenSource
     public let batch: Int, seqLen: Int
     public let seed: UInt64
 
-    public init(stream: [Int32], batch: Int, seqLen: Int, seed: UInt64) throws {
-        guard stream.count > seqLen + 1 else {
-            throw TributaryError("corpus.too_small", "the corpus has \(stream.count) tokens, fewer than one sequence of \(seqLen + 1)")
+    public init(source: any TokenSource, batch: Int, seqLen: Int, seed: UInt64) throws {
+        guard source.count > seqLen + 1 else {
+            throw TributaryError("corpus.too_small", "the corpus has \(source.count) tokens, fewer than one sequence of \(seqLen + 1)")
         }
-        self.stream = stream
+        self.source = source
         self.batch = batch
         self.seqLen = seqLen
         self.seed = seed
+    }
+
+    public init(stream: [Int32], batch: Int, seqLen: Int, seed: UInt64) throws {
+        try self.init(source: InMemoryTokens(stream), batch: batch, seqLen: seqLen, seed: seed)
     }
 
     /// Inputs and targets, [batch * seqLen] each.
@@ -25,9 +29,10 @@ public struct Batcher: Sendable {
         inputs.reserveCapacity(batch * seqLen)
         targets.reserveCapacity(batch * seqLen)
         for _ in 0..<batch {
-            let start = rng.below(stream.count - seqLen - 1)
-            inputs += stream[start..<start + seqLen]
-            targets += stream[start + 1..<start + seqLen + 1]
+            let start = rng.below(source.count - seqLen - 1)
+            let window = source.tokens(start..<start + seqLen + 1)
+            inputs += window[0..<seqLen]
+            targets += window[1...seqLen]
         }
         return (inputs, targets)
     }

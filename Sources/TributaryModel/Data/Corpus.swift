@@ -39,7 +39,14 @@ public struct Corpus: Sendable {
     /// entries and symlinks skipped). Fails when a path does not exist or nothing was loaded.
     public static func load(paths: [String], options: LoadOptions = LoadOptions()) throws -> Corpus {
         var docs = [Document]()
-        var total = 0
+        try forEachDocument(paths: paths, options: options) { docs.append($0) }
+        return Corpus(documents: docs)
+    }
+
+    /// The documents `load` would return, one at a time and in the same order, never more than one in
+    /// memory: what training reads a corpus of any size with (memory must not grow with the corpus).
+    public static func forEachDocument(paths: [String], options: LoadOptions = LoadOptions(), _ body: (Document) throws -> Void) throws {
+        var total = 0, count = 0
         let fm = FileManager.default
         var files = [String]()
         for path in paths {
@@ -65,16 +72,29 @@ public struct Corpus: Sendable {
             if !exts.isEmpty && !exts.contains(where: { file.lowercased().hasSuffix($0) }) { continue }
             var st = stat()
             guard lstat(file, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size >= options.minDocumentBytes else { continue }
-            guard let data = fm.contents(atPath: file) else { continue }
-            let cut = min(data.count, options.maxDocumentBytes, options.maxTotalBytes - total)
-            guard cut >= options.minDocumentBytes else { continue }
-            docs.append(Document(source: file, bytes: [UInt8](data.prefix(cut))))
-            total += cut
+            let cut = min(Int(st.st_size), options.maxDocumentBytes, options.maxTotalBytes - total)
+            guard cut >= options.minDocumentBytes, let bytes = readPrefix(file, cut) else { continue }
+            try body(Document(source: file, bytes: bytes))
+            total += bytes.count
+            count += 1
         }
-        guard !docs.isEmpty else {
+        guard count > 0 else {
             throw TributaryError("corpus.empty", "no documents found in \(paths.joined(separator: ", "))" + (exts.isEmpty ? "" : " with extensions \(exts)"))
         }
-        return Corpus(documents: docs)
+    }
+
+    /// The first `n` bytes of a file (fewer when it is shorter), without reading the rest.
+    static func readPrefix(_ path: String, _ n: Int) -> [UInt8]? {
+        guard let h = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? h.close() }
+        guard let data = try? h.read(upToCount: n) else { return nil }
+        return [UInt8](data)
+    }
+
+    /// The held-out test of `split`, for one document.
+    public static func isHeldOut(_ d: Document, fraction: Double) -> Bool {
+        let h = d.contentHash
+        return Double(UInt64(h[0]) << 24 | UInt64(h[1]) << 16 | UInt64(h[2]) << 8 | UInt64(h[3])) / 4_294_967_296 < fraction
     }
 
     /// Deterministic split by content hash: a document is held out when its hash, read as a number
@@ -82,9 +102,7 @@ public struct Corpus: Sendable {
     public func split(heldOutFraction fraction: Double) -> (train: Corpus, heldOut: Corpus) {
         var train = [Document](), held = [Document]()
         for d in documents {
-            let h = d.contentHash
-            let x = Double(UInt64(h[0]) << 24 | UInt64(h[1]) << 16 | UInt64(h[2]) << 8 | UInt64(h[3])) / 4_294_967_296
-            if x < fraction { held.append(d) } else { train.append(d) }
+            if Self.isHeldOut(d, fraction: fraction) { held.append(d) } else { train.append(d) }
         }
         return (Corpus(documents: train), Corpus(documents: held))
     }
@@ -112,5 +130,50 @@ public struct Corpus: Sendable {
         let h = SHA256Hasher()
         for d in documents { h.update(d.contentHash) }
         return Hex.encode(h.finalize())
+    }
+}
+
+/// Documents read one at a time, as often as needed, never all in memory: a corpus on disk (a
+/// `Corpus.forEachDocument` walk, optionally filtered, e.g. to the training split) or one in memory.
+public struct DocumentSource: Sendable {
+    let walk: @Sendable ((Corpus.Document) throws -> Void) throws -> Void
+
+    public init(walk: @escaping @Sendable ((Corpus.Document) throws -> Void) throws -> Void) { self.walk = walk }
+
+    public init(_ corpus: Corpus) { self.init { body in for d in corpus.documents { try body(d) } } }
+
+    /// The documents under `paths` that `keep` accepts, as `Corpus.load` reads them.
+    public init(paths: [String], options: Corpus.LoadOptions, keep: @escaping @Sendable (Corpus.Document) -> Bool = { _ in true }) {
+        self.init { body in try Corpus.forEachDocument(paths: paths, options: options) { d in if keep(d) { try body(d) } } }
+    }
+
+    public func forEach(_ body: (Corpus.Document) throws -> Void) throws {
+        try withoutActuallyEscaping(body) { b in try walk(b) }
+    }
+
+    /// `Corpus.fingerprint`, document count and bytes, in one walk.
+    public func summary() throws -> (fingerprint: String, documents: Int, bytes: Int) {
+        let h = SHA256Hasher()
+        var n = 0, bytes = 0
+        try forEach { d in
+            h.update(d.contentHash)
+            n += 1
+            bytes += d.bytes.count
+        }
+        return (Hex.encode(h.finalize()), n, bytes)
+    }
+
+    /// The documents in batches of at most `size`, the last one shorter, each document cut to its first
+    /// `cut` bytes (what the batch's reader needs of it).
+    public func forEachBatch(of size: Int, cut: Int = .max, _ body: ([Corpus.Document]) throws -> Void) throws {
+        var batch = [Corpus.Document]()
+        try forEach { d in
+            batch.append(d.bytes.count <= cut ? d : Corpus.Document(source: d.source, bytes: Array(d.bytes.prefix(cut))))
+            if batch.count == size {
+                try body(batch)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        if !batch.isEmpty { try body(batch) }
     }
 }

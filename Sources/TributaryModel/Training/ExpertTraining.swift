@@ -44,6 +44,18 @@ public enum ExpertTraining {
                              publicText: Corpus? = nil, publicEvery: Int = 2,
                              options: TrainingOptions, checkpointDirectory: String?, restart: Bool,
                              progress: ProgressReporter?) throws -> Result {
+        let t = anchor.model.tokenizer
+        return try train(anchor: anchor, tokens: InMemoryTokens(data.tokenStream(t)), dataFingerprint: data.fingerprint, routerRows: routerRows,
+                         layers: layers, trainRouter: trainRouter, publicTokens: publicText.map { InMemoryTokens($0.tokenStream(t)) },
+                         publicEvery: publicEvery, options: options, checkpointDirectory: checkpointDirectory, restart: restart, progress: progress)
+    }
+
+    /// The same from token streams (`TokenStore`s on disk for a corpus of any size); `dataFingerprint`
+    /// identifies the documents (`Corpus.fingerprint`) for checkpoints.
+    public static func train(anchor: Anchor, tokens: any TokenSource, dataFingerprint: String, routerRows: [Float], layers: [Int]? = nil,
+                             trainRouter: Bool = true, publicTokens: (any TokenSource)? = nil, publicEvery: Int = 2,
+                             options: TrainingOptions, checkpointDirectory: String?, restart: Bool,
+                             progress: ProgressReporter?) throws -> Result {
         let a = anchor.model, c = a.config
         guard !c.isMoE else { throw TributaryError("model.not_dense", "the anchor must be a dense model") }
         for (rows, whose) in [(routerRows, "the owner's"), (anchor.routerRows, "the anchor's")] where rows.count != c.numLayers * c.hiddenSize {
@@ -58,16 +70,16 @@ public enum ExpertTraining {
         let model = try ExpertAssembly.assemble(anchor: a, experts: [anchorFFN, anchorFFN],
                                                 routerRows: [RouterRows.select(anchor.routerRows, layers: layers, hidden: C),
                                                              RouterRows.select(routerRows, layers: layers, hidden: C)], topK: 2)
-        let batcher = try Batcher(stream: data.tokenStream(a.tokenizer), batch: options.batchSize, seqLen: options.seqLen, seed: options.seed)
+        let batcher = try Batcher(source: tokens, batch: options.batchSize, seqLen: options.seqLen, seed: options.seed)
         if restart, let dir = checkpointDirectory { TrainingCheckpointStore(directory: dir, keep: 0).clear() }
-        let replay = try publicText.map {
-            Trainer.AuxiliaryBatches(batcher: try Batcher(stream: $0.tokenStream(a.tokenizer), batch: options.batchSize, seqLen: options.seqLen,
-                                                          seed: options.seed &+ 7919), every: publicEvery)
+        let replay = try publicTokens.map {
+            Trainer.AuxiliaryBatches(batcher: try Batcher(source: $0, batch: options.batchSize, seqLen: options.seqLen, seed: options.seed &+ 7919),
+                                     every: publicEvery)
         }
         let rowsDigest = Hex.encode(SHA256.digest(routerRows.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }))
         let trainer = try Trainer(model: model, mode: .expert(1, router: trainRouter), options: options, batcher: batcher,
                                   auxiliary: replay, checkpointDirectory: checkpointDirectory,
-                                  baseFingerprint: "anchor-\(anchor.identity)-rows-\(rowsDigest)-layers-\(layers.map(String.init).joined(separator: ","))", dataFingerprint: data.fingerprint)
+                                  baseFingerprint: "anchor-\(anchor.identity)-rows-\(rowsDigest)-layers-\(layers.map(String.init).joined(separator: ","))", dataFingerprint: dataFingerprint)
         let result = try trainer.run(progress: progress)
         return Result(model: model, training: result, initialRouterRows: routerRows)
     }

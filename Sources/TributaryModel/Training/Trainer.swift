@@ -74,7 +74,7 @@ public final class Trainer {
         h.update(JSONWriter.serialize(.object([
             ("config", model.config.huggingFaceJSON), ("mode", .string(modeText)), ("options", options.json),
             ("base", .string(baseFingerprint)), ("data", .string(dataFingerprint)),
-            ("auxiliary", auxiliary.map { .object([("every", .int($0.every)), ("data", .string(Hex.encode(SHA256.digest($0.batcher.stream.flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) }))))]) } ?? .null),
+            ("auxiliary", auxiliary.map { .object([("every", .int($0.every)), ("data", .string($0.batcher.source.fingerprint))]) } ?? .null),
         ])))
         fingerprint = Hex.encode(h.finalize())
         checkpoints = checkpointDirectory.map { TrainingCheckpointStore(directory: $0, keep: options.keepCheckpoints) }

@@ -32,7 +32,10 @@ public struct TrainingMemory: Sendable, Equatable, CustomStringConvertible {
                               other: 4 * dataTokens + (200 << 20))
     }
 
-    public static func gib(_ bytes: Int) -> String { String(format: "%.1f GiB", Double(bytes) / Double(1 << 30)) }
+    /// `1.5 GiB`, or `230 MiB` below a gibibyte.
+    public static func gib(_ bytes: Int) -> String {
+        bytes >= 1 << 30 ? String(format: "%.1f GiB", Double(bytes) / Double(1 << 30)) : String(format: "%.0f MiB", Double(bytes) / Double(1 << 20))
+    }
 
     public var description: String {
         "\(Self.gib(total)) (weights \(Self.gib(weights)), optimizer and gradients \(Self.gib(optimizer)), activations \(Self.gib(activations)) of which logits \(Self.gib(logits)))"

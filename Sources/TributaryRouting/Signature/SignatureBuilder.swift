@@ -24,6 +24,42 @@ public struct SignatureOptions: Sendable {
     }
 }
 
+/// What a routing signature is built from, gathered a batch of documents at a time: each document's
+/// unit embedding (C values; what DP k-means clusters) and, per layer, the sum over documents of their
+/// unit layer directions (what router rows are). A document's layer means (L × C) are not kept, so a
+/// corpus of any size is described in memory that grows by C values a document.
+public struct SignatureStatistics: Sendable {
+    public let layers: Int, dimension: Int
+    public private(set) var embeddings: [Float] = []
+    public private(set) var directionSum: [Double]
+    public private(set) var documents = 0
+
+    public init(layers: Int, dimension: Int) {
+        self.layers = layers
+        self.dimension = dimension
+        directionSum = [Double](repeating: 0, count: layers * dimension)
+    }
+
+    public init(_ stats: [DocumentStatistics], layers: Int, dimension: Int) {
+        self.init(layers: layers, dimension: dimension)
+        add(stats)
+    }
+
+    public mutating func add(_ stats: [DocumentStatistics]) {
+        let L = layers, C = dimension
+        for s in stats {
+            embeddings += s.embedding
+            documents += 1
+            for l in 0..<L {
+                let v = Array(s.layerMeans[l * C..<(l + 1) * C])
+                let n = VectorMath.norm(v)
+                guard n > 0 else { continue }
+                for c in 0..<C { directionSum[l * C + c] += Double(v[c] / n) }
+            }
+        }
+    }
+}
+
 /// Builds routing signatures from per-document statistics of the anchor, in two releases that the
 /// pipeline makes at different times: centroids (and, for `dp-mean`, router rows) before training,
 /// the trained router rows (for `trained`) after.
@@ -42,18 +78,17 @@ public enum SignatureBuilder {
     }
 
     /// DP-Lloyd over the documents' unit embeddings.
-    public static func releaseCentroids<N: NoiseSource>(_ stats: [DocumentStatistics], hidden C: Int, options o: SignatureOptions,
+    public static func releaseCentroids<N: NoiseSource>(_ stats: SignatureStatistics, options o: SignatureOptions,
                                                         plan: PrivacyPlan?, noise: inout N) throws -> LloydClustering.Result {
-        guard !stats.isEmpty else { throw TributaryError("corpus.empty", "no documents to build a routing signature from") }
-        return clustering(o, plan: plan).fit(points: stats.flatMap(\.embedding), dimension: C, noise: &noise)
+        guard stats.documents > 0 else { throw TributaryError("corpus.empty", "no documents to build a routing signature from") }
+        return clustering(o, plan: plan).fit(points: stats.embeddings, dimension: stats.dimension, noise: &noise)
     }
 
     /// The router rows an owner starts training from: the DP mean when the plan releases router rows,
     /// else the plain mean (used only as a starting point for rows that are then trained and
     /// published as trained, which DP does not cover either way).
-    public static func initialRouterRows<N: NoiseSource>(_ stats: [DocumentStatistics], layers L: Int, hidden C: Int,
-                                                         plan: PrivacyPlan?, noise: inout N) -> [Float] {
-        routerRows(stats, layers: L, hidden: C, noiseMultiplier: plan?.noiseMultiplier(.routerRows), noise: &noise)
+    public static func initialRouterRows<N: NoiseSource>(_ stats: SignatureStatistics, plan: PrivacyPlan?, noise: inout N) -> [Float] {
+        routerRows(stats, noiseMultiplier: plan?.noiseMultiplier(.routerRows), noise: &noise)
     }
 
     public static func assemble(centroids: LloydClustering.Result, routerRows: [Float], layers L: Int, hidden C: Int,
@@ -68,11 +103,11 @@ public enum SignatureBuilder {
     }
 
     /// Centroids and initial router rows in one go (the router rows are final for `dp-mean`).
-    public static func build<N: NoiseSource>(stats: [DocumentStatistics], layers L: Int, hidden C: Int, options o: SignatureOptions,
+    public static func build<N: NoiseSource>(stats: SignatureStatistics, options o: SignatureOptions,
                                              plan: PrivacyPlan?, noise: inout N) throws -> RoutingSignature {
-        let centroids = try releaseCentroids(stats, hidden: C, options: o, plan: plan, noise: &noise)
-        let rows = initialRouterRows(stats, layers: L, hidden: C, plan: plan, noise: &noise)
-        return assemble(centroids: centroids, routerRows: rows, layers: L, hidden: C, options: o, plan: plan)
+        let centroids = try releaseCentroids(stats, options: o, plan: plan, noise: &noise)
+        let rows = initialRouterRows(stats, plan: plan, noise: &noise)
+        return assemble(centroids: centroids, routerRows: rows, layers: stats.layers, hidden: stats.dimension, options: o, plan: plan)
     }
 
     /// Router rows of a set of documents, [L * C]: per layer, the sum over documents of each
@@ -81,17 +116,9 @@ public enum SignatureBuilder {
     /// document's vector is unit per layer, so its norm is √L: the sensitivity the noise is scaled to.
     /// The one computation of router rows: the anchor's (public, no noise), an owner's DP release and
     /// an owner's non-private starting point all come from here.
-    public static func routerRows<N: NoiseSource>(_ stats: [DocumentStatistics], layers L: Int, hidden C: Int,
-                                                  noiseMultiplier z: Double?, noise: inout N) -> [Float] {
-        var sum = [Double](repeating: 0, count: L * C)
-        for s in stats {
-            for l in 0..<L {
-                let v = Array(s.layerMeans[l * C..<(l + 1) * C])
-                let n = VectorMath.norm(v)
-                guard n > 0 else { continue }
-                for c in 0..<C { sum[l * C + c] += Double(v[c] / n) }
-            }
-        }
+    public static func routerRows<N: NoiseSource>(_ stats: SignatureStatistics, noiseMultiplier z: Double?, noise: inout N) -> [Float] {
+        let L = stats.layers, C = stats.dimension
+        var sum = stats.directionSum
         if let z {
             let sigma = z * Double(L).squareRoot()
             for i in sum.indices { sum[i] += sigma * noise.gaussian() }
@@ -102,6 +129,6 @@ public enum SignatureBuilder {
     /// The noiseless router rows of public documents (the anchor's).
     public static func publicRouterRows(_ stats: [DocumentStatistics], layers L: Int, hidden C: Int) -> [Float] {
         var unused = SeededNoise(seed: 0)
-        return routerRows(stats, layers: L, hidden: C, noiseMultiplier: nil, noise: &unused)
+        return routerRows(SignatureStatistics(stats, layers: L, dimension: C), noiseMultiplier: nil, noise: &unused)
     }
 }
