@@ -8,6 +8,7 @@
 # Usage: benchmarks/migrate-demo.sh [WORKDIR (.demo)]      after scripts/demo.sh (SmolLM2 anchor)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 work=$(realpath "${1:-.demo}")
 bin=$PWD/.build/release/tributary
 [ -f "$work/run/server/tributary.sqlite" ] || { echo "migrate-demo: no demo server in $work/run/server (run scripts/demo.sh)" >&2; exit 1; }
@@ -30,7 +31,7 @@ serve() {
     --operator-key "$work/run/keys/operator.pub" --no-auto-release --probe-bytes 8192 --expert-layers 22-29 \
     --port "$port" --log-level warning "$@" >> "$tmp/serve.log" 2>&1 &
   server_pid=$!
-  for _ in $(seq 1 600); do curl -sf "$url/healthz" >/dev/null && return 0; sleep 0.2; done
+  wait_for "$url/healthz" 120 && return 0
   cat "$tmp/serve.log"; exit 1
 }
 stop() { kill "$server_pid"; wait "$server_pid" || true; server_pid=; }

@@ -15,7 +15,7 @@ work=$(mktemp -d /tmp/tributary-bench-XXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
-wait_for() { for _ in $(seq 1 600); do grep -q "serving on" "$1" && return 0; sleep 0.5; done; cat "$1"; exit 1; }
+source scripts/lib.sh
 duration=${DURATION:-15}
 
 echo "== setup: small anchor, one expert, 1,000,000-entry log"
@@ -28,7 +28,7 @@ echo "== setup: small anchor, one expert, 1,000,000-entry log"
 "$bin" admin enroll --dir "$work/data" --name acme --pubkey "$work/keys/acme.pub" >/dev/null
 "$bin" serve --dir "$work/data" --anchor "$work/anchor" --probe "$work/corpora/public" --port 18080 --probe-tolerance 0.5 --log-level warning > "$work/serve.log" 2>&1 &
 pids+=($!)
-wait_for "$work/serve.log"
+wait_for_line "$work/serve.log" "serving on" 300
 "$bin" submit --server http://127.0.0.1:18080 "$work/acme/bundle" | sed 's/^/   /'
 for _ in $(seq 1 120); do curl -sf http://127.0.0.1:18080/v1/releases/latest >/dev/null && break; sleep 0.5; done
 
@@ -65,7 +65,7 @@ if [ "${1:-}" != "--skip-large" ]; then
   "$bin" serve --dir "$work/large-data" --anchor "$work/large/anchor" --probe "$work/corpora/public/00000.txt" --port 18081 --probe-tolerance 0.5 --log-level warning > "$work/large.log" 2>&1 &
   lpid=$!
   pids+=($lpid)
-  wait_for "$work/large.log"
+  wait_for_line "$work/large.log" "serving on" 300
   "$bin" admin enroll --dir "$work/large-data" --name bench --pubkey "$work/large/keys/bench.pub" >/dev/null
   size=$(stat -c %s "$work/large/bundle/expert.safetensors")
   rss_idle=$(awk '/VmHWM/ { print $2 }' /proc/$lpid/status)

@@ -15,7 +15,7 @@ work=$(mktemp -d /tmp/tributary-tiles-XXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
-wait_for() { for _ in $(seq 1 600); do grep -q "$2" "$1" && return 0; sleep 0.5; done; cat "$1"; exit 1; }
+source scripts/lib.sh
 
 echo "== setup: small anchor, a 1,000,000-entry log"
 "$dev" prepare-corpora --workdir "$work" --documents 60 >/dev/null
@@ -26,7 +26,7 @@ serve() {  # dir port log [args...]
   "$bin" serve --dir "$dir" --anchor "$work/anchor" --probe "$work/corpora/public" --port "$port" --probe-tolerance 0.5 \
     --probe-bytes 4096 --log-level error --operator-key "$work/keys/operator.pub" --no-auto-release "$@" > "$log" 2>&1 &
   pids+=($!)
-  wait_for "$log" "serving on"
+  wait_for_line "$log" "serving on" 300
 }
 "$bin" keygen --name operator --out "$work/keys" >/dev/null
 serve "$work/big" 18090 "$work/big.log"
@@ -42,7 +42,7 @@ for i in 1 2 3; do
   "$bin" witness keygen --name "witness.bench/w$i" --key "$work/w$i.key" >/dev/null
   "$bin" witness serve --key "$work/w$i.key" --state "$work/w$i" --init --log "$origin=$(cat "$work/witnessed/log.pub")" --port $((18100 + i)) > "$work/w$i.log" 2>&1 &
   pids+=($!)
-  wait_for "$work/w$i.log" "tributary witness on"
+  wait_for_line "$work/w$i.log" "tributary witness on" 300
   specs+=(--witness "http://127.0.0.1:$((18100 + i))=$(cat "$work/w$i.key.pub")")
 done
 serve "$work/witnessed" 18091 "$work/witnessed.log" "${specs[@]}" --witness-quorum 3

@@ -7,3 +7,5 @@ SERVER=${SERVER:-http://127.0.0.1:8080}
 ORIGIN=${ORIGIN:-examples.tributary/log}
 mkdir -p "$WORK"
 run() { printf '$ tributary'; printf ' %q' "$@"; printf '\n'; "$TRIBUTARY" "$@"; }
+
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"   # wait_for: bounded, talkative waits

@@ -9,6 +9,7 @@
 # schemathesis reports in $WORK/report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 seconds=${1:-60}
 bin=${TRIBUTARY_BIN:-$PWD/.build/debug/tributary}
 dev=${TRIBUTARY_DEV_BIN:-$PWD/.build/debug/tributary-dev}
@@ -27,8 +28,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
   --operator-key "$d/keys/operator.pub" --log-level warning > "$work/server.log" 2>&1 &
 server_pid=$!
 url=http://127.0.0.1:$port
-for _ in $(seq 1 300); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.1; done
-curl -sf "$url/healthz" >/dev/null || { echo "fuzz-api: the server did not start"; cat "$work/server.log"; exit 1; }
+wait_for "$url/healthz" 60 "" "$work/server.log" || { echo "fuzz-api: the server did not start"; exit 1; }
 
 # Real state for the fuzzer to find: two enrolments, a contribution, a release.
 for org in acme globex; do

@@ -62,10 +62,12 @@ public enum RequestBodies {
     public static func collect(_ request: Request, context: ServiceRequestContext, limit: Int, deadline: Double) async throws -> [UInt8] {
         let clock = InputDeadline(after: deadline, channel: context.channel)
         defer { clock.cancel() }
+        // Also by the clock at every chunk: on a loaded machine the timer may wake after the bytes came.
+        let end = Date().addingTimeInterval(deadline)
         var out = [UInt8]()
         do {
             for try await buffer in request.body {
-                guard !clock.expired else { throw RequestBodyError.timeout(seconds: deadline) }
+                guard !clock.expired, Date() < end else { throw RequestBodyError.timeout(seconds: deadline) }
                 guard out.count + buffer.readableBytes <= limit else { throw RequestBodyError.tooLarge(limit: limit) }
                 out += buffer.readableBytesView
             }

@@ -54,12 +54,13 @@ public final class AggregationServer: Sendable {
             throw TributaryError("server.no_probe", "the harmful-expert probe needs public text: pass --probe PATH")
         }
         var probeOptions = Corpus.LoadOptions()
-        probeOptions.maxTotalBytes = config.probeBytes
+        probeOptions.maxTotalBytes = config.probeBytes ?? ExpertProbe.defaultBytes(anchor.model)
         let probeText = try Corpus.load(paths: config.probe, options: probeOptions)
         let probe = try await pool.run(ownWork: true) {
             ExpertProbe(anchor: anchor, probe: probeText, tolerance: config.policy.probeTolerance, workers: config.computeThreads)
         }
-        logger.info("probe ready", metadata: ["documents": "\(probeText.documents.count)", "anchor_bpb": "\(probe.anchorBitsPerByte)"])
+        logger.info("probe ready", metadata: ["documents": "\(probeText.documents.count)", "bytes": "\(probeText.totalBytes)",
+                                              "anchor_bpb": "\(probe.anchorBitsPerByte)"])
         // The policy in force is in the log: a new one (or the first) is logged before anything it governs.
         let policyIndex = try await store.recordPolicy(PolicyDocument(origin: config.origin, anchorSHA256: anchor.digest, policy: config.policy))
         guard let policyDocument = try await store.currentPolicy()?.document else { throw StoreError.corrupt("no policy in the log") }

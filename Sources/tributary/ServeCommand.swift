@@ -24,7 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("dir"), help: "Data directory.") var directory: String
     @Option(help: "Anchor directory (from `tributary anchor train`).") var anchor: String
     @Option(parsing: .upToNextOption, help: "Public text for the harmful-expert probe.") var probe: [String]
-    @Option(help: "Bytes of the probe text read (a forward pass of the anchor at start and of each contribution).") var probeBytes = 256 * 1024
+    @Option(help: "Bytes of the probe text read (a forward pass of the anchor at start and of each contribution; default: sized from the anchor, 8 to 256 KB).") var probeBytes: Int?
     @Option var host = "127.0.0.1"
     @Option var port = 8080
     @Option(help: "TLS certificate chain (PEM).") var tlsCert: String?

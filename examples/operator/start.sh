@@ -23,5 +23,7 @@ fi
   ${EXPERT_LAYERS:+--expert-layers "$EXPERT_LAYERS"} \
   >"$WORK/server.log" 2>&1 &
 echo $! >"$WORK/server.pid"
-until curl -fsS "$SERVER/healthz" >/dev/null 2>&1; do sleep 0.2; done
+# Bounded: the server computes its probe baseline before it listens (seconds on SmolLM2); STARTUP_LIMIT
+# seconds at most, saying how long it has waited.
+wait_for "$SERVER/healthz" "${STARTUP_LIMIT:-120}" "$(cat "$WORK/server.pid")" "$WORK/server.log"
 echo "serving on $SERVER (pid $(cat "$WORK/server.pid"), log $WORK/server.log); log key: $(cat "$WORK/server/log.pub")"

@@ -10,8 +10,10 @@ public struct ServerConfig: Sendable {
     /// Public text the harmful-expert probe scores contributions on.
     public var probe: [String]
     /// Bytes of the probe text read (the first documents): its cost is a forward pass of the anchor
-    /// at start and of every contribution's 2-expert model, so a pretrained anchor wants less of it.
-    public var probeBytes = 256 * 1024
+    /// at start and of every contribution's 2-expert model. Nil: sized from the anchor
+    /// (`ExpertProbe.defaultBytes`); 256 KB, the byte models' size, kept SmolLM2's server from
+    /// answering `/healthz` for 326 s.
+    public var probeBytes: Int?
     public var host = "127.0.0.1"
     public var port = 8080
     public var tlsCertificate: String?
@@ -119,7 +121,7 @@ public struct ServerConfig: Sendable {
         try check(envelopeDeadlineSeconds > 0 && envelopeDeadlineSeconds <= 3600, "the envelope deadline must be in (0, 3600] s (--envelope-deadline)")
         try check((0...(1 << 30)).contains(minUploadBytesPerSecond), "the minimum upload pace must be 0 to 1 GiB/s (--min-upload-rate)")
         try check((1...100_000).contains(maxPendingUploads), "pending uploads 1...100000 (--max-pending-uploads)")
-        try check((1024...(1 << 30)).contains(probeBytes), "the probe must read 1 KiB to 1 GiB (--probe-bytes)")
+        if let probeBytes { try check((1024...(1 << 30)).contains(probeBytes), "the probe must read 1 KiB to 1 GiB (--probe-bytes)") }
         try check((1...8192).contains(maxGenerateTokens), "generated tokens per request must be in 1...8192")
         try check((1...1 << 24).contains(maxRouteTokens), "routing tokens per request must be in 1...16777216 (--max-route-tokens)")
         if let k = keepReleases { try check(k >= 1, "keep at least one release") }

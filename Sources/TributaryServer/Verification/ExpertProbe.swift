@@ -21,6 +21,15 @@ public struct ExpertProbe: Sendable {
 
     public var limit: Double { anchorBitsPerByte * (1 + tolerance) }
 
+    /// The probe's default size for `anchor`: about 10^12 FLOPs of forward pass (2 × parameters a
+    /// token), in bytes at the tokenizer's rate (1 a token for the byte models, ~4 for BPE), within
+    /// 8 KB to 256 KB. SmolLM2-135M: ~15 KB, ~9 s at ~400 tokens/s; the byte models: 256 KB as before.
+    public static func defaultBytes(_ anchor: Model) -> Int {
+        let tokens = 1e12 / (2 * Double(max(anchor.parameters.count, 1)))
+        let bytes = tokens * (anchor.tokenizer.isBytes ? 1 : 4)
+        return Int(min(256 * 1024, max(8 * 1024, bytes)))
+    }
+
     /// The 2-expert model's probe bits per byte; throws `contribution.harmful` above the limit, and
     /// `contribution.greedy_routing` when in some expert layer the expert takes more than
     /// `maxGateShare` of the probe tokens' gate weight (both from one pass).
