@@ -56,6 +56,7 @@ public final class AggregationServer: Sendable {
         var probeOptions = Corpus.LoadOptions()
         probeOptions.maxTotalBytes = config.probeBytes ?? ExpertProbe.defaultBytes(anchor.model)
         let probeText = try Corpus.load(paths: config.probe, options: probeOptions)
+        logger.info("computing the probe's baseline with the anchor before listening", metadata: ["bytes": "\(probeText.totalBytes)"])
         let probe = try await pool.run(ownWork: true) {
             ExpertProbe(anchor: anchor, probe: probeText, tolerance: config.policy.probeTolerance, workers: config.computeThreads)
         }

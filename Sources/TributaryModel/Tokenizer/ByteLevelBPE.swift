@@ -11,10 +11,12 @@ public final class ByteLevelBPE: @unchecked Sendable {
     public let byteToken: [Int32]
     /// (left id, right id) → (rank, merged id).
     private let merges: [UInt64: (rank: Int32, merged: Int32)]
-    /// Pre-tokens seen before, with their ids (`tokenizers` caches the same way).
+    /// Pre-tokens seen before, with their ids (`tokenizers` caches the same way, and like it only
+    /// pre-tokens of at most `cacheableBytes`: 65,536 random 64 KB words would otherwise hold 4 GB).
     private var cache: [[UInt8]: [Int32]] = [:]
     private let cacheLock = NSLock()
     private let cacheLimit = 1 << 16
+    static let cacheableBytes = 256
 
     /// GPT-2's reversible map from bytes to printable characters: printable Latin-1 bytes map to
     /// themselves, the others to U+0100 upwards in byte order.
@@ -56,15 +58,17 @@ public final class ByteLevelBPE: @unchecked Sendable {
 
     /// The ids of one pre-token, given as its UTF-8 bytes.
     public func encode(word: ArraySlice<UInt8>) -> [Int32] {
-        let key = Array(word)
-        if let hit = cacheLock.withLock({ cache[key] }) { return hit }
+        let key = Array(word), cacheable = word.count <= Self.cacheableBytes
+        if cacheable, let hit = cacheLock.withLock({ cache[key] }) { return hit }
         var symbols = [Int32]()
         symbols.reserveCapacity(word.count)
         for b in word where byteToken[Int(b)] >= 0 { symbols.append(byteToken[Int(b)]) }
         let out = symbols.count > 1 ? mergeAll(symbols) : symbols
-        cacheLock.withLock {
-            if cache.count >= cacheLimit { cache.removeAll(keepingCapacity: true) }
-            cache[key] = out
+        if cacheable {
+            cacheLock.withLock {
+                if cache.count >= cacheLimit { cache.removeAll(keepingCapacity: true) }
+                cache[key] = out
+            }
         }
         return out
     }
