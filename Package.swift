@@ -11,6 +11,10 @@ let package = Package(
     name: "Tributary",
     platforms: [.macOS(.v14)],
     products: [
+        // The formats and the log, for the libFuzzer targets of scripts/fuzz (a package of their own,
+        // since a fuzz target has no main). Neither has unsafe flags; nothing else is a library.
+        .library(name: "TributaryCore", targets: ["TributaryCore"]),
+        .library(name: "TributaryLog", targets: ["TributaryLog"]),
         // What owners, operators and auditors run.
         .executable(name: "tributary", targets: ["tributary"]),
         // Benchmarks, drills and research evaluations, for Tributary's own developers.

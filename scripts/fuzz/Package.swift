@@ -17,5 +17,6 @@ let package = Package(
         .executableTarget(name: "FuzzEnvelope", dependencies: [core], swiftSettings: flags),
         .executableTarget(name: "FuzzBundleArchive", dependencies: [core], swiftSettings: flags),
         .executableTarget(name: "FuzzSignedRequest", dependencies: [core, log], swiftSettings: flags),
+        .executableTarget(name: "FuzzAuditInputs", dependencies: [core, log], swiftSettings: flags),
     ]
 )
