@@ -45,6 +45,7 @@ extension AggregationServer {
                     while offset < chunk.count {
                         offset += try chunk.withUnsafeBytes { try reader.feed(UnsafeRawBufferPointer(rebasing: $0[offset...])) }
                         if reader.pausedAfterFirstEntry {
+                            clock.envelopeArrived()
                             let bytes = try readSmallFile(stage + "/" + BundleArchiveReader.firstEntry, limit: DSSEEnvelope.maxEncodedSize)
                             let a = try await verifier.admit(envelope: bytes, store: store, now: now)
                             // Its log entry must fit an entry bundle: known now, before the bulk arrives

@@ -38,11 +38,12 @@ struct ReplicaTests {
         defer { Task { await s.stop() } }
         final class Holder: @unchecked Sendable { let database: PostgresDatabase; init(_ d: PostgresDatabase) { database = d } }
         let holder = Holder(try PostgresDatabase(location))
+        let holding = Flag()
         let held = Thread {
-            _ = try? holder.database.transaction { Thread.sleep(forTimeInterval: 4) }
+            _ = try? holder.database.transaction { holding.set(true); Thread.sleep(forTimeInterval: 4) }
         }
         held.start()
-        try await Task.sleep(nanoseconds: 500_000_000)
+        for _ in 0..<100 where holding.value == nil { try await Task.sleep(nanoseconds: 50_000_000) }
         let start = Date()
         do {
             try await f.enrol("acme", on: s.server)

@@ -58,6 +58,9 @@ struct Fixture: Sendable {
         var c = ServerConfig(directory: dir, anchor: anchorDir, probe: probe)
         if TestPostgres.selected { c.database = .postgres(TestPostgres.database(for: dir)) }
         c.port = 0
+        // The suite runs its clients and servers in one process on a loaded machine: the envelope
+        // deadline's own tests set it short.
+        c.envelopeDeadlineSeconds = 60
         c.origin = Fixture.origin
         c.operatorKey = operatorKey.verifierKey
         return c

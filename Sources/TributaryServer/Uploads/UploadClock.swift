@@ -14,6 +14,7 @@ public final class UploadClock: @unchecked Sendable {
     let minBytesPerSecond: Double
     private let lock = NSLock()
     private var bytes = 0
+    private var envelopeAt: Date?
     private var admittedAt: Date?
     private var complete = false
     private var expiredBecause: (any CodedError)?
@@ -25,6 +26,8 @@ public final class UploadClock: @unchecked Sendable {
     }
 
     func received(_ n: Int) { lock.withLock { bytes += n } }
+    /// The envelope's last byte arrived: its deadline is met (checking it is the server's time).
+    func envelopeArrived() { lock.withLock { envelopeAt = Date() } }
     func admitted() { lock.withLock { admittedAt = Date() } }
     /// Every byte arrived: verification's time is not the uploader's.
     func bodyComplete() { lock.withLock { complete = true } }
@@ -35,11 +38,13 @@ public final class UploadClock: @unchecked Sendable {
             guard !complete else { return nil }
             let elapsed = now.timeIntervalSince(start)
             if elapsed > totalSeconds { return ArchiveError.timeout(seconds: Int(totalSeconds)) }
-            if admittedAt == nil {
+            if envelopeAt == nil {
                 return elapsed > envelopeSeconds ? UploadPaceError.envelopeLate(seconds: envelopeSeconds) : nil
             }
-            // After the envelope's time, the average pace since the start.
-            let paced = elapsed - envelopeSeconds
+            // From admission on (the server's own checks are not the uploader's time), after a grace of
+            // the envelope's time, the average pace since the start.
+            guard let admittedAt else { return nil }
+            let paced = now.timeIntervalSince(admittedAt) - envelopeSeconds
             if paced > 0, Double(bytes) < minBytesPerSecond * paced {
                 return UploadPaceError.tooSlow(bytesPerSecond: Double(bytes) / elapsed, minimum: minBytesPerSecond)
             }
