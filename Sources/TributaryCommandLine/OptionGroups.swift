@@ -174,8 +174,15 @@ public struct PrivacyArguments: ParsableArguments {
 
 public func formatBPB(_ e: Evaluation) -> String { String(format: "%.4f bits/byte over %d bytes", e.bitsPerByte, e.bytes) }
 
-/// Peak resident set size of this process, in MiB.
+/// Peak resident set size of this process, in MiB: `VmHWM` of /proc/self/status, the high-water mark
+/// of this program's own memory. (`getrusage`'s ru_maxrss also counts the image a forked parent had
+/// before the exec: a tiny run started by a 2.5 GB test runner read 2.5 GB.)
 public func peakRSSMiB() -> Double {
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+       let kb = Double(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "") {
+        return kb / 1024
+    }
     var u = rusage()
     getrusage(RUSAGE_SELF.rawValue, &u)
     return Double(u.ru_maxrss) / 1024
