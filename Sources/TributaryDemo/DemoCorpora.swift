@@ -13,6 +13,12 @@ public struct DemoCorpora: Sendable {
         /// Source directories and the file-name endings taken from them.
         public let sources: [(path: String, endings: [String])]
         public let packages: [String]
+        public init(name: String, description: String, sources: [(path: String, endings: [String])], packages: [String]) {
+            self.name = name
+            self.description = description
+            self.sources = sources
+            self.packages = packages
+        }
     }
 
     public static let publicDomain = "public"
@@ -131,7 +137,7 @@ public struct DemoCorpora: Sendable {
     /// the whole tree and is the same on every machine with the same packages), each cut to
     /// `bytesPerDocument`. SHA-256, not the BLAKE2b that decides the train/held-out split: picking by
     /// the split's own hash would put most picked documents on one side of it.
-    func preparePrivate(_ domain: Domain, into dir: String, log: (String) -> Void) throws -> Int {
+    public func preparePrivate(_ domain: Domain, into dir: String, log: (String) -> Void) throws -> Int {
         if let n = existing(dir) { return n }
         var files = [String]()
         let fm = FileManager.default

@@ -1,0 +1,41 @@
+import Foundation
+import TributaryCore
+import TributaryDemo
+import TributaryModel
+
+/// The routing-signature benchmark's text: one Debian package's files per domain (the demo's three
+/// private domains and eight more), and the public text the signature space is fitted on.
+public enum StudyCorpora {
+    static func domain(_ name: String, _ description: String, _ path: String, _ endings: [String], _ package: String) -> DemoCorpora.Domain {
+        DemoCorpora.Domain(name: name, description: description, sources: [(path, endings)], packages: [package])
+    }
+
+    /// Owners' domains: code, configuration and documentation of ten packages.
+    public static let owners: [DemoCorpora.Domain] = DemoCorpora.privateDomains + [
+        domain("python", "Python's standard library", "/usr/lib/python3.11", [".py"], "libpython3.11-stdlib"),
+        domain("vim", "Vim's runtime scripts", "/usr/share/vim", [".vim"], "vim-runtime"),
+        domain("postgresql", "PostgreSQL's extension scripts", "/usr/share/postgresql/15/extension", [".sql"], "postgresql-15"),
+        domain("bash-completion", "bash completion scripts", "/usr/share/bash-completion/completions", [""], "bash-completion"),
+        domain("xkb", "X keyboard symbol maps", "/usr/share/X11/xkb/symbols", [""], "xkb-data"),
+        domain("git-docs", "Git's documentation", "/usr/share/doc/git", [".txt"], "git"),
+        domain("glibc-bits", "glibc's internal headers", "/usr/include/x86_64-linux-gnu/bits", [".h"], "libc6-dev"),
+    ]
+
+    /// Public code and configuration, from packages no owner uses: what a signature space fitted on
+    /// prose alone cannot represent (headers, scripts, maps).
+    public static let publicCode: [DemoCorpora.Domain] = [
+        domain("public-go", "Go's standard library", "/usr/share/go-1.19/src", [".go"], "golang-1.19-src"),
+        domain("public-poms", "Maven project descriptors (XML)", "/usr/share/maven-repo", [".pom"], "maven-repo-helper"),
+    ]
+
+    /// Where a domain's documents are written.
+    public static func directory(_ workdir: String, _ name: String) -> String { workdir + "/study/" + name }
+
+    /// Writes every owner domain (up to `documents` files each, `bytes` each) and the demo's public
+    /// text; skips what is there.
+    public static func prepare(workdir: String, documents: Int, bytes: Int, log: (String) -> Void) throws {
+        let corpora = DemoCorpora(documentsPerDomain: documents, bytesPerDocument: bytes)
+        try corpora.prepare(workdir: workdir, log: log)
+        for d in owners + publicCode { _ = try corpora.preparePrivate(d, into: directory(workdir, d.name), log: log) }
+    }
+}
