@@ -39,8 +39,8 @@ done
 # took seconds over (O(n^2)); a heap of merges takes O(n log n), as tokenizers does.
 "$py" -c 'import random; random.seed(7); print("".join(random.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(65536)), end="")' > "$out/letters.txt"
 "$bin" bench-tokenize --model "$anchor" --file "$out/letters.txt" --json > "$out/tok-ours-letters.json"
-tokenize_hf() { RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false "$py" - "$anchor/tokenizer.json" "$1"; }
-tokenize_hf "$out/letters.txt" > "$out/tok-hf-letters.json" <<'PY'
+# Hugging Face tokenizers on a file, one thread, best of 5 (the same measure as bench-tokenize).
+cat > "$out/tokenize_hf.py" <<'PY'
 import json, sys, time, tokenizers
 tok = tokenizers.Tokenizer.from_file(sys.argv[1])
 text = open(sys.argv[2], encoding="utf-8", errors="replace").read()
@@ -50,16 +50,10 @@ for _ in range(5):
 b = len(text.encode("utf-8"))
 print(json.dumps({"bytes": b, "tokens": n, "seconds": best, "bytesPerSecond": b / best, "version": tokenizers.__version__}))
 PY
-RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false "$py" - "$anchor/tokenizer.json" "$out/text.txt" > "$out/tok-hf.json" <<'PY'
-import json, sys, time, tokenizers
-tok = tokenizers.Tokenizer.from_file(sys.argv[1])
-text = open(sys.argv[2], encoding="utf-8", errors="replace").read()
-best, n = float("inf"), 0
-for _ in range(5):
-    t0 = time.perf_counter(); n = len(tok.encode(text, add_special_tokens=False).ids); best = min(best, time.perf_counter() - t0)
-b = len(text.encode("utf-8"))
-print(json.dumps({"bytes": b, "tokens": n, "seconds": best, "bytesPerSecond": b / best, "version": tokenizers.__version__}))
-PY
+for f in text letters; do
+  suffix=${f/text/}; suffix=${suffix:+-$suffix}
+  RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false "$py" "$out/tokenize_hf.py" "$anchor/tokenizer.json" "$out/$f.txt" > "$out/tok-hf$suffix.json"
+done
 "$py" - "$out" <<'PY'
 import json, os, sys
 d = sys.argv[1]

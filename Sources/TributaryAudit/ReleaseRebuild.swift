@@ -28,7 +28,7 @@ public struct ReleaseRebuild: Sendable {
                 continue  // absent: then the identity below is computed without it
             }
         }
-        let anchorSHA = try ModelFiles.identity(of: anchorDir)
+        let anchorSHA = try AnchorLayout.identity(of: anchorDir)
         guard anchorSHA == m.anchorSHA256 else {
             throw TributaryError("audit.anchor_mismatch", "the served anchor's identity (config, weights, tokenizer) is \(anchorSHA.prefix(16))…, release \(m.release) names \(m.anchorSHA256.prefix(16))…")
         }

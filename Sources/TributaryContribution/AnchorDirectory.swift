@@ -32,7 +32,7 @@ public struct AnchorDirectory: Sendable {
     }
 
     /// The anchor's identity: config, weights and tokenizer (`ModelFiles.identity`).
-    public static func digest(_ dir: String) throws -> String { try ModelDirectory.digest(dir) }
+    public static func digest(_ dir: String) throws -> String { try AnchorLayout.identity(of: dir) }
 
     public static func load(_ path: String) throws -> AnchorDirectory {
         let model = try ModelDirectory.load(path)

@@ -158,19 +158,14 @@ import TributaryWitness
             seen.set(gone)
             return Response(status: .ok)
         }
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
-        let task = Task { try await app.run() }
-        defer { task.cancel() }
-        var it = ports.makeAsyncIterator()
-        let port = try #require(await it.next())
-        do {
-            let c = try RawConnection(port: port)
-            #expect(c.send("POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"))
-            try await Task.sleep(nanoseconds: 200_000_000)
-        }   // closed here
-        for _ in 0..<100 where seen.value == nil { try await Task.sleep(nanoseconds: 100_000_000) }
+        try await withApplication(router) { port in
+            do {
+                let c = try RawConnection(port: port)
+                #expect(c.send("POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"))
+                try await Task.sleep(nanoseconds: 200_000_000)
+            }   // closed here
+            for _ in 0..<100 where seen.value == nil { try await Task.sleep(nanoseconds: 100_000_000) }
+        }
         #expect(seen.value == true, "the handler did not see its client leave")
         // Queued work of a client that left never runs.
         let pool = ComputePool(width: 1, queue: 4)

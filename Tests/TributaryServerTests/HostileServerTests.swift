@@ -14,14 +14,7 @@ import TributaryLog
         for (path, bytes) in routes {
             router.get(RouterPath(path)) { _, _ -> Response in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: bytes))) }
         }
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
-        let task = Task { try await app.run() }
-        defer { task.cancel() }
-        var it = ports.makeAsyncIterator()
-        guard let port = await it.next() else { throw TributaryError("test.server", "the fake server did not start") }
-        try await body(try TributaryClient(server: "http://127.0.0.1:\(port)"))
+        try await withApplication(router) { port in try await body(try TributaryClient(server: "http://127.0.0.1:\(port)")) }
     }
 
     /// `verify-inclusion` against a server whose signed checkpoint covers the index but which returns

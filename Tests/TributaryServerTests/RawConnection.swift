@@ -1,4 +1,6 @@
 import Foundation
+import Hummingbird
+import TributaryCore
 
 /// A plain TCP connection to a test server on loopback, for what an HTTP client library will not do:
 /// send half a request, trickle a body, see when the server closes.
@@ -54,4 +56,17 @@ final class RawConnection: @unchecked Sendable {
         guard text.hasPrefix("HTTP/1.1 ") else { return nil }
         return Int(text.dropFirst(9).prefix(3))
     }
+}
+
+/// Runs `router` as an HTTP application on a loopback port of its own while `body` runs.
+func withApplication<Context: RequestContext>(_ router: Router<Context>, _ body: (Int) async throws -> Void) async throws
+    where Context.Source == ApplicationRequestContextSource {
+    let (ports, continuation) = AsyncStream<Int>.makeStream()
+    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                          onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
+    let task = Task { try await app.run() }
+    defer { task.cancel() }
+    var it = ports.makeAsyncIterator()
+    guard let port = await it.next() else { throw TributaryError("test.server", "the test application did not start") }
+    try await body(port)
 }

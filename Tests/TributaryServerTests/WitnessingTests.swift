@@ -78,7 +78,8 @@ struct WitnessedLog {
 }
 
 /// Polls until the server publishes a checkpoint of at least `size`.
-func waitForPublished(_ s: RunningServer, size: UInt64, timeout: Double = 10) async throws -> String {
+/// (30 s: on a loaded CI machine the retry loop's 2 s turns come late.)
+func waitForPublished(_ s: RunningServer, size: UInt64, timeout: Double = 30) async throws -> String {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if let p = try await s.server.store.publishedCheckpoint(), p.size >= size { return p.note }

@@ -14,9 +14,9 @@ public enum ModelFiles {
     /// A model directory's identity (the anchor digest of every statement, manifest and check):
     /// SHA-256 over one line `name sha256hex\n` per identity file, in `identityFiles` order; the
     /// tokenizer's line only when the directory has one. Config and weights must exist.
-    public static func identity(of dir: String) throws -> String {
+    public static func identity(of dir: String, also extra: [String] = []) throws -> String {
         var lines = ""
-        for name in identityFiles {
+        for name in identityFiles + extra {
             let path = dir + "/" + name
             if name == tokenizer && !FileManager.default.fileExists(atPath: path) { continue }
             lines += name + " " + Hex.encode(try SHA256.digest(fileAt: path, noFollow: false).digest) + "\n"
@@ -44,4 +44,19 @@ public enum AnchorLayout {
     public static let publishedFiles = [ModelFiles.config, ModelFiles.weights, ModelFiles.tokenizer, routingFile]
     /// Files an anchor may lack: the built-in byte-level models have no tokenizer file.
     public static let optionalFiles: Set<String> = [ModelFiles.tokenizer]
+    /// The tensor of the routing file that makes it part of the anchor's identity (protocol/SPEC.md §6.1).
+    public static let signatureSpaceTensor = "signature_projection"
+
+    /// An anchor's identity: its model's (`ModelFiles.identity`), and its routing file's digest too when
+    /// that file holds a signature space — where every routing signature lives, so a statement naming
+    /// the anchor names the space. Anchors made before signature spaces keep the model's identity, so
+    /// their logs audit as they did.
+    public static func identity(of dir: String) throws -> String {
+        let routing = dir + "/" + routingFile
+        guard FileManager.default.fileExists(atPath: routing),
+              (try? SafetensorsFile(path: routing))?.tensors.contains(where: { $0.name == signatureSpaceTensor }) == true else {
+            return try ModelFiles.identity(of: dir)
+        }
+        return try ModelFiles.identity(of: dir, also: [routingFile])
+    }
 }

@@ -106,41 +106,24 @@ public func syncDirectory(of path: String) {
 
 /// Reads a whole small file, refusing anything larger than `limit` bytes and (by default) symlinks.
 public func readSmallFile(_ path: String, limit: Int, noFollow: Bool = true) throws -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_CLOEXEC | (noFollow ? O_NOFOLLOW : 0))
-    guard fd >= 0 else { throw FileSystemError.posix("open", path, errno) }
-    defer { close(fd) }
-    var st = stat()
-    guard fstat(fd, &st) == 0 else { throw FileSystemError.posix("stat", path, errno) }
-    guard (st.st_mode & S_IFMT) == S_IFREG else { throw FileSystemError.other(path, "not a regular file") }
-    guard st.st_size <= limit else {
-        throw FileSystemError(code: "io.too_large", message: "\(path): \(st.st_size) bytes, more than the limit of \(limit)")
-    }
-    var out = [UInt8](repeating: 0, count: Int(st.st_size))
-    var offset = 0
-    while offset < out.count {
-        let n = out.withUnsafeMutableBytes { read(fd, $0.baseAddress! + offset, $0.count - offset) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw FileSystemError.posix("read", path, errno)
-        }
-        if n == 0 { break }
-        offset += n
-    }
-    guard offset == out.count else { throw FileSystemError.other(path, "file shrank while being read") }
-    return out
+    try readRegularFile(path, limit: limit, noFollow: noFollow, secret: false)
 }
 
 /// Reads a secret — a private key, a database password — refusing a file its group or others can
 /// read or write (`key.permissions`), checked on the file opened, not on the name. Every secret the
 /// tools read goes through here: the server's log key, `admin migrate`'s, users' keys, password files.
 public func readSecretFile(_ path: String, limit: Int = 4096) throws -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    try readRegularFile(path, limit: limit, noFollow: false, secret: true)
+}
+
+private func readRegularFile(_ path: String, limit: Int, noFollow: Bool, secret: Bool) throws -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC | (noFollow ? O_NOFOLLOW : 0))
     guard fd >= 0 else { throw FileSystemError.posix("open", path, errno) }
     defer { close(fd) }
     var st = stat()
     guard fstat(fd, &st) == 0 else { throw FileSystemError.posix("stat", path, errno) }
     guard (st.st_mode & S_IFMT) == S_IFREG else { throw FileSystemError.other(path, "not a regular file") }
-    guard st.st_mode & 0o077 == 0 else {
+    if secret && st.st_mode & 0o077 != 0 {
         throw TributaryError("key.permissions", "\(path) is readable by others (mode \(String(st.st_mode & 0o777, radix: 8))); run chmod 600 \(path)")
     }
     guard st.st_size <= limit else {
@@ -150,9 +133,14 @@ public func readSecretFile(_ path: String, limit: Int = 4096) throws -> [UInt8] 
     var offset = 0
     while offset < out.count {
         let n = out.withUnsafeMutableBytes { read(fd, $0.baseAddress! + offset, $0.count - offset) }
-        if n < 0 { if errno == EINTR { continue }; secureZero(&out); throw FileSystemError.posix("read", path, errno) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            if secret { secureZero(&out) }
+            throw FileSystemError.posix("read", path, errno)
+        }
         if n == 0 { break }
         offset += n
     }
-    return Array(out[..<offset])
+    guard offset == out.count else { throw FileSystemError.other(path, "file shrank while being read") }
+    return out
 }
