@@ -171,10 +171,15 @@ struct ReleaseVerifier {
         if !extra.isEmpty {
             report.fail("audit.release_tensor_mismatch", "release \(m.release) holds tensors no anchor or contribution accounts for: \(extra.sorted().prefix(5).joined(separator: ", "))")
         }
-        // The routing index carries exactly the published centroids and the anchor's embedding centre.
+        // The routing index carries exactly the published centroids and the anchor's signature space.
         let index = try SafetensorsFile(path: dir + "/routing-index.safetensors")
-        if try !same(index, TensorNames.embeddingCenter, anchorRouting, TensorNames.embeddingCenter) || !same(index, TensorNames.indexCentroids(0), anchorRouting, TensorNames.centroids) {
-            report.fail("audit.release_tensor_mismatch", "release \(m.release): the routing index's anchor entry is not the anchor's")
+        let spaceNames = anchorRouting.tensors.contains { $0.name == TensorNames.signatureProjection }
+            ? [TensorNames.signatureCenter, TensorNames.signatureProjection] : [TensorNames.embeddingCenter]
+        let sameSpace = try spaceNames.allSatisfy { try same(index, $0, anchorRouting, $0) }
+            && index.metadata[TensorNames.signatureSpaceMetadataKey] == anchorRouting.metadata[TensorNames.signatureSpaceMetadataKey]
+        let sameAnchorEntry = try same(index, TensorNames.indexCentroids(0), anchorRouting, TensorNames.centroids)
+        if !sameSpace || !sameAnchorEntry {
+            report.fail("audit.release_tensor_mismatch", "release \(m.release): the routing index's signature space or anchor entry is not the anchor's")
         }
         if try !same(index, TensorNames.indexCounts(0), anchorRouting, TensorNames.centroidCounts) {
             report.fail("audit.release_tensor_mismatch", "release \(m.release): the routing index's anchor counts are not the anchor's")
@@ -185,7 +190,10 @@ struct ReleaseVerifier {
             if let policy = policies[m.experts[i].contribution] {
                 do {
                     try policy.checkRouting(rows: try routing.floats(TensorNames.routerRows), anchorRows: anchorRows, expertLayers: expertLayers,
-                                            dimension: C, centroids: try routing.floats(TensorNames.centroids))
+                                            hidden: C, centroids: try routing.floats(TensorNames.centroids),
+                                            counts: try routing.floats(TensorNames.centroidCounts),
+                                            centroidDimension: try routing.info(TensorNames.centroids).shape.last ?? C,
+                                            sumNoise: try RoutingParameters(file: routing, path: files.routing).privacy.noiseMultipliers[.centroidSums])
                 } catch {
                     report.fail("audit.policy_violation", "release \(m.release): contribution \(m.experts[i].contribution) was accepted beyond the routing bounds of its policy: \(error)")
                 }
@@ -196,7 +204,7 @@ struct ReleaseVerifier {
             }
         }
         // And nothing else: an index entry the router would read but nobody accounts for.
-        let indexNames = Set([TensorNames.embeddingCenter] + (0..<E).flatMap { [TensorNames.indexCentroids($0), TensorNames.indexCounts($0)] })
+        let indexNames = Set(spaceNames + (0..<E).flatMap { [TensorNames.indexCentroids($0), TensorNames.indexCounts($0)] })
         if Set(index.tensors.map(\.name)) != indexNames {
             report.fail("audit.release_tensor_mismatch", "release \(m.release): the routing index holds other tensors than the \(E) experts' centroids and counts")
         }

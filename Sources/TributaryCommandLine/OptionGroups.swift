@@ -146,13 +146,37 @@ extension TrainingArguments {
     }
 }
 
+/// How the anchor's signature space is fitted on its public text (`SignatureSpace.Recipe`).
+public struct SignatureSpaceArguments: ParsableArguments {
+    @Option(help: "Anchor layer whose mean state the signature space measures (default: 30% of the way up; the layer count: the final state).")
+    public var signatureLayer: Int?
+    @Option(help: "Dimensions of the signature space.") public var signatureDimension = SignatureSpace.Recipe().dimension
+    @Option(help: "Top public directions dropped before those kept.") public var signatureDrop = SignatureSpace.Recipe().drop
+    @Flag(inversion: .prefixedNo, help: "Whiten the kept directions (scale each by 1/√its public variance).")
+    public var signatureWhiten = SignatureSpace.Recipe().whiten
+
+    public init() {}
+
+    public var recipe: SignatureSpace.Recipe {
+        var r = SignatureSpace.Recipe()
+        r.layer = signatureLayer
+        r.dimension = signatureDimension
+        r.drop = signatureDrop
+        r.whiten = signatureWhiten
+        return r
+    }
+}
+
 public struct PrivacyArguments: ParsableArguments {
     @Option(help: "Total differential-privacy epsilon of the routing signature.") public var epsilon: Double = 1
     @Option(help: "Total differential-privacy delta.") public var delta: Double = 1e-6
     @Flag(help: "No differential privacy (experiments only; written into the statement, servers may refuse it).") public var noDp = false
-    @Option(help: "Centroids to fit (clusters below --min-cluster-size are dropped).") public var clusters = 2
+    @Option(help: "Centroids to fit (clusters below --min-cluster-size are dropped); default: as many as the documents afford at this ε (one DP mean below a few hundred).")
+    public var clusters: Int?
     @Option(help: "DP-Lloyd iterations (with more than one cluster).") public var iterations = 2
-    @Option(help: "Smallest (noisy) cluster size that is published.") public var minClusterSize = 32
+    @Option(help: "Smallest (noisy) cluster size that is published.") public var minClusterSize = SignatureOptions().minClusterSize
+    @Option(help: "Stop unless the released signature routes at least this share of your own documents to your expert (0: publish whatever it routes).")
+    public var minSelfRouting = SignatureOptions().minSelfRouting
     @Option(help: "Router rows to publish: trained (FlexOlmo; not covered by DP) or dp-mean (covered; kept frozen in training).")
     public var routerRows = RouterRowSource.trained
 
@@ -166,6 +190,7 @@ public struct PrivacyArguments: ParsableArguments {
         o.clusters = clusters
         o.iterations = iterations
         o.minClusterSize = minClusterSize
+        o.minSelfRouting = minSelfRouting
         o.routerRowSource = routerRows
         o.seed = seed
         return o

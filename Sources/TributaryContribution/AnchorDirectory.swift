@@ -6,8 +6,10 @@ import TributaryRouting
 /// The public anchor on disk: a dense Llama model plus what every party needs to route against it.
 ///
 ///     DIR/config.json, DIR/model.safetensors   the model (transformers layout)
-///     DIR/routing.safetensors                  router_rows [L, C], embedding_center [C], and the
-///                                              public corpus's centroids [k, C] / centroid_counts [k]
+///     DIR/routing.safetensors                  router_rows [L, C]; the signature space: signature_center
+///                                              [C] and signature_projection [d, C] (anchors made before
+///                                              spaces: embedding_center [C], d = C); the public corpus's
+///                                              centroids [k, d] / centroid_counts [k]
 ///     DIR/anchor.json                          digest and how the anchor was made
 public struct AnchorDirectory: Sendable {
     public static let routingFile = AnchorLayout.routingFile
@@ -19,13 +21,13 @@ public struct AnchorDirectory: Sendable {
     public let digest: String
     /// The anchor's router row per layer, [L * C].
     public let routerRows: [Float]
-    /// The mean raw sequence embedding of the public corpus, [C]: subtracted from every embedding.
-    public let embeddingCenter: [Float]
+    /// Where every routing signature against this anchor lives (`SignatureSpace`).
+    public let space: SignatureSpace
 
     /// What FlexOlmo expert training freezes.
     public var trainingAnchor: ExpertTraining.Anchor { .init(model: model, routerRows: routerRows, identity: digest) }
 
-    /// The centroids of the public corpus (the anchor's routing entry), [k, C] and [k].
+    /// The centroids of the public corpus (the anchor's routing entry), [k, d] and [k].
     public func publicCentroids() throws -> (centroids: [Float], counts: [Float]) {
         let f = try SafetensorsFile(path: path + "/" + Self.routingFile)
         return (try f.floats(TensorNames.centroids), try f.floats(TensorNames.centroidCounts))
@@ -49,33 +51,38 @@ public struct AnchorDirectory: Sendable {
         guard rows.count == c.numLayers * c.hiddenSize else {
             throw TributaryError("anchor.incomplete", "\(routingPath): \(TensorNames.routerRows) has \(rows.count) values, expected \(c.numLayers) x \(c.hiddenSize)")
         }
-        let center = try routing.floats(TensorNames.embeddingCenter)
-        guard center.count == c.hiddenSize else {
-            throw TributaryError("anchor.incomplete", "\(routingPath): \(TensorNames.embeddingCenter) has \(center.count) values, expected \(c.hiddenSize)")
+        let space = try SignatureSpace.read(routing, path: routingPath, layers: c.numLayers, hidden: c.hiddenSize)
+        let centroids = try routing.info(TensorNames.centroids)
+        guard centroids.shape.count == 2, centroids.shape[1] == space.dimension else {
+            throw TributaryError("anchor.incomplete", "\(routingPath): \(TensorNames.centroids) has shape \(centroids.shape), expected [k, \(space.dimension)]")
         }
-        return AnchorDirectory(path: path, model: model, digest: try digest(path), routerRows: rows, embeddingCenter: center)
+        return AnchorDirectory(path: path, model: model, digest: try digest(path), routerRows: rows, space: space)
     }
 
-    /// Writes DIR/routing.safetensors for `model` from public text: the embedding centre (the mean raw
-    /// embedding), the router rows (noiseless: the text is public) and `clusters` centroids of the
-    /// centred embeddings (plain k-means, 10 iterations). The one place an anchor's routing entry is made.
-    public static func writeRouting(model: Model, publicText: Corpus, clusters: Int, seed: UInt64, workers: Int, to dir: String) throws {
+    /// Writes DIR/routing.safetensors for `model` from public text: the signature space fitted on it
+    /// (`recipe`), the router rows (noiseless: the text is public) and `clusters` centroids of the public
+    /// documents' points (plain k-means, 10 iterations). The one place an anchor's routing entry is made.
+    @discardableResult
+    public static func writeRouting(model: Model, publicText: Corpus, clusters: Int, space recipe: SignatureSpace.Recipe = .init(),
+                                    seed: UInt64, workers: Int, to dir: String) throws -> SignatureSpace {
         let c = model.config, L = c.numLayers, C = c.hiddenSize
-        var stats = Evaluator.documentStatistics(model: model, corpus: publicText, workers: workers)
-        let center = DocumentStatistics.center(stats)
-        stats = stats.map { $0.centred(on: center) }
+        let stats = Evaluator.documentStatistics(model: model, corpus: publicText, workers: workers)
+        let space = try recipe.fit(stats, layers: L, hidden: C)
+        let publicStats = SignatureStatistics(stats, space: space, layers: L, hidden: C)
         var unused = SeededNoise(seed: seed)
         let fit = LloydClustering(clusters: clusters, iterations: 10, sumNoise: nil, countNoise: nil, minClusterSize: 1, initSeed: seed)
-            .fit(points: stats.flatMap(\.embedding), dimension: C, noise: &unused)
+            .fit(points: publicStats.points, dimension: space.dimension, noise: &unused)
         let params = RoutingParameters(centroids: fit.k, dimension: C, layers: L, routerRowSource: .trained,
                                        privacy: PrivacyParameters(enabled: false, mechanism: "none", accountant: "none", epsilon: nil,
                                                                   delta: nil, clipNorm: 1, noiseMultipliers: [:], minClusterSize: 1,
-                                                                  iterations: 10))
+                                                                  iterations: 10),
+                                       space: space.parameters)
         var w = SafetensorsWriter(metadata: [BundleLayout.routingMetadataKey: JSONWriter.string(params.json)])
-        w.add(TensorNames.routerRows, shape: [L, C], values: SignatureBuilder.publicRouterRows(stats, layers: L, hidden: C))
-        w.add(TensorNames.embeddingCenter, shape: [C], values: center)
-        w.add(TensorNames.centroids, shape: [fit.k, C], values: fit.centroids)
+        w.add(TensorNames.routerRows, shape: [L, C], values: SignatureBuilder.publicRouterRows(publicStats))
+        space.add(to: &w)
+        w.add(TensorNames.centroids, shape: [fit.k, space.dimension], values: fit.centroids)
         w.add(TensorNames.centroidCounts, shape: [fit.k], values: fit.counts)
         try w.write(to: dir + "/" + routingFile)
+        return space
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import TributaryCore
 import TributaryModel
+import TributaryRouting
 
 /// A pretrained model as a Tributary anchor: from a GGUF file (llama.cpp's format; SmolLM2 ships as
 /// one) or a Hugging Face directory, into an anchor directory that transformers also loads as it is.
@@ -156,7 +157,7 @@ extension AnchorImport {
     /// (where it came from; informative). Built in a temporary sibling and renamed into place, so
     /// `out` holds a whole anchor or nothing; an existing, non-empty `out` is refused.
     public static func write(model: Model, source: JSONValue, chatTemplate: String? = nil, publicText: Corpus, clusters: Int,
-                             seed: UInt64, workers: Int, out: String, progress: ProgressReporter?) throws -> String {
+                             space: SignatureSpace.Recipe = .init(), seed: UInt64, workers: Int, out: String, progress: ProgressReporter?) throws -> String {
         let fm = FileManager.default
         if let contents = try? fm.contentsOfDirectory(atPath: out), !contents.isEmpty {
             throw fail("anchor.exists", "\(out) exists and is not empty; choose another --out or remove it")
@@ -176,8 +177,10 @@ extension AnchorImport {
             ])
             try AtomicFileWriter.write(JSONWriter.serialize(tokenizerConfig) + [0x0a], to: tmp + "/" + ChatTemplate.configFile)
         }
-        progress?.log("computing the anchor's router rows and \(clusters) centroids over \(publicText.documents.count) public documents (\(publicText.totalBytes) bytes)")
-        try AnchorDirectory.writeRouting(model: model, publicText: publicText, clusters: clusters, seed: seed, workers: workers, to: tmp)
+        progress?.log("computing the anchor's signature space, router rows and \(clusters) centroids over \(publicText.documents.count) public documents (\(publicText.totalBytes) bytes)")
+        let fitted = try AnchorDirectory.writeRouting(model: model, publicText: publicText, clusters: clusters, space: space, seed: seed,
+                                                      workers: workers, to: tmp)
+        progress?.log("signature space: layer \(fitted.layer) of \(model.config.numLayers), \(fitted.dimension) dimensions")
         let digest = try AnchorDirectory.digest(tmp)
         let summary = JSONValue.object([
             ("digest", .object([("sha256", .string(digest))])),

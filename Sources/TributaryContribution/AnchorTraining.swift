@@ -1,6 +1,7 @@
 import Foundation
 import TributaryCore
 import TributaryModel
+import TributaryRouting
 
 /// `tributary anchor train`: dense pretraining on public text, then the anchor directory.
 public enum AnchorTraining {
@@ -14,7 +15,7 @@ public enum AnchorTraining {
     /// Trains from scratch (or resumes from `out/checkpoints`) and writes the anchor directory, with
     /// `clusters` public centroids as the anchor's routing entry.
     public static func train(config: ModelConfig, train: Corpus, heldOut: Corpus?, options: TrainingOptions, clusters: Int,
-                             out: String, restart: Bool, progress: ProgressReporter?) throws -> Result {
+                             space: SignatureSpace.Recipe = .init(), out: String, restart: Bool, progress: ProgressReporter?) throws -> Result {
         try config.validate()
         guard !config.isMoE else { throw TributaryError("anchor.not_dense", "the anchor must be dense") }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -28,7 +29,8 @@ public enum AnchorTraining {
         guard !result.stoppedEarly else { return Result(training: result, digest: "", heldOut: nil) }
         progress?.log("computing the anchor's router rows and centroids over \(train.documents.count) public documents")
         try ModelDirectory.save(model, to: out)
-        try AnchorDirectory.writeRouting(model: model, publicText: train, clusters: clusters, seed: options.seed, workers: options.workers, to: out)
+        try AnchorDirectory.writeRouting(model: model, publicText: train, clusters: clusters, space: space, seed: options.seed,
+                                         workers: options.workers, to: out)
         let digest = try AnchorDirectory.digest(out)
         let held = heldOut.map { Evaluator.evaluate(model: model, corpus: $0, workers: options.workers) }
         let summary = JSONValue.object([

@@ -34,7 +34,7 @@ public enum CombinedModel {
             index.append(.init(name: c.name, centroids: c.signature.centroids, counts: c.signature.counts))
         }
         let model = try ExpertAssembly.combine(anchor: anchor.model, anchorRows: anchor.routerRows, experts: experts, rows: rows, topK: topK)
-        return (model, RoutingIndex(dimension: anchor.model.config.hiddenSize, center: anchor.embeddingCenter, experts: index))
+        return (model, RoutingIndex(space: anchor.space, experts: index))
     }
 }
 

@@ -42,51 +42,55 @@ public enum ContributionPipeline {
     /// (beyond C values a document for its embedding).
     public static func train<N: NoiseSource>(anchor: AnchorDirectory, data: DocumentSource, publicText: DocumentSource? = nil, publicEvery: Int = 2,
                                              expertLayers: [Int]? = nil, training: TrainingOptions,
-                                             signature o: SignatureOptions, out: String, restart: Bool, progress: ProgressReporter?,
+                                             signature requested: SignatureOptions, out: String, restart: Bool, progress: ProgressReporter?,
                                              noise: inout N) throws -> Result {
         let c = anchor.model.config, L = c.numLayers, C = c.hiddenSize
-        let plan = try SignatureBuilder.plan(o)
         try training.validate(contextLength: c.contextLength)
         let fm = FileManager.default
         try fm.createDirectory(atPath: out + "/bundle", withIntermediateDirectories: true)
         let summary = try data.summary()
         guard summary.documents > 0 else { throw TributaryError("corpus.empty", "no private documents to train on") }
+        let (o, why) = try requested.resolved(documents: summary.documents, dimension: anchor.space.dimension)
+        let plan = try SignatureBuilder.plan(o)
 
         // The run's identity: a DP release is reused only for exactly the same inputs.
         let state = JSONValue.object([
             ("anchor", .string(anchor.digest)), ("data", .string(summary.fingerprint)),
             ("signature", .object([("epsilon", .double(o.epsilon)), ("delta", .double(o.delta)), ("disabled", .bool(o.disabled)),
-                                   ("clusters", .int(o.clusters)), ("iterations", .int(o.iterations)),
+                                   ("clusters", .int(o.clusters ?? 1)), ("iterations", .int(o.iterations)),
                                    ("minClusterSize", .int(o.minClusterSize)), ("routerRows", .string(o.routerRowSource.rawValue)),
                                    ("seed", .uint64(o.seed))])),
         ])
-        let statePath = out + "/state.json", sigPath = out + "/signature-dp.safetensors"
+        let statePath = out + "/state.json", sigPath = out + "/signature-dp.safetensors", checkPath = out + "/signature-check.json"
         if restart {
-            try? fm.removeItem(atPath: sigPath)
-            try? fm.removeItem(atPath: statePath)
+            for f in [sigPath, statePath, checkPath] { try? fm.removeItem(atPath: f) }
             TrainingCheckpointStore(directory: out + "/checkpoints", keep: 0).clear()
         }
         var reused = false
         var released: RoutingSignature
+        let check: SignatureCheck.Outcome
         if fm.fileExists(atPath: statePath) {
             let old = try StrictJSONParser.parse(try readSmallFile(statePath, limit: 1 << 20))
             guard old == state else {
                 throw TributaryError("train.state_mismatch", "\(out) holds a run with another anchor, data or privacy options; use --restart to discard it")
             }
             released = try RoutingSignature.read(sigPath)
+            check = try SignatureCheck.Outcome(json: StrictJSONParser.parse(try readSmallFile(checkPath, limit: 1 << 20)))
             reused = true
             progress?.log("reusing the routing signature already released in \(sigPath) (no new noise is drawn)")
         } else {
-            progress?.log("embedding \(summary.documents) documents with the anchor")
-            var stats = SignatureStatistics(layers: L, dimension: C)
+            progress?.log("embedding \(summary.documents) documents with the anchor (signature: \(why))")
+            var stats = SignatureStatistics(space: anchor.space, layers: L, hidden: C)
             // A batch holds only what an embedding reads of each document (its first tokens' bytes).
             let t = anchor.model.tokenizer, span = t.embeddingTokens * t.maxTokenBytes
             try data.forEachBatch(of: Self.embeddingBatch, cut: span) { batch in
-                stats.add(Evaluator.documentStatistics(model: anchor.model, corpus: Corpus(documents: batch), center: anchor.embeddingCenter,
-                                                       workers: training.workers))
+                stats.add(Evaluator.documentStatistics(model: anchor.model, corpus: Corpus(documents: batch), workers: training.workers))
             }
             released = try SignatureBuilder.build(stats: stats, options: o, plan: plan, noise: &noise)
+            check = try SignatureCheck.outcome(stats: stats, released: released, publicCentroids: try anchor.publicCentroids().centroids, options: o)
+            // The release, its check and then the state: a run that stops here reuses all three.
             try released.write(to: sigPath)
+            try AtomicFileWriter.write(JSONWriter.serialize(check.json) + [0x0a], to: checkPath)
             try AtomicFileWriter.write(JSONWriter.serialize(state) + [0x0a], to: statePath)
         }
         if let plan {
@@ -95,7 +99,8 @@ public enum ContributionPipeline {
         } else {
             progress?.log("differential privacy DISABLED (--no-dp): the signature is recorded as such")
         }
-        progress?.log("routing signature: \(released.k) of \(o.clusters) clusters kept (minimum size \(o.minClusterSize))")
+        progress?.log("routing signature: \(released.k) of \(o.clusters ?? 1) clusters kept (minimum size \(o.minClusterSize)); " + check.summary)
+        try check.require(o.minSelfRouting, epsilon: o.epsilon)
 
         let trainRouter = o.routerRowSource == .trained
         // The text to train on, tokenized into files (read a window at a time by the batcher).
@@ -132,7 +137,7 @@ public enum ContributionPipeline {
 
         try ModelDirectory.save(result.model, to: out + "/model")
         let pub = try anchor.publicCentroids()
-        try RoutingIndex(dimension: c.hiddenSize, center: anchor.embeddingCenter, experts: [
+        try RoutingIndex(space: anchor.space, experts: [
             .init(name: "anchor", centroids: pub.centroids, counts: pub.counts),
             .init(name: "own", centroids: signature.centroids, counts: signature.counts),
         ]).write(to: out + "/model/" + RoutingIndex.fileName)

@@ -129,14 +129,14 @@ public enum DemoEvaluation {
         add(tiesRow, "one dense FFN: each task vector trimmed to its largest \(Int(WeightMerging.tiesDensity * 100))% per tensor, signs elected, agreeing values averaged",
             scores(tiesRow, WeightMerging.ties(inputs.combined)))
 
-        // c-BTM: each document routed by its anchor embedding to the nearest centroids (top-2, the
+        // c-BTM: each document routed by its point in the anchor's signature space to the nearest centroids (top-2, the
         // release's index), scored by the routed models' mixture; the anchor stands for "anchor".
         let models = [anchor] + inputs.releaseOrder.map { own[$0]! }
         let router = CentroidRouter(index: inputs.index, temperature: 0.1, topK: 2)
         var cbtm = [Double]()
         for (d, held) in inputs.heldOut.enumerated() {
-            let stats = Evaluator.documentStatistics(model: inputs.anchor, corpus: held.corpus, center: inputs.index.center, workers: workers)
-            let routes = router.route(stats.flatMap(\.embedding), count: stats.count, workers: workers)
+            let points = inputs.index.space.embed(model: inputs.anchor, corpus: held.corpus, workers: workers)
+            let routes = router.route(points, count: held.corpus.documents.count, workers: workers)
             cbtm.append(TokenScores.mixtureBitsPerByte(models.map { $0[d] }, weights: routes.map { $0.map { ($0.expert, $0.weight) } }))
         }
         table.rows.append(.init(label: cbtmRow, note: "per document: nearest centroids (top-2, temperature 0.1) pick which 2-expert models to mix", bitsPerByte: cbtm))

@@ -347,7 +347,8 @@ public final class DemoScenario: @unchecked Sendable {
     func evaluate(first: Int, second: Int) throws -> EvaluationTable {
         let anchor = try AnchorDirectory.load(o.anchor)
         let combined = try ModelDirectory.load(releaseDirectory(first))
-        let index = try RoutingIndex.read(releaseDirectory(first) + "/" + RoutingIndex.fileName)
+        let index = try RoutingIndex.read(releaseDirectory(first) + "/" + RoutingIndex.fileName, layers: combined.config.numLayers,
+                                          hidden: combined.config.hiddenSize)
         let after = try ModelDirectory.load(releaseDirectory(second))
         let organisations = try outcome.contributions.map {
             EvaluationInputs.Organisation(name: $0.organisation, domain: $0.domain, model: try ModelDirectory.load(o.run + "/owners/\($0.organisation)/model"))

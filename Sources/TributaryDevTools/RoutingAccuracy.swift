@@ -25,7 +25,7 @@ public struct RoutingAccuracy: Sendable {
         let router = CentroidRouter(index: index, temperature: temperature, topK: 1)
         var rows = [(String, Int, Int)]()
         for (d, (name, corpus)) in heldOut.enumerated() {
-            let q = Evaluator.documentStatistics(model: anchor, corpus: corpus, center: index.center, workers: workers).flatMap(\.embedding)
+            let q = index.space.embed(model: anchor, corpus: corpus, workers: workers)
             let routes = router.route(q, count: corpus.documents.count, workers: workers)
             rows.append((name, routes.filter { $0.first?.expert == d + 1 }.count, corpus.documents.count))
         }

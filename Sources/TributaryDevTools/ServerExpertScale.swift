@@ -122,7 +122,7 @@ public struct ServerExpertScale: Sendable {
         try w.write(to: expertPath)
         var signature = try RoutingSignature.read(routingPath)
         var rng = RNG(seed: 1000 + seed)
-        signature.centroids = randomUnitVectors(signature.k, dimension: signature.dimension, rng: &rng)
+        signature.centroids = randomUnitVectors(signature.k, dimension: signature.centroidDimension, rng: &rng)
         try signature.write(to: routingPath)
     }
 

@@ -139,7 +139,7 @@ struct BenchRoutingCommand: AsyncParsableCommand {
             for _ in 0..<n { v += VectorMath.normalized((0..<dim).map { _ in Float(rng.normal()) }) }
             return v
         }
-        let index = RoutingIndex(dimension: dim, center: [Float](repeating: 0, count: dim), experts: (0..<experts).map {
+        let index = RoutingIndex(space: SignatureSpace(layer: 0, center: [Float](repeating: 0, count: dim), projection: nil), experts: (0..<experts).map {
             .init(name: "e\($0)", centroids: unit(centroids), counts: [Float](repeating: 100, count: centroids))
         })
         let q = unit(queries)

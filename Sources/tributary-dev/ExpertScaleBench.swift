@@ -46,7 +46,7 @@ struct BenchExpertsCommand: AsyncParsableCommand {
                 var t = ProgressReporter.now()
                 let combined = try ExpertAssembly.assemble(anchor: anchor, experts: [base] + noisy, routerRows: rows, topK: 2)
                 let assemble = ProgressReporter.now() - t
-                let index = RoutingIndex(dimension: C, center: [Float](repeating: 0, count: C), experts: (0...n).map { e in
+                let index = RoutingIndex(space: SignatureSpace(layer: 0, center: [Float](repeating: 0, count: C), projection: nil), experts: (0...n).map { e in
                     var r = RNG(seed: UInt64(9000 + e))
                     return .init(name: e == 0 ? "anchor" : "expert\(e)", centroids: randomUnitVectors(centroids, dimension: C, rng: &r),
                                  counts: [Float](repeating: 100, count: centroids))

@@ -93,14 +93,14 @@ struct BenchFixturesCommand: AsyncParsableCommand {
             ])
             expert.add(to: &w, config: config)
             try w.write(to: out + "/bundle/" + BundleLayout.expertFile)
-            let stats = Evaluator.documentStatistics(model: model, corpus: corpus, center: anchor.embeddingCenter, maxTokensPerDocument: 256)
+            let stats = Evaluator.documentStatistics(model: model, corpus: corpus, maxTokensPerDocument: 256)
             var sig = SignatureOptions()
             sig.clusters = 1
             sig.minClusterSize = 32
             sig.epsilon = 4
             sig.routerRowSource = .dpMean
             var noise = SecureNoise()
-            let signature = try SignatureBuilder.build(stats: SignatureStatistics(stats, layers: layers, dimension: hidden), options: sig, plan: try SignatureBuilder.plan(sig), noise: &noise)
+            let signature = try SignatureBuilder.build(stats: SignatureStatistics(stats, space: anchor.space, layers: layers, hidden: hidden), options: sig, plan: try SignatureBuilder.plan(sig), noise: &noise)
             try signature.write(to: out + "/bundle/" + BundleLayout.routingFile)
             let key = try SigningKey.generate(name: "bench")
             try FileManager.default.createDirectory(atPath: out + "/keys", withIntermediateDirectories: true)

@@ -111,15 +111,15 @@ struct RoutingEvalCommand: AsyncParsableCommand {
             let plan = try SignatureBuilder.plan(o)
             for d in DemoCorpora.privateDomains {
                 let (train, test) = try Corpus.load(paths: [DemoCorpora.directory(workdir, d.name)]).split(heldOutFraction: 0.1)
-                let stats = Evaluator.documentStatistics(model: a.model, corpus: train, center: a.embeddingCenter)
+                let stats = Evaluator.documentStatistics(model: a.model, corpus: train)
                 var noise = SeededNoise(seed: noiseSeed)
-                let s = try SignatureBuilder.build(stats: SignatureStatistics(stats, layers: c.numLayers, dimension: c.hiddenSize), options: o, plan: plan, noise: &noise)
+                let s = try SignatureBuilder.build(stats: SignatureStatistics(stats, space: a.space, layers: c.numLayers, hidden: c.hiddenSize), options: o, plan: plan, noise: &noise)
                 experts.append(.init(name: d.name, centroids: s.centroids, counts: s.counts))
                 held.append((d.name, test))
                 print("\(d.name): \(train.documents.count) training documents, \(s.k) centroids, counts \(s.counts.map { Int($0) })")
             }
             if let plan { print(String(format: "ε = %.3g (exact %.3g), centroid-sum noise multiplier %.2f", plan.epsilon, plan.exactEpsilon, plan.noiseMultiplier(.centroidSums) ?? 0)) }
-            let index = RoutingIndex(dimension: c.hiddenSize, center: a.embeddingCenter, experts: experts)
+            let index = RoutingIndex(space: a.space, experts: experts)
             print("routing accuracy: " + RoutingAccuracy.measure(anchor: a.model, index: index, heldOut: held).summary)
         }
     }

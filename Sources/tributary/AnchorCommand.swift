@@ -17,7 +17,8 @@ struct AnchorTrainCommand: AsyncParsableCommand {
         abstract: "Pretrain the dense anchor on public text.",
         discussion: """
         Writes DIR/config.json and DIR/model.safetensors (loadable by transformers' LlamaForCausalLM), \
-        DIR/routing.safetensors (the anchor's router rows: the mean FFN input per layer over the corpus) \
+        DIR/routing.safetensors (the anchor's router rows: the mean FFN input per layer over the corpus; \
+        the signature space fitted on the corpus; its centroids) \
         and DIR/anchor.json. Checkpoints go to DIR/checkpoints; a killed run resumes from the last one.
         """)
 
@@ -27,6 +28,7 @@ struct AnchorTrainCommand: AsyncParsableCommand {
     @OptionGroup var corpusOptions: CorpusOptions
     @OptionGroup var training: TrainingArguments
     @Option(help: "Centroids of the public corpus (the anchor's routing entry).") var clusters = 8
+    @OptionGroup var space: SignatureSpaceArguments
     @Flag(help: "Print the summary as JSON.") var json = false
 
     func run() async throws {
@@ -39,7 +41,7 @@ struct AnchorTrainCommand: AsyncParsableCommand {
                 TrainingMemory.estimate(model: cfg, mode: .full, sourceParameters: 0, options: $0, dataTokens: 0)
             }, log: progress.log)
             progress.log("anchor: \(config) model, \(train.documents.count) documents (\(train.totalBytes) bytes) for training, \(held?.documents.count ?? 0) held out")
-            let r = try AnchorTraining.train(config: cfg, train: train, heldOut: held, options: options, clusters: clusters, out: out,
+            let r = try AnchorTraining.train(config: cfg, train: train, heldOut: held, options: options, clusters: clusters, space: space.recipe, out: out,
                                              restart: training.restart, progress: progress)
             guard !r.training.stoppedEarly else { return }
             if json {
@@ -65,7 +67,7 @@ struct AnchorImportCommand: AsyncParsableCommand {
         Q4_0, Q4_1 and Q8_0 tensors, dequantised; q/k rows put back in transformers' order) or --hf DIR \
         (config.json, tokenizer.json, *.safetensors in F32/BF16/F16), and writes DIR/config.json, \
         DIR/model.safetensors, DIR/tokenizer.json (transformers loads DIR as it is), DIR/routing.safetensors \
-        (router rows and centroids over --public) and DIR/anchor.json. The output appears whole or not at all.
+        (router rows, the signature space and centroids over --public) and DIR/anchor.json. The output appears whole or not at all.
         """)
 
     @Option(help: "A GGUF file (llama.cpp's format).") var gguf: String?
@@ -74,6 +76,7 @@ struct AnchorImportCommand: AsyncParsableCommand {
     @Option(help: "Output directory (must not exist, or be empty).") var out: String
     @OptionGroup var corpusOptions: CorpusOptions
     @Option(help: "Centroids of the public corpus (the anchor's routing entry).") var clusters = 8
+    @OptionGroup var space: SignatureSpaceArguments
     @Option(help: "Worker threads.") var threads = 2
     @Option(help: "Random seed (centroid initialisation).") var seed: UInt64 = 1
     @Flag(help: "Print the summary as JSON.") var json = false
@@ -105,7 +108,7 @@ struct AnchorImportCommand: AsyncParsableCommand {
             let c = model.config
             progress.log("\(c.numLayers) layers, hidden \(c.hiddenSize), \(c.numHeads) query / \(c.numKVHeads) key-value heads of \(c.headDim), FFN \(c.intermediateSize), vocabulary \(c.vocabSize)\(c.tieEmbeddings ? ", tied embeddings" : ""): \(c.parameterCount) parameters")
             let text = try corpusOptions.load(`public`)
-            let digest = try AnchorImport.write(model: model, source: source, chatTemplate: chatTemplate, publicText: text, clusters: clusters, seed: seed,
+            let digest = try AnchorImport.write(model: model, source: source, chatTemplate: chatTemplate, publicText: text, clusters: clusters, space: space.recipe, seed: seed,
                                                 workers: threads, out: out, progress: progress)
             let seconds = ProgressReporter.now() - started
             if json {

@@ -66,7 +66,7 @@ struct InspectCommand: AsyncParsableCommand {
         print("bundle \(path) (statement not verified; run `tributary verify`)")
         print("predicate type: \(statement.predicateType)")
         for s in statement.subjects { print("subject: \(s.name)  sha256:\(s.sha256)") }
-        guard let p = try? ContributionPredicate(json: statement.predicate) else {
+        guard let p = try? ContributionPredicate(json: statement.predicate, type: statement.predicateType) else {
             print("predicate: (does not match the schema)")
             return
         }
@@ -75,7 +75,8 @@ struct InspectCommand: AsyncParsableCommand {
         print("anchor:        sha256:\(p.anchorSHA256)")
         print("expert:        \(p.expert.layers) layers, hidden \(p.expert.hiddenSize), intermediate \(p.expert.intermediateSize), \(p.expert.dtype)")
         let pr = p.routing.privacy
-        print("routing:       \(p.routing.centroids) centroids of dimension \(p.routing.dimension); router rows: \(p.routing.routerRowSource.rawValue)")
+        let space = p.routing.space.map { "the anchor's signature space (layer \($0.layer), \($0.dimension) dimensions)" } ?? "the anchor's final state"
+        print("routing:       \(p.routing.centroids) centroids in \(space); router rows: \(p.routing.routerRowSource.rawValue)")
         if pr.enabled {
             print("privacy:       (\(pr.epsilon ?? 0), \(pr.delta ?? 0))-DP per \(pr.unit), \(pr.mechanism), \(pr.accountant) accountant, clip \(pr.clipNorm), min cluster \(pr.minClusterSize), \(pr.iterations) iterations")
         } else {

@@ -20,13 +20,10 @@ struct RouteCommand: AsyncParsableCommand {
         prepareCompute()
         try await reportingErrors {
             let m = try ModelDirectory.load(model)
-            let index = try RoutingIndex.read(model + "/" + RoutingIndex.fileName)
-            guard index.dimension == m.config.hiddenSize else {
-                throw TributaryError("routing.index", "routing index has dimension \(index.dimension), the model \(m.config.hiddenSize)")
-            }
+            let index = try RoutingIndex.read(model + "/" + RoutingIndex.fileName, layers: m.config.numLayers, hidden: m.config.hiddenSize)
             let anchor = ExpertAssembly.anchor(of: m)
             let doc = Corpus(documents: [Corpus.Document(source: "query", bytes: Array(text.utf8))])
-            let q = Evaluator.documentStatistics(model: anchor, corpus: doc, center: index.center, workers: 1)[0].embedding
+            let q = index.space.embed(model: anchor, corpus: doc, workers: 1)
             let routes = CentroidRouter(index: index, temperature: temperature, topK: topK).route(q, count: 1)[0]
             if json {
                 printJSON(.object([("experts", .array(routes.map {

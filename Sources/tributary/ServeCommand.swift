@@ -45,6 +45,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest router row / anchor row norm ratio per expert layer.") var maxRouterRowRatio = ContributionPolicy().maxRouterRowRatio!
     @Option(help: "Largest centroid norm.") var maxCentroidNorm = ContributionPolicy().maxCentroidNorm!
     @Option(help: "Largest share of the public probe's gate weight a new expert may take in any layer (0 to 1).") var maxProbeGateShare = ContributionPolicy().maxProbeGateShare!
+    @Option(help: "Largest noise ratio of a routing signature's centroid: the DP noise's expected norm on its sum over its published count.")
+    var maxSignatureNoiseRatio = ContributionPolicy().maxSignatureNoiseRatio!
+    @Flag(help: "Accept routing signatures that cannot route (no centroid, or noise beyond --max-signature-noise-ratio).")
+    var allowUnroutableSignatures = false
     @Option(help: "Experts per token in releases.") var expertsPerToken = 2
     @Option(help: "A set of anchor layers experts may cover: all, 22-29, 0,4-7 (repeat for several; default: all).") var expertLayers: [LayerSet] = []
     @Flag(help: "Do not publish a release after every change (use POST /v1/releases).") var noAutoRelease = false
@@ -96,6 +100,7 @@ struct ServeCommand: AsyncParsableCommand {
         c.policy.maxRouterRowRatio = maxRouterRowRatio
         c.policy.maxCentroidNorm = maxCentroidNorm
         c.policy.maxProbeGateShare = maxProbeGateShare
+        c.policy.maxSignatureNoiseRatio = allowUnroutableSignatures ? nil : maxSignatureNoiseRatio
         if !expertLayers.isEmpty {
             // Resolved against the anchor when the server starts (`all` needs its layer count).
             let n = try ModelDirectory.loadConfig(anchor).numLayers

@@ -5,7 +5,6 @@ import TributaryCore
 import TributaryDevTools
 import TributaryModel
 import TributaryRouting
-import TributaryRouting
 @testable import TributaryDemo
 
 /// Held-out documents of the three demo domains (Linux UAPI headers, Python source, glibc locales — Debian
@@ -32,19 +31,20 @@ import TributaryRouting
         var experts: [RoutingIndex.Expert] = [.init(name: "anchor", centroids: pub.centroids, counts: pub.counts)]
         var held = [(name: String, corpus: Corpus)]()
         var sig = SignatureOptions()
-        sig.epsilon = 4
+        sig.epsilon = 1
         let plan = try SignatureBuilder.plan(sig)
         for (i, d) in DemoCorpora.privateDomains.enumerated() {
             let (train, test) = try Corpus.load(paths: [DemoCorpora.directory(work, d.name)]).split(heldOutFraction: 0.2)
-            let stats = Evaluator.documentStatistics(model: a.model, corpus: train, center: a.embeddingCenter)
+            let stats = Evaluator.documentStatistics(model: a.model, corpus: train)
             var noise = SeededNoise(seed: UInt64(i + 1))
-            let s = try SignatureBuilder.build(stats: SignatureStatistics(stats, layers: config.numLayers, dimension: config.hiddenSize), options: sig, plan: plan, noise: &noise)
+            let s = try SignatureBuilder.build(stats: SignatureStatistics(stats, space: a.space, layers: config.numLayers, hidden: config.hiddenSize),
+                                               options: sig, plan: plan, noise: &noise)
             experts.append(.init(name: d.name, centroids: s.centroids, counts: s.counts))
             held.append((d.name, test))
         }
-        let acc = RoutingAccuracy.measure(anchor: a.model, index: RoutingIndex(dimension: config.hiddenSize, center: a.embeddingCenter, experts: experts),
+        let acc = RoutingAccuracy.measure(anchor: a.model, index: RoutingIndex(space: a.space, experts: experts),
                                           heldOut: held)
-        print("routing accuracy at ε = 4 (small test anchor): " + acc.summary)
+        print("routing accuracy at ε = 1 (small test anchor): " + acc.summary)
         #expect(acc.candidates == 4)
         #expect(acc.accuracy > 0.6)
         for d in acc.perDomain { #expect(Double(d.correct) / Double(d.total) > 0.4, "\(d.name): \(d.correct)/\(d.total)") }

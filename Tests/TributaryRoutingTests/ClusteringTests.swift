@@ -52,13 +52,13 @@ func syntheticEmbeddings(n: Int, C: Int, k: Int, spread: Double, seed: UInt64) -
         let stats = (0..<80).map { (i: Int) -> DocumentStatistics in
             let layer: [Float] = (0..<16).map { (j: Int) -> Float in Float((j * 7 + i) % 5) - 2 }
             let emb: [Float] = (0..<8).map { (j: Int) -> Float in Float((j + i) % 3) + 0.5 }
-            return DocumentStatistics(layerMeans: layer, embedding: VectorMath.normalized(emb), tokens: 10)
+            return DocumentStatistics(layerMeans: layer, rawEmbedding: VectorMath.normalized(emb), tokens: 10)
         }
         var o = SignatureOptions()
         o.clusters = 2
         let plan = try SignatureBuilder.plan(o)
         var noise = SeededNoise(seed: 3)
-        let sig = try SignatureBuilder.build(stats: SignatureStatistics(stats, layers: 2, dimension: 8), options: o, plan: plan, noise: &noise)
+        let sig = try SignatureBuilder.build(stats: SignatureStatistics(stats, space: SignatureSpace(layer: 2, center: [Float](repeating: 0, count: 8), projection: nil), layers: 2, hidden: 8), options: o, plan: plan, noise: &noise)
         try sig.write(to: dir + "/routing.safetensors")
         let back = try RoutingSignature.read(dir + "/routing.safetensors")
         #expect(back.centroids == sig.centroids && back.counts == sig.counts && back.routerRows == sig.routerRows)
@@ -75,9 +75,9 @@ func syntheticEmbeddings(n: Int, C: Int, k: Int, spread: Double, seed: UInt64) -
         var o = SignatureOptions()
         o.disabled = true
         o.minClusterSize = 1
-        let stats = (0..<10).map { _ in DocumentStatistics(layerMeans: [1, 0, 0, 1], embedding: [1, 0], tokens: 3) }
+        let stats = (0..<10).map { _ in DocumentStatistics(layerMeans: [1, 0, 0, 1], rawEmbedding: [1, 0], tokens: 3) }
         var noise = SeededNoise(seed: 1)
-        let sig = try SignatureBuilder.build(stats: SignatureStatistics(stats, layers: 2, dimension: 2), options: o, plan: try SignatureBuilder.plan(o), noise: &noise)
+        let sig = try SignatureBuilder.build(stats: SignatureStatistics(stats, space: SignatureSpace(layer: 2, center: [0, 0], projection: nil), layers: 2, hidden: 2), options: o, plan: try SignatureBuilder.plan(o), noise: &noise)
         #expect(!sig.parameters.privacy.enabled)
         #expect(sig.parameters.privacy.epsilon == nil)
         #expect(sig.parameters.privacy.mechanism == "none")

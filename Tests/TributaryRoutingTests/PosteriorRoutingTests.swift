@@ -121,19 +121,25 @@ func maxDiff(_ a: TokenScores, _ b: TokenScores) -> Float {
         #expect(PosteriorRouting(experts: 1).sets == [ExpertSet([0])])
     }
 
-    /// The last prefix embedding of a document is the document's own embedding, and each prefix
-    /// embedding only depends on what precedes it.
-    @Test func prefixEmbeddingsAreCausalAndEndAtTheDocumentEmbedding() {
+    /// The last prefix point of a document is the document's own point, and each prefix point only
+    /// depends on what precedes it; in a projected space at a middle layer as in the legacy one.
+    @Test(arguments: [false, true]) func prefixPointsAreCausalAndEndAtTheDocumentPoint(projected: Bool) {
         let model = Model.initialised(config: config, seed: 3)
         let corpus = text(8, documents: 2, bytes: 20)   // within one window
-        let center = (0..<config.hiddenSize).map { Float($0) / 100 }
-        let prefixes = Evaluator.prefixEmbeddings(model: model, corpus: corpus, center: center, workers: 1)
-        let stats = Evaluator.documentStatistics(model: model, corpus: corpus, center: center, workers: 1)
-        let C = config.hiddenSize
-        for d in 0..<2 {
-            #expect(prefixes[d].count == (corpus.documents[d].bytes.count + 1) * C)
-            let last = Array(prefixes[d].suffix(C))
-            #expect(zip(last, stats[d].embedding).map { abs($0 - $1) }.max()! < 1e-4)
+        let C = config.hiddenSize, d = projected ? 3 : C
+        let center = (0..<C).map { Float($0) / 100 }
+        let space = projected
+            ? SignatureSpace(layer: 1, center: center, projection: (0..<(d * C)).map { Float(($0 * 7) % 11) / 10 - 0.5 })
+            : SignatureSpace(layer: config.numLayers, center: center, projection: nil)
+        let prefixes = space.prefixPoints(model: model, corpus: corpus, workers: 1)
+        let points = space.embed(model: model, corpus: corpus, workers: 1)
+        let stats = Evaluator.documentStatistics(model: model, corpus: corpus, workers: 1)
+        for doc in 0..<2 {
+            #expect(prefixes[doc].count == (corpus.documents[doc].bytes.count + 1) * d)
+            let last = Array(prefixes[doc].suffix(d))
+            // The same sums in another order (prefix running sums against window sums): within 1e-4 of unit vectors.
+            #expect(zip(last, points[doc * d..<(doc + 1) * d]).map { abs($0 - $1) }.max()! < 1e-4)
+            #expect(zip(last, space.point(of: stats[doc])).map { abs($0 - $1) }.max()! < 1e-4)
         }
         // Row j reads inputs 0...j (BOS, then bytes 0..<j): changing byte 15 (input 16) leaves rows
         // 0...15 unchanged and changes row 16. The one-document corpus runs through other batch
@@ -141,9 +147,9 @@ func maxDiff(_ a: TokenScores, _ b: TokenScores) -> Float {
         // on AVX-512): "unchanged" means within 1e-5 of unit vectors; the change itself is far larger.
         var bytes = corpus.documents[0].bytes
         bytes[15] = bytes[15] == 97 ? 98 : 97
-        let changed = Evaluator.prefixEmbeddings(model: model, corpus: Corpus(documents: [.init(source: "x", bytes: bytes)]), center: center, workers: 1)
+        let changed = space.prefixPoints(model: model, corpus: Corpus(documents: [.init(source: "x", bytes: bytes)]), workers: 1)
         func maxDiff(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? .infinity }
-        #expect(maxDiff(changed[0].prefix(16 * C), prefixes[0].prefix(16 * C)) < 1e-5)
-        #expect(maxDiff(changed[0][16 * C..<17 * C], prefixes[0][16 * C..<17 * C]) > 1e-3)
+        #expect(maxDiff(changed[0].prefix(16 * d), prefixes[0].prefix(16 * d)) < 1e-5)
+        #expect(maxDiff(changed[0][16 * d..<17 * d], prefixes[0][16 * d..<17 * d]) > 1e-3)
     }
 }

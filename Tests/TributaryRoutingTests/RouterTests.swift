@@ -6,7 +6,7 @@ import TributaryModel
 @Suite struct RouterTests {
     func index(experts: Int, perExpert: Int, C: Int, seed: UInt64, empty: Set<Int> = []) -> RoutingIndex {
         let (points, _, _) = syntheticEmbeddings(n: experts * perExpert, C: C, k: experts, spread: 0.4, seed: seed)
-        return RoutingIndex(dimension: C, center: [Float](repeating: 0, count: C), experts: (0..<experts).map { e in
+        return RoutingIndex(space: SignatureSpace(layer: 0, center: [Float](repeating: 0, count: C), projection: nil), experts: (0..<experts).map { e in
             if empty.contains(e) { return .init(name: "e\(e)", centroids: [], counts: []) }
             // syntheticEmbeddings assigns point i to cluster i % k.
             var c = [Float]()

@@ -65,8 +65,9 @@ public enum BundleLayout {
         return l
     }
 
-    /// Checks `routing.safetensors`: `centroids` [k, H], `centroid_counts` [k], `router_rows` [L, H], F32.
-    public static func checkRouting(_ header: SafetensorsHeader, layers: Int, hidden: Int) throws(BundleError) -> Int {
+    /// Checks `routing.safetensors`: `centroids` [k, d], `centroid_counts` [k], `router_rows` [L, H], F32.
+    /// `centroidDimension`: the centroids' width the statement declares (nil: any, checked by the caller).
+    public static func checkRouting(_ header: SafetensorsHeader, layers: Int, hidden: Int, centroidDimension: Int?) throws(BundleError) -> Int {
         guard header.tensors.count == 3 else {
             throw .routingLayout("expected exactly \(TensorNames.centroids), \(TensorNames.centroidCounts) and \(TensorNames.routerRows), found \(header.tensors.map(\.name))")
         }
@@ -76,7 +77,9 @@ public enum BundleLayout {
             return t
         }
         let c = try get(TensorNames.centroids), n = try get(TensorNames.centroidCounts), r = try get(TensorNames.routerRows)
-        guard c.shape.count == 2, c.shape[1] == hidden else { throw .routingLayout("\(TensorNames.centroids) has shape \(c.shape), expected [k, \(hidden)]") }
+        guard c.shape.count == 2, centroidDimension.map({ c.shape[1] == $0 }) ?? (c.shape[1] >= 1) else {
+            throw .routingLayout("\(TensorNames.centroids) has shape \(c.shape), expected [k, \(centroidDimension.map(String.init) ?? "d")]")
+        }
         guard n.shape == [c.shape[0]] else { throw .routingLayout("\(TensorNames.centroidCounts) has shape \(n.shape), expected [\(c.shape[0])]") }
         guard r.shape == [layers, hidden] else { throw .routingLayout("\(TensorNames.routerRows) has shape \(r.shape), expected [\(layers), \(hidden)]") }
         return c.shape[0]

@@ -70,7 +70,7 @@ public enum ContributionBundle {
         guard let routingLayers = routing.header.tensors.first(where: { $0.name == TensorNames.routerRows })?.shape.first else {
             throw BundleError.routingLayout("missing tensor \(TensorNames.routerRows)")
         }
-        let k = try BundleLayout.checkRouting(routing.header, layers: routingLayers, hidden: layout.hiddenSize)
+        let k = try BundleLayout.checkRouting(routing.header, layers: routingLayers, hidden: layout.hiddenSize, centroidDimension: nil)
 
         func meta(_ file: SafetensorsFile, _ name: String, _ key: String) throws -> String {
             guard let v = file.metadata[key] else { throw BundleError.metadata(file: name, problem: "missing \(key)") }
@@ -95,9 +95,10 @@ public enum ContributionBundle {
         } catch let e as JSONSchemaError {
             throw BundleError.metadata(file: "bundle", problem: e.description)
         }
+        let centroidWidth = routing.header.tensors.first { $0.name == TensorNames.centroids }?.shape.last
         guard routingParams.centroids == k, routingParams.dimension == layout.hiddenSize, routingParams.layers == routingLayers,
-              layout.layers.last! < routingLayers else {
-            throw BundleError.routingLayout("metadata says \(routingParams.centroids) centroids of dimension \(routingParams.dimension) over \(routingParams.layers) layers; the tensors hold \(k) x \(layout.hiddenSize) over \(routingLayers) layers, and an expert for layers \(layout.layers)")
+              centroidWidth == routingParams.centroidDimension, layout.layers.last! < routingLayers else {
+            throw BundleError.routingLayout("metadata says \(routingParams.centroids) centroids of dimension \(routingParams.centroidDimension) over \(routingParams.layers) layers of width \(routingParams.dimension); the tensors hold \(k) x \(centroidWidth ?? 0) centroids over \(routingLayers) layers of width \(layout.hiddenSize), and an expert for layers \(layout.layers)")
         }
         guard nonce.count == 32 else { throw TributaryError("bundle.nonce", "nonce must be 32 bytes") }
 
@@ -108,7 +109,7 @@ public enum ContributionBundle {
         for name in BundleLayout.subjectFiles {
             subjects.append(.init(name: name, sha256: Hex.encode(try SHA256.digest(fileAt: directory + "/" + name).digest)))
         }
-        let statement = InTotoStatement(subjects: subjects, predicateType: ContributionPredicate.type, predicate: predicate.json)
+        let statement = InTotoStatement(subjects: subjects, predicateType: ContributionPredicate.type(for: routingParams), predicate: predicate.json)
         let payload = statement.serialized()
         let envelope = DSSEEnvelope.sign(payload: payload, payloadType: DSSEEnvelope.inTotoPayloadType, key: key)
 
@@ -146,7 +147,8 @@ public enum ContributionBundle {
             throw BundleError.expertLayout("tensors differ from the layout the statement declares")
         }
         let routing = try SafetensorsFile(path: directory + "/" + BundleLayout.routingFile)
-        let k = try BundleLayout.checkRouting(routing.header, layers: predicate.routing.layers, hidden: layout.hiddenSize)
+        let k = try BundleLayout.checkRouting(routing.header, layers: predicate.routing.layers, hidden: layout.hiddenSize,
+                                              centroidDimension: predicate.routing.centroidDimension)
         guard k == predicate.routing.centroids, predicate.routing.dimension == layout.hiddenSize,
               layout.layers.last! < predicate.routing.layers else {
             throw BundleError.routingLayout("tensors differ from the routing parameters the statement declares")
@@ -169,11 +171,11 @@ public enum ContributionBundle {
     /// Parses a signed statement and checks it belongs to `signer` and names exactly the subject files.
     public static func parseStatement(_ payload: [UInt8], signer: VerifierKey) throws -> (InTotoStatement, ContributionPredicate) {
         let statement = try InTotoStatement.parse(payload)
-        guard statement.predicateType == ContributionPredicate.type else {
+        guard ContributionPredicate.types.contains(statement.predicateType) else {
             throw StatementError.unsupportedPredicate(statement.predicateType)
         }
         let predicate: ContributionPredicate
-        do { predicate = try ContributionPredicate(json: statement.predicate) } catch {
+        do { predicate = try ContributionPredicate(json: statement.predicate, type: statement.predicateType) } catch {
             throw StatementError.schema(error.description)
         }
         guard predicate.organisation.sameBytes(signer.name) else {

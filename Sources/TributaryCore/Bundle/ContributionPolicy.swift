@@ -38,6 +38,12 @@ public struct ContributionPolicy: Sendable, Equatable {
     /// too). An expert whose rows win every public token is refused even when its weights do no harm
     /// to the text. Nil: not checked.
     public var maxProbeGateShare: Double? = 0.9
+    /// A routing signature must route: at least one centroid, and for each its noise ratio — the
+    /// expected norm of the DP noise on its sum (z·√d) over its published (noisy) count — at most this.
+    /// Above 1 the noise outweighs even a signal of documents all pointing the same way, and no query
+    /// would reach the expert by its signature. Nil in policies logged before it (and with
+    /// `--allow-unroutable-signatures`): not checked.
+    public var maxSignatureNoiseRatio: Double? = 1
 
     public static let clockSkewSeconds: Int64 = 300
 
@@ -56,6 +62,7 @@ public struct ContributionPolicy: Sendable, Equatable {
         if let r = maxRouterRowRatio { try check(r.isFinite && r > 0, "the router row ratio must be a positive number") }
         if let c = maxCentroidNorm { try check(c.isFinite && c > 0, "the centroid norm bound must be a positive number") }
         if let g = maxProbeGateShare { try check(g.isFinite && g > 0 && g <= 1, "the probe gate share must be in (0, 1]") }
+        if let r = maxSignatureNoiseRatio { try check(r.isFinite && r > 0, "the signature noise ratio must be a positive number") }
         if let sets = expertLayerSets {
             try check(!sets.isEmpty && sets.count <= 64, "1 to 64 expert layer sets")
             for s in sets {
@@ -92,9 +99,11 @@ public struct ContributionPolicy: Sendable, Equatable {
     }
 
     /// The routing half of a contribution against the bounds: each expert layer's router row against
-    /// the anchor's row of that layer (`rows` and `anchorRows` are [L, C]), every centroid ([k, C]). The
-    /// server checks it before the probe, the auditor when it checks a release that holds the expert.
-    public func checkRouting(rows: [Float], anchorRows: [Float], expertLayers: [Int], dimension C: Int, centroids: [Float]) throws(PolicyViolation) {
+    /// the anchor's row of that layer (`rows` and `anchorRows` are [L, C]), every centroid ([k, d]) and
+    /// its published count ([k]) against the centroid-sum noise multiplier `sumNoise` (nil without DP).
+    /// The server checks it before the probe, the auditor when it checks a release that holds the expert.
+    public func checkRouting(rows: [Float], anchorRows: [Float], expertLayers: [Int], hidden C: Int, centroids: [Float], counts: [Float],
+                             centroidDimension d: Int, sumNoise: Double?) throws(PolicyViolation) {
         func norm(_ v: ArraySlice<Float>) -> Double { v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot() }
         if let k = maxRouterRowRatio {
             for l in expertLayers {
@@ -105,10 +114,23 @@ public struct ContributionPolicy: Sendable, Equatable {
                 }
             }
         }
-        if let m = maxCentroidNorm, C > 0 {
-            for j in 0..<(centroids.count / C) {
-                let n = norm(centroids[j * C..<(j + 1) * C])
+        if let m = maxCentroidNorm, d > 0 {
+            for j in 0..<(centroids.count / d) {
+                let n = norm(centroids[j * d..<(j + 1) * d])
                 guard n.isFinite, n <= m else { throw .routing(String(format: "centroid %d has norm %.4g, more than the %.4g allowed", j, n, m)) }
+            }
+        }
+        if let r = maxSignatureNoiseRatio {
+            guard !counts.isEmpty else {
+                throw .unroutable("the routing signature has no centroid (its owner's DP clustering kept none), so no query can reach the expert by it")
+            }
+            if let z = sumNoise {
+                for (j, n) in counts.enumerated() {
+                    let ratio = z * Double(d).squareRoot() / max(Double(n), 1e-12)
+                    guard n > 0, ratio <= r else {
+                        throw .unroutable(String(format: "centroid %d: DP noise of expected norm %.3g on a sum of about %.0f documents (ratio %.3g, at most %.3g): the noise outweighs any signal; more documents or a larger ε would do", j, z * Double(d).squareRoot(), Double(n), ratio, r))
+                    }
+                }
             }
         }
     }
@@ -126,7 +148,8 @@ public struct ContributionPolicy: Sendable, Equatable {
                  ("maxStatementAgeSeconds", .int(Int(maxStatementAgeSeconds))),
                  ("organisationEpsilonBudget", organisationEpsilonBudget.map { .double($0) } ?? .null),
                  ("expertLayerSets", expertLayerSets.map { .array($0.map { .array($0.map { .int($0) }) }) } ?? .null)]
-                + [("maxRouterRowRatio", maxRouterRowRatio), ("maxCentroidNorm", maxCentroidNorm), ("maxProbeGateShare", maxProbeGateShare)]
+                + [("maxRouterRowRatio", maxRouterRowRatio), ("maxCentroidNorm", maxCentroidNorm), ("maxProbeGateShare", maxProbeGateShare),
+                   ("maxSignatureNoiseRatio", maxSignatureNoiseRatio)]
                     .compactMap { name, v in v.map { (name, JSONValue.double($0)) } })
     }
 
@@ -150,6 +173,7 @@ public struct ContributionPolicy: Sendable, Equatable {
             maxRouterRowRatio = try r.optionalDouble("maxRouterRowRatio")
             maxCentroidNorm = try r.optionalDouble("maxCentroidNorm")
             maxProbeGateShare = try r.optionalDouble("maxProbeGateShare")
+            maxSignatureNoiseRatio = try r.optionalDouble("maxSignatureNoiseRatio")
             try r.finish()
         } catch let e as JSONSchemaError {
             throw TributaryError("policy.invalid", e.description)
@@ -200,6 +224,7 @@ public enum PolicyViolation: Error, Equatable, Sendable, CustomStringConvertible
     case layers(String)
     case budget(spent: Double, asked: Double, budget: Double)
     case routing(String)
+    case unroutable(String)
 
     public var description: String {
         switch self {
@@ -208,6 +233,7 @@ public enum PolicyViolation: Error, Equatable, Sendable, CustomStringConvertible
         case let .layers(why): return "expert layers: " + why
         case let .budget(spent, asked, budget): return "epsilon budget: \(spent) spent before and \(asked) asked exceed \(budget)"
         case let .routing(why): return "routing bounds: " + why
+        case let .unroutable(why): return "routing signature: " + why
         }
     }
 }

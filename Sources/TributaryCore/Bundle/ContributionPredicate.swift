@@ -1,7 +1,15 @@
 /// The predicate of a contribution statement, type `ContributionPredicate.type` (protocol/SPEC.md §4).
 /// Every field is required; unknown fields are refused.
 public struct ContributionPredicate: Equatable, Sendable {
-    public static let type = "https://tributary.dev/contribution/v2"
+    /// v3: routing signatures in the anchor's signature space (`routing.space` required).
+    public static let type = "https://tributary.dev/contribution/v3"
+    /// v2: centroids in the anchor's whole final state (`routing.space` absent); still read, so logs
+    /// made before v3 audit, and still made against anchors without a signature space.
+    public static let typeV2 = "https://tributary.dev/contribution/v2"
+    public static let types = [type, typeV2]
+
+    /// The predicate type a statement with these routing parameters has.
+    public static func type(for routing: RoutingParameters) -> String { routing.space == nil ? typeV2 : type }
 
     /// The log origin of the one deployment this contribution is for (a server refuses any other).
     public var origin: String
@@ -45,7 +53,8 @@ public struct ContributionPredicate: Equatable, Sendable {
         ])
     }
 
-    public init(json: JSONValue) throws(JSONSchemaError) {
+    /// Reads a predicate of type `type` (one of `types`): v3 requires `routing.space`, v2 forbids it.
+    public init(json: JSONValue, type: String = ContributionPredicate.type) throws(JSONSchemaError) {
         var r = try JSONObjectReader(json, path: "predicate")
         origin = try r.string("origin")
         guard LogOrigin.isValid(origin) else {
@@ -69,6 +78,10 @@ public struct ContributionPredicate: Equatable, Sendable {
         }
         expert = try ExpertLayout(json: try r.value("expert"), path: "predicate.expert")
         routing = try RoutingParameters(json: try r.value("routing"), path: "predicate.routing")
+        guard Self.type(for: routing) == type else {
+            throw JSONSchemaError(path: "predicate.routing.space", problem: type == Self.typeV2
+                ? "is not part of a \(Self.typeV2) statement" : "is required in a \(Self.type) statement")
+        }
         training = try TrainingSummary(json: try r.value("training"), path: "predicate.training")
         createdAt = try r.string("createdAt")
         guard Timestamp.parseRFC3339(createdAt) != nil else {
@@ -164,27 +177,48 @@ public enum DPRelease: String, Sendable, CaseIterable, Comparable {
 /// How the routing signature was made, including the differential-privacy parameters actually used.
 public struct RoutingParameters: Equatable, Sendable {
     public var centroids: Int
+    /// The anchor's hidden size: the router rows' width (and, without a `space`, the centroids').
     public var dimension: Int
     public var layers: Int
     public var routerRowSource: RouterRowSource
     public var privacy: PrivacyParameters
+    /// The anchor's signature space the centroids live in; nil for anchors made before signature
+    /// spaces (v2 statements), whose centroids are in the whole centred final state.
+    public var space: SignatureSpaceParameters?
 
-    public init(centroids: Int, dimension: Int, layers: Int, routerRowSource: RouterRowSource, privacy: PrivacyParameters) {
+    public init(centroids: Int, dimension: Int, layers: Int, routerRowSource: RouterRowSource, privacy: PrivacyParameters,
+                space: SignatureSpaceParameters? = nil) {
         self.centroids = centroids
         self.dimension = dimension
         self.layers = layers
         self.routerRowSource = routerRowSource
         self.privacy = privacy
+        self.space = space
+    }
+
+    /// The width of each centroid.
+    public var centroidDimension: Int { space?.dimension ?? dimension }
+
+    /// The parameters a routing file (a bundle's, or an anchor's) carries in its metadata.
+    public init(file: SafetensorsFile, path: String) throws {
+        guard let meta = file.metadata[BundleLayout.routingMetadataKey] else {
+            throw BundleError.metadata(file: path, problem: "missing \(BundleLayout.routingMetadataKey)")
+        }
+        do { self = try RoutingParameters(json: try StrictJSONParser.parse(Array(meta.utf8)), path: BundleLayout.routingMetadataKey) } catch {
+            throw BundleError.metadata(file: path, problem: "\(error)")
+        }
     }
 
     public var json: JSONValue {
-        .object([
+        var members: [(String, JSONValue)] = [
             ("centroids", .int(centroids)),
             ("dimension", .int(dimension)),
             ("layers", .int(layers)),
             ("routerRowSource", .string(routerRowSource.rawValue)),
             ("privacy", privacy.json),
-        ])
+        ]
+        if let space { members.append(("space", space.json)) }
+        return .object(members)
     }
 
     public init(json: JSONValue, path: String) throws(JSONSchemaError) {
@@ -192,6 +226,15 @@ public struct RoutingParameters: Equatable, Sendable {
         centroids = try r.int("centroids", in: 0...1 << 16)
         dimension = try r.int("dimension", in: 1...1 << 20)
         layers = try r.int("layers", in: 1...4096)
+        if let v = r.optionalValue("space") {
+            let s = try SignatureSpaceParameters(json: v, path: "\(path).space")
+            guard s.layer <= layers, s.dimension <= dimension else {
+                throw JSONSchemaError(path: "\(path).space", problem: "layer must be at most \(layers) and dimension at most \(dimension)")
+            }
+            space = s
+        } else {
+            space = nil
+        }
         guard let source = RouterRowSource(rawValue: try r.string("routerRowSource")) else {
             throw JSONSchemaError(path: "\(path).routerRowSource", problem: "must be \"trained\" or \"dp-mean\"")
         }

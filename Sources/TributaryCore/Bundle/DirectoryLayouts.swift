@@ -36,7 +36,7 @@ public enum ReleaseLayout {
 }
 
 public enum AnchorLayout {
-    /// Router rows, embedding centre and public centroids.
+    /// Router rows, the signature space (or, before spaces, the embedding centre) and public centroids.
     public static let routingFile = "routing.safetensors"
     /// How the anchor was made (informative; not part of its identity).
     public static let summaryFile = "anchor.json"
@@ -44,8 +44,6 @@ public enum AnchorLayout {
     public static let publishedFiles = [ModelFiles.config, ModelFiles.weights, ModelFiles.tokenizer, routingFile]
     /// Files an anchor may lack: the built-in byte-level models have no tokenizer file.
     public static let optionalFiles: Set<String> = [ModelFiles.tokenizer]
-    /// The tensor of the routing file that makes it part of the anchor's identity (protocol/SPEC.md §6.1).
-    public static let signatureSpaceTensor = "signature_projection"
 
     /// An anchor's identity: its model's (`ModelFiles.identity`), and its routing file's digest too when
     /// that file holds a signature space — where every routing signature lives, so a statement naming
@@ -54,7 +52,7 @@ public enum AnchorLayout {
     public static func identity(of dir: String) throws -> String {
         let routing = dir + "/" + routingFile
         guard FileManager.default.fileExists(atPath: routing),
-              (try? SafetensorsFile(path: routing))?.tensors.contains(where: { $0.name == signatureSpaceTensor }) == true else {
+              (try? SafetensorsFile(path: routing))?.tensors.contains(where: { $0.name == TensorNames.signatureProjection }) == true else {
             return try ModelFiles.identity(of: dir)
         }
         return try ModelFiles.identity(of: dir, also: [routingFile])

@@ -63,8 +63,13 @@ public enum TensorNames {
     public static let centroids = "centroids"
     public static let centroidCounts = "centroid_counts"
     public static let routerRows = "router_rows"
-    /// The anchor's mean public sequence embedding [H], subtracted from every embedding.
+    /// Anchors before signature spaces: the mean public final state [H], subtracted from every embedding.
     public static let embeddingCenter = "embedding_center"
+    /// The anchor's signature space (§6.1): the public mean state at its layer [H] and the projection [d, H].
+    public static let signatureCenter = "signature_center"
+    public static let signatureProjection = "signature_projection"
+    /// Metadata of a file holding a signature space: its `SignatureSpaceParameters` as JSON.
+    public static let signatureSpaceMetadataKey = "tributary.signature_space"
 
     // MARK: routing-index.safetensors (§6.5)
 

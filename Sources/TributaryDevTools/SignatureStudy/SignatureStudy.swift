@@ -83,11 +83,11 @@ public struct SignatureStudy: Sendable {
             for i in 0..<publicSplit.pool.count {
                 for r in 0..<k {
                     var s = 0.0
-                    for c in 0..<C { s += Double(fitted.projection[r * C + c]) * (Double(rows[i * C + c]) - Double(fitted.center[c])) }
+                    for c in 0..<C { s += Double(fitted.projection![r * C + c]) * (Double(rows[i * C + c]) - Double(fitted.center[c])) }
                     values[r] += s * s
                 }
             }
-            directions.byLayer[s.layer] = (fitted.center, fitted.projection.map { Double($0) }, values.map { $0 / Double(max(publicSplit.pool.count - 1, 1)) }, k)
+            directions.byLayer[s.layer] = (fitted.center, fitted.projection!.map { Double($0) }, values.map { $0 / Double(max(publicSplit.pool.count - 1, 1)) }, k)
         }
         let d = directions.byLayer[s.layer]!
         var projection = [Float]()

@@ -10,15 +10,16 @@ public enum StudyCorpora {
         DemoCorpora.Domain(name: name, description: description, sources: [(path, endings)], packages: [package])
     }
 
-    /// Owners' domains: code, configuration and documentation of ten packages.
+    /// Owners' domains: code, configuration and documentation of ten packages, each with enough files
+    /// (≥ 360 of at least 512 bytes) for 256 training and 60 held-out documents.
     public static let owners: [DemoCorpora.Domain] = DemoCorpora.privateDomains + [
         domain("python", "Python's standard library", "/usr/lib/python3.11", [".py"], "libpython3.11-stdlib"),
         domain("vim", "Vim's runtime scripts", "/usr/share/vim", [".vim"], "vim-runtime"),
-        domain("postgresql", "PostgreSQL's extension scripts", "/usr/share/postgresql/15/extension", [".sql"], "postgresql-15"),
-        domain("bash-completion", "bash completion scripts", "/usr/share/bash-completion/completions", [""], "bash-completion"),
-        domain("xkb", "X keyboard symbol maps", "/usr/share/X11/xkb/symbols", [""], "xkb-data"),
         domain("git-docs", "Git's documentation", "/usr/share/doc/git", [".txt"], "git"),
-        domain("glibc-bits", "glibc's internal headers", "/usr/include/x86_64-linux-gnu/bits", [".h"], "libc6-dev"),
+        domain("cpp-headers", "the C++ standard library's headers", "/usr/include/c++/12", [".h", ".tcc"], "libstdc++-12-dev"),
+        domain("npm", "npm's JavaScript sources", "/usr/lib/node_modules/npm", [".js"], "nodejs"),
+        domain("alsa", "ALSA's card and use-case configuration", "/usr/share/alsa", [".conf"], "alsa-ucm-conf"),
+        domain("gcloud-yaml", "Google Cloud CLI's YAML command definitions", "/usr/lib/google-cloud-sdk/lib", [".yaml"], "google-cloud-cli"),
     ]
 
     /// Public code and configuration, from packages no owner uses: what a signature space fitted on

@@ -1,53 +1,30 @@
 import Foundation
 
 /// What one document looks like inside a model: the mean normalised hidden state entering every
-/// layer's FFN (router-row material) and the sequence embedding that centroids are built from:
-/// the mean final normalised hidden state, minus the anchor's public embedding centre, L2-normalised.
-/// (Byte-level models' hidden states share one large common direction; removing the public mean,
-/// which costs no privacy, raises the angle between domains several-fold, so DP noise hurts less.)
+/// layer's FFN (router-row material; one of them is what routing signatures measure, `SignatureSpace`)
+/// and the mean final normalised hidden state.
 public struct DocumentStatistics: Sendable {
     /// [L * C], layer-major.
     public var layerMeans: [Float]
-    /// [C], unit length.
-    public var embedding: [Float]
-    /// [C], the mean final hidden state before normalisation.
+    /// [C], the mean final normalised hidden state.
     public var rawEmbedding: [Float]
     public var tokens: Int
 
-    public init(layerMeans: [Float], embedding: [Float], tokens: Int) {
+    public init(layerMeans: [Float], rawEmbedding: [Float], tokens: Int) {
         self.layerMeans = layerMeans
-        self.embedding = embedding
-        self.rawEmbedding = embedding
+        self.rawEmbedding = rawEmbedding
         self.tokens = tokens
-    }
-
-    init(layerMeans: [Float], raw: [Float], center: [Float]?, tokens: Int) {
-        self.layerMeans = layerMeans
-        self.embedding = VectorMath.normalized(center.map { zip(raw, $0).map { $0 - $1 } } ?? raw)
-        self.rawEmbedding = raw
-        self.tokens = tokens
-    }
-
-    /// The same document with its embedding centred on `center` instead.
-    public func centred(on center: [Float]) -> DocumentStatistics {
-        DocumentStatistics(layerMeans: layerMeans, raw: rawEmbedding, center: center, tokens: tokens)
-    }
-
-    /// The mean raw embedding of a set of documents: the anchor's public embedding centre.
-    public static func center(_ stats: [DocumentStatistics]) -> [Float] {
-        guard let c = stats.first?.rawEmbedding.count else { return [] }
-        var sum = [Double](repeating: 0, count: c)
-        for s in stats { for i in 0..<c { sum[i] += Double(s.rawEmbedding[i]) } }
-        return sum.map { Float($0 / Double(stats.count)) }
     }
 }
 
 extension Evaluator {
     /// Statistics for every document, reading at most `maxTokensPerDocument` tokens of each (default:
-    /// the tokenizer's `embeddingTokens`, what the protocol measures). `center` is subtracted before
-    /// the embedding is normalised.
-    public static func documentStatistics(model: Model, corpus: Corpus, center: [Float]? = nil, maxTokensPerDocument: Int? = nil,
-                                          batch: Int = 8, workers: Int = 2, shouldStop: () -> Bool = { false }) -> [DocumentStatistics] {
+    /// the tokenizer's `embeddingTokens`, what the protocol measures).
+    /// `throughLayer` stops the forward pass after that layer: the layers above it (and, below L, the
+    /// final state) are left zero.
+    public static func documentStatistics(model: Model, corpus: Corpus, maxTokensPerDocument: Int? = nil,
+                                          batch: Int = 8, workers: Int = 2, throughLayer: Int? = nil,
+                                          shouldStop: () -> Bool = { false }) -> [DocumentStatistics] {
         let c = model.config, C = c.hiddenSize, L = c.numLayers
         let maxTokensPerDocument = maxTokensPerDocument ?? model.tokenizer.embeddingTokens
         // Windows no longer than the longest document needs: a short query costs its own length.
@@ -64,7 +41,8 @@ extension Evaluator {
         sweep(model: model, windows: windows, batch: batch, workers: workers, shouldStop: shouldStop) { worker, acts, chunk in
             let sums = perWorker[worker]
             let rows = Array(chunk)
-            model.forward(acts, computeLoss: false) { l, x in
+            model.forward(acts, computeLoss: false, throughLayer: throughLayer) { l, x in
+                if let stop = throughLayer, l != stop { return }
                 for (b, win) in rows.enumerated() {
                     let dst = l < L ? sums.layer.pointer + (win.document * L + l) * C : sums.final.pointer + win.document * C
                     for t in 0..<T where win.targets[t] >= 0 { FastMath.axpy(1, x + (b * T + t) * C, dst, C) }
@@ -83,9 +61,22 @@ extension Evaluator {
             }
             let inv = 1 / Float(max(n, 1))
             layer = layer.map { $0 * inv }
-            out.append(DocumentStatistics(layerMeans: layer, raw: final.map { $0 * inv }, center: center, tokens: n))
+            out.append(DocumentStatistics(layerMeans: layer, rawEmbedding: final.map { $0 * inv }, tokens: n))
         }
         return out
+    }
+}
+
+extension Evaluator {
+    /// Each document's mean state at `layer` (that layer's FFN input; L: the final normalised state)
+    /// over its first `maxTokensPerDocument` tokens, [documents][C]. The forward pass stops at `layer`.
+    public static func layerMeans(model: Model, corpus: Corpus, layer: Int, maxTokensPerDocument: Int? = nil, batch: Int = 8,
+                                  workers: Int = 2, shouldStop: () -> Bool = { false }) -> [[Float]] {
+        let L = model.config.numLayers, C = model.config.hiddenSize
+        precondition((0...L).contains(layer))
+        return documentStatistics(model: model, corpus: corpus, maxTokensPerDocument: maxTokensPerDocument, batch: batch, workers: workers,
+                                  throughLayer: layer, shouldStop: shouldStop)
+            .map { layer == L ? $0.rawEmbedding : Array($0.layerMeans[layer * C..<(layer + 1) * C]) }
     }
 }
 

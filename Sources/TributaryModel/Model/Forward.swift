@@ -6,14 +6,16 @@ extension Model {
     /// `observe(l, x)` sees each layer's FFN input (the normalised hidden state, [N, C]) for l < L, and
     /// the final normalised hidden state for l == L: what router rows and embeddings are built from.
     /// `fromLayer` > 0 starts at that layer with `acts.resid[fromLayer]` already filled (`PrefixStates`):
-    /// models that share the layers below it need not compute them again.
+    /// models that share the layers below it need not compute them again. `throughLayer` stops right
+    /// after `observe` has seen that layer (no logits, returns 0): what reading one layer's states costs.
     @discardableResult
     public func forward(_ acts: Activations, gradScale: Float? = nil, computeLoss: Bool = true, fromLayer start: Int = 0,
-                        observe: ((Int, UnsafePointer<Float>) -> Void)? = nil) -> Double {
+                        throughLayer stop: Int? = nil, observe: ((Int, UnsafePointer<Float>) -> Void)? = nil) -> Double {
         let c = config, N = acts.tokenCount, C = c.hiddenSize
         let B = acts.batch, T = acts.seqLen, shape = AttentionShape(c)
         precondition(T <= c.contextLength, "sequence of \(T) tokens exceeds the context of \(c.contextLength)")
         precondition((0...c.numLayers).contains(start) && (start == 0 || gradScale == nil), "forward from layer \(start) is for inference")
+        precondition(stop.map { (start...c.numLayers).contains($0) && gradScale == nil } ?? true, "forward through layer \(stop ?? 0) is for inference")
         // Token embedding: resid0[t] = E[token[t]]
         if start == 0 {
             let emb = pointer(layout.embed)
@@ -41,6 +43,7 @@ extension Model {
                 RMSNorm.forward(out: ln2, rstd: acts.rstd2[s].pointer, inp: mid, weight: pointer(ly.ffnNorm), n: N, c: C, eps: c.rmsNormEps)
             }
             observe?(l, ln2)
+            if l == stop { return 0 }
             PassProfile.time(.normsAndResiduals) { out.update(from: mid, count: N * C) }
             PassProfile.time(.feedForward) { feedForward(acts, layer: l, slot: s, ln2: ln2, out: out) }
         }
@@ -49,6 +52,7 @@ extension Model {
                             weight: pointer(layout.finalNorm), n: N, c: C, eps: c.rmsNormEps)
         }
         observe?(c.numLayers, acts.lnf.pointer)
+        if stop == c.numLayers { return 0 }
         return PassProfile.time(.outputHead) {
             Linear.forward(out: acts.logits.pointer, inp: acts.lnf.pointer, weight: pointer(layout.lmHead), n: N, ic: C, oc: c.vocabSize)
             guard computeLoss else { return 0 }

@@ -21,7 +21,7 @@ public final class CentroidRouter: @unchecked Sendable {
     public let index: RoutingIndex
     public let temperature: Double
     public let topK: Int
-    let packed: FloatBuffer         // [M, C]
+    let packed: FloatBuffer         // [M, d]
     let owner: [Int32]              // [M] expert of each packed centroid
     let firstOf: [Int]              // expert e's centroids are packed rows firstOf[e]..<firstOf[e+1]
 
@@ -42,7 +42,8 @@ public final class CentroidRouter: @unchecked Sendable {
 
     public var centroidCount: Int { owner.count }
 
-    /// Routes `n` unit-norm query embeddings ([n, C] row-major). Experts without centroids are never chosen.
+    /// Routes `n` unit-norm query points ([n, d] row-major, in the index's space). Experts without
+    /// centroids are never chosen.
     public func route(_ queries: [Float], count n: Int, workers: Int = 2) -> [[Route]] {
         let C = index.dimension, M = centroidCount, E = index.experts.count
         guard M > 0, n > 0 else { return Array(repeating: [], count: n) }

@@ -1,8 +1,8 @@
 import TributaryModel
 
 /// Signature routing for the combined MoE: every token may use the anchor's FFN plus the experts
-/// whose routing signatures lie nearest to what has been read so far (the causal prefix embedding
-/// in the anchor's hidden space, `Evaluator.prefixEmbeddings`). Within that set the release's router
+/// whose routing signatures lie nearest to what has been read so far (the causal prefix's point in
+/// the anchor's signature space, `SignatureSpace.prefixPoints`). Within that set the release's router
 /// rows choose and weigh experts as usual, so a token routed to expert e is computed with exactly
 /// the gates e's owner trained ([anchor row, e's row]), and a token nearest the public centroids
 /// uses the anchor alone. The index's expert order is the model's: anchor first, then the release's.
@@ -21,12 +21,12 @@ public struct SignatureRouting: Sendable {
 
     /// [document][predicted token] sets of allowed experts for `corpus`, from `anchor`'s hidden states.
     public func expertSets(anchor: Model, corpus: Corpus, workers: Int = 2) -> [[ExpertSet]] {
-        let C = router.index.dimension
-        let prefixes = Evaluator.prefixEmbeddings(model: anchor, corpus: corpus, center: router.index.center, workers: workers)
-        return prefixes.map { rows in sets(rows, count: rows.count / C, workers: workers) }
+        let d = router.index.dimension
+        let prefixes = router.index.space.prefixPoints(model: anchor, corpus: corpus, workers: workers)
+        return prefixes.map { rows in sets(rows, count: rows.count / d, workers: workers) }
     }
 
-    /// The anchor and the nearest experts, for `n` unit-norm context embeddings ([n, C]).
+    /// The anchor and the nearest experts, for `n` context points ([n, d]).
     public func sets(_ embeddings: [Float], count n: Int, workers: Int = 2) -> [ExpertSet] {
         router.route(embeddings, count: n, workers: workers).map { routes in ExpertSet([0] + routes.map(\.expert)) }
     }

@@ -7,48 +7,85 @@ public struct SignatureOptions: Sendable {
     public var delta: Double = 1e-6
     /// `--no-dp`: no noise, recorded in the statement so a server can refuse it.
     public var disabled = false
-    public var clusters = 2
+    /// Centroids to fit; nil: decided from the documents, the space's dimension and ε (`resolved`).
+    public var clusters: Int? = nil
     public var iterations = 2
-    public var minClusterSize = 32
+    public var minClusterSize = 16
     /// `trained` (default, the FlexOlmo recipe) publishes the router row after gradient training, which
     /// DP does not cover; `dp-mean` publishes the DP mean and keeps the row frozen during training.
     public var routerRowSource = RouterRowSource.trained
     /// Public seed for the data-independent part of the centroid initialisation.
     public var seed: UInt64 = 1
+    /// The share of the owner's own documents its released signature must route to itself (against
+    /// the anchor's public centroids) for `train` to go on (`SignatureCheck`); 0 turns the check off.
+    public var minSelfRouting = 0.5
     public init() {}
 
     public func validate() throws {
-        guard clusters >= 1, clusters <= 4096 else { throw TributaryError("dp.invalid_options", "--clusters must be in 1...4096") }
+        if let k = clusters { guard k >= 1, k <= 4096 else { throw TributaryError("dp.invalid_options", "--clusters must be in 1...4096") } }
         guard iterations >= 1, iterations <= 100 else { throw TributaryError("dp.invalid_options", "--iterations must be in 1...100") }
         guard minClusterSize >= 1 else { throw TributaryError("dp.invalid_options", "--min-cluster-size must be at least 1") }
+        guard minSelfRouting >= 0, minSelfRouting <= 1 else { throw TributaryError("dp.invalid_options", "--min-self-routing must be in 0...1") }
+    }
+
+    /// The noise ratio a cluster may have for more than one cluster to be worth fitting: the sum's
+    /// noise norm (z·√d) over the cluster's documents (n/k) at most this. At 0.25 the noisy direction
+    /// keeps a cosine ≳ 0.9 with the cluster's mean whenever that mean's norm is ≳ 0.5.
+    public static let clusterNoiseRatio = 0.25
+
+    /// With `clusters` nil, the number of clusters the data can afford: one DP mean unless every one of
+    /// k clusters (of n/k documents, fitted by DP-Lloyd, whose iterations cost budget) would keep its
+    /// noise ratio within `clusterNoiseRatio`. Returns the options and why, in one line.
+    public func resolved(documents n: Int, dimension d: Int) throws -> (SignatureOptions, String) {
+        var o = self
+        if let k = clusters { return (o, "\(k) cluster\(k == 1 ? "" : "s") (--clusters)") }
+        guard !disabled else {
+            o.clusters = 1
+            return (o, "1 cluster (no DP: one mean)")
+        }
+        func needed(_ k: Int) throws -> Int {
+            var trial = self
+            trial.clusters = k
+            let z = try SignatureBuilder.plan(trial)!.noiseMultiplier(.centroidSums)!
+            return Int((Double(k) * z * Double(d).squareRoot() / Self.clusterNoiseRatio).rounded(.up))
+        }
+        var k = 1
+        while k < 8, try n >= needed(k + 1) { k += 1 }
+        o.clusters = k
+        let next = try needed(k + 1)
+        return (o, String(format: "%d cluster%@ for %d documents at ε = %g in %d dimensions (%d clusters would need %d documents)",
+                          k, k == 1 ? "" : "s", n, epsilon, d, k + 1, next))
     }
 }
 
 /// What a routing signature is built from, gathered a batch of documents at a time: each document's
-/// unit embedding (C values; what DP k-means clusters) and, per layer, the sum over documents of their
-/// unit layer directions (what router rows are). A document's layer means (L × C) are not kept, so a
-/// corpus of any size is described in memory that grows by C values a document.
+/// point in the anchor's signature space (d values; what DP k-means clusters) and, per layer, the
+/// sum over documents of their unit layer directions (what router rows are). A document's layer means
+/// (L × C) are not kept, so a corpus of any size is described in memory that grows by d values a
+/// document.
 public struct SignatureStatistics: Sendable {
-    public let layers: Int, dimension: Int
-    public private(set) var embeddings: [Float] = []
+    public let layers: Int, hidden: Int
+    public let space: SignatureSpace
+    public private(set) var points: [Float] = []
     public private(set) var directionSum: [Double]
     public private(set) var documents = 0
 
-    public init(layers: Int, dimension: Int) {
+    public init(space: SignatureSpace, layers: Int, hidden: Int) {
+        self.space = space
         self.layers = layers
-        self.dimension = dimension
-        directionSum = [Double](repeating: 0, count: layers * dimension)
+        self.hidden = hidden
+        directionSum = [Double](repeating: 0, count: layers * hidden)
     }
 
-    public init(_ stats: [DocumentStatistics], layers: Int, dimension: Int) {
-        self.init(layers: layers, dimension: dimension)
+    public init(_ stats: [DocumentStatistics], space: SignatureSpace, layers: Int, hidden: Int) {
+        self.init(space: space, layers: layers, hidden: hidden)
         add(stats)
     }
 
     public mutating func add(_ stats: [DocumentStatistics]) {
-        let L = layers, C = dimension
+        let L = layers, C = hidden
         for s in stats {
-            embeddings += s.embedding
+            points += space.point(of: s)
             documents += 1
             for l in 0..<L {
                 let v = Array(s.layerMeans[l * C..<(l + 1) * C])
@@ -73,15 +110,15 @@ public enum SignatureBuilder {
     }
 
     static func clustering(_ o: SignatureOptions, plan: PrivacyPlan?) -> LloydClustering {
-        LloydClustering(clusters: o.clusters, iterations: o.iterations, sumNoise: plan?.noiseMultiplier(.centroidSums),
+        LloydClustering(clusters: o.clusters ?? 1, iterations: o.iterations, sumNoise: plan?.noiseMultiplier(.centroidSums),
                         countNoise: plan?.noiseMultiplier(.centroidCounts), minClusterSize: o.minClusterSize, initSeed: o.seed)
     }
 
-    /// DP-Lloyd over the documents' unit embeddings.
+    /// DP-Lloyd over the documents' points (one cluster: the DP mean).
     public static func releaseCentroids<N: NoiseSource>(_ stats: SignatureStatistics, options o: SignatureOptions,
                                                         plan: PrivacyPlan?, noise: inout N) throws -> LloydClustering.Result {
         guard stats.documents > 0 else { throw TributaryError("corpus.empty", "no documents to build a routing signature from") }
-        return clustering(o, plan: plan).fit(points: stats.embeddings, dimension: stats.dimension, noise: &noise)
+        return clustering(o, plan: plan).fit(points: stats.points, dimension: stats.space.dimension, noise: &noise)
     }
 
     /// The router rows an owner starts training from: the DP mean when the plan releases router rows,
@@ -92,13 +129,14 @@ public enum SignatureBuilder {
     }
 
     public static func assemble(centroids: LloydClustering.Result, routerRows: [Float], layers L: Int, hidden C: Int,
-                                options o: SignatureOptions, plan: PrivacyPlan?) -> RoutingSignature {
+                                space: SignatureSpace, options o: SignatureOptions, plan: PrivacyPlan?) -> RoutingSignature {
         let privacy = PrivacyParameters(
             enabled: plan != nil, mechanism: plan != nil ? "analytic-gaussian" : "none", accountant: plan != nil ? "rdp" : "none",
             epsilon: plan?.epsilon, delta: plan?.delta, clipNorm: 1,
             noiseMultipliers: plan.map { p in Dictionary(uniqueKeysWithValues: p.releases.map { ($0.name, $0.noiseMultiplier) }) } ?? [:],
             minClusterSize: o.minClusterSize, iterations: clustering(o, plan: plan).iterations)
-        let params = RoutingParameters(centroids: centroids.k, dimension: C, layers: L, routerRowSource: o.routerRowSource, privacy: privacy)
+        let params = RoutingParameters(centroids: centroids.k, dimension: C, layers: L, routerRowSource: o.routerRowSource, privacy: privacy,
+                                       space: space.parameters)
         return RoutingSignature(centroids: centroids.centroids, counts: centroids.counts, routerRows: routerRows, parameters: params)
     }
 
@@ -107,7 +145,7 @@ public enum SignatureBuilder {
                                              plan: PrivacyPlan?, noise: inout N) throws -> RoutingSignature {
         let centroids = try releaseCentroids(stats, options: o, plan: plan, noise: &noise)
         let rows = initialRouterRows(stats, plan: plan, noise: &noise)
-        return assemble(centroids: centroids, routerRows: rows, layers: stats.layers, hidden: stats.dimension, options: o, plan: plan)
+        return assemble(centroids: centroids, routerRows: rows, layers: stats.layers, hidden: stats.hidden, space: stats.space, options: o, plan: plan)
     }
 
     /// Router rows of a set of documents, [L * C]: per layer, the sum over documents of each
@@ -117,7 +155,7 @@ public enum SignatureBuilder {
     /// The one computation of router rows: the anchor's (public, no noise), an owner's DP release and
     /// an owner's non-private starting point all come from here.
     public static func routerRows<N: NoiseSource>(_ stats: SignatureStatistics, noiseMultiplier z: Double?, noise: inout N) -> [Float] {
-        let L = stats.layers, C = stats.dimension
+        let L = stats.layers, C = stats.hidden
         var sum = stats.directionSum
         if let z {
             let sigma = z * Double(L).squareRoot()
@@ -127,8 +165,8 @@ public enum SignatureBuilder {
     }
 
     /// The noiseless router rows of public documents (the anchor's).
-    public static func publicRouterRows(_ stats: [DocumentStatistics], layers L: Int, hidden C: Int) -> [Float] {
+    public static func publicRouterRows(_ stats: SignatureStatistics) -> [Float] {
         var unused = SeededNoise(seed: 0)
-        return routerRows(SignatureStatistics(stats, layers: L, dimension: C), noiseMultiplier: nil, noise: &unused)
+        return routerRows(stats, noiseMultiplier: nil, noise: &unused)
     }
 }

@@ -3,60 +3,161 @@ import TributaryCore
 import TributaryModel
 
 /// Where routing signatures live: a low-dimensional space fitted on the anchor's **public** text only
-/// (so it costs no privacy), part of the anchor. A document's point is its mean hidden state at one
-/// layer of the anchor (the input of that layer's feed-forward block, over its first tokens), minus
-/// the public mean, projected on public principal directions, L2-normalised.
+/// (so it costs no privacy), part of the anchor (protocol/SPEC.md §6.1). A document's point is its
+/// mean state at one layer of the anchor (that layer's feed-forward input over its first tokens),
+/// minus the public mean, projected on public principal directions, L2-normalised.
 ///
 /// Why: DP noise on a mean of n unit vectors in d dimensions has norm ≈ σ·√d / n; in the anchor's
 /// 576 dimensions it swamped every signal at ε = 1 (norm 1.8 for n = 65), in 16 it is about 0.3.
 /// Middle layers separate topics better than the last, whose states are nearly parallel in small
 /// decoders (Ethayarajh 2019; Skean et al. 2025); dropping the top public directions and whitening
 /// the rest are the usual fixes for that anisotropy (Mu & Viswanath 2018).
+///
+/// Anchors made before signature spaces have none: their space is the whole final normalised state
+/// centred on `embedding_center` (`projection` nil), what v2 statements' centroids are in.
 public struct SignatureSpace: Sendable, Equatable {
-    /// The anchor layer whose feed-forward input is averaged (0..<L).
+    /// The anchor layer whose feed-forward input is averaged (0..<L), or L: the final normalised state.
     public let layer: Int
     /// [C]: the public documents' mean of that quantity.
     public let center: [Float]
-    /// [d, C], row-major: the projection (principal directions, scaled by 1/√eigenvalue when whitened).
-    public let projection: [Float]
+    /// [d, C], row-major: the projection (principal directions, scaled by 1/√eigenvalue when whitened);
+    /// nil: none (anchors before signature spaces).
+    public let projection: [Float]?
     public let dimension: Int
 
     public var hidden: Int { center.count }
 
-    public init(layer: Int, center: [Float], projection: [Float]) {
-        precondition(!center.isEmpty && projection.count % center.count == 0)
+    public init(layer: Int, center: [Float], projection: [Float]?) {
+        precondition(!center.isEmpty && (projection.map { !$0.isEmpty && $0.count % center.count == 0 } ?? true))
         self.layer = layer
         self.center = center
         self.projection = projection
-        dimension = projection.count / center.count
+        dimension = projection.map { $0.count / center.count } ?? center.count
     }
 
-    /// A document's point: normalise(P · (x − center)), x its layer mean [C].
+    /// What a statement records of the space (nil for the legacy space: a v2 statement).
+    public var parameters: SignatureSpaceParameters? {
+        projection == nil ? nil : SignatureSpaceParameters(layer: layer, dimension: dimension)
+    }
+
+    /// A document's point: normalise(P · (x − center)), x its mean state at `layer` [C].
     public func point(_ x: ArraySlice<Float>) -> [Float] {
         let C = hidden
         precondition(x.count == C)
         var centred = [Double](repeating: 0, count: C)
         for (i, v) in x.enumerated() { centred[i] = Double(v) - Double(center[i]) }
-        var out = [Float](repeating: 0, count: dimension)
-        var norm = 0.0
-        for r in 0..<dimension {
-            var s = 0.0
-            for c in 0..<C { s += Double(projection[r * C + c]) * centred[c] }
-            out[r] = Float(s)
-            norm += s * s
+        var out = [Double](repeating: 0, count: dimension)
+        if let projection {
+            for r in 0..<dimension {
+                var s = 0.0
+                for c in 0..<C { s += Double(projection[r * C + c]) * centred[c] }
+                out[r] = s
+            }
+        } else {
+            out = centred
         }
-        guard norm > 0 else { return out }
-        let inv = 1 / norm.squareRoot()
-        return out.map { Float(Double($0) * inv) }
+        let norm = out.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let inv = norm > 0 ? 1 / norm : 0
+        return out.map { Float($0 * inv) }
     }
 
-    /// The points of documents' statistics (their layer means at `layer`), [n, d] row-major.
-    public func points(_ stats: [DocumentStatistics]) -> [Float] {
+    /// The points of `n` mean states ([n, C] row-major), [n, d].
+    public func points(_ means: [Float]) -> [Float] {
         let C = hidden
-        return stats.flatMap { point($0.layerMeans[layer * C..<(layer + 1) * C]) }
+        return (0..<(means.count / C)).flatMap { point(means[$0 * C..<($0 + 1) * C]) }
     }
 
-    /// Fits the space on public documents' layer means at `layer` ([n, C] rows): centre, the
+    /// A document's point from its statistics (its layer means, or its final state for layer L).
+    public func point(of s: DocumentStatistics) -> [Float] {
+        let C = hidden, L = s.layerMeans.count / C
+        return layer == L ? point(s.rawEmbedding[...]) : point(s.layerMeans[layer * C..<(layer + 1) * C])
+    }
+
+    /// The points of documents read by `model` (the anchor), [documents, d]: the forward pass stops at
+    /// `layer`. What `/v1/route`, `tributary route` and the evaluations embed queries with.
+    public func embed(model: Model, corpus: Corpus, batch: Int = 8, workers: Int = 2, shouldStop: () -> Bool = { false }) -> [Float] {
+        Evaluator.layerMeans(model: model, corpus: corpus, layer: layer, batch: batch, workers: workers, shouldStop: shouldStop)
+            .flatMap { point($0[...]) }
+    }
+
+    /// [document] → [predicted tokens × d]: the point of every causal prefix (`Evaluator.prefixMeans`).
+    public func prefixPoints(model: Model, corpus: Corpus, workers: Int = 2) -> [[Float]] {
+        Evaluator.prefixMeans(model: model, corpus: corpus, layer: layer, workers: workers).map(points)
+    }
+
+    // MARK: Files (the anchor's routing file and every routing index)
+
+    public static let metadataKey = TensorNames.signatureSpaceMetadataKey
+
+    /// Adds the space's tensors (and, for a projected space, its metadata) to a routing file or index.
+    public func add(to w: inout SafetensorsWriter) {
+        if let projection, let p = parameters {
+            w.metadata[Self.metadataKey] = JSONWriter.string(p.json)
+            w.add(TensorNames.signatureCenter, shape: [hidden], values: center)
+            w.add(TensorNames.signatureProjection, shape: [dimension, hidden], values: projection)
+        } else {
+            w.add(TensorNames.embeddingCenter, shape: [hidden], values: center)
+        }
+    }
+
+    /// The tensor names a file holding this space has for it.
+    public var tensorNames: [String] {
+        projection == nil ? [TensorNames.embeddingCenter] : [TensorNames.signatureCenter, TensorNames.signatureProjection]
+    }
+
+    /// Reads the space of a routing file or index of a model with `layers` layers of width `hidden`:
+    /// projected when the file has `signature_projection`, else the legacy `embedding_center`.
+    public static func read(_ file: SafetensorsFile, path: String, layers: Int, hidden: Int) throws -> SignatureSpace {
+        func fail(_ why: String) -> TributaryError { TributaryError("routing.space", "\(path): \(why)") }
+        guard file.tensors.contains(where: { $0.name == TensorNames.signatureProjection }) else {
+            let center = try file.floats(TensorNames.embeddingCenter)
+            guard center.count == hidden else { throw fail("\(TensorNames.embeddingCenter) has \(center.count) values, expected \(hidden)") }
+            return SignatureSpace(layer: layers, center: center, projection: nil)
+        }
+        guard let text = file.metadata[metadataKey] else { throw fail("missing \(metadataKey)") }
+        let p: SignatureSpaceParameters
+        do { p = try SignatureSpaceParameters(json: try StrictJSONParser.parse(Array(text.utf8)), path: metadataKey) } catch {
+            throw fail("\(metadataKey): \(error)")
+        }
+        guard p.layer <= layers else { throw fail("signature layer \(p.layer) of a \(layers)-layer model") }
+        let center = try file.floats(TensorNames.signatureCenter)
+        let info = try file.info(TensorNames.signatureProjection)
+        guard center.count == hidden, info.shape == [p.dimension, hidden] else {
+            throw fail("\(TensorNames.signatureCenter) has \(center.count) values and \(TensorNames.signatureProjection) shape \(info.shape); expected \(hidden) and [\(p.dimension), \(hidden)]")
+        }
+        let projection = try file.floats(info)
+        guard center.allSatisfy(\.isFinite), projection.allSatisfy(\.isFinite) else { throw fail("the signature space is not finite") }
+        return SignatureSpace(layer: p.layer, center: center, projection: projection)
+    }
+
+    // MARK: Fitting (public text only)
+
+    /// How an anchor's space is chosen (measured on SmolLM2: benchmarks/README.md, "Routing signature").
+    public struct Recipe: Sendable, Equatable {
+        /// The layer; nil: `layerFraction` of the way up the anchor.
+        public var layer: Int?
+        public var layerFraction = 0.3
+        /// Dimensions kept (fewer when the public text or the hidden size cannot give them).
+        public var dimension = 16
+        /// Top public directions dropped before those kept.
+        public var drop = 0
+        public var whiten = false
+        public init() {}
+
+        /// The space fitted on public documents' statistics.
+        public func fit(_ stats: [DocumentStatistics], layers L: Int, hidden C: Int) throws -> SignatureSpace {
+            let l = layer ?? min(L - 1, max(0, Int((layerFraction * Double(L)).rounded())))
+            guard (0...L).contains(l) else { throw TributaryError("routing.space", "signature layer \(l) of a \(L)-layer model") }
+            let d = min(dimension, C - drop, stats.count - 1 - drop)
+            guard d >= 1 else {
+                throw TributaryError("routing.too_little_text", "a signature space needs more than \(drop + 1) public documents, \(stats.count) given")
+            }
+            let rows = stats.flatMap { l == L ? $0.rawEmbedding : Array($0.layerMeans[l * C..<(l + 1) * C]) }
+            return try SignatureSpace.fit(layerMeans: rows, hidden: C, layer: l, dimension: d, drop: drop, whiten: whiten)
+        }
+    }
+
+    /// Fits the space on public documents' mean states at `layer` ([n, C] rows): centre, the
     /// `dimension` principal directions after the first `drop`, whitened when asked.
     public static func fit(layerMeans rows: [Float], hidden C: Int, layer: Int, dimension d: Int, drop: Int, whiten: Bool) throws -> SignatureSpace {
         let n = rows.count / C

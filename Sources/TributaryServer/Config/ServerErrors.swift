@@ -16,6 +16,7 @@ public enum ContributionError: CodedError, Equatable {
     case harmful(anchor: Double, withExpert: Double, limit: Double)
     case routingBound(String)
     case greedyRouting(layer: Int, share: Double, limit: Double)
+    case unroutableSignature(String)
     case duplicate(String)
 
     public var code: String {
@@ -34,6 +35,7 @@ public enum ContributionError: CodedError, Equatable {
         case .harmful: return "contribution.harmful"
         case .routingBound: return "contribution.routing_bound"
         case .greedyRouting: return "contribution.greedy_routing"
+        case .unroutableSignature: return "contribution.unroutable_signature"
         case .duplicate: return "contribution.duplicate"
         }
     }
@@ -57,6 +59,7 @@ public enum ContributionError: CodedError, Equatable {
         case let .routingBound(why): return "refused by the server's routing bounds: \(why)"
         case let .greedyRouting(l, share, lim):
             return String(format: "the expert takes %.1f%% of the gate weight of the public probe's tokens in layer %d (limit %.1f%%): its router rows win text that is not its own", 100 * share, l, 100 * lim)
+        case let .unroutableSignature(why): return "refused by the server's policy (--allow-unroutable-signatures accepts it): \(why)"
         case let .duplicate(what): return "a contribution with the same \(what) was already accepted"
         }
     }
@@ -70,6 +73,7 @@ extension ContributionError {
         case let .layers(why): return .layersRefused(why)
         case let .budget(spent, asked, budget): return .budget(spent: spent, asked: asked, budget: budget)
         case let .routing(why): return .routingBound(why)
+        case let .unroutable(why): return .unroutableSignature(why)
         }
     }
 }

@@ -88,8 +88,9 @@ public actor ReleaseBuilder {
         let key = logKey.verifierKey
         return try await pool.run(.releases, ownWork: true) {
             let manifest = try ReleaseManifest.verify(try readSmallFile(dir + "/" + ReleaseLayout.manifestFile, limit: 1 << 20), key: key)
-            let index = try RoutingIndex.read(dir + "/" + RoutingIndex.fileName)
-            return LoadedRelease(directory: dir, manifest: manifest, model: try ModelDirectory.load(dir), index: index,
+            let model = try ModelDirectory.load(dir)
+            let index = try RoutingIndex.read(dir + "/" + RoutingIndex.fileName, layers: model.config.numLayers, hidden: model.config.hiddenSize)
+            return LoadedRelease(directory: dir, manifest: manifest, model: model, index: index,
                                  router: CentroidRouter(index: index), anchor: anchor.model)
         }
     }

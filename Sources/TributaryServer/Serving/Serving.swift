@@ -59,15 +59,14 @@ extension AggregationServer {
                 throw ServerError.badRequest("the texts hold \(tokens) tokens to embed, more than the \(limit) one routing request may (send fewer texts)")
             }
             let corpus = Corpus(documents: texts.enumerated().map { Corpus.Document(source: "query \($0.offset)", bytes: Array($0.element.utf8)) })
-            let q = Evaluator.documentStatistics(model: r.anchor, corpus: corpus, center: r.index.center, batch: 8, workers: 1,
-                                                 shouldStop: { abandoned?() == true }).flatMap(\.embedding)
+            let q = r.index.space.embed(model: r.anchor, corpus: corpus, batch: 8, workers: 1, shouldStop: { abandoned?() == true })
             if abandoned?() == true { throw ServerError.clientGone }
             return Self.router(r, temperature: temperature, topK: topK + excluded.count).route(q, count: texts.count, workers: 1)
         }
         return routes.map { Self.keep($0, excluding: excluded, topK: topK).map { describe(r, $0) } }
     }
 
-    /// Routing of already-embedded queries (unit vectors in the anchor's centred embedding space).
+    /// Routing of already-embedded queries (points of the anchor's signature space, any length).
     public func route(embeddings: [[Float]], topK: Int, temperature: Double) async throws -> [[RoutedExpert]] {
         let r = try await currentRelease()
         let C = r.index.dimension

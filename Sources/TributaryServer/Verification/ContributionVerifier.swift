@@ -74,6 +74,10 @@ public struct ContributionVerifier: Sendable {
         guard p.routing.layers == c.numLayers, p.routing.dimension == c.hiddenSize else {
             throw ContributionError.shapeMismatch("router rows are \(p.routing.layers) × \(p.routing.dimension), the anchor needs \(c.numLayers) × \(c.hiddenSize)")
         }
+        guard p.routing.space == anchor.space.parameters else {
+            func describe(_ s: SignatureSpaceParameters?) -> String { s.map { "layer \($0.layer), \($0.dimension) dimensions" } ?? "the final state (no space)" }
+            throw ContributionError.shapeMismatch("the routing signature is in \(describe(p.routing.space)), the anchor's signature space is \(describe(anchor.space.parameters))")
+        }
         // 6. The policy in one call (the auditor replays the same): age, expert layers, privacy with ε
         // recomputed from the statement's own noise, and the organisation's budget.
         let spent = try await store.epsilonSpent(organisation: key.organisation)
@@ -117,7 +121,9 @@ public struct ContributionVerifier: Sendable {
             let signature = try RoutingSignature.read(stage + "/" + BundleLayout.routingFile)
             do {
                 try policy.checkRouting(rows: signature.routerRows, anchorRows: anchor.routerRows, expertLayers: expert.layers,
-                                        dimension: c.hiddenSize, centroids: signature.centroids)
+                                        hidden: c.hiddenSize, centroids: signature.centroids, counts: signature.counts,
+                                        centroidDimension: signature.centroidDimension,
+                                        sumNoise: signature.parameters.privacy.noiseMultipliers[.centroidSums])
             } catch let v as PolicyViolation { throw ContributionError.from(v) }
             // 12. Harmful-expert probe: the public text's bits per byte, and the share of its tokens the
             // expert's rows take.
