@@ -70,14 +70,18 @@ struct BenchSignatureCommand: AsyncParsableCommand {
             for l in layerList { for d in dims where d > 0 { for drop in [0, 2] { for w in [false, true] {
                 spaces.append(.init(layer: l, dimension: d, drop: drop, whiten: w))
             } } } }
-            let (screen, grid) = try study.run(spaces: spaces, epsilons: [0.25, 0.5, 1, 4, nil], documents: [16, 64, 256], log: log)
+            let outcome = try study.run(spaces: spaces, epsilons: [0.25, 0.5, 1, 4, nil], documents: [16, 64, 256], log: log)
+            let (screen, grid) = (outcome.screen, outcome.grid)
             func row(_ r: SignatureStudy.Result) -> JSONValue {
-                .object([("space", .string(r.space.description)), ("epsilon", r.epsilon.map { .double($0) } ?? .null), ("documents", .int(r.documents)),
+                .object([("space", .string(r.space.description)), ("release", .string(r.release.description)),
+                         ("epsilon", r.epsilon.map { .double($0) } ?? .null), ("documents", .int(r.documents)),
                          ("meanOwner", .double(r.meanOwner)), ("minOwner", .double(r.minOwner)), ("publicToAnchor", .double(r.publicToAnchor)),
                          ("owners", .object(r.owners.sorted { $0.key < $1.key }.map { ($0.key, .double($0.value)) }))])
             }
             if json {
-                printJSON(.object([("screen", .array(screen.map(row))), ("grid", .array(grid.map(row)))]))
+                printJSON(.object([("screen", .array(screen.map(row))), ("grid", .array(grid.map(row))),
+                                   ("releases", .array(outcome.releases.map(row))),
+                                   ("publicDocuments", .array(outcome.publicDocuments.map { .object([("count", .int($0.count)), ("result", row($0.result))]) }))]))
                 return
             }
             print("screen (ε = 1, 64 documents per owner, \(owners.count) owners):")
@@ -90,6 +94,17 @@ struct BenchSignatureCommand: AsyncParsableCommand {
                 print(String(format: "  ε %@  %3d documents: owners %5.1f%% (worst %5.1f%%)  public→anchor %5.1f%%",
                              (r.epsilon.map { String(format: "%4.2f", $0) } ?? "  ∞ ") as NSString, r.documents, 100 * r.meanOwner, 100 * r.minOwner, 100 * r.publicToAnchor))
             }
+            print("releases at ε = 1:")
+            for r in outcome.releases {
+                print(String(format: "  %-42@ %3d documents: owners %5.1f%% (worst %5.1f%%)  public→anchor %5.1f%%", r.release.description as NSString,
+                             r.documents, 100 * r.meanOwner, 100 * r.minOwner, 100 * r.publicToAnchor))
+            }
+            print("the space fitted on fewer public documents (ε = 1, 64 documents per owner):")
+            for (m, r) in outcome.publicDocuments {
+                print(String(format: "  %4d public documents: owners %5.1f%% (worst %5.1f%%)  public→anchor %5.1f%%", m, 100 * r.meanOwner, 100 * r.minOwner, 100 * r.publicToAnchor))
+            }
+            print("per owner at ε = 1, 64 documents: " + (grid.first { $0.epsilon == 1 && $0.documents == 64 }?.owners.sorted { $0.key < $1.key }
+                .map { String(format: "%@ %.0f%%", $0.key as NSString, 100 * $0.value) }.joined(separator: ", ") ?? ""))
         }
     }
 }

@@ -37,7 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest accepted DP delta.") var maxDelta = 1e-5
     @Option(help: "Epsilon each organisation may spend over all its contributions (default: no budget).") var organisationEpsilonBudget: Double?
     @Option(help: "Oldest accepted statement, in seconds.") var maxStatementAge: Int64 = 30 * 86_400
-    @Option(help: "Smallest accepted minimum cluster size.") var minClusterSize = 32
+    @Option(help: "Smallest accepted minimum cluster size.") var minClusterSize = ContributionPolicy().minClusterSize
     @Flag(help: "Accept --no-dp signatures.") var allowNoDp = false
     @Flag(help: "Refuse router rows published as trained (not DP).") var requireDpRouterRows = false
     @Option(help: "Largest expert/anchor FFN norm ratio per layer.") var maxNormRatio = 2.0

@@ -7,7 +7,7 @@ public struct ContributionPolicy: Sendable, Equatable {
     /// Largest total epsilon a signature may declare.
     public var maxEpsilon: Double = 10
     public var maxDelta: Double = 1e-5
-    public var minClusterSize = 32
+    public var minClusterSize = 16
     /// Accept `--no-dp` signatures (experiments only).
     public var allowNoDP = false
     /// Refuse router rows published as trained (not covered by DP).

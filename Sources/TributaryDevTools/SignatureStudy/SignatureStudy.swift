@@ -33,7 +33,7 @@ public struct SignatureStudy: Sendable {
     }
 
     public let publicMeans: LayerMeans
-    public let publicSplit: Split
+    public var publicSplit: Split
     public let owners: [(name: String, means: LayerMeans, split: Split)]
     public var publicClusters = 8
     public var seeds = 5
@@ -99,8 +99,28 @@ public struct SignatureStudy: Sendable {
         return Fitted(point: { space.point($0) }, dimension: s.dimension)
     }
 
+    /// What each owner releases.
+    public enum Release: Sendable, Hashable, CustomStringConvertible {
+        /// One DP mean (a noisy sum and count): Tributary's default.
+        case mean
+        /// DP-Lloyd with k clusters and 2 iterations (3 rounds of sums and counts).
+        case lloyd(Int)
+        /// One public document chosen by the exponential mechanism (DPPL-Public, Wahdany et al. 2025):
+        /// utility Σ_i ⟨x_i, p⟩ over the owner's points (sensitivity 1), from the public pool.
+        case publicPrototype
+
+        public var description: String {
+            switch self {
+            case .mean: return "DP mean"
+            case let .lloyd(k): return "DP-Lloyd k = \(k)"
+            case .publicPrototype: return "public prototype (exponential mechanism)"
+            }
+        }
+    }
+
     public struct Result: Sendable {
         public let space: Space
+        public var release: Release = .mean
         public let epsilon: Double?
         public let documents: Int
         /// Per owner, the share of its held-out documents routed to it; and public to the anchor.
@@ -112,14 +132,15 @@ public struct SignatureStudy: Sendable {
 
     /// Accuracy of `space` with owners publishing a DP mean of their first `n` pool documents at `epsilon`
     /// (nil: no noise), averaged over `seeds` noise draws.
-    func evaluate(_ fitted: Fitted, space: Space, n: Int, epsilon: Double?) throws -> Result {
+    func evaluate(_ fitted: Fitted, space: Space, n: Int, epsilon: Double?, release: Release = .mean) throws -> Result {
         let D = fitted.dimension
         func points(_ m: LayerMeans, _ docs: [Int]) -> [Float] { docs.flatMap { fitted.point(m.row($0, layer: space.layer)) } }
         let publicPool = points(publicMeans, publicSplit.pool)
         var none = SeededNoise(seed: 0)
         let anchor = LloydClustering(clusters: publicClusters, iterations: 10, sumNoise: nil, countNoise: nil, minClusterSize: 1, initSeed: 1)
             .fit(points: publicPool, dimension: D, noise: &none)
-        let plan = try epsilon.map { try PrivacyPlan(epsilon: $0, delta: delta, releases: DPSchedule.releases(iterations: 0, routerRows: .trained)) }
+        let iterations = { if case .lloyd = release { return 2 } else { return 0 } }()
+        let plan = try epsilon.map { try PrivacyPlan(epsilon: $0, delta: delta, releases: DPSchedule.releases(iterations: iterations, routerRows: .trained)) }
         let heldPublic = points(publicMeans, publicSplit.heldOut)
         let held = owners.map { points($0.means, $0.split.heldOut) }
         let pools = owners.map { points($0.means, Array($0.split.pool.prefix(n))) }
@@ -129,11 +150,19 @@ public struct SignatureStudy: Sendable {
             var centroids = anchor.centroids, owner = [Int](repeating: -1, count: anchor.k)
             for (o, pool) in pools.enumerated() {
                 var noise = SeededNoise(seed: UInt64(1000 * seed + o + 1))
-                let fit = LloydClustering(clusters: 1, iterations: 0, sumNoise: plan?.noiseMultiplier(.centroidSums),
-                                          countNoise: plan?.noiseMultiplier(.centroidCounts), minClusterSize: 1, initSeed: 1)
-                    .fit(points: pool, dimension: D, noise: &noise)
-                centroids += fit.centroids
-                owner += [Int](repeating: o, count: fit.k)
+                switch release {
+                case .mean, .lloyd:
+                    let k = { if case let .lloyd(k) = release { return k } else { return 1 } }()
+                    let fit = LloydClustering(clusters: k, iterations: iterations, sumNoise: plan?.noiseMultiplier(.centroidSums),
+                                              countNoise: plan?.noiseMultiplier(.centroidCounts), minClusterSize: 1, initSeed: 1)
+                        .fit(points: pool, dimension: D, noise: &noise)
+                    centroids += fit.centroids
+                    owner += [Int](repeating: o, count: fit.k)
+                case .publicPrototype:
+                    let j = Self.exponentialMechanism(points: pool, candidates: publicPool, dimension: D, epsilon: epsilon, noise: &noise)
+                    centroids += publicPool[j * D..<(j + 1) * D]
+                    owner.append(o)
+                }
             }
             func nearest(_ q: ArraySlice<Float>) -> Int {
                 var best = -2, bestScore = -Float.infinity
@@ -155,30 +184,74 @@ public struct SignatureStudy: Sendable {
             for i in 0..<pc where nearest(heldPublic[i * D..<(i + 1) * D]) == -1 { hits += 1 }
             publicCorrect += Double(hits) / Double(max(pc, 1))
         }
-        return Result(space: space, epsilon: epsilon, documents: n,
+        return Result(space: space, release: release, epsilon: epsilon, documents: n,
                       owners: Dictionary(uniqueKeysWithValues: owners.enumerated().map { ($0.element.name, correct[$0.offset] / Double(seedCount)) }),
                       publicToAnchor: publicCorrect / Double(seedCount))
     }
 
-    /// Every space at one setting, then the grid of ε and documents for the best of them.
-    public func run(spaces: [Space], epsilons: [Double?], documents: [Int], log: (String) -> Void) throws -> (screen: [Result], grid: [Result]) {
+    /// The index of the candidate ([m, d]) the exponential mechanism picks for `points` ([n, d]) at
+    /// `epsilon` (nil: the best), by the Gumbel-max trick: argmax of ε·u/2 + Gumbel noise.
+    static func exponentialMechanism<N: NoiseSource>(points: [Float], candidates: [Float], dimension d: Int, epsilon: Double?, noise: inout N) -> Int {
+        var mean = [Double](repeating: 0, count: d)
+        for i in 0..<(points.count / d) { for c in 0..<d { mean[c] += Double(points[i * d + c]) } }
+        var best = 0, bestScore = -Double.infinity
+        var rng = RNG(seed: UInt64(abs(noise.gaussian() * 1e9)))
+        for j in 0..<(candidates.count / d) {
+            var u = 0.0
+            for c in 0..<d { u += mean[c] * Double(candidates[j * d + c]) }
+            var score = u
+            if let e = epsilon {
+                let uniform = (Double(rng.next() >> 11) + 0.5) * 0x1p-53
+                score = e * u / 2 - log(-log(uniform))
+            }
+            if score > bestScore { bestScore = score; best = j }
+        }
+        return best
+    }
+
+    public struct Outcome: Sendable {
+        /// Every space at ε = 1, 64 documents per owner, one DP mean.
+        public var screen: [Result] = []
+        /// The best space over ε and documents per owner.
+        public var grid: [Result] = []
+        /// The best space, other releases, at ε = 1.
+        public var releases: [Result] = []
+        /// The best space fitted on fewer public documents (ε = 1, 64 documents per owner).
+        public var publicDocuments: [(count: Int, result: Result)] = []
+    }
+
+    /// Every space at one setting, then for the best of them: the grid of ε and documents, the other
+    /// releases, and fits on fewer public documents.
+    public func run(spaces: [Space], epsilons: [Double?], documents: [Int], log: (String) -> Void) throws -> Outcome {
         let directions = Directions()
         let maxComponents = spaces.map { $0.dimension + $0.drop }.max() ?? 16
-        var screen = [Result]()
+        var out = Outcome()
         for s in spaces {
             let fitted = fit(s, directions: directions, maxComponents: maxComponents)
             let r = try evaluate(fitted, space: s, n: 64, epsilon: 1)
-            screen.append(r)
+            out.screen.append(r)
             log(String(format: "%@: owners %.1f%% (worst %.1f%%), public %.1f%% at ε = 1, 64 documents", s.description,
                        100 * r.meanOwner, 100 * r.minOwner, 100 * r.publicToAnchor))
         }
         // The best: highest worst-owner accuracy, then public.
-        guard let best = screen.max(by: { ($0.minOwner + $0.publicToAnchor) < ($1.minOwner + $1.publicToAnchor) })?.space else { return (screen, []) }
+        guard let best = out.screen.max(by: { ($0.minOwner + $0.publicToAnchor) < ($1.minOwner + $1.publicToAnchor) })?.space else { return out }
         let fitted = fit(best, directions: directions, maxComponents: maxComponents)
-        var grid = [Result]()
         for n in documents {
-            for e in epsilons { grid.append(try evaluate(fitted, space: best, n: n, epsilon: e)) }
+            for e in epsilons { out.grid.append(try evaluate(fitted, space: best, n: n, epsilon: e)) }
         }
-        return (screen, grid)
+        for n in [64, 256] {
+            for r in [Release.mean, .lloyd(2), .lloyd(4), .publicPrototype] {
+                out.releases.append(try evaluate(fitted, space: best, n: n, epsilon: 1, release: r))
+            }
+        }
+        for m in [32, 64, 128, 256, 512] where m < publicSplit.pool.count {
+            var fewer = self
+            // Every m-th document, so each public source keeps its share.
+            let step = Double(publicSplit.pool.count) / Double(m)
+            fewer.publicSplit = Split(pool: (0..<m).map { publicSplit.pool[Int(Double($0) * step)] }, heldOut: publicSplit.heldOut)
+            let f = fewer.fit(best, directions: Directions(), maxComponents: best.dimension + best.drop)
+            out.publicDocuments.append((m, try fewer.evaluate(f, space: best, n: 64, epsilon: 1)))
+        }
+        return out
     }
 }

@@ -99,8 +99,8 @@ public enum SignatureCheck {
             var ways = [String]()
             if let n = documentsNeeded { ways.append("about \(n) documents at ε = \(epsilon)") }
             if let e = epsilonNeeded { ways.append("ε = \(e) with these \(documents) documents") }
-            let advice = ways.isEmpty ? "no document count up to 65,536 or ε up to 64 would (is the text like the public text?)"
-                : "it would route about \(Int(target * 100))% with " + ways.joined(separator: ", or ")
+            let advice = ways.isEmpty ? "No document count up to 65,536 and no ε up to 64 would make it route (is the text like the anchor's public text?)"
+                : "It would route about \(Int(target * 100))% with " + ways.joined(separator: ", or ")
             throw TributaryError("train.unroutable_signature", String(
                 format: "the DP routing signature routes only %.0f%% of your %d documents to your expert (at least %.0f%% asked, --min-self-routing): at ε = %g the noise outweighs what tells your text from the public text. %@. The release is kept in OUT and reused by a rerun (no new noise); --restart draws new noise and spends new ε, --min-self-routing 0 publishes it as it is (a server may refuse it).",
                 100 * selfRouting, documents, 100 * minimum, epsilon, advice))
