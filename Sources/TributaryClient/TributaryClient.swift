@@ -70,6 +70,38 @@ public struct TributaryClient: Sendable {
         try StrictJSONParser.parse(try await send(.POST, path, body: .bytes(ByteBuffer(bytes: bytes)), contentType: contentType).body)
     }
 
+    /// One expert of a `/v1/route` answer.
+    public struct RoutedExpert: Sendable, Equatable {
+        public let expert: Int
+        public let organisation: String
+        public let weight: Double
+    }
+
+    /// `/v1/route` for each text (in order), `perRequest` texts a request: each text is embedded from
+    /// its first tokens, so 24 texts stay under the server's default token bound per request.
+    public func route(texts: [String], topK: Int = 2, perRequest: Int = 24) async throws -> (release: Int, results: [[RoutedExpert]]) {
+        var out = [[RoutedExpert]](), release = 0
+        for start in stride(from: 0, to: texts.count, by: max(1, perRequest)) {
+            let chunk = texts[start..<min(texts.count, start + max(1, perRequest))]
+            let r = try await postJSON("/v1/route", .object([("texts", .array(chunk.map { .string($0) })), ("topK", .int(topK))]))
+            guard case let .number(n)? = r["release"], let number = Int(n), case let .array(results)? = r["results"], results.count == chunk.count else {
+                throw RemoteError(status: 200, code: "client.bad_response", message: "the /v1/route answer has no release or not one result per text")
+            }
+            release = number
+            for item in results {
+                guard case let .array(experts) = item else { throw RemoteError(status: 200, code: "client.bad_response", message: "a /v1/route result is not a list") }
+                out.append(try experts.map { e in
+                    guard case let .number(i)? = e["expert"], let index = Int(i), case let .string(org)? = e["organisation"],
+                          case let .number(w)? = e["weight"], let weight = Double(w) else {
+                        throw RemoteError(status: 200, code: "client.bad_response", message: "a /v1/route expert lacks expert, organisation or weight")
+                    }
+                    return RoutedExpert(expert: index, organisation: org, weight: weight)
+                })
+            }
+        }
+        return (release, out)
+    }
+
     /// Streams a response body of at most `limit` bytes into a file (atomically), returning its
     /// SHA-256: a server cannot fill the disk of whoever downloads from it.
     @discardableResult

@@ -135,9 +135,10 @@ public struct DemoCorpora: Sendable {
 
     /// Up to `documentsPerDomain` files, picked by SHA-256 of their content (so the sample spreads over
     /// the whole tree and is the same on every machine with the same packages), each cut to
-    /// `bytesPerDocument`. SHA-256, not the BLAKE2b that decides the train/held-out split: picking by
-    /// the split's own hash would put most picked documents on one side of it.
-    public func preparePrivate(_ domain: Domain, into dir: String, log: (String) -> Void) throws -> Int {
+    /// `bytesPerDocument`, after the first `skip` in that order (another sample of the same package,
+    /// disjoint from the first). SHA-256, not the BLAKE2b that decides the train/held-out split: picking
+    /// by the split's own hash would put most picked documents on one side of it.
+    public func preparePrivate(_ domain: Domain, into dir: String, skip: Int = 0, log: (String) -> Void) throws -> Int {
         if let n = existing(dir) { return n }
         var files = [String]()
         let fm = FileManager.default
@@ -160,10 +161,10 @@ public struct DemoCorpora: Sendable {
             guard seen.insert(key).inserted else { continue }  // identical files count once
             docs.append((key, bytes))
         }
-        guard docs.count >= 50 else {
-            throw TributaryError("demo.corpus_missing", "only \(docs.count) documents for \(domain.name); install \(domain.packages.joined(separator: ", ")) (scripts/setup.sh does)")
+        guard docs.count >= skip + 50 else {
+            throw TributaryError("demo.corpus_missing", "only \(docs.count) documents for \(domain.name), \(skip + 50) needed; install \(domain.packages.joined(separator: ", ")) (scripts/setup.sh does)")
         }
-        let picked = docs.sorted { $0.key.lexicographicallyPrecedes($1.key) }.prefix(documentsPerDomain).map(\.bytes)
+        let picked = docs.sorted { $0.key.lexicographicallyPrecedes($1.key) }.dropFirst(skip).prefix(documentsPerDomain).map(\.bytes)
         try write(Array(picked), to: dir, ext: ".txt")
         log("corpus \(domain.name): \(picked.count) documents from \(domain.description)")
         return picked.count

@@ -57,4 +57,58 @@ import TributaryModel
         print("membership AUC with DP at ε = 1, δ = 1e-6, min cluster size 32, 400 trials: \(a)")
         #expect(a < 0.6, "AUC with DP (ε = 1) = \(a)")
     }
+
+    /// The signature as it is released now: one DP mean of n = 64 points in a 16-dimensional signature
+    /// space (the demo's owners have ~63 documents), the target a worst case (a point far from the
+    /// others' mean, which moves the released direction most). The attacker knows the others and sees
+    /// the released direction: its score is how much closer that direction is to the target than the
+    /// others' own mean is. The Gaussian mechanism's accounting bounds any attacker's AUC by
+    /// Φ(1/(√2·z)) (the optimal test between N(0, z²) and N(1, z²) along the target); the measured AUC
+    /// must be within that bound (plus 3 standard errors) and is reported against 0.5.
+    static func meanAttack(trials: Int, sumNoise noise: Double?) -> Double {
+        let d = 16, n = 64
+        var results = [(Double, Bool)]()
+        for t in 0..<trials {
+            let (others, _, _) = syntheticEmbeddings(n: n, C: d, k: 1, spread: 0.8, seed: UInt64(7000 + t))
+            // The target: the unit vector opposite the others' mean, what changes the mean's direction most.
+            var mean = [Double](repeating: 0, count: d)
+            for i in 0..<n { for c in 0..<d { mean[c] += Double(others[i * d + c]) } }
+            let norm = mean.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            var perpendicular = (0..<d).map { c in c == t % d ? 1.0 : 0.0 }
+            let along = zip(perpendicular, mean).reduce(0) { $0 + $1.0 * $1.1 } / norm
+            perpendicular = zip(perpendicular, mean).map { $0 - along * $1 / norm }
+            let pn = perpendicular.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            let target = perpendicular.map { Float($0 / pn) }
+            let member = t % 2 == 0
+            var rng = SeededNoise(seed: UInt64(90_000 + t))
+            let released = LloydClustering(clusters: 1, iterations: 0, sumNoise: noise, countNoise: noise.map { $0 * DPSchedule.countNoiseWeight },
+                                           minClusterSize: 1, initSeed: 42)
+                .fit(points: member ? others + target : others, dimension: d, noise: &rng)
+            let dot = (0..<d).reduce(0.0) { $0 + Double(released.centroids[$1]) * Double(target[$1]) }
+            let baseline = (0..<d).reduce(0.0) { $0 + mean[$1] / norm * Double(target[$1]) }
+            results.append((dot - baseline, member))
+        }
+        return auc(results)
+    }
+
+    @Test func withoutDPTheAttackerWinsOnTheMean() {
+        let a = Self.meanAttack(trials: 400, sumNoise: nil)
+        print("membership AUC on a 64-document mean in 16 dimensions without DP, 400 trials: \(a)")
+        #expect(a > 0.95, "AUC without DP = \(a)")
+    }
+
+    @Test func onTheDPMeanAtEpsilonOneTheAttackerIsHeldToTheAccountedBound() throws {
+        var o = SignatureOptions()
+        o.epsilon = 1
+        o.clusters = 1
+        let z = try SignatureBuilder.plan(o)!.noiseMultiplier(.centroidSums)!
+        let trials = 2000
+        let a = Self.meanAttack(trials: trials, sumNoise: z)
+        let bound = 0.5 * erfc(-1 / (2.0.squareRoot() * z) / 2.0.squareRoot())
+        // Hanley & McNeil's standard error of an AUC near 0.5 with 1,000 + 1,000 trials: ≈ 0.013.
+        let se = (1.0 / (3 * Double(trials))).squareRoot()
+        print(String(format: "membership AUC on the DP mean (ε = 1, δ = 1e-6, z = %.2f, 64 documents, 16 dims), %d trials: %.3f; optimal attacker's AUC %.3f", z, trials, a, bound))
+        #expect(a <= bound + 3 * se, "AUC \(a) above the Gaussian mechanism's bound \(bound)")
+        #expect(abs(a - 0.5) <= 0.05 + 3 * se, "AUC \(a)")
+    }
 }
