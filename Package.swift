@@ -137,7 +137,7 @@ let package = Package(
         .target(name: "TributaryTestSupport", dependencies: ["TributaryCore"], path: "Tests/TributaryTestSupport"),
         .testTarget(name: "TributaryCoreTests", dependencies: ["TributaryCore", "TributaryTestSupport"]),
         .testTarget(name: "TributaryModelTests", dependencies: ["TributaryModel", "TributaryTestSupport"]),
-        .testTarget(name: "TributaryRoutingTests", dependencies: ["TributaryRouting"]),
+        .testTarget(name: "TributaryRoutingTests", dependencies: ["TributaryRouting", "TributaryTestSupport"]),
         .testTarget(name: "TributaryContributionTests", dependencies: ["TributaryContribution", "TributaryTestSupport"]),
         .testTarget(name: "TributaryLogTests", dependencies: ["TributaryLog"]),
         .testTarget(name: "TributaryWitnessTests", dependencies: ["TributaryWitness", "TributaryTestSupport"]),

@@ -27,8 +27,8 @@ struct RouteCommand: AsyncParsableCommand {
     func run() async throws {
         prepareCompute()
         try await reportingErrors {
-            guard (model == nil) != (server == nil) else { throw TributaryError("route.bad_source", "give exactly one of --model DIR and --server URL") }
-            guard (text == nil) != files.isEmpty else { throw TributaryError("route.bad_source", "give exactly one of --text and --files") }
+            guard (model == nil) != (server == nil) else { throw TributaryError("client.bad_source", "give exactly one of --model DIR and --server URL") }
+            guard (text == nil) != files.isEmpty else { throw TributaryError("client.bad_source", "give exactly one of --text and --files") }
             let corpus = try text.map { Corpus(documents: [Corpus.Document(source: "text", bytes: Array($0.utf8))]) } ?? Corpus.load(paths: files)
             guard !corpus.documents.isEmpty else { throw TributaryError("corpus.empty", "no texts to route in \(files.joined(separator: " "))") }
             let routes: [[(expert: Int, name: String, weight: Double)]]

@@ -198,5 +198,26 @@ func replacing(_ a: String, _ b: String) -> ([UInt8]) -> [UInt8] {
         #expect(pae == preAuthEncoding(payloadType: DSSEEnvelope.inTotoPayloadType, payload: v.statementBytes))
         #expect(key.verify(signature: v.envelope.signatures[0].sig, message: pae))
         #expect(try readSmallFile(root + "/dsse-spec-example.pae", limit: 4096) == bytes(TestVectors.dsseSpecExample.pae))
+        #expect(v.statement.predicateType == ContributionPredicate.type && v.predicate.routing.space == TestVectors.space)
+    }
+
+    /// A v2 bundle (made before signature spaces; frozen in protocol/test-vectors/v2) still verifies
+    /// and is read as v2: centroids in the anchor's whole hidden state, no space.
+    @Test func v2BundleIsStillReadByItsVersion() throws {
+        let root = packageRoot + "/protocol/test-vectors"
+        let key = try VerifierKey(parsing: String(decoding: try readSmallFile(root + "/key.pub", limit: 4096), as: UTF8.self))
+        let v = try ContributionBundle.verify(directory: root + "/v2/bundle", keys: [key])
+        #expect(v.statement.predicateType == ContributionPredicate.typeV2)
+        #expect(v.predicate.routing.space == nil && v.predicate.routing.centroidDimension == TestVectors.hidden)
+        // A v2 statement naming a space, or a v3 one without, is refused: never misread.
+        var json = v.statement.predicate
+        if case var .object(members) = json, let i = members.firstIndex(where: { $0.0 == "routing" }), case var .object(r) = members[i].1 {
+            r.append(("space", TestVectors.space.json))
+            members[i].1 = .object(r)
+            json = .object(members)
+        }
+        #expect(throws: JSONSchemaError.self) { _ = try ContributionPredicate(json: json, type: ContributionPredicate.typeV2) }
+        #expect(throws: JSONSchemaError.self) { _ = try ContributionPredicate(json: v.statement.predicate, type: ContributionPredicate.type) }
+        #expect((try? ContributionPredicate(json: json, type: ContributionPredicate.type)) != nil)
     }
 }

@@ -10,6 +10,8 @@ public enum TestVectors {
     public static let nonceLabel = "tributary test vector nonce"
     public static let anchorLabel = "tributary test vector anchor"
     public static let layers = 2, hidden = 4, intermediate = 8, centroids = 2
+    /// The anchor's signature space the bundle's centroids are in (§6.1): layer 1, 2 dimensions.
+    public static let space = SignatureSpaceParameters(layer: 1, dimension: 2)
 
     /// The DSSE specification's PAE example (`protocol.md`).
     public static let dsseSpecExample = (type: "http://example.com/HelloWorld", body: "hello world",
@@ -34,7 +36,8 @@ public enum TestVectors {
                           privacy: PrivacyParameters(enabled: true, mechanism: "analytic-gaussian", accountant: "rdp",
                                                      epsilon: 1, delta: 1e-6, clipNorm: 1,
                                                      noiseMultipliers: [.centroidCounts: 8, .centroidSums: 8, .routerRows: 4],
-                                                     minClusterSize: 32, iterations: 5))
+                                                     minClusterSize: 32, iterations: 5),
+                          space: space)
     }
 
     /// Writes the unsigned tiny bundle (the two safetensors files) into `directory`.
@@ -50,7 +53,7 @@ public enum TestVectors {
         }
         try expert.write(to: directory + "/" + BundleLayout.expertFile)
         var routing = SafetensorsWriter(metadata: [BundleLayout.routingMetadataKey: JSONWriter.string(routingParameters().json)])
-        routing.add(TensorNames.centroids, shape: [centroids, hidden], values: (0..<centroids * hidden).map { value($0, 90) })
+        routing.add(TensorNames.centroids, shape: [centroids, space.dimension], values: (0..<centroids * space.dimension).map { value($0, 90) })
         routing.add(TensorNames.centroidCounts, shape: [centroids], values: [40, 37.5])
         routing.add(TensorNames.routerRows, shape: [layers, hidden], values: (0..<layers * hidden).map { value($0, 91) })
         try routing.write(to: directory + "/" + BundleLayout.routingFile)
