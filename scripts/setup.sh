@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Tributary needs on a fresh Debian/Ubuntu machine that has Swift:
 #   - the system C libraries its SwiftPM system-library targets link (libsodium, libcrypto, sqlite3, OpenBLAS);
-#   - the Debian text packages the demo uses as corpora (fortunes, jargon, Perl's modules, Linux UAPI headers, glibc locales);
+#   - the Debian text packages the demo uses as corpora (fortunes, jargon, Perl's modules, Linux UAPI headers, glibc locales;
+#     Go's standard library for the signature space; Python's standard library, xkb-data and git's docs as the open set);
 #   - wrk, for the HTTP benchmarks; rsvg-convert (librsvg2-bin), for the demo chart as PNG;
 #   - Go with golang.org/x/mod (golang-go, golang-golang-x-mod-dev): sumdb/tlog and sumdb/note, the
 #     independent reader of the log's tiles in the tests (scripts/interop/tlog-tiles);
@@ -16,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 packages=(pkg-config libsodium-dev libssl-dev libsqlite3-dev libopenblas-dev
           fortunes-min fortunes jargon perl-modules-5.36 linux-libc-dev locales base-files wrk python3-venv librsvg2-bin curl
-          golang-go golang-golang-x-mod-dev postgresql)
+          golang-go golang-golang-x-mod-dev postgresql golang-1.19-src libpython3.11-stdlib xkb-data git)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -148,14 +148,27 @@ extension TrainingArguments {
 
 /// How the anchor's signature space is fitted on its public text (`SignatureSpace.Recipe`).
 public struct SignatureSpaceArguments: ParsableArguments {
-    @Option(help: "Anchor layer whose mean state the signature space measures (default: 30% of the way up; the layer count: the final state).")
+    @Option(help: "Anchor layer whose mean state the signature space measures (default: 13% of the way up; the layer count: the final state).")
     public var signatureLayer: Int?
     @Option(help: "Dimensions of the signature space.") public var signatureDimension = SignatureSpace.Recipe().dimension
     @Option(help: "Top public directions dropped before those kept.") public var signatureDrop = SignatureSpace.Recipe().drop
     @Flag(inversion: .prefixedNo, help: "Whiten the kept directions (scale each by 1/√its public variance).")
     public var signatureWhiten = SignatureSpace.Recipe().whiten
+    @Option(parsing: .upToNextOption, help: "Public text the signature space is fitted on, files or directories (default: the public text); more and more varied text than the router rows need, read only up to the signature layer.")
+    public var signatureText: [String] = []
+    @Option(help: "Read at most this many bytes of each --signature-text path.") public var signatureMaxBytes: Int?
 
     public init() {}
+
+    /// The --signature-text corpus (each path cut to --signature-max-bytes), or nil.
+    public func spaceText(maxDocumentBytes: Int) throws -> Corpus? {
+        guard !signatureText.isEmpty else { return nil }
+        var o = Corpus.LoadOptions()
+        if let signatureMaxBytes { o.maxTotalBytes = signatureMaxBytes }
+        o.maxDocumentBytes = maxDocumentBytes
+        let parts = try signatureText.map { try Corpus.load(paths: [$0], options: o) }
+        return Corpus(documents: parts.flatMap(\.documents))
+    }
 
     public var recipe: SignatureSpace.Recipe {
         var r = SignatureSpace.Recipe()

@@ -60,14 +60,21 @@ public struct AnchorDirectory: Sendable {
     }
 
     /// Writes DIR/routing.safetensors for `model` from public text: the signature space fitted on it
-    /// (`recipe`), the router rows (noiseless: the text is public) and `clusters` centroids of the public
+    /// (`recipe`; on `spaceText` instead when given), the router rows (noiseless: the text is public) and `clusters` centroids of the public
     /// documents' points (plain k-means, 10 iterations). The one place an anchor's routing entry is made.
     @discardableResult
     public static func writeRouting(model: Model, publicText: Corpus, clusters: Int, space recipe: SignatureSpace.Recipe = .init(),
-                                    seed: UInt64, workers: Int, to dir: String) throws -> SignatureSpace {
+                                    spaceText: Corpus? = nil, seed: UInt64, workers: Int, to dir: String) throws -> SignatureSpace {
         let c = model.config, L = c.numLayers, C = c.hiddenSize
         let stats = Evaluator.documentStatistics(model: model, corpus: publicText, workers: workers)
-        let space = try recipe.fit(stats, layers: L, hidden: C)
+        let space: SignatureSpace
+        if let spaceText {
+            // More (and more varied) public text than the router rows need, run only up to the layer.
+            let l = recipe.resolvedLayer(layers: L)
+            space = try recipe.fit(layerRows: Evaluator.layerMeans(model: model, corpus: spaceText, layer: l, workers: workers), layer: l, hidden: C)
+        } else {
+            space = try recipe.fit(stats, layers: L, hidden: C)
+        }
         let publicStats = SignatureStatistics(stats, space: space, layers: L, hidden: C)
         var unused = SeededNoise(seed: seed)
         let fit = LloydClustering(clusters: clusters, iterations: 10, sumNoise: nil, countNoise: nil, minClusterSize: 1, initSeed: seed)

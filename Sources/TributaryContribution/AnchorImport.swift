@@ -157,7 +157,7 @@ extension AnchorImport {
     /// (where it came from; informative). Built in a temporary sibling and renamed into place, so
     /// `out` holds a whole anchor or nothing; an existing, non-empty `out` is refused.
     public static func write(model: Model, source: JSONValue, chatTemplate: String? = nil, publicText: Corpus, clusters: Int,
-                             space: SignatureSpace.Recipe = .init(), seed: UInt64, workers: Int, out: String, progress: ProgressReporter?) throws -> String {
+                             space: SignatureSpace.Recipe = .init(), spaceText: Corpus? = nil, seed: UInt64, workers: Int, out: String, progress: ProgressReporter?) throws -> String {
         let fm = FileManager.default
         if let contents = try? fm.contentsOfDirectory(atPath: out), !contents.isEmpty {
             throw fail("anchor.exists", "\(out) exists and is not empty; choose another --out or remove it")
@@ -178,9 +178,9 @@ extension AnchorImport {
             try AtomicFileWriter.write(JSONWriter.serialize(tokenizerConfig) + [0x0a], to: tmp + "/" + ChatTemplate.configFile)
         }
         progress?.log("computing the anchor's signature space, router rows and \(clusters) centroids over \(publicText.documents.count) public documents (\(publicText.totalBytes) bytes)")
-        let fitted = try AnchorDirectory.writeRouting(model: model, publicText: publicText, clusters: clusters, space: space, seed: seed,
-                                                      workers: workers, to: tmp)
-        progress?.log("signature space: layer \(fitted.layer) of \(model.config.numLayers), \(fitted.dimension) dimensions")
+        let fitted = try AnchorDirectory.writeRouting(model: model, publicText: publicText, clusters: clusters, space: space,
+                                                      spaceText: spaceText, seed: seed, workers: workers, to: tmp)
+        progress?.log("signature space: layer \(fitted.layer) of \(model.config.numLayers), \(fitted.dimension) dimensions\(fitted.projection == nil ? "" : ", fitted on \((spaceText ?? publicText).documents.count) public documents")")
         let digest = try AnchorDirectory.digest(tmp)
         let summary = JSONValue.object([
             ("digest", .object([("sha256", .string(digest))])),
@@ -188,6 +188,8 @@ extension AnchorImport {
             ("imported", source),
             ("routingCorpus", .object([("documents", .int(publicText.documents.count)), ("bytes", .int(publicText.totalBytes)),
                                        ("fingerprint", .string(publicText.fingerprint))])),
+            ("signatureCorpus", .object([("documents", .int((spaceText ?? publicText).documents.count)), ("bytes", .int((spaceText ?? publicText).totalBytes)),
+                                         ("fingerprint", .string((spaceText ?? publicText).fingerprint))])),
         ])
         try AtomicFileWriter.write(JSONWriter.serialize(summary) + [0x0a], to: tmp + "/" + AnchorDirectory.summaryFile)
         try? fm.removeItem(atPath: out)  // an empty directory only (checked above)

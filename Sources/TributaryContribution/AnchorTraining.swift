@@ -15,7 +15,7 @@ public enum AnchorTraining {
     /// Trains from scratch (or resumes from `out/checkpoints`) and writes the anchor directory, with
     /// `clusters` public centroids as the anchor's routing entry.
     public static func train(config: ModelConfig, train: Corpus, heldOut: Corpus?, options: TrainingOptions, clusters: Int,
-                             space: SignatureSpace.Recipe = .init(), out: String, restart: Bool, progress: ProgressReporter?) throws -> Result {
+                             space: SignatureSpace.Recipe = .init(), spaceText: Corpus? = nil, out: String, restart: Bool, progress: ProgressReporter?) throws -> Result {
         try config.validate()
         guard !config.isMoE else { throw TributaryError("anchor.not_dense", "the anchor must be dense") }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -29,7 +29,7 @@ public enum AnchorTraining {
         guard !result.stoppedEarly else { return Result(training: result, digest: "", heldOut: nil) }
         progress?.log("computing the anchor's router rows and centroids over \(train.documents.count) public documents")
         try ModelDirectory.save(model, to: out)
-        try AnchorDirectory.writeRouting(model: model, publicText: train, clusters: clusters, space: space, seed: options.seed,
+        try AnchorDirectory.writeRouting(model: model, publicText: train, clusters: clusters, space: space, spaceText: spaceText, seed: options.seed,
                                          workers: options.workers, to: out)
         let digest = try AnchorDirectory.digest(out)
         let held = heldOut.map { Evaluator.evaluate(model: model, corpus: $0, workers: options.workers) }

@@ -40,6 +40,40 @@ public struct DemoCorpora: Sendable {
     /// The packages the public text comes from.
     public static let publicPackages = ["fortunes", "fortunes-min", "jargon"]
 
+    /// Public code, from a package no owner uses: the signature space is fitted on it and the prose,
+    /// since a projection fitted on prose alone cannot represent headers, scripts or maps (bench-signature).
+    public static let publicCode = Domain(name: "public-code", description: "Go's standard library (/usr/share/go-1.19/src, package golang-1.19-src)",
+                                          sources: [("/usr/share/go-1.19/src", [".go"])], packages: ["golang-1.19-src"])
+
+    /// The open set: text of packages nobody contributes, chosen before measuring, routed through
+    /// `/v1/route` to see how often it goes to the anchor (two are code or configuration).
+    public static let openSet: [Domain] = [
+        Domain(name: "python", description: "Python's standard library (/usr/lib/python3.11, package libpython3.11-stdlib)",
+               sources: [("/usr/lib/python3.11", [".py"])], packages: ["libpython3.11-stdlib"]),
+        Domain(name: "xkb", description: "X keyboard symbol maps (/usr/share/X11/xkb/symbols, package xkb-data)",
+               sources: [("/usr/share/X11/xkb/symbols", [""])], packages: ["xkb-data"]),
+        Domain(name: "git-docs", description: "Git's documentation (/usr/share/doc/git, package git)",
+               sources: [("/usr/share/doc/git", [".txt"])], packages: ["git"]),
+    ]
+
+    /// Where the routing stage's queries are: a second sample of each private domain (files the
+    /// owners did not train on), and the open set.
+    public static func queryDirectory(_ workdir: String, _ name: String) -> String { workdir + "/corpora/queries/" + name }
+
+    /// Writes the public code (`codeDocuments` files) and the queries (`queryDocuments` per domain),
+    /// skipping what is there; returns document counts.
+    public func prepareRoutingText(workdir: String, codeDocuments: Int, queryDocuments: Int, log: (String) -> Void = { _ in }) throws -> [String: Int] {
+        var counts = [String: Int](), code = self, queries = self
+        code.documentsPerDomain = codeDocuments
+        counts[Self.publicCode.name] = try code.preparePrivate(Self.publicCode, into: Self.directory(workdir, Self.publicCode.name), log: log)
+        queries.documentsPerDomain = queryDocuments
+        for d in Self.privateDomains {
+            counts["queries/" + d.name] = try queries.preparePrivate(d, into: Self.queryDirectory(workdir, d.name), skip: documentsPerDomain, log: log)
+        }
+        for d in Self.openSet { counts["queries/" + d.name] = try queries.preparePrivate(d, into: Self.queryDirectory(workdir, d.name), log: log) }
+        return counts
+    }
+
     /// What a corpus is, for the report: documents, bytes and the digest of its documents' content
     /// hashes (`Corpus.fingerprint`; same digest, same text), and the packages' installed versions.
     public struct Digest: Sendable {
@@ -51,7 +85,7 @@ public struct DemoCorpora: Sendable {
     }
 
     public static func digests(workdir: String) throws -> [Digest] {
-        try ([(publicDomain, publicPackages)] + privateDomains.map { ($0.name, $0.packages) }).map { name, packages in
+        try ([(publicDomain, publicPackages), (publicCode.name, publicCode.packages)] + privateDomains.map { ($0.name, $0.packages) }).map { name, packages in
             let c = try Corpus.load(paths: [directory(workdir, name)])
             return Digest(name: name, documents: c.documents.count, bytes: c.totalBytes, fingerprint: c.fingerprint,
                           packages: packages.map { "\($0) \(installedVersion($0) ?? "not installed")" })

@@ -95,6 +95,13 @@ struct DemoReport {
                        "", "Anchor:", "", fenced(s.anchor), "", "Combined model:", "", fenced(s.combined)]
             }
         }
+        if let routing = outcome.routing {
+            md += ["", "## Routing held-out text through /v1/route", "",
+                   "Each document's first 256 tokens, sent by `tributary route --server URL --files DIR --top-k 1 --json` to release "
+                   + "\(outcome.releases.first?.number ?? 1) (\(String(format: "%.1f s", routing.seconds)) in all): files the owners did not train on "
+                   + "(a second sample of each package), public documents the anchor's signature space and router rows were not computed over, "
+                   + "and three packages nobody contributed (the open set).", "", routing.markdown]
+        }
         md += ["", "## Against the expected shape", "", "| claim | measured | met |", "|---|---|---|"]
         for c in DemoTargets.check(table, organisations: options.organisations, optOut: options.optOut) {
             md.append("| \(c.claim) | \(c.measured) | \(c.met ? "yes" : "**no**") |")

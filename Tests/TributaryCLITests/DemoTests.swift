@@ -76,6 +76,11 @@ struct DemoTests {
         let md = try text(dir.file("report.md"))
         #expect(md.contains("| combined MoE, top-2, its own router |") && md.contains("| TIES merging (density 0.2, λ = 1) |"))
         #expect(md.contains("Release 2: experts anchor, acme, globex."))
+        // The routing stage sent every query directory through /v1/route: one row each, 20 documents.
+        #expect(md.contains("## Routing held-out text through /v1/route"))
+        for domain in ["| public |", "| linux-uapi |", "| perl |", "| locales |", "| python (open set) |", "| xkb (open set) |", "| git-docs (open set) |"] {
+            #expect(md.contains(domain + " 20 |"), "\(domain) missing from the routing table")
+        }
         #expect(FileManager.default.fileExists(atPath: dir.file("chart.svg")))
 
         // Any release can be evaluated the way the table's combined rows were.

@@ -13,9 +13,9 @@ public enum StudyCorpora {
     /// Owners' domains: code, configuration and documentation of ten packages, each with enough files
     /// (≥ 360 of at least 512 bytes) for 256 training and 60 held-out documents.
     public static let owners: [DemoCorpora.Domain] = DemoCorpora.privateDomains + [
-        domain("python", "Python's standard library", "/usr/lib/python3.11", [".py"], "libpython3.11-stdlib"),
+        DemoCorpora.openSet[0],
         domain("vim", "Vim's runtime scripts", "/usr/share/vim", [".vim"], "vim-runtime"),
-        domain("git-docs", "Git's documentation", "/usr/share/doc/git", [".txt"], "git"),
+        DemoCorpora.openSet[2],
         domain("cpp-headers", "the C++ standard library's headers", "/usr/include/c++/12", [".h", ".tcc"], "libstdc++-12-dev"),
         domain("npm", "npm's JavaScript sources", "/usr/lib/node_modules/npm", [".js"], "nodejs"),
         domain("alsa", "ALSA's card and use-case configuration", "/usr/share/alsa", [".conf"], "alsa-ucm-conf"),

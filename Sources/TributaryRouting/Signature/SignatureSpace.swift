@@ -134,26 +134,40 @@ public struct SignatureSpace: Sendable, Equatable {
 
     /// How an anchor's space is chosen (measured on SmolLM2: benchmarks/README.md, "Routing signature").
     public struct Recipe: Sendable, Equatable {
-        /// The layer; nil: `layerFraction` of the way up the anchor.
+        /// The layer; nil: `layerFraction` of the way up the anchor (at least layer 1). The study
+        /// (benchmarks/README.md, bench-signature) found early layers route best on SmolLM2: layer 4
+        /// of 30 first of 100 settings; they are also the cheapest to reach (a query runs 4 of 30 blocks).
         public var layer: Int?
-        public var layerFraction = 0.3
+        public var layerFraction = 0.13
         /// Dimensions kept (fewer when the public text or the hidden size cannot give them).
-        public var dimension = 16
+        public var dimension = 32
         /// Top public directions dropped before those kept.
         public var drop = 0
-        public var whiten = false
+        public var whiten = true
         public init() {}
+
+        /// The layer this recipe measures on an anchor of `L` layers.
+        public func resolvedLayer(layers L: Int) -> Int {
+            layer ?? min(L - 1, max(1, Int((layerFraction * Double(L)).rounded())))
+        }
 
         /// The space fitted on public documents' statistics.
         public func fit(_ stats: [DocumentStatistics], layers L: Int, hidden C: Int) throws -> SignatureSpace {
-            let l = layer ?? min(L - 1, max(0, Int((layerFraction * Double(L)).rounded())))
+            let l = resolvedLayer(layers: L)
             guard (0...L).contains(l) else { throw TributaryError("routing.space", "signature layer \(l) of a \(L)-layer model") }
-            let d = min(dimension, C - drop, stats.count - 1 - drop)
+            return try fit(layerRows: stats.map { l == L ? $0.rawEmbedding : Array($0.layerMeans[l * C..<(l + 1) * C]) }, layer: l, hidden: C)
+        }
+
+        /// The space fitted on public documents' mean states at `layer` (one row of `C` each).
+        public func fit(layerRows: [[Float]], layer l: Int, hidden C: Int) throws -> SignatureSpace {
+            // Whitening divides by each direction's public variance, so a direction needs enough public
+            // documents to estimate it: at most one per 8 (on the byte-level test anchor's 62
+            // documents, 32 whitened directions left owners' signatures routing 0% of their own text).
+            let d = min(dimension, C - drop, whiten ? layerRows.count / 8 : layerRows.count - 1 - drop)
             guard d >= 1 else {
-                throw TributaryError("routing.too_little_text", "a signature space needs more than \(drop + 1) public documents, \(stats.count) given")
+                throw TributaryError("routing.too_little_text", "a signature space needs more than \(drop + 1) public documents, \(layerRows.count) given")
             }
-            let rows = stats.flatMap { l == L ? $0.rawEmbedding : Array($0.layerMeans[l * C..<(l + 1) * C]) }
-            return try SignatureSpace.fit(layerMeans: rows, hidden: C, layer: l, dimension: d, drop: drop, whiten: whiten)
+            return try SignatureSpace.fit(layerMeans: layerRows.flatMap { $0 }, hidden: C, layer: l, dimension: d, drop: drop, whiten: whiten)
         }
     }
 
