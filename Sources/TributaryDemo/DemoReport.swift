@@ -15,7 +15,34 @@ public enum DemoTargets {
         [(DemoEvaluation.routerRow, DemoEvaluation.optOutRow(optOut), "own router"),
          (DemoEvaluation.posteriorRow, DemoEvaluation.posteriorOptOutRow(optOut), "posterior")].flatMap { row, after, how in
             check(t, row: row, after: after, how: how, organisations: organisations, optOut: optOut)
+        } + signatureChecks(t, organisations: organisations)
+    }
+
+    /// The DP signatures' targets (issue 26): routed by them the release comes within 2% of each
+    /// domain's own model and 1% of the anchor on public text; the c-BTM ensemble within 3% of the
+    /// oracle; text of the open set no worse than the anchor by more than 1%.
+    static func signatureChecks(_ t: EvaluationTable, organisations: [(name: String, domain: String)]) -> [Check] {
+        var out = [Check]()
+        func pct(_ x: Double) -> String { String(format: "%+.1f%%", 100 * x) }
+        func add(_ claim: String, _ value: Double, _ reference: Double, _ limit: Double) {
+            out.append(Check(claim: claim, measured: String(format: "%.3f vs %.3f (", value, reference) + pct(value / reference - 1) + ")",
+                             met: value <= reference * (1 + limit)))
         }
+        for org in organisations {
+            guard let s = t.value(DemoEvaluation.signatureRow, org.domain), let own = t.value(DemoEvaluation.ownRow(org.name, org.domain), org.domain) else { continue }
+            add("\(org.domain): signature-routed within 2% of \(org.name)'s own model", s, own, 0.02)
+        }
+        let anchorDomains = [DemoCorpora.publicDomain] + DemoCorpora.openSet.map(\.name)
+        for domain in anchorDomains {
+            guard let s = t.value(DemoEvaluation.signatureRow, domain), let a = t.value(DemoEvaluation.anchorRow, domain) else { continue }
+            let open = domain != DemoCorpora.publicDomain
+            add("\(domain)\(open ? " (open set)" : ""): signature-routed within 1% of the anchor", s, a, 0.01)
+        }
+        for domain in t.domains {
+            guard let c = t.value(DemoEvaluation.cbtmRow, domain), let oracle = t.value(DemoEvaluation.oracleRow, domain) else { continue }
+            add("\(domain): c-BTM within 3% of the oracle", c, oracle, 0.03)
+        }
+        return out
     }
 
     static func check(_ t: EvaluationTable, row top2: String, after: String, how: String,

@@ -372,8 +372,11 @@ public final class DemoScenario: @unchecked Sendable {
             EvaluationInputs.Organisation(name: $0.organisation, domain: $0.domain, model: try ModelDirectory.load(o.run + "/owners/\($0.organisation)/model"))
         }
         let domains = [DemoCorpora.publicDomain] + o.organisations.map(\.domain)
+        // The open set too: packages nobody contributed, which the release must not make worse.
         let held = try domains.map {
             ($0, try DemoHeldOut.load(DemoCorpora.directory(o.workdir, $0), maxBytes: o.evaluationBytes, documentBytes: o.evaluationDocumentBytes))
+        } + DemoCorpora.openSet.map {
+            ($0.name, try DemoHeldOut.load(DemoCorpora.queryDirectory(o.workdir, $0.name), maxBytes: o.evaluationBytes, documentBytes: o.evaluationDocumentBytes))
         }
         say("      held-out text: " + held.map { "\($0.0) \($0.1.documents.count) documents" }.joined(separator: ", "))
         let table = try DemoEvaluation.run(EvaluationInputs(anchor: anchor.model, organisations: organisations, combined: combined, index: index,
