@@ -52,6 +52,7 @@ public enum DemoEvaluation {
     public static let top1Row = "combined MoE, top-1, posterior-routed"
     public static let posteriorRow = "combined MoE, top-2, posterior-routed"
     public static let signatureRow = "combined, signature-routed, top-2"
+    public static let shortlistRow = "combined MoE, top-2, posterior over the signature shortlist"
     public static let soupRow = "uniform soup of the experts"
     public static let taskArithmeticRow = "task arithmetic (λ = 1)"
     public static let tiesRow = "TIES merging (density \(WeightMerging.tiesDensity), λ = \(Int(WeightMerging.tiesLambda)))"
@@ -115,13 +116,22 @@ public enum DemoEvaluation {
         // Signature routing: the anchor plus the expert whose centroids lie nearest the text so far.
         let t0 = Date()
         let routing = SignatureRouting(index: inputs.index)
+        let signatureSets = inputs.heldOut.map { routing.expertSets(anchor: inputs.anchor, corpus: $0.corpus, workers: workers) }
         add(signatureRow, "anchor + the expert whose DP centroids lie nearest the text read so far, weighed by router rows",
-            zip(inputs.heldOut, prefixes).map { held, prefix in
-                Evaluator.tokenScores(model: top2, corpus: held.corpus,
-                                      expertSets: routing.expertSets(anchor: inputs.anchor, corpus: held.corpus, workers: workers),
-                                      prefix: prefix, workers: workers)
+            zip(zip(inputs.heldOut, prefixes), signatureSets).map { hp, sets in
+                Evaluator.tokenScores(model: top2, corpus: hp.0.corpus, expertSets: sets, prefix: hp.1, workers: workers)
             })
         log(String(format: "  %@: %.1f s", signatureRow, Date().timeIntervalSince(t0)))
+        // Posterior routing over the signatures' shortlist: the anchor alone or with one expert the
+        // signatures named for some earlier token, so one pass per shortlisted expert, not per expert.
+        let t1 = Date()
+        let shortlisted = inputs.heldOut.indices.map {
+            PosteriorRouting(experts: top2.config.numExperts).tokenScores(model: top2, corpus: inputs.heldOut[$0].corpus, shortlist: signatureSets[$0],
+                                                                          anchorAlone: anchor[$0], workers: workers)
+        }
+        add(shortlistRow, "routed by posterior over the signatures' shortlist (the anchor alone, or with an expert the signatures named so far)",
+            shortlisted.map(\.scores))
+        log(String(format: "  %@: %.1f s", shortlistRow, Date().timeIntervalSince(t1)))
         let E = inputs.combined.config.numExperts
         add(soupRow, "one dense FFN averaging all \(E) experts' weights, the anchor's included", scores(soupRow, WeightMerging.uniformSoup(inputs.combined)))
         add(taskArithmeticRow, "one dense FFN: the anchor's plus every contributed expert's change (task vector) in full",

@@ -56,7 +56,7 @@ struct DemoTests {
         // The evaluation: every row of the table, and the report that shows it.
         let table = try StrictJSONParser.parse(Array((r.stdout.split(separator: "\n").last { $0.hasPrefix("{") } ?? "").utf8))
         guard case let .array(rows)? = table["rows"] else { Issue.record("no table rows in \(r.stdout)"); return }
-        #expect(rows.count == 15)
+        #expect(rows.count == 16)
         var bpb = [String: [String: Double]]()
         for row in rows {
             guard case let .object(values)? = row["bitsPerByte"], case let .string(label)? = row["label"] else { Issue.record("row without values"); continue }

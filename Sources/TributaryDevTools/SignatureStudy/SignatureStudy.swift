@@ -244,7 +244,7 @@ public struct SignatureStudy: Sendable {
                 out.releases.append(try evaluate(fitted, space: best, n: n, epsilon: 1, release: r))
             }
         }
-        for m in [32, 64, 128, 256, 512] where m < publicSplit.pool.count {
+        for m in [48, 64, 128, 256, 512] where m > best.dimension + best.drop && m < publicSplit.pool.count {
             var fewer = self
             // Every m-th document, so each public source keeps its share.
             let step = Double(publicSplit.pool.count) / Double(m)
