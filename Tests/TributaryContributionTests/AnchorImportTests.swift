@@ -13,6 +13,15 @@ import TributaryModel
         })
     }
 
+    /// Public text for an import: 16 pieces of the two licences, as a whitened signature space needs
+    /// 8 public documents a dimension (`SignatureSpace.Recipe`).
+    static func publicSample() throws -> Corpus {
+        Corpus(documents: try ["/usr/share/common-licenses/Apache-2.0", "/usr/share/common-licenses/GPL-3"].flatMap { path in
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+            return (0..<8).map { Corpus.Document(source: "\(path)#\($0)", bytes: Array(bytes[$0 * 600..<($0 + 1) * 600])) }
+        })
+    }
+
     /// The config is SmolLM2's, and the q/k un-permutation is proved by the loss: in llama.cpp's row
     /// order the model still runs (and would generate plausible text) but predicts far worse.
     @Test func smolLM2ImportsAndTheUnpermutationIsRight() throws {
@@ -47,7 +56,7 @@ import TributaryModel
         let m = try AnchorImport.model(gguf: try smolLM2Path())
         let dir = NSTemporaryDirectory() + "tributary-anchor-" + Hex.encode(secureRandomBytes(6))
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let digest = try AnchorImport.write(model: m, source: .null, publicText: try Self.sample(), clusters: 2, seed: 1, workers: 2, out: dir, progress: nil)
+        let digest = try AnchorImport.write(model: m, source: .null, publicText: try Self.publicSample(), clusters: 2, seed: 1, workers: 2, out: dir, progress: nil)
         let back = try AnchorImport.model(huggingFace: dir)
         #expect(back.config == m.config)
         #expect(back.parameters.array == m.parameters.array)
@@ -61,7 +70,7 @@ import TributaryModel
         #expect(try ModelFiles.identity(of: dir) != digest)
         // A second import into the same directory is refused, and leaves it as it was.
         #expect(throws: TributaryError.self) {
-            _ = try AnchorImport.write(model: m, source: .null, publicText: try Self.sample(), clusters: 2, seed: 1, workers: 2, out: dir, progress: nil)
+            _ = try AnchorImport.write(model: m, source: .null, publicText: try Self.publicSample(), clusters: 2, seed: 1, workers: 2, out: dir, progress: nil)
         }
         #expect(try ModelFiles.identity(of: dir) != digest)
     }

@@ -165,7 +165,8 @@ public struct SignatureSpace: Sendable, Equatable {
             // documents, 32 whitened directions left owners' signatures routing 0% of their own text).
             let d = min(dimension, C - drop, whiten ? layerRows.count / 8 : layerRows.count - 1 - drop)
             guard d >= 1 else {
-                throw TributaryError("routing.too_little_text", "a signature space needs more than \(drop + 1) public documents, \(layerRows.count) given")
+                let needed = whiten ? "8 public documents per whitened dimension" : "more than \(drop + 1) public documents"
+                throw TributaryError("routing.too_little_text", "a signature space needs \(needed), \(layerRows.count) given")
             }
             return try SignatureSpace.fit(layerMeans: layerRows.flatMap { $0 }, hidden: C, layer: l, dimension: d, drop: drop, whiten: whiten)
         }
