@@ -90,6 +90,7 @@ let package = Package(
             dependencies: [
                 "TributaryCore", "TributaryLog",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]),
         // `tributary audit`: everything checked from public material. Knows no model code.
         .target(name: "TributaryAudit", dependencies: ["TributaryCore", "TributaryLog", "TributaryClient"]),
@@ -114,6 +115,8 @@ let package = Package(
                 "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryServer",
                 "TributaryWitness", "TributaryHTTP", "TributaryClient", "TributaryAudit", "TributaryDemo", "TributaryCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
 
         // Developer tooling, kept out of the product: a small real deployment for tests and drills,
@@ -136,18 +139,25 @@ let package = Package(
         // Scratch directories, the package root and the independent checkers, for every test target.
         .target(name: "TributaryTestSupport", dependencies: ["TributaryCore"], path: "Tests/TributaryTestSupport"),
         .testTarget(name: "TributaryCoreTests", dependencies: ["TributaryCore", "TributaryTestSupport"]),
-        .testTarget(name: "TributaryModelTests", dependencies: ["TributaryModel", "TributaryTestSupport"]),
-        .testTarget(name: "TributaryRoutingTests", dependencies: ["TributaryRouting", "TributaryTestSupport"]),
-        .testTarget(name: "TributaryContributionTests", dependencies: ["TributaryContribution", "TributaryTestSupport"]),
-        .testTarget(name: "TributaryLogTests", dependencies: ["TributaryLog"]),
-        .testTarget(name: "TributaryWitnessTests", dependencies: ["TributaryWitness", "TributaryTestSupport"]),
+        .testTarget(name: "TributaryModelTests", dependencies: ["TributaryCore", "TributaryModel", "TributaryTestSupport"]),
+        .testTarget(name: "TributaryRoutingTests", dependencies: ["TributaryCore", "TributaryModel", "TributaryRouting", "TributaryTestSupport"]),
+        .testTarget(name: "TributaryContributionTests", dependencies: [
+            "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryTestSupport",
+        ]),
+        .testTarget(name: "TributaryLogTests", dependencies: ["TributaryCore", "TributaryLog"]),
+        .testTarget(name: "TributaryWitnessTests", dependencies: ["TributaryCore", "TributaryLog", "TributaryWitness", "TributaryTestSupport"]),
         .testTarget(name: "TributaryServerTests", dependencies: [
-            "TributaryServer", "TributaryWitness", "TributaryHTTP", "TributaryClient", "TributaryAudit", "TributaryDevTools", "TributaryContribution", "TributaryTestSupport",
+            "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog",
+            "TributaryServer", "TributaryWitness", "TributaryHTTP", "TributaryClient", "TributaryAudit", "TributaryDevTools", "TributaryTestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "TributaryDemoTests", dependencies: ["TributaryDemo", "TributaryDevTools", "TributaryContribution"]),
+        .testTarget(name: "TributaryDemoTests", dependencies: [
+            "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryDemo", "TributaryDevTools",
+        ]),
         // Runs the built executables as a user would.
         .testTarget(name: "TributaryCLITests", dependencies: ["TributaryCore", "TributaryClient", "TributaryLog", "TributaryDemo", "TributaryTestSupport",
                                                               "TributaryDevTools", "tributary", "tributary-dev"]),

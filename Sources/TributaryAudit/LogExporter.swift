@@ -10,10 +10,8 @@ public enum LogExporter {
         let fm = FileManager.default
         for d in ["blobs", "releases", "anchor"] { try fm.createDirectory(atPath: out + "/" + d, withIntermediateDirectories: true) }
         let note = try await client.checkpoint()
-        guard case let .string(k)? = try await client.getJSON("/v1/log/key")["verifierKey"] else {
-            throw TributaryError("client.bad_response", "no log key")
-        }
-        let cp = try Checkpoint.verify(note: note, key: try VerifierKey(parsing: k))
+        let logKey = try await client.logKey().verifierKey
+        let cp = try Checkpoint.verify(note: note, key: logKey)
         let entries = try await ServerLogSource(client: client).entries(start: 0, end: cp.size)
         // The entries are the signed tree's before anything they name is fetched or written.
         let tree = MemoryTree()
@@ -51,7 +49,7 @@ public enum LogExporter {
         }
         // The checkpoint last: the export is whole only once it is there.
         try AtomicFileWriter.write(ExportedLogSource.encodeEntries(entries), to: out + "/entries")
-        try AtomicFileWriter.write(Array((k + "\n").utf8), to: out + "/log.pub")
+        try AtomicFileWriter.write(Array((logKey.encoded + "\n").utf8), to: out + "/log.pub")
         try AtomicFileWriter.write(note, to: out + "/checkpoint")
         return (entries.count, blobs, releases)
     }

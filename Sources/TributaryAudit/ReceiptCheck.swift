@@ -15,12 +15,9 @@ public struct ReceiptCheck: Sendable {
 
     /// `witnesses`: the checkpoint must also carry a quorum of their cosignatures (the contribution is
     /// logged either way; an unwitnessed receipt only proves it to this submitter).
-    public static func run(receipt json: JSONValue, envelope: [UInt8], client: TributaryClient, logKey: VerifierKey,
+    public static func run(receipt: ContributionReceipt, envelope: [UInt8], client: TributaryClient, logKey: VerifierKey,
                            witnesses: WitnessPolicy? = nil) async throws -> ReceiptCheck {
-        guard let index = json["logIndex"]?.uint64Value, let note = json["checkpoint"]?.stringValue,
-              let leafText = json["leafHash"]?.stringValue, let leaf = Base64.decodeStandard(leafText) else {
-            throw TributaryError("client.bad_response", "the server's receipt is incomplete")
-        }
+        let index = receipt.logIndex, note = receipt.checkpoint, leaf = receipt.leafHash
         let cp = try Checkpoint.verify(note: Array(note.utf8), key: logKey)
         let time = try witnesses.map { try $0.check(try SignedNote.parse(Array(note.utf8))).time }
         guard index < cp.size else { throw TributaryError("client.bad_receipt", "log index \(index) is beyond the signed checkpoint of size \(cp.size)") }
@@ -31,8 +28,7 @@ public struct ReceiptCheck: Sendable {
         guard case let .contribution(_, _, _, logged, _) = try LogEntry.parse(entries[0]), logged == envelope else {
             throw TributaryError("client.bad_receipt", "the log entry at index \(index) is not this bundle's contribution")
         }
-        let proof = try TributaryClient.hashes(json["inclusionProof"])
-        guard ProofVerification.inclusion(index: index, size: cp.size, leafHash: leaf, proof: proof, root: cp.root) else {
+        guard ProofVerification.inclusion(index: index, size: cp.size, leafHash: leaf, proof: receipt.inclusionProof, root: cp.root) else {
             throw TributaryError("client.bad_receipt", "the inclusion proof does not lead to the signed checkpoint's root")
         }
         return ReceiptCheck(index: index, size: cp.size, checkpointTime: time)

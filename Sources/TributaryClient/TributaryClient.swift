@@ -134,19 +134,17 @@ public struct TributaryClient: Sendable {
     // MARK: Contributions
 
     /// Uploads a signed bundle directory as a streamed ustar archive.
-    public func submit(bundle directory: String) async throws -> JSONValue {
+    public func submit(bundle directory: String) async throws -> ContributionReceipt {
         let chunks = try BundleArchive.chunks(directory: directory).map { ByteBuffer(bytes: $0) }
         let r = try await send(.POST, "/v1/contributions", body: .stream(chunks, length: .unknown), contentType: "application/x-tar")
-        return try StrictJSONParser.parse(r.body)
+        return try ContributionReceipt(json: try StrictJSONParser.parse(r.body))
     }
 
+    /// The server's log origin and checkpoint key, as the server says (pin the key where you can).
+    public func logKey() async throws -> LogKeyAnswer { try LogKeyAnswer(json: try await getJSON("/v1/log/key")) }
+
     /// The server's log origin: what statements and signed requests for it must name.
-    public func origin() async throws -> String {
-        guard case let .string(o)? = try await getJSON("/v1/log/key")["origin"], LogOrigin.isValid(o) else {
-            throw RemoteError(status: 200, code: "client.bad_response", message: "the server did not give its log origin")
-        }
-        return o
-    }
+    public func origin() async throws -> String { try await logKey().origin }
 
     func request(_ action: String, _ parameters: [(String, JSONValue)], key: SigningKey, origin: String?) async throws -> [UInt8] {
         let o: String

@@ -241,10 +241,7 @@ public final class DemoScenario: @unchecked Sendable {
                 let seconds = Date().timeIntervalSince(t0)
                 try run(["sign", out + "/bundle", "--key", keys + "/\(org.name).key", "--origin", DemoOptions.origin])
                 try run(["verify", out + "/bundle", "--pubkey", keys + "/\(org.name).pub"])
-                let r = try json(["submit", "--server", url, "--log-key", logKey, out + "/bundle", "--json"])
-                guard let index = Self.integer(r["logIndex"]) else {
-                    throw TributaryError("demo.bad_output", "submit answered without a log index: \(JSONWriter.string(r))")
-                }
+                let index = try ContributionReceipt(json: try json(["submit", "--server", url, "--log-key", logKey, out + "/bundle", "--json"])).logIndex
                 say("      \(org.name)'s contribution accepted at log index \(index), inclusion proof checked")
                 outcome.contributions.append(.init(organisation: org.name, domain: org.domain, logIndex: index, trainingSeconds: seconds, reused: reused != nil))
             }

@@ -3,16 +3,6 @@ import TributaryCore
 import TributaryLog
 import TributaryModel
 
-/// What the server answers an accepted contribution with.
-public struct AcceptedContribution: Sendable {
-    public let logIndex: UInt64
-    public let leafHash: [UInt8]
-    public let checkpoint: String
-    public let treeSize: UInt64
-    public let inclusionProof: [[UInt8]]
-    public let statementSHA256: String
-}
-
 extension AggregationServer {
     /// Receives a bundle archive chunk by chunk into a private staging directory and commits it.
     /// The envelope comes first: once its last byte is in, its signature, signer and statement are
@@ -24,7 +14,7 @@ extension AggregationServer {
     /// upload slot, only a place among the pending ones (`UploadGate`), and `clock` cuts it at the
     /// envelope deadline, the whole-upload deadline or below the minimum pace (the route's watchdog
     /// shuts the connection's input; `clock` says why).
-    public func submit<S: AsyncSequence>(archive chunks: S, clock: UploadClock? = nil) async throws -> AcceptedContribution where S.Element == [UInt8] {
+    public func submit<S: AsyncSequence>(archive chunks: S, clock: UploadClock? = nil) async throws -> ContributionReceipt where S.Element == [UInt8] {
         try await uploads.enter()
         let clock = clock ?? uploadClock()
         var organisation: String?
@@ -85,7 +75,7 @@ extension AggregationServer {
                     minBytesPerSecond: Double(config.minUploadBytesPerSecond))
     }
 
-    func commit(_ upload: VerifiedUpload, stage: String) async throws -> AcceptedContribution {
+    func commit(_ upload: VerifiedUpload, stage: String) async throws -> ContributionReceipt {
         let b = upload.bundle, a = upload.admitted
         let entry = try Self.entry(a, digests: b.digests)
         let envelopeSHA = Hex.encode(SHA256.digest(a.envelopeBytes))
@@ -108,8 +98,8 @@ extension AggregationServer {
         logger.info("contribution accepted", metadata: ["organisation": "\(record.organisation)", "log_index": "\(r.index)",
                                                         "probe_bpb": "\(upload.probeBitsPerByte)"])
         scheduleRelease()
-        return AcceptedContribution(logIndex: r.index, leafHash: entry.leafHash, checkpoint: r.checkpoint, treeSize: r.size,
-                                    inclusionProof: r.proof, statementSHA256: a.statementSHA256)
+        return ContributionReceipt(logIndex: r.index, leafHash: entry.leafHash, statementSHA256: a.statementSHA256, treeSize: r.size,
+                                   checkpoint: r.checkpoint, inclusionProof: r.proof)
     }
 
     /// The contribution's log entry, refused when it is too long for an entry bundle (tlog-tiles).

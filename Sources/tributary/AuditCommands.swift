@@ -117,10 +117,7 @@ struct VerifyInclusionCommand: AsyncParsableCommand {
             let client = try TributaryClient(server: server)
             let statement = try readSmallFile(bundle + "/" + BundleLayout.statementFile, limit: 1 << 20)
             let key: VerifierKey
-            if let logKey { key = try loadVerifierKey(logKey) } else {
-                guard case let .string(k)? = try await client.getJSON("/v1/log/key")["verifierKey"] else { throw TributaryError("client.bad_response", "no log key") }
-                key = try VerifierKey(parsing: k)
-            }
+            if let logKey { key = try loadVerifierKey(logKey) } else { key = try await client.logKey().verifierKey }
             let r = try await InclusionCheck.run(client: client, statement: statement, logKey: key)
             if json {
                 printJSON(.object([("logIndex", .uint64(r.logIndex)), ("treeSize", .uint64(r.treeSize)), ("included", .bool(true)),

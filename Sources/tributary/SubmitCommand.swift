@@ -36,14 +36,9 @@ struct SubmitCommand: AsyncParsableCommand {
         let witnesses = try witnessPolicy()
         let r = try await client.submit(bundle: bundle)
         let key: VerifierKey
-        if let logKey { key = try loadVerifierKey(logKey) } else {
-            guard case let .string(k)? = try await client.getJSON("/v1/log/key")["verifierKey"] else {
-                throw TributaryError("client.bad_response", "server did not give its log key")
-            }
-            key = try VerifierKey(parsing: k)
-        }
+        if let logKey { key = try loadVerifierKey(logKey) } else { key = try await client.logKey().verifierKey }
         let accepted = try await Self.check(r, envelope: envelope, client: client, logKey: key, witnesses: witnesses)
-        if json { printJSON(r) } else {
+        if json { printJSON(r.json) } else {
             print("accepted: log index \(accepted.index), tree size \(accepted.size); the entry holds this bundle's envelope, and its inclusion proof verifies against the signed checkpoint"
                   + (witnesses.map { " (cosigned by at least \($0.quorum) witness(es)" } ?? "")
                   + (accepted.checkpointTime.map { "; the checkpoint is \(Int64(Date().timeIntervalSince1970) - Int64($0)) s old)" } ?? ""))
@@ -51,12 +46,11 @@ struct SubmitCommand: AsyncParsableCommand {
     }
 
     @inline(never)
-    private static func check(_ r: JSONValue, envelope: [UInt8], client: TributaryClient, logKey: VerifierKey, witnesses: WitnessPolicy?) async throws -> ReceiptCheck {
+    private static func check(_ r: ContributionReceipt, envelope: [UInt8], client: TributaryClient, logKey: VerifierKey, witnesses: WitnessPolicy?) async throws -> ReceiptCheck {
         do {
             return try await ReceiptCheck.run(receipt: r, envelope: envelope, client: client, logKey: logKey, witnesses: witnesses)
         } catch let e as WitnessPolicyError {
-            let index = r["logIndex"]?.uint64Value.map { "\($0)" } ?? "?"
-            throw TributaryError(e.code, e.message + "; the contribution was logged (index \(index)), but this receipt does not prove the world sees it: audit with the same --witness keys later")
+            throw TributaryError(e.code, e.message + "; the contribution was logged (index \(r.logIndex)), but this receipt does not prove the world sees it: audit with the same --witness keys later")
         }
     }
 }

@@ -85,8 +85,7 @@ struct DrillTests {
         let sent = SentBundle(organisation: "org0", directory: signed.directory, statement: signed.statementBytes,
                               statementSHA256: Hex.encode(SHA256.digest(signed.statementBytes)))
         let reply = try await client.submit(bundle: dir.file("bundle"))
-        let note = try #require({ if case let .string(s)? = reply["checkpoint"] { return s } else { return nil } }())
-        await ledger.saw(try Checkpoint.verify(note: Array(note.utf8), key: logKey))
+        await ledger.saw(try Checkpoint.verify(note: Array(reply.checkpoint.utf8), key: logKey))
 
         server.kill()
         try FileManager.default.removeItem(atPath: dir.file("server"))

@@ -22,7 +22,7 @@ import TributaryLog
             Issue.record("the retired key still signs")
         } catch let e as RemoteError { #expect(e.code == "contribution.key_revoked", "\(e.code)") }
         let fresh = try await s.client.submit(bundle: try f.signedBundle("acme", signer: newAcme, mutate: HardeningCatalogueTests.nudgeExpert))
-        let freshIndex = try #require(fresh["logIndex"]?.uint64Value)
+        let freshIndex = fresh.logIndex
         // The operator takes globex's contribution down: routing stops naming it at once.
         _ = try await s.client.takeDown(scene.globex, reason: "licence complaint", operatorKey: f.operatorKey)
         let route = try await s.client.postJSON("/v1/route", .object([("text", .string("def f(x):\n    return x\n")), ("topK", .int(3))]))
@@ -88,7 +88,15 @@ import TributaryLog
         let receipt = try await s.client.submit(bundle: bundle)
         let envelope = try readSmallFile(bundle + "/envelope.json", limit: 1 << 20)
         let ok = try await ReceiptCheck.run(receipt: receipt, envelope: envelope, client: s.client, logKey: s.server.logVerifierKey)
-        #expect(ok.index == receipt["logIndex"]?.uint64Value)
+        #expect(ok.index == receipt.logIndex)
+        // A receipt whose proof was altered is refused.
+        var proof = receipt.inclusionProof
+        if !proof.isEmpty { proof[0][0] ^= 1 }
+        let forged = ContributionReceipt(logIndex: receipt.logIndex, leafHash: receipt.leafHash, statementSHA256: receipt.statementSHA256,
+                                         treeSize: receipt.treeSize, checkpoint: receipt.checkpoint, inclusionProof: proof.isEmpty ? [[UInt8](repeating: 0, count: 32)] : proof)
+        await #expect(throws: TributaryError.self) {
+            _ = try await ReceiptCheck.run(receipt: forged, envelope: envelope, client: s.client, logKey: s.server.logVerifierKey)
+        }
         // The same receipt for someone else's envelope is refused.
         let otherEnvelope = try readSmallFile(try f.signedBundle("globex") + "/envelope.json", limit: 1 << 20)
         await #expect(throws: TributaryError.self) {

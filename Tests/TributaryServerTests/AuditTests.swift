@@ -22,8 +22,7 @@ struct AuditScene {
         for org in ["acme", "globex"] { try await f.enrol(org, on: s.server) }
         var indices = [UInt64]()
         for org in ["acme", "globex"] {
-            guard case let .number(t)? = try await s.client.submit(bundle: try f.signedBundle(org))["logIndex"] else { throw TributaryError("test", "no index") }
-            indices.append(UInt64(t)!)
+            indices.append(try await s.client.submit(bundle: try f.signedBundle(org)).logIndex)
         }
         _ = try await s.waitForRelease(with: indices)
         // Let a second automatic release (after the first accept) land before auditing.

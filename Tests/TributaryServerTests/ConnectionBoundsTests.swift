@@ -59,7 +59,7 @@ import TributaryWitness
         let start = Date()
         let receipt = try await s.client.submit(bundle: try f.signedBundle("acme"))
         let took = Date().timeIntervalSince(start)
-        #expect(receipt["logIndex"] != nil)
+        #expect(receipt.treeSize > receipt.logIndex)
         #expect(took < 10, "the honest upload took \(took) s")
         for c in tricklers {
             let (bytes, closed) = await c.readUntilClosed(timeout: 8)

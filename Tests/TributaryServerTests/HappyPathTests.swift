@@ -21,13 +21,11 @@ import TributaryLog
         var indices = [UInt64]()
         for org in ["acme", "globex"] {
             let r = try await s.client.submit(bundle: try f.signedBundle(org))
-            let index = try #require(r["logIndex"]?.uint64Value, "receipt without log index: \(r)")
-            let note = try #require(r["checkpoint"]?.stringValue, "receipt without checkpoint: \(r)")
-            let leaf = try #require(r["leafHash"]?.stringValue, "receipt without leaf hash: \(r)")
+            let index = r.logIndex
             // The receipt checks out against the signed checkpoint.
-            let cp = try Checkpoint.verify(note: Array(note.utf8), key: logKey)
-            #expect(ProofVerification.inclusion(index: index, size: cp.size, leafHash: try #require(Base64.decodeStandard(leaf)),
-                                                proof: try TributaryClient.hashes(r["inclusionProof"]), root: cp.root))
+            let cp = try Checkpoint.verify(note: Array(r.checkpoint.utf8), key: logKey)
+            #expect(cp.size == r.treeSize)
+            #expect(ProofVerification.inclusion(index: index, size: cp.size, leafHash: r.leafHash, proof: r.inclusionProof, root: cp.root))
             indices.append(index)
         }
         // Entry 0 is the server's policy, 1 and 2 the enrolments.

@@ -248,7 +248,7 @@ import TributaryLog
         let s = try await RunningServer.start(config)
         defer { Task { await s.stop() } }
         for org in ["acme", "globex"] { try await f.enrol(org, on: s.server) }
-        let acme = try #require(try await s.client.submit(bundle: try f.signedBundle("acme"))["logIndex"]?.uint64Value)
+        let acme = try await s.client.submit(bundle: try f.signedBundle("acme")).logIndex
         _ = try await s.server.releases.publish(force: true)
 
         let before = try await Self.state(s, dir)

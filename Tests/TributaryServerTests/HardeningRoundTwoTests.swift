@@ -95,7 +95,7 @@ import TributaryRouting
         let s = try await RunningServer.start(config)
         defer { Task { await s.stop() } }
         for org in ["acme", "globex"] { try await f.enrol(org, on: s.server) }
-        let acme = try #require(try await s.client.submit(bundle: try f.signedBundle("acme"))["logIndex"]?.uint64Value)
+        let acme = try await s.client.submit(bundle: try f.signedBundle("acme")).logIndex
         _ = try await s.client.submit(bundle: try f.signedBundle("globex"))
         let release = try #require(try await s.server.releases.publish(force: true))
         let text = "#include <linux/types.h>\nstruct fuse_attr {\n\t__u64 ino;\n\t__u64 size;\n};\n"
@@ -125,7 +125,7 @@ import TributaryRouting
         let s = try await RunningServer.start(config)
         defer { Task { await s.stop() } }
         try await f.enrol("acme", on: s.server)
-        let index = try #require(try await s.client.submit(bundle: try f.signedBundle("acme"))["logIndex"]?.uint64Value)
+        let index = try await s.client.submit(bundle: try f.signedBundle("acme")).logIndex
         _ = try await s.waitForRelease(with: [index])
         let long = String(repeating: "int x; ", count: 9000)
         _ = try await s.client.postJSON("/v1/route", .object([("text", .string(long))]))   // one text: 2,048 tokens (the byte anchor's)

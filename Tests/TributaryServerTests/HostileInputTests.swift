@@ -179,10 +179,10 @@ import TributaryLog
         let s = try await RunningServer.start(config)
         defer { Task { await s.stop() } }
         for org in ["acme", "globex"] { try await f.enrol(org, on: s.server) }
-        let acme = try #require(try await s.client.submit(bundle: try f.signedBundle("acme"))["logIndex"]?.uint64Value)
+        let acme = try await s.client.submit(bundle: try f.signedBundle("acme")).logIndex
         _ = try await s.server.releases.publish(force: true)
         // A revocation used once (by globex's own contribution, so acme's stays live for the other cases).
-        let globex = try #require(try await s.client.submit(bundle: try f.signedBundle("globex"))["logIndex"]?.uint64Value)
+        let globex = try await s.client.submit(bundle: try f.signedBundle("globex")).logIndex
         let once = Self.request("revoke-contribution", .object([("contribution", .uint64(globex))]), key: f.orgs["globex"]!.key)
         _ = try await s.client.postBytes("/v1/contributions/\(globex)/revocation", once)
         let replay = Self.request("revoke-contribution", .object([("contribution", .uint64(acme))]), key: f.orgs["acme"]!.key)

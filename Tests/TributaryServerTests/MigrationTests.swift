@@ -20,7 +20,7 @@ struct MigrationTests {
         let s = try await RunningServer.start(sqliteConfig)
         for org in ["acme", "globex"] { try await f.enrol(org, on: s.server) }
         var indices = [UInt64]()
-        for org in ["acme", "globex"] { indices.append(try #require(try await s.client.submit(bundle: try f.signedBundle(org))["logIndex"]?.uint64Value)) }
+        for org in ["acme", "globex"] { indices.append(try await s.client.submit(bundle: try f.signedBundle(org)).logIndex) }
         _ = try await s.waitForRelease(with: indices)
         _ = try await s.client.revokeContribution(indices[0], key: f.orgs["acme"]!.key)
         _ = try await s.waitForRelease(with: [indices[1]])
@@ -49,7 +49,7 @@ struct MigrationTests {
         // And it goes on: a new contribution is accepted, released and audited incrementally.
         let acme = f.orgs["acme"]!
         let fresh = try BundleFactory(base: acme.unsignedBundle, key: acme.key, work: dir + "/scratch", origin: Fixture.origin).make(1)
-        let again = try #require(try await p.client.submit(bundle: fresh)["logIndex"]?.uint64Value)
+        let again = try await p.client.submit(bundle: fresh).logIndex
         _ = try await p.waitForRelease(with: [indices[1], again])
         try await Task.sleep(nanoseconds: 300_000_000)
         let later = try await Auditor(source: ServerLogSource(client: p.client), options: options).run()

@@ -28,7 +28,7 @@ import TributaryLog
         let s = try await RunningServer.start(config)
         defer { Task { await s.stop() } }
         for org in ["acme", "globex"] { try await f.enrol(org, on: s.server) }
-        let acme = try #require(try await s.client.submit(bundle: try f.signedBundle("acme"))["logIndex"]?.uint64Value)
+        let acme = try await s.client.submit(bundle: try f.signedBundle("acme")).logIndex
         _ = try await s.client.submit(bundle: try f.signedBundle("globex"))
         let first = try #require(try await s.server.releases.publish(force: true))
         let digests = first.manifest.files

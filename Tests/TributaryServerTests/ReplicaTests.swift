@@ -129,8 +129,8 @@ struct ReplicaTests {
 
         try await f.enrol("acme", on: a.server)
         _ = try await b.client.enrol(f.orgs["globex"]!.key.verifierKey, operatorKey: f.operatorKey)
-        let acme = try #require(try await a.client.submit(bundle: try f.signedBundle("acme"))["logIndex"]?.uint64Value)
-        let globex = try #require(try await b.client.submit(bundle: try f.signedBundle("globex"))["logIndex"]?.uint64Value)
+        let acme = try await a.client.submit(bundle: try f.signedBundle("acme")).logIndex
+        let globex = try await b.client.submit(bundle: try f.signedBundle("globex")).logIndex
         let ra = try await a.waitForRelease(with: [acme, globex])
         let rb = try await b.waitForRelease(with: [acme, globex])
         #expect(ra["release"] == rb["release"])

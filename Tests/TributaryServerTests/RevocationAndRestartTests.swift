@@ -14,10 +14,10 @@ import TributaryLog
         defer { Task { await s.stop() } }
         for org in ["acme", "globex"] { try await f.enrol(org, on: s.server) }
         let a = try await s.client.submit(bundle: try f.signedBundle("acme"))
-        let acme = try #require(a["logIndex"]?.uint64Value)
+        let acme = a.logIndex
         _ = try await s.waitForRelease(with: [acme])
         let g = try await s.client.submit(bundle: try f.signedBundle("globex"))
-        let globex = try #require(g["logIndex"]?.uint64Value)
+        let globex = g.logIndex
         _ = try await s.waitForRelease(with: [acme, globex])
 
         // globex may not revoke acme's contribution.

@@ -42,7 +42,6 @@ public final class SHA256Hasher {
 }
 
 public enum SHA256 {
-    public static let emptyDigest = digest([UInt8]())
 
     public static func digest<C: Collection>(_ bytes: C) -> [UInt8] where C.Element == UInt8 {
         let h = SHA256Hasher()

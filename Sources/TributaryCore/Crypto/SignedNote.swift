@@ -24,7 +24,6 @@ public struct SignedNote: Equatable, Sendable {
         self.text = text
         self.signatures = signatures
     }
-    static let dashPrefix = Array("\u{2014} ".utf8)
 
     public static func sign(text: String, with key: SigningKey) throws(NoteError) -> SignedNote {
         try checkText(text)

@@ -108,9 +108,6 @@ public struct JSONObjectReader {
     private func typeError(_ key: String, _ expected: String, _ v: JSONValue) -> JSONSchemaError {
         JSONSchemaError(path: sub(key), problem: "expected \(expected), found \(v.typeName)")
     }
-
-    /// Element path for arrays: `subject[2]`.
-    public func elementPath(_ key: String, _ index: Int) -> String { "\(sub(key))[\(index)]" }
 }
 
 extension JSONValue {

@@ -37,7 +37,11 @@ struct DrillWorkers: Sendable {
 
     private func checkpoint(_ json: JSONValue) -> TributaryLog.Checkpoint? {
         guard case let .string(note)? = json["checkpoint"] else { return nil }
-        return try? TributaryLog.Checkpoint.verify(note: Array(note.utf8), key: logKey)
+        return checkpoint(note: note)
+    }
+
+    private func checkpoint(note: String) -> TributaryLog.Checkpoint? {
+        try? TributaryLog.Checkpoint.verify(note: Array(note.utf8), key: logKey)
     }
 
     private func sleep(_ seconds: Double) async { try? await Task.sleep(nanoseconds: UInt64(max(0, seconds) * 1e9)) }
@@ -60,13 +64,9 @@ struct DrillWorkers: Sendable {
             }
             let t0 = Self.now()
             do {
-                let json = try await client.submit(bundle: sent.directory)
-                guard case let .number(t)? = json["logIndex"], let index = UInt64(t) else {
-                    await ledger.fail("upload \(n): the reply has no logIndex")
-                    return
-                }
+                let receipt = try await client.submit(bundle: sent.directory)
                 await ledger.record("upload", outcome: "201", seconds: Self.now() - t0)
-                await ledger.acknowledged(sent, index: index, checkpoint: checkpoint(json))
+                await ledger.acknowledged(sent, index: receipt.logIndex, checkpoint: checkpoint(note: receipt.checkpoint))
             } catch {
                 await ledger.record("upload", outcome: Self.outcome(error), seconds: nil)
                 if Self.isBusy(error) { await sleep(Self.busyPause); continue }

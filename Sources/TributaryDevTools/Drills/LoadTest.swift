@@ -122,7 +122,7 @@ public struct LoadTest: Sendable {
         }
         let ledger = DrillLedger()
         await ledger.beginPhase()
-        if case let .number(t)? = warmUp["logIndex"], let index = UInt64(t) { await ledger.discovered(index, organisation: names[0], revoked: false) }
+        await ledger.discovered(warmUp.logIndex, organisation: names[0], revoked: false)
         let workers = clients.map { DrillWorkers(client: $0, ledger: ledger, deployment: deployment, logKey: logKey, scratch: scratch) }
         let o = options, queries = texts, n = workers.count
         log("\(n) server(s) up on \(servers.map(\.url).joined(separator: ", ")); \(o.uploaders) uploaders, \(o.routers) routing clients for \(Int(o.seconds)) s")

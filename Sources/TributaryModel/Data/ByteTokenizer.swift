@@ -5,16 +5,6 @@ public enum ByteTokenizer {
     public static let eos = 257
     public static let vocabSize = 258
 
-    /// BOS, the bytes, EOS.
-    public static func encodeDocument<C: Collection>(_ bytes: C) -> [Int32] where C.Element == UInt8 {
-        var out = [Int32]()
-        out.reserveCapacity(bytes.count + 2)
-        out.append(Int32(bos))
-        for b in bytes { out.append(Int32(b)) }
-        out.append(Int32(eos))
-        return out
-    }
-
     /// Drops BOS/EOS and returns the raw bytes.
     public static func decode<C: Collection>(_ tokens: C) -> [UInt8] where C.Element == Int32 {
         tokens.compactMap { $0 >= 0 && $0 < 256 ? UInt8($0) : nil }

@@ -25,14 +25,7 @@ struct ContributionRoutes {
             }
             defer { watchdog.cancel() }
             let accepted = try await server.submit(archive: request.body.map { Array(buffer: $0) }, clock: clock)
-            return JSONResponse.make(.object([
-                ("logIndex", .uint64(accepted.logIndex)),
-                ("leafHash", .string(Base64.encode(accepted.leafHash))),
-                ("statementSHA256", .string(accepted.statementSHA256)),
-                ("treeSize", .uint64(accepted.treeSize)),
-                ("checkpoint", .string(accepted.checkpoint)),
-                ("inclusionProof", .base64Array(accepted.inclusionProof)),
-            ]), status: .created)
+            return JSONResponse.make(accepted.json, status: .created)
         }
         router.get("/v1/contributions") { request, _ -> Response in
             guard let sha = request.uri.queryParameters["statementSHA256"].map(String.init), Hex.isLowerHex(sha, byteCount: 32) else {

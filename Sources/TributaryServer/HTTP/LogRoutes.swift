@@ -19,7 +19,7 @@ struct LogRoutes {
             return response
         }
         router.get("/v1/log/key") { _, _ -> Response in
-            JSONResponse.make(.object([("origin", .string(server.logKey.name)), ("verifierKey", .string(server.logVerifierKey.encoded))]))
+            JSONResponse.make(LogKeyAnswer(origin: server.logKey.name, verifierKey: server.logVerifierKey).json)
         }
         router.get("/v1/log/entries") { request, _ -> Response in
             let size = await server.store.logSize

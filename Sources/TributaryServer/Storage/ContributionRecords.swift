@@ -91,7 +91,7 @@ extension MetadataStore {
 
     /// The live contributions and the log size, read together (a release reflects exactly this state).
     public func releaseSnapshot() throws -> ([ContributionRecord], UInt64) {
-        try db.transaction { (try liveContributions(), UInt64(try db.first("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries", [], { $0.int(0) }) ?? 0)) }
+        try db.transaction { (try liveContributions(), try db.storedLogSize()) }
     }
 
     public func allContributions() throws -> [ContributionRecord] {

@@ -56,7 +56,7 @@ public actor MetadataStore {
         }
         // One snapshot: replicas may be appending while this one starts.
         let size = try db.snapshot {
-            let size = UInt64(try db.first("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries", [], { $0.int(0) }) ?? 0)
+            let size = try db.storedLogSize()
             try Self.checkIntegrity(db, size: size, logKey: logKey.verifierKey)
             return size
         }
@@ -149,7 +149,7 @@ public actor MetadataStore {
         let result: AppendResult = try db.transaction {
             // Read the size inside the (immediate, write-locked) transaction: a local admin tool may
             // have appended since this process last looked.
-            let index = UInt64(try db.first("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries", [], { $0.int(0) }) ?? 0)
+            let index = try db.storedLogSize()
             let leaf = MerkleHash.leaf(bytes)
             try db.run("INSERT INTO log_entries (idx, entry, leaf_hash, type) VALUES (?, ?, ?, ?)",
                        [.int(Int64(index)), .blob(bytes), .blob(leaf), .text(entry.type)])
@@ -181,7 +181,7 @@ public actor MetadataStore {
     // MARK: Reading the log
 
     public var logSize: UInt64 {
-        if let n = try? db.first("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries", [], { $0.int(0) }) { size = UInt64(n) }
+        if let n = try? db.storedLogSize() { size = n }
         return size
     }
 

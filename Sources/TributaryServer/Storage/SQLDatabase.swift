@@ -33,6 +33,12 @@ extension SQLDatabase {
     func first<T>(_ sql: String, _ values: [SQLValue] = [], _ row: (any SQLRow) throws -> T) throws -> T? {
         try query(sql, values, row).first
     }
+
+    /// The log's size as the database holds it: one more than the last entry's index (entries are
+    /// dense from 0, which the integrity scan checks).
+    func storedLogSize() throws -> UInt64 {
+        UInt64(try first("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries", [], { $0.int(0) }) ?? 0)
+    }
 }
 
 enum SQLDialect: String, Sendable {

@@ -15,7 +15,7 @@ extension MetadataStore {
 
     private func appendSynthetic(_ count: Int) throws {
         try db.transaction {
-            var index = UInt64(try db.first("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries", [], { $0.int(0) }) ?? 0)
+            var index = try db.storedLogSize()
             let pending = PendingNodes(stored: nodes)
             var entries = [SQLValue](), nodeRows = [SQLValue]()
             func flush() throws {
