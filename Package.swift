@@ -91,6 +91,7 @@ let package = Package(
                 "TributaryCore", "TributaryLog",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         // `tributary audit`: everything checked from public material. Knows no model code.
         .target(name: "TributaryAudit", dependencies: ["TributaryCore", "TributaryLog", "TributaryClient"]),
@@ -153,6 +154,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "TributaryDemoTests", dependencies: [

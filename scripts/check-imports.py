@@ -37,6 +37,14 @@ for kind, args in calls(manifest):
     targets[name] = (kind, deps, path.group(1) if path else None)
 
 products = set(re.findall(r'\.product\(name:\s*"([^"]+)"', manifest))
+# Every library the resolved dependencies offer, so a module reached only transitively (NIOHTTP1
+# through AsyncHTTPClient, say) counts too. Run after `swift build`, which checks them out.
+checkouts = sorted((root / ".build" / "checkouts").glob("*/Package.swift"))
+if not checkouts:
+    print("check-imports: no .build/checkouts: run it after `swift build`", file=sys.stderr)
+    sys.exit(1)
+for dependency in checkouts:
+    products |= set(re.findall(r'\.library\(\s*name:\s*"([^"]+)"', dependency.read_text(errors="replace")))
 known = set(targets) | products
 
 import_re = re.compile(r'^\s*(?:@testable\s+|@_exported\s+|public\s+|internal\s+|package\s+)*import\s+(?:(?:struct|class|enum|protocol|func|typealias|var|let)\s+)?([A-Za-z_][A-Za-z0-9_]*)', re.M)

@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+swift build --build-tests
 # Package.swift's graph says what the code imports (no module reached only transitively).
 .venv/bin/python scripts/check-imports.py
-swift build --build-tests
 # A throw-away PostgreSQL cluster on a loopback port, removed on exit: the replica and migration
 # tests need it, and the second pass runs the whole server suite on it instead of SQLite.
 pg=$(mktemp -d /tmp/tributary-pg.XXXXXX)

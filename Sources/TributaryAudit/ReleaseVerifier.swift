@@ -88,12 +88,12 @@ struct ReleaseVerifier {
         guard let L = config["num_hidden_layers"]?.intValue, (1...4096).contains(L), let C = config["hidden_size"]?.intValue, (1...65536).contains(C) else {
             return report.fail("audit.release_config", "release \(m.release)'s config.json lacks its dimensions or gives impossible ones")
         }
-        // Which layers hold experts: tributary_expert_layers, else every layer.
+        // Which layers hold experts: ModelFiles.expertLayersKey, else every layer.
         var expertLayers = Array(0..<L)
-        if let v = config["tributary_expert_layers"], v != .null {
-            guard let a = v.arrayValue, a.count <= L, case let l = a.compactMap(\.intValue), l.count == a.count, !l.isEmpty,
-                  l == l.sorted(), Set(l).count == l.count, l.allSatisfy({ (0..<L).contains($0) }) else {
-                return report.fail("audit.release_config", "release \(m.release)'s tributary_expert_layers is not a set of its layers")
+        if let v = config[ModelFiles.expertLayersKey], v != .null {
+            guard let a = v.arrayValue, a.count <= L, case let l = a.compactMap(\.intValue), l.count == a.count,
+                  ModelFiles.isExpertLayerSet(l, numLayers: L) else {
+                return report.fail("audit.release_config", "release \(m.release)'s \(ModelFiles.expertLayersKey) is not a set of its layers")
             }
             expertLayers = l
         }

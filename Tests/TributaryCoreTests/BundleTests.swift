@@ -109,6 +109,15 @@ func replacing(_ a: String, _ b: String) -> ([UInt8]) -> [UInt8] {
             let s = try readSmallFile(f.path(BundleLayout.statementFile), limit: 1 << 20)
             try f.resign(statement: replacing("\"nonce\":", "\"organisation\":\"acme\",\"nonce\":")(s))
         }, { ($0 as? StatementError)?.code == "statement.malformed" }),
+        // Free text reaches a log entry every auditor reads forever: a 64 KB "recipe" is refused.
+        ("64 KB of free text in a label", { f in
+            let s = try readSmallFile(f.path(BundleLayout.statementFile), limit: 1 << 20)
+            try f.resign(statement: replacing("\"recipe\":\"flexolmo-v1\"", "\"recipe\":\"" + String(repeating: "x", count: 65_536) + "\"")(s))
+        }, { if case let .schema(m)? = $0 as? StatementError { return m.contains("recipe") && m.contains("1 to 64") } else { return false } }),
+        ("a label with spaces", { f in
+            let s = try readSmallFile(f.path(BundleLayout.statementFile), limit: 1 << 20)
+            try f.resign(statement: replacing("\"recipe\":\"flexolmo-v1\"", "\"recipe\":\"flexolmo v1\"")(s))
+        }, { if case let .schema(m)? = $0 as? StatementError { return m.contains("recipe") } else { return false } }),
         ("wrong payload type", { f in
             let s = try readSmallFile(f.path(BundleLayout.statementFile), limit: 1 << 20)
             let env = DSSEEnvelope.sign(payload: s, payloadType: "application/json", key: f.key)

@@ -24,15 +24,13 @@ import TributaryLog
     }
 
     @Test func wholeUploadAndBodyDeadlines() async throws {
-        let f = try await Fixture.shared.value
-        let dir = tempDir("deadline")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        var config = f.serverConfig(dir)
-        config.uploadDeadlineSeconds = 1
-        config.bodyDeadlineSeconds = 1
-        let s = try await RunningServer.start(config)
-        defer { Task { await s.stop() } }
-        try await f.enrol("acme", on: s.server)
+        let scene = try await ServerScene.start("deadline", enrolling: ["acme"]) { config in
+            config.autoRelease = true
+            config.uploadDeadlineSeconds = 1
+            config.bodyDeadlineSeconds = 1
+        }
+        defer { Task { await scene.close() } }
+        let f = scene.f, s = scene.s, dir = scene.dir
         let archive = try await BundleArchive.bytes(directory: try f.signedBundle("acme"))
         let half = archive.count / 2
         do {
@@ -55,14 +53,12 @@ import TributaryLog
     }
 
     @Test func oneOrganisationCannotHoldEveryUploadSlot() async throws {
-        let f = try await Fixture.shared.value
-        let dir = tempDir("busy")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        var config = f.serverConfig(dir)
-        config.maxUploadsPerOrganisation = 1
-        let s = try await RunningServer.start(config)
-        defer { Task { await s.stop() } }
-        try await f.enrol("acme", on: s.server)
+        let scene = try await ServerScene.start("busy", enrolling: ["acme"]) { config in
+            config.autoRelease = true
+            config.maxUploadsPerOrganisation = 1
+        }
+        defer { Task { await scene.close() } }
+        let f = scene.f, s = scene.s
         let a = try await BundleArchive.bytes(directory: try f.signedBundle("acme"))
         let first = HardeningCatalogueTests.firstEntry(a)
         // One acme upload stalls after its envelope; a second one is turned away at its envelope.
@@ -121,15 +117,11 @@ import TributaryLog
     }
 
     @Test func anOrganisationsEpsilonBudgetIsEnforced() async throws {
-        let f = try await Fixture.shared.value
-        let dir = tempDir("budget")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        var config = f.serverConfig(dir)
-        config.autoRelease = false
-        config.policy.organisationEpsilonBudget = 6  // the fixture's bundles declare ε = 4 each
-        let s = try await RunningServer.start(config)
-        defer { Task { await s.stop() } }
-        try await f.enrol("acme", on: s.server)
+        let scene = try await ServerScene.start("budget", enrolling: ["acme"]) { config in
+            config.policy.organisationEpsilonBudget = 6  // the fixture's bundles declare ε = 4 each
+        }
+        defer { Task { await scene.close() } }
+        let f = scene.f, s = scene.s
         _ = try await s.client.submit(bundle: try f.signedBundle("acme"))
         let size = await s.server.store.logSize
         do {
@@ -210,15 +202,11 @@ import TributaryLog
     }
 
     @Test func oldReleasesKeepTheirManifestWhenPruned() async throws {
-        let f = try await Fixture.shared.value
-        let dir = tempDir("retention")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        var config = f.serverConfig(dir)
-        config.autoRelease = false
-        config.keepReleases = 1
-        let s = try await RunningServer.start(config)
-        defer { Task { await s.stop() } }
-        try await f.enrol("acme", on: s.server)
+        let scene = try await ServerScene.start("retention", enrolling: ["acme"]) { config in
+            config.keepReleases = 1
+        }
+        defer { Task { await scene.close() } }
+        let f = scene.f, s = scene.s, dir = scene.dir
         _ = try await s.client.submit(bundle: try f.signedBundle("acme"))
         _ = try await s.server.releases.publish(force: true)
         _ = try await s.server.releases.publish(force: true)

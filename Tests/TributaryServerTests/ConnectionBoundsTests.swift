@@ -38,18 +38,14 @@ import TributaryWitness
     /// they liked). Now they hold only pending places; an honest upload is accepted at once, and
     /// each trickle is cut at the envelope deadline with 408 and a closed connection.
     @Test func tricklingUploadsHoldNoUploadSlot() async throws {
-        let f = try await Fixture.shared.value
-        let dir = tempDir("loris-slots")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        var config = f.serverConfig(dir)
-        config.maxConcurrentUploads = 2
-        config.envelopeDeadlineSeconds = 3
-        config.autoRelease = false
-        let s = try await RunningServer.start(config)
-        defer { Task { await s.stop() } }
-        try await f.enrol("acme", on: s.server)
+        let scene = try await ServerScene.start("loris-slots", enrolling: ["acme"]) { config in
+            config.maxConcurrentUploads = 2
+            config.envelopeDeadlineSeconds = 3
+        }
+        defer { Task { await scene.close() } }
+        let f = scene.f, s = scene.s, dir = scene.dir
         var tricklers = [RawConnection]()
-        for _ in 0..<(2 * config.maxConcurrentUploads) {
+        for _ in 0..<(2 * s.server.config.maxConcurrentUploads) {
             let c = try RawConnection(port: s.port)
             #expect(c.send("POST /v1/contributions HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\nContent-Length: 100000\r\n\r\ne"))
             tricklers.append(c)
@@ -74,15 +70,13 @@ import TributaryWitness
 
     /// An admitted upload that stalls after its envelope is cut below the minimum pace.
     @Test func anAdmittedUploadBelowTheMinimumPaceIsCut() async throws {
-        let f = try await Fixture.shared.value
-        let dir = tempDir("loris-pace")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        var config = f.serverConfig(dir)
-        config.envelopeDeadlineSeconds = 1
-        config.minUploadBytesPerSecond = 1 << 20
-        let s = try await RunningServer.start(config)
-        defer { Task { await s.stop() } }
-        try await f.enrol("acme", on: s.server)
+        let scene = try await ServerScene.start("loris-pace", enrolling: ["acme"]) { config in
+            config.autoRelease = true
+            config.envelopeDeadlineSeconds = 1
+            config.minUploadBytesPerSecond = 1 << 20
+        }
+        defer { Task { await scene.close() } }
+        let f = scene.f, s = scene.s
         let archive = try await BundleArchive.bytes(directory: try f.signedBundle("acme"))
         let first = HardeningCatalogueTests.firstEntry(archive)
         let c = try RawConnection(port: s.port)

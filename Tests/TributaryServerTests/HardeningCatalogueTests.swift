@@ -12,22 +12,7 @@ import TributaryLog
 /// material signed for another deployment, identities and keys, privacy claims that do not add up.
 /// Every case gets its documented code and status, the server's state — log, contributions,
 /// takedowns, keys, blobs, staging — is exactly what it was, and the server still answers.
-@Suite(.serialized) struct HardeningCatalogueTests {
-    struct Hostile: Sendable {
-        let label: String
-        let status: Int
-        let code: String
-        let send: @Sendable (Fixture, RunningServer, UInt64) async throws -> Void
-    }
-
-    static func raw(_ s: RunningServer, _ method: HTTPMethod, _ path: String, _ body: [UInt8]? = nil, type: String = "application/json") async throws {
-        _ = try await s.client.send(method, path, body: body.map { .bytes(ByteBuffer(bytes: $0)) }, contentType: type)
-    }
-
-    static func json(_ text: String) -> [UInt8] { Array(text.utf8) }
-
-    static func upload(_ s: RunningServer, _ bytes: [UInt8]) async throws { try await raw(s, .POST, "/v1/contributions", bytes, type: "application/x-tar") }
-
+@Suite(.serialized) struct HardeningCatalogueTests: HostileCatalogue {
     /// A signed acme bundle's archive bytes, optionally altered before signing, for another origin
     /// or another creation time.
     static func archive(_ f: Fixture, origin: String = Fixture.origin, createdAt: String? = nil,
@@ -230,24 +215,11 @@ import TributaryLog
         },
     ]
 
-    /// The server's observable state.
-    static func state(_ s: RunningServer, _ dir: String) async throws -> String {
-        let size = await s.server.store.logSize
-        let contributions = try await s.server.store.allContributions().map { "\($0.logIndex):\($0.revokedAt.map(String.init) ?? "-"):\($0.takenDownAt.map(String.init) ?? "-")" }
-        let keys = try await s.server.store.keys().map { "\($0.organisation)/\($0.keyID):\($0.retiredAt.map(String.init) ?? "-"):\($0.revokedAt.map(String.init) ?? "-")" }
-        return "\(size) \(contributions) \(keys) \(listing(dir + "/blobs").keys.sorted()) nonces \(await s.server.store.nonceCount)"
-    }
-
     @Test func catalogue() async throws {
         #expect(Self.cases.count >= 30)
-        let f = try await Fixture.shared.value
-        let dir = tempDir("hardening")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        var config = f.serverConfig(dir)
-        config.autoRelease = false
-        let s = try await RunningServer.start(config)
-        defer { Task { await s.stop() } }
-        for org in ["acme", "globex"] { try await f.enrol(org, on: s.server) }
+        let scene = try await ServerScene.start("hardening")
+        defer { Task { await scene.close() } }
+        let f = scene.f, s = scene.s, dir = scene.dir
         let acme = try await s.client.submit(bundle: try f.signedBundle("acme")).logIndex
         _ = try await s.server.releases.publish(force: true)
 

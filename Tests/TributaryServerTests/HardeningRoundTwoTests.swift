@@ -87,14 +87,9 @@ import TributaryRouting
     /// An acknowledged opt-out is enforced on scoring and generation at once, before the release that
     /// drops the expert (they ran the whole release until then).
     @Test func anOptOutIsEnforcedOnScoreAndGenerateAtOnce() async throws {
-        let f = try await Fixture.shared.value
-        let dir = tempDir("optout-serving")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        var config = f.serverConfig(dir)
-        config.autoRelease = false
-        let s = try await RunningServer.start(config)
-        defer { Task { await s.stop() } }
-        for org in ["acme", "globex"] { try await f.enrol(org, on: s.server) }
+        let scene = try await ServerScene.start("optout-serving")
+        defer { Task { await scene.close() } }
+        let f = scene.f, s = scene.s
         let acme = try await s.client.submit(bundle: try f.signedBundle("acme")).logIndex
         _ = try await s.client.submit(bundle: try f.signedBundle("globex"))
         let release = try #require(try await s.server.releases.publish(force: true))
@@ -117,14 +112,12 @@ import TributaryRouting
 
     /// A routing request is bounded in tokens, whatever its bytes.
     @Test func aRoutingRequestBeyondItsTokenBoundIsRefused() async throws {
-        let f = try await Fixture.shared.value
-        let dir = tempDir("route-tokens")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        var config = f.serverConfig(dir)
-        config.maxRouteTokens = 3000
-        let s = try await RunningServer.start(config)
-        defer { Task { await s.stop() } }
-        try await f.enrol("acme", on: s.server)
+        let scene = try await ServerScene.start("route-tokens", enrolling: ["acme"]) { config in
+            config.autoRelease = true
+            config.maxRouteTokens = 3000
+        }
+        defer { Task { await scene.close() } }
+        let f = scene.f, s = scene.s, dir = scene.dir
         let index = try await s.client.submit(bundle: try f.signedBundle("acme")).logIndex
         _ = try await s.waitForRelease(with: [index])
         let long = String(repeating: "int x; ", count: 9000)
@@ -155,14 +148,9 @@ import TributaryRouting
     /// expert weights were bounded. Now each is refused, and an expert whose rows take more of the
     /// public probe than the policy allows is refused by the probe.
     @Test func oversizedRoutingIsRefused() async throws {
-        let f = try await Fixture.shared.value
-        let dir = tempDir("routing-bounds")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        var config = f.serverConfig(dir)
-        config.autoRelease = false
-        let s = try await RunningServer.start(config)
-        defer { Task { await s.stop() } }
-        try await f.enrol("acme", on: s.server)
+        let scene = try await ServerScene.start("routing-bounds", enrolling: ["acme"])
+        defer { Task { await scene.close() } }
+        let f = scene.f, s = scene.s
         let before = await s.server.store.logSize
         for (label, mutate) in [("rows ×1000", Self.scaleRouting(rows: 1000)), ("centroids ×1000", Self.scaleRouting(centroids: 1000)),
                                 ("rows ×5", Self.scaleRouting(rows: 5))] {

@@ -10,20 +10,7 @@ import TributaryLog
 
 /// A catalogue of hostile requests: each gets its documented error, and the server's state — log,
 /// contributions, keys, blobs — is exactly what it was.
-@Suite(.serialized) struct HostileInputTests {
-    struct Hostile: Sendable {
-        let label: String
-        let status: Int
-        let code: String?
-        let send: @Sendable (Fixture, RunningServer, UInt64) async throws -> Void
-    }
-
-    static func raw(_ s: RunningServer, _ method: HTTPMethod, _ path: String, _ body: [UInt8]? = nil, type: String = "application/json") async throws {
-        _ = try await s.client.send(method, path, body: body.map { .bytes(ByteBuffer(bytes: $0)) }, contentType: type)
-    }
-
-    static func json(_ text: String) -> [UInt8] { Array(text.utf8) }
-
+@Suite(.serialized) struct HostileInputTests: HostileCatalogue {
     static func tar(_ name: String, size: UInt64 = 0, type: UInt8 = UInt8(ascii: "0"), content: [UInt8] = []) -> [UInt8] {
         var out = BundleArchive.header(name: name, size: size, typeflag: type) + content
         if content.count % 512 != 0 { out += [UInt8](repeating: 0, count: 512 - content.count % 512) }
@@ -36,8 +23,6 @@ import TributaryLog
         let size = try FileManager.default.attributesOfItem(atPath: dir + "/envelope.json")[.size] as? Int ?? 0
         return Array(try await BundleArchive.bytes(directory: dir).prefix(512 + (size + 511) / 512 * 512))
     }
-
-    static func upload(_ s: RunningServer, _ bytes: [UInt8]) async throws { try await raw(s, .POST, "/v1/contributions", bytes, type: "application/x-tar") }
 
     static func request(_ action: String, _ params: JSONValue, key: SigningKey, now: String = Timestamp.nowRFC3339()) -> [UInt8] {
         SignedRequest.make(origin: Fixture.origin, action: action, parameters: params, key: key, now: now)
@@ -161,24 +146,11 @@ import TributaryLog
         },
     ]
 
-    /// The server's observable state.
-    static func state(_ s: RunningServer, _ dir: String) async throws -> String {
-        let size = await s.server.store.logSize
-        let contributions = try await s.server.store.allContributions().map { "\($0.logIndex):\($0.revokedAt.map(String.init) ?? "-")" }
-        let keys = try await s.server.store.keys().map { "\($0.keyID):\($0.revokedAt.map(String.init) ?? "-")" }
-        return "\(size) \(contributions) \(keys) \(listing(dir + "/blobs").keys.sorted())"
-    }
-
     @Test func catalogue() async throws {
         #expect(Self.cases.count >= 30)
-        let f = try await Fixture.shared.value
-        let dir = tempDir("hostile")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        var config = f.serverConfig(dir)
-        config.autoRelease = false
-        let s = try await RunningServer.start(config)
-        defer { Task { await s.stop() } }
-        for org in ["acme", "globex"] { try await f.enrol(org, on: s.server) }
+        let scene = try await ServerScene.start("hostile")
+        defer { Task { await scene.close() } }
+        let f = scene.f, s = scene.s, dir = scene.dir
         let acme = try await s.client.submit(bundle: try f.signedBundle("acme")).logIndex
         _ = try await s.server.releases.publish(force: true)
         // A revocation used once (by globex's own contribution, so acme's stays live for the other cases).

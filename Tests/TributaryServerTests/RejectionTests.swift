@@ -143,14 +143,9 @@ func setPrivacy(_ dir: String, _ change: (inout PrivacyParameters) -> Void) thro
     }
 
     @Test func revokedKeyDuplicatesAndSizeLimit() async throws {
-        let f = try await Fixture.shared.value
-        let dir = tempDir("reject2")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        var config = f.serverConfig(dir)
-        config.autoRelease = false
-        let s = try await RunningServer.start(config)
-        defer { Task { await s.stop() } }
-        for org in ["acme", "globex"] { try await f.enrol(org, on: s.server) }
+        let scene = try await ServerScene.start("reject2")
+        defer { Task { await scene.close() } }
+        let f = scene.f, s = scene.s, dir = scene.dir
         // Accepted once; the same bundle again, and the same expert re-signed with a new nonce, are duplicates.
         let bundle = try f.signedBundle("acme")
         _ = try await s.client.submit(bundle: bundle)
@@ -173,14 +168,12 @@ func setPrivacy(_ dir: String, _ change: (inout PrivacyParameters) -> Void) thro
     }
 
     @Test func uploadLargerThanTheLimitIsRefusedWhileStreaming() async throws {
-        let f = try await Fixture.shared.value
-        let dir = tempDir("reject3")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        var config = f.serverConfig(dir)
-        config.maxUploadBytes = 16 * 1024
-        let s = try await RunningServer.start(config)
-        defer { Task { await s.stop() } }
-        try await f.enrol("acme", on: s.server)
+        let scene = try await ServerScene.start("reject3", enrolling: ["acme"]) { config in
+            config.autoRelease = true
+            config.maxUploadBytes = 16 * 1024
+        }
+        defer { Task { await scene.close() } }
+        let f = scene.f, s = scene.s
         // A file whose header already declares more than the limit is refused at its header...
         do {
             _ = try await s.client.submit(bundle: try f.signedBundle("acme"))

@@ -60,15 +60,11 @@ import TributaryLog
     }
 
     @Test func aReleaseBeyondTheDiskBudgetIsRefusedBeforeAnythingIsWritten() async throws {
-        let f = try await Fixture.shared.value
-        let dir = tempDir("disk-budget")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        var config = f.serverConfig(dir)
-        config.autoRelease = false
-        config.releaseDiskBudget = 1 << 10
-        let s = try await RunningServer.start(config)
-        defer { Task { await s.stop() } }
-        try await f.enrol("acme", on: s.server)
+        let scene = try await ServerScene.start("disk-budget", enrolling: ["acme"]) { config in
+            config.releaseDiskBudget = 1 << 10
+        }
+        defer { Task { await scene.close() } }
+        let f = scene.f, s = scene.s, dir = scene.dir
         _ = try await s.client.submit(bundle: try f.signedBundle("acme"))
         let size = await s.server.store.logSize
         do {

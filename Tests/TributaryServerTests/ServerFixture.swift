@@ -160,3 +160,28 @@ enum TestPostgres {
         return location
     }
 }
+
+/// A server for one test in a fresh scratch directory, publishing only when told (no automatic
+/// releases), with `enrolling` organisations enrolled; `close()` stops it and removes the directory.
+struct ServerScene {
+    let f: Fixture
+    let s: RunningServer
+    let dir: String
+
+    static func start(_ label: String, enrolling organisations: [String] = ["acme", "globex"],
+                      configure: (inout ServerConfig) -> Void = { _ in }) async throws -> ServerScene {
+        let f = try await Fixture.shared.value
+        let dir = tempDir(label)
+        var config = f.serverConfig(dir)
+        config.autoRelease = false
+        configure(&config)
+        let s = try await RunningServer.start(config)
+        for org in organisations { try await f.enrol(org, on: s.server) }
+        return ServerScene(f: f, s: s, dir: dir)
+    }
+
+    func close() async {
+        await s.stop()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+}

@@ -11,6 +11,16 @@ public enum ModelFiles {
     /// Everything that changes a model's outputs, hence its identity: config, weights, tokenizer.
     public static let identityFiles = [config, weights, tokenizer]
 
+    /// Tributary's key in a Mixtral config.json naming the layers that really hold experts:
+    /// transformers' Mixtral has an MoE block in every layer, so in the others every expert is a copy
+    /// of the dense MLP. Absent: every layer holds experts.
+    public static let expertLayersKey = "tributary_expert_layers"
+
+    /// Whether `layers` can be a model's expert layers: non-empty, distinct, ascending, within 0..<L.
+    public static func isExpertLayerSet(_ layers: [Int], numLayers L: Int) -> Bool {
+        !layers.isEmpty && zip(layers, layers.dropFirst()).allSatisfy { $0 < $1 } && layers.allSatisfy { (0..<L).contains($0) }
+    }
+
     /// A model directory's identity (the anchor digest of every statement, manifest and check):
     /// SHA-256 over one line `name sha256hex\n` per identity file, in `identityFiles` order; the
     /// tokenizer's line only when the directory has one. Config and weights must exist.

@@ -104,7 +104,7 @@ public struct ModelConfig: Equatable, Sendable {
         try check(numKVHeads > 0 && numHeads % numKVHeads == 0, "\(numHeads) query heads are not a multiple of \(numKVHeads) key/value heads")
         try check(headDim % 2 == 0, "head dimension \(headDim) must be even for rotary embeddings")
         if let layers = expertLayers {
-            try check(!layers.isEmpty && layers == layers.sorted() && Set(layers).count == layers.count && layers.allSatisfy { (0..<numLayers).contains($0) },
+            try check(ModelFiles.isExpertLayerSet(layers, numLayers: numLayers),
                       "expert layers \(layers) must be distinct, ascending and within 0..<\(numLayers)")
         }
         try check(numExperts == 0 || (1...numExperts).contains(expertsPerToken),
@@ -156,10 +156,9 @@ public struct ModelConfig: Equatable, Sendable {
             m += [("num_local_experts", .int(numExperts)), ("num_experts_per_tok", .int(expertsPerToken)),
                   ("sliding_window", .null), ("output_router_logits", .bool(false)),
                   ("router_aux_loss_coef", .decimal(0)), ("router_jitter_noise", .decimal(0))]
-            // transformers' Mixtral has an MoE block in every layer: the other layers are written with
-            // every expert a copy of the dense MLP (so any routing gives exactly it), and this key
-            // tells Tributary which layers really hold experts.
-            if let layers = expertLayers { m.append(("tributary_expert_layers", .array(layers.map { .int($0) }))) }
+            // The other layers are written with every expert a copy of the dense MLP, so any routing
+            // gives exactly it there (`ModelFiles.expertLayersKey`).
+            if let layers = expertLayers { m.append((ModelFiles.expertLayersKey, .array(layers.map { .int($0) }))) }
         } else {
             m += [("mlp_bias", .bool(false)), ("pretraining_tp", .int(1))]
         }
@@ -204,9 +203,9 @@ public struct ModelConfig: Equatable, Sendable {
             tied = b
         }
         var layers: [Int]? = nil
-        if let v = json["tributary_expert_layers"], v != .null {
+        if let v = json[ModelFiles.expertLayersKey], v != .null {
             guard let a = v.arrayValue, let l = Optional(a.compactMap(\.intValue)), l.count == a.count else {
-                throw TributaryError("model.invalid_config", "config.json: tributary_expert_layers must be a list of layer indices")
+                throw TributaryError("model.invalid_config", "config.json: \(ModelFiles.expertLayersKey) must be a list of layer indices")
             }
             layers = l
         }
