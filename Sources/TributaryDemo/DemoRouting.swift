@@ -58,10 +58,10 @@ extension DemoScenario {
         var check = DemoRoutingCheck()
         var cases: [(domain: String, expected: String, openSet: Bool, files: [String])] = []
         cases.append((DemoCorpora.publicDomain, "anchor", false, try publicQueryFiles()))
-        for org in o.organisations { cases.append((org.domain, org.name, false, [DemoCorpora.queryDirectory(o.workdir, org.domain)])) }
-        for d in DemoCorpora.openSet { cases.append((d.name, "anchor", true, [DemoCorpora.queryDirectory(o.workdir, d.name)])) }
+        for org in options.organisations { cases.append((org.domain, org.name, false, [DemoCorpora.queryDirectory(options.workdir, org.domain)])) }
+        for d in DemoCorpora.openSet { cases.append((d.name, "anchor", true, [DemoCorpora.queryDirectory(options.workdir, d.name)])) }
         for c in cases {
-            let answer = try json(["route", "--server", url, "--files"] + c.files + ["--top-k", "1", "--per-request", o.anchorKind == .builtin ? "4" : "24", "--json"])
+            let answer = try json(["route", "--server", url, "--files"] + c.files + ["--top-k", "1", "--per-request", options.anchorKind == .builtin ? "4" : "24", "--json"])
             let firsts = try DemoRoutingCheck.firsts(answer)
             let row = DemoRoutingCheck.Row(domain: c.domain, expected: c.expected, openSet: c.openSet, documents: firsts.values.reduce(0, +), firsts: firsts)
             check.rows.append(row)
@@ -75,16 +75,16 @@ extension DemoScenario {
     /// router rows and signature space were computed over (`importBytes`, `signaturePublicBytes`), so
     /// unseen by both; the built-in anchor was pretrained on all of its public text.
     func publicQueryFiles() throws -> [String] {
-        let dir = DemoCorpora.directory(o.workdir, DemoCorpora.publicDomain)
+        let dir = DemoCorpora.directory(options.workdir, DemoCorpora.publicDomain)
         let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix(".") }.sorted()
-        if o.anchorKind == .smollm2 {
-            var options = Corpus.LoadOptions()
-            options.maxTotalBytes = max(o.importBytes, o.signaturePublicBytes)
-            let used = try Corpus.load(paths: [dir], options: options).documents.count
-            guard names.count - used >= o.routeDocuments else {
-                throw TributaryError("demo.corpus_missing", "the public corpus has \(names.count) documents, \(used) used by the anchor: too few left to route \(o.routeDocuments)")
+        if options.anchorKind == .smollm2 {
+            var read = Corpus.LoadOptions()
+            read.maxTotalBytes = max(options.importBytes, options.signaturePublicBytes)
+            let used = try Corpus.load(paths: [dir], options: read).documents.count
+            guard names.count - used >= options.routeDocuments else {
+                throw TributaryError("demo.corpus_missing", "the public corpus has \(names.count) documents, \(used) used by the anchor: too few left to route \(options.routeDocuments)")
             }
         }
-        return names.suffix(o.routeDocuments).map { dir + "/" + $0 }
+        return names.suffix(options.routeDocuments).map { dir + "/" + $0 }
     }
 }

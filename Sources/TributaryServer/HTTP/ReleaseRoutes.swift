@@ -16,7 +16,7 @@ struct ReleaseRoutes {
     func register(on router: Router<ServiceRequestContext>) {
         let files = FileIO()
         router.post("/v1/releases") { request, context -> Response in
-            guard let r = try await server.publishRelease(request: try await JSONResponse.body(request, context, deadline: server.config.bodyDeadlineSeconds)) else {
+            guard let r = try await server.publishRelease(request: try await RequestBody.bytes(request, context, deadline: server.config.bodyDeadlineSeconds)) else {
                 throw ServerError.conflict("nothing to release")
             }
             guard let record = try await server.store.release(r.manifest.release) else { throw ServerError.notFound("release \(r.manifest.release) is not logged") }

@@ -11,7 +11,7 @@ struct ServingRoutes {
 
     func register(on router: Router<ServiceRequestContext>) {
         router.post("/v1/route") { request, context -> Response in
-            let body = try await JSONResponse.object(request, context, limit: 4 << 20, deadline: server.config.bodyDeadlineSeconds)
+            let body = try await RequestBody.jsonObject(request, context, limit: 4 << 20, deadline: server.config.bodyDeadlineSeconds)
             try Self.only(body, ["text", "texts", "embedding", "embeddings", "topK", "temperature"])
             let queries = ["text", "texts", "embedding", "embeddings"].filter { body[$0] != nil }
             guard queries.count == 1 else { throw ServerError.badRequest("give exactly one of text, texts, embedding or embeddings") }
@@ -42,7 +42,7 @@ struct ServingRoutes {
             return JSONResponse.make(.object([("release", .int(release)), batch ? ("results", .array(encoded)) : ("experts", encoded[0])]))
         }
         router.post("/v1/score") { request, context -> Response in
-            let body = try await JSONResponse.object(request, context, deadline: server.config.bodyDeadlineSeconds)
+            let body = try await RequestBody.jsonObject(request, context, deadline: server.config.bodyDeadlineSeconds)
             try Self.only(body, ["text"])
             let channel = context.channel
             let (release, e) = try await server.score(text: try Self.string(body["text"], "text"), abandoned: { ClientPresence.isGone(channel) })
@@ -51,7 +51,7 @@ struct ServingRoutes {
                                               ("bits", .double(e.bits)), ("bytes", .int(e.bytes)), ("routing", .string(RoutingMethod.rows.rawValue))]))
         }
         router.post("/v1/generate") { request, context -> Response in
-            let body = try await JSONResponse.object(request, context, deadline: server.config.bodyDeadlineSeconds)
+            let body = try await RequestBody.jsonObject(request, context, deadline: server.config.bodyDeadlineSeconds)
             try Self.only(body, ["prompt", "maxTokens", "temperature", "topK", "seed"])
             let prompt = try Self.string(body["prompt"] ?? .string(""), "prompt")
             let n = try Self.int(body["maxTokens"], default: min(200, server.config.maxGenerateTokens), range: 1...server.config.maxGenerateTokens, "maxTokens")
