@@ -82,6 +82,25 @@ import TributaryLog
         #expect(await s.server.uploads.inProgress == 0, "the gate leaked a slot")
     }
 
+    /// A release (the server's own work, on its own lane) runs while scoring and routing hold every
+    /// thread of theirs: an opt-out's release waited 21 s behind a flood of scoring when it shared them.
+    @Test func releaseWorkDoesNotWaitBehindAFullComputeLane() async throws {
+        let pool = ComputePool(width: 1, queue: 2)
+        let gate = DispatchSemaphore(value: 0)
+        let bulk = (0..<3).map { i in Task { try await pool.run(.bulk) { gate.wait(); return i } } }
+        let interactive = (0..<3).map { i in Task { try await pool.run(.interactive) { gate.wait(); return i } } }
+        try await Task.sleep(nanoseconds: 200_000_000)
+        // Asked while both lanes are full and blocked; it must finish before anything is unblocked
+        // (on a shared lane it would wait for the gate, so the deadline below would pass).
+        let done = ManagedAtomicFlag()
+        let release = Task { let r = try await pool.run(.releases, ownWork: true) { 42 }; done.set(); return r }
+        for _ in 0..<50 where !done.isSet { try await Task.sleep(nanoseconds: 100_000_000) }
+        #expect(done.isSet, "the release waited behind the full lanes for 5 s")
+        for _ in 0..<6 { gate.signal() }
+        #expect(try await release.value == 42)
+        for t in bulk + interactive { _ = try await t.value }
+    }
+
     @Test func computeQueueAndStagedBytesAreBounded() async throws {
         let pool = ComputePool(width: 1, queue: 1)
         let gate = DispatchSemaphore(value: 0)
@@ -224,4 +243,12 @@ import TributaryLog
         let entry = try await s.server.store.entries(start: record.logIndex, end: record.logIndex + 1)[0]
         #expect(entry.count < 200, "a release entry of \(entry.count) bytes")
     }
+}
+
+/// A flag one thread sets and another reads.
+final class ManagedAtomicFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }
