@@ -95,12 +95,15 @@ let package = Package(
             ]),
         // `tributary audit`: everything checked from public material. Knows no model code.
         .target(name: "TributaryAudit", dependencies: ["TributaryCore", "TributaryLog", "TributaryClient"]),
-        // The end-to-end scenario (corpora, orchestration of the roles' processes, evaluation).
+        // What the demo and the developer tools share: corpora from Debian packages, the CLI run as a
+        // child process, a server process.
+        .target(name: "TributaryHarness", dependencies: ["TributaryCore", "TributaryModel", "TributaryClient"]),
+        // The end-to-end scenario (orchestration of the roles' processes, evaluation, the report).
         .target(
             name: "TributaryDemo",
             dependencies: [
                 "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryClient",
-                "TributaryAudit",
+                "TributaryAudit", "TributaryHarness",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]),
         // Option groups and error reporting shared by both executables.
@@ -126,14 +129,14 @@ let package = Package(
             name: "TributaryDevTools",
             dependencies: [
                 "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryClient",
-                "TributaryAudit", "TributaryDemo",
+                "TributaryAudit", "TributaryHarness",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]),
         .executableTarget(
             name: "tributary-dev",
             dependencies: [
                 "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryServer",
-                "TributaryClient", "TributaryAudit", "TributaryDemo", "TributaryDevTools", "TributaryCommandLine",
+                "TributaryClient", "TributaryAudit", "TributaryDemo", "TributaryHarness", "TributaryDevTools", "TributaryCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -158,10 +161,10 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "TributaryDemoTests", dependencies: [
-            "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryDemo", "TributaryDevTools",
+            "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryDemo", "TributaryHarness", "TributaryDevTools",
         ]),
         // Runs the built executables as a user would.
-        .testTarget(name: "TributaryCLITests", dependencies: ["TributaryCore", "TributaryClient", "TributaryLog", "TributaryDemo", "TributaryTestSupport",
+        .testTarget(name: "TributaryCLITests", dependencies: ["TributaryCore", "TributaryClient", "TributaryLog", "TributaryDemo", "TributaryHarness", "TributaryTestSupport",
                                                               "TributaryDevTools", "tributary", "tributary-dev"]),
     ]
 )

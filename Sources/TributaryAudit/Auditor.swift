@@ -92,13 +92,18 @@ public struct Auditor: Sendable {
         let fresh = cp.size > state.size ? try await source.entries(start: state.size, end: cp.size) : []
         report.newEntries = UInt64(fresh.count)
         let all = state.entries + fresh
-        let tree = MemoryTree()
-        for e in all { tree.append(entry: e) }
-        if previous != nil && tree.root(size: state.size) != state.root {
+        // One pass, O(log n) memory: the root where the saved state ends and the root of them all.
+        var range = CompactRange()
+        var rootAtState: [UInt8]? = state.size == 0 ? MerkleHash.emptyRoot : nil
+        for e in all {
+            range.append(MerkleHash.leaf(e))
+            if range.size == state.size { rootAtState = range.root }
+        }
+        if previous != nil && rootAtState != state.root {
             report.fail("audit.state_corrupt", "this auditor's saved entries no longer match its saved checkpoint")
             return report
         }
-        guard tree.root() == cp.root else {
+        guard range.root == cp.root else {
             report.fail("audit.entries_mismatch", "the \(all.count) entries do not produce the signed root: entries were altered, inserted or dropped")
             return report
         }

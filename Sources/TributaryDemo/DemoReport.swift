@@ -1,5 +1,6 @@
 import Foundation
 import TributaryCore
+import TributaryHarness
 
 /// The evaluation's expected shape (issue: "to be measured and stated honestly"), checked on a table.
 public enum DemoTargets {

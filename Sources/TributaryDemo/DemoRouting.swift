@@ -1,6 +1,7 @@
 import Foundation
 import TributaryCore
 import TributaryModel
+import TributaryHarness
 
 /// The demo's routing check: held-out text sent through the server's `/v1/route` by the real CLI
 /// (`tributary route --server --files`), counting which expert each document names first. Private

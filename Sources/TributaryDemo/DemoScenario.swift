@@ -6,6 +6,7 @@ import TributaryCore
 import TributaryLog
 import TributaryModel
 import TributaryRouting
+import TributaryHarness
 
 /// `tributary demo`: the whole protocol on one machine. Every role runs the real CLI in its own
 /// process: the operator serves on loopback, three data owners train, sign and submit over HTTP, the

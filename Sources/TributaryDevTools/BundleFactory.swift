@@ -1,6 +1,5 @@
 import Foundation
 import TributaryCore
-import TributaryDemo
 
 /// Distinct, valid contribution bundles from one trained bundle: each copy nudges one expert weight by
 /// a tiny amount (so its digest differs and the server does not see a duplicate) and is signed anew.

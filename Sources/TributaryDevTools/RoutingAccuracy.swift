@@ -1,6 +1,5 @@
 import Foundation
 import TributaryCore
-import TributaryDemo
 import TributaryModel
 import TributaryRouting
 

@@ -2,9 +2,9 @@ import Foundation
 import TributaryAudit
 import TributaryClient
 import TributaryCore
-import TributaryDemo
 import TributaryModel
 import TributaryRouting
+import TributaryHarness
 
 /// How a real server grows with its number of contributions: N organisations enrolled and N signed
 /// uploads over HTTP (the SmallDeployment's tiny anchor, so each verification is cheap), then the

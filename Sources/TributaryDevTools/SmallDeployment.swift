@@ -1,9 +1,9 @@
 import Foundation
 import TributaryContribution
 import TributaryCore
-import TributaryDemo
 import TributaryModel
 import TributaryRouting
+import TributaryHarness
 
 /// A tiny anchor trained on the demo's public text, a probe, an operator key and, per organisation, a
 /// key and an unsigned bundle trained for a few steps on one demo domain. Real in every part, small

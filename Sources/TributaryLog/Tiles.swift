@@ -6,6 +6,11 @@ public enum Tiles {
     /// An entry bundle prefixes each entry with a big-endian uint16 length: no entry may be longer.
     public static let maxEntrySize = Int(UInt16.max)
 
+    /// Refuses an entry an entry bundle cannot hold (before anything is written that would need it).
+    public static func checkEntrySize(_ entry: [UInt8]) throws(TileError) {
+        guard entry.count <= maxEntrySize else { throw .entryTooLarge(entry.count) }
+    }
+
     /// How many hashes tile `index` of tree level `treeLevel` holds in a tree of `treeSize` leaves:
     /// 256 for a full tile, 1…255 for the partial one (`floor(s / 256^l) mod 256`), 0 if it does not exist.
     public static func width(treeLevel: Int, index: UInt64, treeSize: UInt64) -> Int {
@@ -37,7 +42,7 @@ public enum Tiles {
         var out = [UInt8]()
         out.reserveCapacity(entries.reduce(0) { $0 + 2 + $1.count })
         for e in entries {
-            guard e.count <= maxEntrySize else { throw .entryTooLarge(e.count) }
+            try checkEntrySize(e)
             out += [UInt8(e.count >> 8), UInt8(e.count & 0xff)] + e
         }
         return out

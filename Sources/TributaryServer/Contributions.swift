@@ -106,7 +106,7 @@ extension AggregationServer {
     static func entry(_ a: AdmittedUpload, digests: [String: String]) throws -> LogEntry {
         let entry = LogEntry.contribution(organisation: a.key.organisation, keyID: a.key.keyID, time: Timestamp.nowRFC3339(),
                                           envelope: a.envelopeBytes, files: digests)
-        guard entry.bytes.count <= Tiles.maxEntrySize else { throw TileError.entryTooLarge(entry.bytes.count) }
+        try Tiles.checkEntrySize(entry.bytes)
         return entry
     }
 

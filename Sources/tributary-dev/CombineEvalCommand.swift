@@ -6,6 +6,7 @@ import TributaryContribution
 import TributaryDemo
 import TributaryModel
 import TributaryRouting
+import TributaryHarness
 
 /// Merges trained experts in-process exactly as a release does and prints the evaluation table:
 /// for trying merge settings without a server.

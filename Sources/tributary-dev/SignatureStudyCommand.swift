@@ -7,6 +7,7 @@ import TributaryDemo
 import TributaryDevTools
 import TributaryModel
 import TributaryRouting
+import TributaryHarness
 
 /// `tributary-dev bench-signature`: how well DP routing signatures route on the real anchor, for each
 /// way of measuring documents, over eleven domains (SignatureStudy). Writes the split to

@@ -7,6 +7,7 @@ import TributaryRouting
 import TributaryContribution
 import TributaryDemo
 import TributaryDevTools
+import TributaryHarness
 
 @main
 struct TributaryDev: AsyncParsableCommand {

@@ -3,6 +3,7 @@ import Testing
 import TributaryCore
 import TributaryDemo
 import TributaryLog
+import TributaryHarness
 
 /// `tributary demo` end to end on tiny configurations (seconds): then the protocol's outcomes are
 /// checked again here, independently of what the demo itself printed.

@@ -4,6 +4,7 @@ import TributaryClient
 import TributaryCore
 import TributaryDemo
 import TributaryLog
+import TributaryHarness
 
 /// `tributary witness serve` as a process: it keeps its state across SIGKILL at any moment, and
 /// refuses to start without it.

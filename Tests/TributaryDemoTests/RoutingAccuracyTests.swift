@@ -6,6 +6,7 @@ import TributaryDevTools
 import TributaryModel
 import TributaryRouting
 @testable import TributaryDemo
+import TributaryHarness
 
 /// Held-out documents of the three demo domains (Linux UAPI headers, Python source, glibc locales — Debian
 /// packages scripts/setup.sh installs), routed by their DP routing signatures against a small anchor

@@ -2,7 +2,6 @@ import Foundation
 import TributaryAudit
 import TributaryClient
 import TributaryCore
-import TributaryDemo
 import TributaryLog
 
 /// What a drill checks against a server it has just restarted, or at the end of a load run. Each

@@ -1,6 +1,6 @@
 import Foundation
 import TributaryCore
-import TributaryDemo
+import TributaryHarness
 
 /// What the fault drill and the load test set up alike.
 enum DrillSetup {

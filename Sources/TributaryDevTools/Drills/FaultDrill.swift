@@ -2,9 +2,9 @@ import AsyncHTTPClient
 import Foundation
 import TributaryClient
 import TributaryCore
-import TributaryDemo
 import TributaryLog
 import TributaryModel
+import TributaryHarness
 
 public struct FaultDrillOptions: Sendable {
     public var cycles = 50

@@ -1,9 +1,9 @@
 import Foundation
 import TributaryClient
 import TributaryCore
-import TributaryDemo
 import TributaryLog
 import TributaryModel
+import TributaryHarness
 
 public struct LoadTestOptions: Sendable {
     public var uploaders = 20

@@ -1,7 +1,6 @@
 import Foundation
 import TributaryClient
 import TributaryCore
-import TributaryDemo
 import TributaryLog
 import TributaryModel
 

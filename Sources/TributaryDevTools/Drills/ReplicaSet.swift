@@ -1,9 +1,9 @@
 import Foundation
 import TributaryClient
 import TributaryCore
-import TributaryDemo
 #if canImport(Glibc)
 import Glibc
+import TributaryHarness
 #endif
 
 /// A PostgreSQL cluster a drill may crash: a `postgres://` URL with its password file, and the

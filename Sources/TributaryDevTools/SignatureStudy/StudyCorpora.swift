@@ -1,7 +1,7 @@
 import Foundation
 import TributaryCore
-import TributaryDemo
 import TributaryModel
+import TributaryHarness
 
 /// The routing-signature benchmark's text: one Debian package's files per domain (the demo's three
 /// private domains and eight more), and the public text the signature space is fitted on.

@@ -143,7 +143,7 @@ public actor MetadataStore {
     func append(_ entry: LogEntry, extra: (UInt64) throws -> Void) throws -> AppendResult {
         let bytes = entry.bytes
         // Entry bundles (tlog-tiles) give each entry a 16-bit length; refuse before writing anything.
-        guard bytes.count <= Tiles.maxEntrySize else { throw TileError.entryTooLarge(bytes.count) }
+        try Tiles.checkEntrySize(bytes)
         var committed = false
         defer { if !committed { nodeCache.removeAll() } }
         let result: AppendResult = try db.transaction {
@@ -273,26 +273,4 @@ final class NodeCache {
     }
 
     func removeAll() { hashes.removeAll() }
-}
-
-/// A Merkle tree's right edge: the roots of its perfect subtrees, largest first. Appending a leaf
-/// and computing the root need O(log n) memory, so a log of any size is checked in one pass.
-struct CompactRange {
-    private var subtrees: [(level: Int, hash: [UInt8])] = []
-
-    mutating func append(_ leafHash: [UInt8]) {
-        var node = (level: 0, hash: leafHash)
-        while let last = subtrees.last, last.level == node.level {
-            subtrees.removeLast()
-            node = (node.level + 1, MerkleHash.node(last.hash, node.hash))
-        }
-        subtrees.append(node)
-    }
-
-    /// RFC 6962 MTH: the perfect subtrees folded from the smallest (rightmost) up.
-    var root: [UInt8] {
-        guard var acc = subtrees.last?.hash else { return MerkleHash.emptyRoot }
-        for s in subtrees.dropLast().reversed() { acc = MerkleHash.node(s.hash, acc) }
-        return acc
-    }
 }
