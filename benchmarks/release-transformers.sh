@@ -5,16 +5,14 @@
 # windows Tributary scored and prints both runtimes' bits per byte side by side.
 #   benchmarks/release-transformers.sh [WORKDIR]     (default .demo-smol; run scripts/demo.sh there first)
 # Needs the torch/transformers virtualenv (benchmarks/setup-torch.sh, ~5 GB; not part of CI).
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/common.sh"
 work=${1:-.demo-smol}
 [ -f "$work/run/releases/2/config.json" ] || { echo "no releases in $work/run: run TRIBUTARY_WORKDIR=$work scripts/demo.sh first" >&2; exit 1; }
-scripts/setup.sh >/dev/null
+bench_build tributary-dev
 benchmarks/setup-torch.sh
-swift build -c release --product tributary-dev >/dev/null
 owners=$(ls -d "$work"/run/owners/*/model)
-out=$(mktemp /tmp/tributary-windows-XXXX.json)
-trap 'rm -f "$out"' EXIT
+dir=$(bench_scratch windows); bench_keep "$dir"
+out=$dir/windows.json
 .build/release/tributary-dev held-out-windows --corpora "$work/corpora" --domain public linux-uapi perl locales \
   --model "$work/anchor" $owners "$work/run/releases/1" "$work/run/releases/2" --out "$out"
 .venv-bench/bin/python scripts/interop/release_transformers.py "$out"

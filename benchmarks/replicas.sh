@@ -7,15 +7,13 @@
 #      on SQLite with 1 server (the baseline), PostgreSQL with 1 replica, PostgreSQL with 3 replicas;
 #   3. the replica fault drill: SIGKILL of replicas and of the database under load.
 # Usage: benchmarks/replicas.sh [SECONDS_OF_LOAD (60)] [DRILL_CYCLES (30)]
-set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/common.sh"
 seconds=${1:-60}
 cycles=${2:-30}
-scripts/setup.sh >/dev/null
-swift build -c release >/dev/null
+bench_build
 dev=$PWD/.build/release/tributary-dev
-pg=$(mktemp -d /tmp/tributary-bench-pg.XXXXXX)
-trap 'scripts/postgres-test-cluster.sh stop "$pg"' EXIT
+pg=$(bench_scratch bench-pg)
+on_exit 'scripts/postgres-test-cluster.sh stop "$pg"'
 # An assignment, so that set -e stops here if the cluster does not start (eval would not).
 exports=$(scripts/postgres-test-cluster.sh start "$pg")
 eval "$exports"

@@ -2,10 +2,8 @@
 # Batched routing: 1,000 queries against 1,000 experts x 16 centroids (synthetic, C = 128), Tributary
 # against a plain NumPy brute-force implementation of the same computation, in one run.
 #   benchmarks/routing.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
-scripts/setup.sh >/dev/null
-swift build -c release --product tributary-dev >/dev/null
+source "$(dirname "$0")/common.sh"
+bench_build tributary-dev
 args="--queries ${QUERIES:-1000} --experts ${EXPERTS:-1000} --centroids ${CENTROIDS:-16} --dim ${DIM:-128}"
 ours=$(.build/release/tributary-dev bench-routing $args --json)
 base=$(.venv/bin/python benchmarks/routing_numpy.py $args)

