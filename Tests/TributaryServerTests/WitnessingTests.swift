@@ -15,7 +15,7 @@ final class RunningWitness: @unchecked Sendable {
     let key: SigningKey
     let state: String
     let url: String
-    private let task: Task<Void, Error>
+    private let task: ServiceRun
 
     var cosigner: CosignerKey { CosignerKey(signingKey: key) }
 
@@ -27,23 +27,20 @@ final class RunningWitness: @unchecked Sendable {
         let app = try WitnessApplication.make(witness: Witness(key: key, logs: [logKey], state: dir), listener: Listener(host: "127.0.0.1", port: 0), logger: logger) {
             continuation.yield($0)
         }
-        let task = Task { try await app.run() }
+        let task = ServiceRun(app, logger: logger)
         var it = ports.makeAsyncIterator()
         guard let port = await it.next() else { throw TributaryError("test.witness", "witness did not start") }
         return RunningWitness(key: key, state: state, url: "http://127.0.0.1:\(port)", task: task)
     }
 
-    private init(key: SigningKey, state: String, url: String, task: Task<Void, Error>) {
+    private init(key: SigningKey, state: String, url: String, task: ServiceRun) {
         self.key = key
         self.state = state
         self.url = url
         self.task = task
     }
 
-    func stop() async {
-        task.cancel()
-        _ = try? await task.value
-    }
+    func stop() async { await task.stop() }
 }
 
 /// A server whose log key is made beforehand, so witnesses can follow it from the first checkpoint.

@@ -1,0 +1,30 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Runs a test's HTTP application in a ServiceGroup, as `tributary serve` does, and stops it
+/// gracefully: the listener closes before anything is torn down. Cancelling the running task instead
+/// let a connection be accepted while the application was being torn down, and NIO traps on that
+/// ("Deinited NIOAsyncWriter without calling finish()"), which took the whole test process down.
+final class ServiceRun: @unchecked Sendable {
+    private let group: ServiceGroup
+    private let task: Task<Void, Error>
+
+    init(_ service: some Service, logger: Logger = Logger(label: "tributary.test.service")) {
+        let group = ServiceGroup(configuration: .init(services: [service], logger: logger))
+        self.group = group
+        task = Task { try await group.run() }
+    }
+
+    /// Graceful shutdown; the run is cancelled if connections still hold it after `grace` seconds.
+    func stop(grace: Double = 5) async {
+        await group.triggerGracefulShutdown()
+        let running = task
+        let deadline = Task {
+            try await Task.sleep(nanoseconds: UInt64(grace * 1e9))
+            running.cancel()
+        }
+        _ = try? await running.value
+        deadline.cancel()
+    }
+}
