@@ -123,16 +123,16 @@ import TributaryWitness
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let app = try WitnessApplication.make(witness: witness, listener: Listener(host: "127.0.0.1", port: 0, idleTimeoutSeconds: 5),
                                               bodyDeadlineSeconds: 1, logger: logger) { continuation.yield($0) }
-        let task = Task { try await app.run() }
-        defer { task.cancel() }
+        let run = ServiceRun(app, logger: logger)
         var it = ports.makeAsyncIterator()
-        let port = try #require(await it.next())
+        guard let port = await it.next() else { await run.stop(); Issue.record("the witness did not start"); return }
         let c = try RawConnection(port: port)
         #expect(c.send("POST /add-checkpoint HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\nold 0\n"))
         let start = Date()
         let (bytes, closed) = await c.readUntilClosed(timeout: 8)
         #expect(RawConnection.status(bytes) == 408, "\(String(decoding: bytes.prefix(200), as: UTF8.self))")
         #expect(closed && Date().timeIntervalSince(start) < 6)
+        await run.stop()
     }
 
     /// A client that hangs up is noticed from the socket (TCP CLOSE_WAIT) while its request is being

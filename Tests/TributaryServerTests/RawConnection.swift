@@ -64,9 +64,9 @@ func withApplication<Context: RequestContext>(_ router: Router<Context>, _ body:
     let (ports, continuation) = AsyncStream<Int>.makeStream()
     let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                           onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) })
-    let task = Task { try await app.run() }
-    defer { task.cancel() }
+    let run = ServiceRun(app)
     var it = ports.makeAsyncIterator()
-    guard let port = await it.next() else { throw TributaryError("test.server", "the test application did not start") }
-    try await body(port)
+    guard let port = await it.next() else { await run.stop(); throw TributaryError("test.server", "the test application did not start") }
+    do { try await body(port) } catch { await run.stop(); throw error }
+    await run.stop()
 }
