@@ -50,6 +50,9 @@ let package = Package(
         .target(name: "TributaryContribution", dependencies: ["TributaryCore", "TributaryModel", "TributaryRouting"]),
         // Merkle tree, checkpoints, proofs, log entries, release manifests, signed requests.
         .target(name: "TributaryLog", dependencies: ["TributaryCore"]),
+        // The HTTP API's contract, shared by the server and every client: URL paths, and one typed
+        // request or answer per endpoint (written by one side, read by the other).
+        .target(name: "TributaryAPI", dependencies: ["TributaryCore", "TributaryLog"]),
         // What the HTTP services (server and witness) share: listening (TLS, idle timeout, the plain-HTTP
         // guard), the request context with its connection, bodies read within a deadline.
         .target(
@@ -73,7 +76,7 @@ let package = Package(
         .target(
             name: "TributaryServer",
             dependencies: [
-                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryHTTP", "CSQLite",
+                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryAPI", "TributaryHTTP", "CSQLite",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -90,21 +93,21 @@ let package = Package(
         .target(
             name: "TributaryClient",
             dependencies: [
-                "TributaryCore", "TributaryLog",
+                "TributaryCore", "TributaryLog", "TributaryAPI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         // `tributary audit`: everything checked from public material. Knows no model code.
-        .target(name: "TributaryAudit", dependencies: ["TributaryCore", "TributaryLog", "TributaryClient"]),
+        .target(name: "TributaryAudit", dependencies: ["TributaryCore", "TributaryLog", "TributaryAPI", "TributaryClient"]),
         // What the demo and the developer tools share: corpora from Debian packages, the CLI run as a
         // child process, a server process.
-        .target(name: "TributaryHarness", dependencies: ["TributaryCore", "TributaryModel", "TributaryClient"]),
+        .target(name: "TributaryHarness", dependencies: ["TributaryCore", "TributaryModel", "TributaryAPI", "TributaryClient"]),
         // The end-to-end scenario (orchestration of the roles' processes, evaluation, the report).
         .target(
             name: "TributaryDemo",
             dependencies: [
-                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryClient",
+                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryAPI", "TributaryClient",
                 "TributaryAudit", "TributaryHarness",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]),
@@ -118,7 +121,7 @@ let package = Package(
         .executableTarget(
             name: "tributary",
             dependencies: [
-                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryServer",
+                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryAPI", "TributaryServer",
                 "TributaryWitness", "TributaryHTTP", "TributaryClient", "TributaryAudit", "TributaryDemo", "TributaryCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -130,14 +133,14 @@ let package = Package(
         .target(
             name: "TributaryDevTools",
             dependencies: [
-                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryClient",
+                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryAPI", "TributaryClient",
                 "TributaryAudit", "TributaryHarness",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]),
         .executableTarget(
             name: "tributary-dev",
             dependencies: [
-                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryServer",
+                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryAPI", "TributaryServer",
                 "TributaryClient", "TributaryAudit", "TributaryDemo", "TributaryHarness", "TributaryDevTools", "TributaryCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
@@ -151,9 +154,10 @@ let package = Package(
             "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryTestSupport",
         ]),
         .testTarget(name: "TributaryLogTests", dependencies: ["TributaryCore", "TributaryLog"]),
+        .testTarget(name: "TributaryAPITests", dependencies: ["TributaryCore", "TributaryLog", "TributaryAPI"]),
         .testTarget(name: "TributaryWitnessTests", dependencies: ["TributaryCore", "TributaryLog", "TributaryWitness", "TributaryTestSupport"]),
         .testTarget(name: "TributaryServerTests", dependencies: [
-            "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog",
+            "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryAPI",
             "TributaryServer", "TributaryWitness", "TributaryHTTP", "TributaryClient", "TributaryAudit", "TributaryDevTools", "TributaryTestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -165,6 +169,7 @@ let package = Package(
         ]),
         .testTarget(name: "TributaryDemoTests", dependencies: [
             "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryDemo", "TributaryHarness", "TributaryDevTools",
+            "TributaryTestSupport",
         ]),
         // Runs the built executables as a user would.
         .testTarget(name: "TributaryCLITests", dependencies: ["TributaryCore", "TributaryClient", "TributaryLog", "TributaryDemo", "TributaryHarness", "TributaryTestSupport",

@@ -1,5 +1,6 @@
 import Foundation
 import TributaryClient
+import TributaryAPI
 import TributaryCore
 import TributaryLog
 
@@ -17,10 +18,8 @@ public struct InclusionResult: Sendable, Equatable {
 public enum InclusionCheck {
     public static func run(client: TributaryClient, statement: [UInt8], logKey: VerifierKey) async throws -> InclusionResult {
         let sha = Hex.encode(SHA256.digest(statement))
-        let record = try await client.getJSON("/v1/contributions?statementSHA256=\(sha)")
-        guard case let .number(t)? = record["logIndex"], let index = UInt64(t) else {
-            throw TributaryError("client.bad_response", "the contribution record has no log index")
-        }
+        let record = try await client.contribution(statementSHA256: sha)
+        let index = record.logIndex
         let cp = try Checkpoint.verify(note: try await client.checkpoint(), key: logKey)
         guard index < cp.size else {
             throw TributaryError("inclusion.beyond_checkpoint", "log index \(index) is beyond the signed checkpoint of size \(cp.size)")
@@ -36,13 +35,11 @@ public enum InclusionCheck {
         guard ProofVerification.inclusion(index: index, size: cp.size, leafHash: MerkleHash.leaf(entry), proof: proof, root: cp.root) else {
             throw TributaryError("inclusion.bad_proof", "the inclusion proof for entry \(index) does not lead to the signed checkpoint")
         }
-        let revoked = record["revokedAt"].map { $0 != .null } ?? false
         var release: Int?
-        if let latest = try? await client.getJSON("/v1/releases/latest"), case let .array(experts)? = latest["experts"],
-           experts.contains(where: { $0["contribution"] == .uint64(index) && $0["statementSHA256"] == .string(sha) }),
-           case let .number(n)? = latest["release"] {
-            release = Int(n)
+        if let latest = try? await client.latestRelease(),
+           latest.manifest.experts.contains(where: { $0.contribution == index && $0.statementSHA256 == sha }) {
+            release = latest.release
         }
-        return InclusionResult(logIndex: index, treeSize: cp.size, revoked: revoked, release: release)
+        return InclusionResult(logIndex: index, treeSize: cp.size, revoked: record.revokedAt != nil, release: release)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import TributaryClient
+import TributaryAPI
 import TributaryCore
 import TributaryLog
 
@@ -24,14 +25,14 @@ public enum LogExporter {
             switch try LogEntry.parse(e) {
             case let .contribution(_, _, _, _, files):
                 for sha in files.values where !fm.fileExists(atPath: out + "/blobs/" + sha) {
-                    try await client.download("/v1/blobs/\(sha)", to: out + "/blobs/" + sha)
+                    try await client.download(APIPath.blob(sha), to: out + "/blobs/" + sha)
                     blobs += 1
                 }
             case let .release(n, _, _):
                 try fm.createDirectory(atPath: out + "/releases/\(n)", withIntermediateDirectories: true)
                 for name in ReleaseLayout.allFiles {
                     do {
-                        try await client.download("/v1/releases/\(n)/files/\(name)", to: out + "/releases/\(n)/" + name)
+                        try await client.download(APIPath.releaseFile(n, name), to: out + "/releases/\(n)/" + name)
                     } catch where name == ModelFiles.tokenizer || ReleaseRebuild.isPruned(error) {
                         continue  // no tokenizer (a byte-level anchor), or a pruned release: its manifest is exported
                     }
@@ -42,7 +43,7 @@ public enum LogExporter {
         }
         for name in AnchorLayout.publishedFiles {
             do {
-                try await client.download("/v1/anchor/files/\(name)", to: out + "/anchor/" + name)
+                try await client.download(APIPath.anchorFile(name), to: out + "/anchor/" + name)
             } catch where AnchorLayout.optionalFiles.contains(name) {
                 continue  // a built-in byte-level anchor has no tokenizer file
             }

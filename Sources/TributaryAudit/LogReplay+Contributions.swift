@@ -9,17 +9,13 @@ extension LogReplay {
         report.contributions += 1
         do {
             let envelope = try DSSEEnvelope.parse(envelopeBytes)
-            let candidates = keys(org, keyID)
-            guard !candidates.isEmpty else {
-                throw TributaryError("audit.unenrolled_signer", "names key \(keyID), which is not enrolled at this point")
+            let key: VerifierKey
+            switch SignerMatch(keys(org, keyID).map { keys[$0] }, envelope: envelope, verifierKey: \.key, isLive: \.isLive) {
+            case .notEnrolled: throw TributaryError("audit.unenrolled_signer", "names key \(keyID), which is not enrolled at this point")
+            case .noneVerifies: throw TributaryError("audit.bad_contribution", "no signature verifies under \(org)'s key \(keyID)")
+            case let .notLive(k): throw TributaryError("audit.revoked_signer", "signed by key \(keyID), revoked or replaced at entry \(k.revokedAt ?? k.retiredAt ?? 0)")
+            case let .live(k): key = k.key
             }
-            guard let k = candidates.first(where: { envelope.isSigned(by: keys[$0].key) }) else {
-                throw TributaryError("audit.bad_contribution", "no signature verifies under \(org)'s key \(keyID)")
-            }
-            guard keys[k].isLive else {
-                throw TributaryError("audit.revoked_signer", "signed by key \(keyID), revoked or replaced at entry \(keys[k].revokedAt ?? keys[k].retiredAt ?? 0)")
-            }
-            let key = keys[k].key
             _ = try ContributionBundle.verifySignature(envelope, keys: [key])
             let (statement, predicate) = try ContributionBundle.parseStatement(envelope.payload, signer: key)
             for s in statement.subjects where files[s.name] != s.sha256 {

@@ -97,7 +97,9 @@ struct LogReplay {
         for (k, v) in parameters where req.parameters[k] != v {
             throw RequestError.malformed("parameters.\(k) is not what the entry records")
         }
-        guard let signer = signers.first(where: { $0.name.sameBytes(req.organisation) && $0.keyIDHex == req.keyID && env.isSigned(by: $0) }) else {
+        // `signers` are live already: the operator's key and the organisation's live keys.
+        let named = signers.filter { $0.name.sameBytes(req.organisation) && $0.keyIDHex == req.keyID }
+        guard case let .live(signer) = SignerMatch(named, envelope: env, verifierKey: { $0 }, isLive: { _ in true }) else {
             throw RequestError.badSignature
         }
         guard seenRequestNonces.insert(req.nonce).inserted else { throw RequestError.replayed }

@@ -1,5 +1,6 @@
 import Foundation
 import TributaryClient
+import TributaryAPI
 import TributaryCore
 import TributaryLog
 
@@ -42,9 +43,9 @@ public struct ServerLogSource: LogSource {
     public func fetch(_ item: String, to destination: String) async throws {
         let path: String
         switch try PublicItem(item) {
-        case let .blob(sha): path = "/v1/blobs/\(sha)"
-        case let .releaseFile(n, name): path = "/v1/releases/\(n)/files/\(name)"
-        case let .anchorFile(name): path = "/v1/anchor/files/\(name)"
+        case let .blob(sha): path = APIPath.blob(sha)
+        case let .releaseFile(n, name): path = APIPath.releaseFile(n, name)
+        case let .anchorFile(name): path = APIPath.anchorFile(name)
         }
         _ = try await client.download(path, to: destination, limit: PublicItem.maxBytes)
     }

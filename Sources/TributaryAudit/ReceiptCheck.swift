@@ -1,5 +1,6 @@
 import Foundation
 import TributaryClient
+import TributaryAPI
 import TributaryCore
 import TributaryLog
 

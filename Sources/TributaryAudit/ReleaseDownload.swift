@@ -1,5 +1,6 @@
 import Foundation
 import TributaryClient
+import TributaryAPI
 import TributaryCore
 import TributaryLog
 
@@ -25,11 +26,7 @@ public enum ReleaseDownload {
         if let number {
             n = number
         } else {
-            let answer = try await client.getJSON("/v1/releases/latest")
-            guard case let .number(text)? = answer["release"], let latest = Int(text) else {
-                throw TributaryError("release.bad_answer", "the server's latest release has no number")
-            }
-            n = latest
+            n = try await client.latestRelease().release
         }
         let fm = FileManager.default
         guard !fm.fileExists(atPath: directory) else {
@@ -39,7 +36,7 @@ public enum ReleaseDownload {
         try? fm.removeItem(atPath: staging)
         try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
         do {
-            try await client.download("/v1/releases/\(n)/files/\(ReleaseLayout.manifestFile)", to: staging + "/" + ReleaseLayout.manifestFile)
+            try await client.download(APIPath.releaseFile(n, ReleaseLayout.manifestFile), to: staging + "/" + ReleaseLayout.manifestFile)
             let manifestBytes = try readSmallFile(staging + "/" + ReleaseLayout.manifestFile, limit: 1 << 20)
             let manifest = try ReleaseManifest.verify(manifestBytes, key: logKey)
             guard manifest.release == n else {
@@ -49,7 +46,7 @@ public enum ReleaseDownload {
             var rebuilt = false
             do {
                 for (name, expected) in manifest.files.sorted(by: { $0.key < $1.key }) {
-                    let got = try await client.download("/v1/releases/\(n)/files/\(name)", to: staging + "/" + name)
+                    let got = try await client.download(APIPath.releaseFile(n, name), to: staging + "/" + name)
                     guard got == expected else {
                         throw TributaryError("release.digest_mismatch", "\(name) of release \(n) hashes to \(got), its signed manifest says \(expected)")
                     }
@@ -73,9 +70,7 @@ public enum ReleaseDownload {
     /// The release entry at the index the server names records this manifest's digest, and is in the
     /// log under a checkpoint signed by the pinned key.
     static func checkLogged(_ manifest: [UInt8], release n: Int, client: TributaryClient, logKey: VerifierKey) async throws {
-        guard let index = try await client.getJSON("/v1/releases/\(n)")["logIndex"]?.uint64Value else {
-            throw TributaryError("release.bad_answer", "the server does not say where release \(n) is in the log")
-        }
+        let index = try await client.release(n).logIndex
         let cp = try Checkpoint.verify(note: try await client.checkpoint(), key: logKey)
         guard index < cp.size else { throw TributaryError("release.not_logged", "release \(n)'s entry \(index) is beyond the signed checkpoint of size \(cp.size)") }
         let entries = try await client.entries(start: index, end: index + 1)

@@ -85,7 +85,7 @@ struct ReleaseVerifier {
             return report.fail("audit.release_config", "release \(m.release)'s config.json does not declare \(m.experts.count + 1) experts, \(m.expertsPerToken) per token")
         }
         // Untrusted numbers: bounded before any loop or product uses them.
-        guard let L = config["num_hidden_layers"]?.intValue, (1...4096).contains(L), let C = config["hidden_size"]?.intValue, (1...65536).contains(C) else {
+        guard let L = config["num_hidden_layers"]?.intValue, (1...ModelBounds.maxLayers).contains(L), let C = config["hidden_size"]?.intValue, (1...ModelBounds.maxHidden).contains(C) else {
             return report.fail("audit.release_config", "release \(m.release)'s config.json lacks its dimensions or gives impossible ones")
         }
         // Which layers hold experts: ModelFiles.expertLayersKey, else every layer.

@@ -15,7 +15,7 @@ public struct LayerSet: ExpressibleByArgument, Sendable, Equatable {
         var out = Set<Int>()
         for part in argument.split(separator: ",", omittingEmptySubsequences: false) {
             let ends = part.split(separator: "-", omittingEmptySubsequences: false)
-            guard (1...2).contains(ends.count), let a = Int(ends[0]), let b = Int(ends.last!), a >= 0, a <= b, b < 4096 else { return nil }
+            guard (1...2).contains(ends.count), let a = Int(ends[0]), let b = Int(ends.last!), a >= 0, a <= b, b < ModelBounds.maxLayers else { return nil }
             out.formUnion(a...b)
         }
         layers = out.sorted()

@@ -36,11 +36,8 @@ struct OwnerCache {
 
     /// The cached output of `organisation` made with `settings`, if there is one.
     func lookup(_ organisation: String, settings: String) -> String? {
-        let dir = directory + "/" + organisation, marker = dir + "/" + Self.settingsFile
-        guard let stored = try? readSmallFile(marker, limit: 1 << 20), String(decoding: stored, as: UTF8.self) == settings,
-              let made = (try? FileManager.default.attributesOfItem(atPath: marker))?[.modificationDate] as? Date,
-              Date().timeIntervalSince(made) < Self.maxAge else { return nil }
-        return dir
+        let dir = directory + "/" + organisation
+        return SettingsMarker(path: dir + "/" + Self.settingsFile).matches(settings, maxAge: Self.maxAge) ? dir : nil
     }
 
     /// Keeps a copy of `out` (what `tributary train` wrote) for later runs: copied aside, then
@@ -50,7 +47,7 @@ struct OwnerCache {
         let dir = directory + "/" + organisation, staging = directory + "/." + organisation + "-" + Hex.encode(secureRandomBytes(4))
         try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try fm.copyItem(atPath: out, toPath: staging)
-        try AtomicFileWriter.write(Array(settings.utf8), to: staging + "/" + Self.settingsFile)
+        try SettingsMarker(path: staging + "/" + Self.settingsFile).write(settings)
         try? fm.removeItem(atPath: dir)
         try fm.moveItem(atPath: staging, toPath: dir)
     }

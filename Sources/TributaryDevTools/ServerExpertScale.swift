@@ -1,6 +1,7 @@
 import Foundation
 import TributaryAudit
 import TributaryClient
+import TributaryAPI
 import TributaryCore
 import TributaryModel
 import TributaryRouting
@@ -77,14 +78,14 @@ public struct ServerExpertScale: Sendable {
         t = ProcessInfo.processInfo.systemUptime
         let release = try await client.publishRelease(operatorKey: deployment.operatorKey)
         f.releaseSeconds = ProcessInfo.processInfo.systemUptime - t
-        guard let number = release["release"]?.intValue else { throw TributaryError("bench.release", "no release number in \(JSONWriter.string(release))") }
+        let number = release.release
         f.releaseBytes = (try? FileManager.default.attributesOfItem(atPath: dir + "/server/releases/" + String(format: "%06d", number) + "/model.safetensors")[.size] as? Int) ?? 0
         log(String(format: "   uploads %.1f s, release %d built in %.2f s", f.uploadSeconds, number, f.releaseSeconds))
 
         let text = "#include <linux/types.h>\nstruct timespec { long tv_sec; long tv_nsec; };\n"
-        f.routeOne = try await latencies(requests) { _ = try await client.postJSON("/v1/route", .object([("text", .string(text))])) }
-        let texts = JSONValue.array((0..<batch).map { .string(text + String($0)) })
-        f.routeBatch = try await latencies(max(10, requests / 10)) { _ = try await client.postJSON("/v1/route", .object([("texts", texts)])) }
+        f.routeOne = try await latencies(requests) { _ = try await client.route(RouteRequest(.text(text))) }
+        let texts = (0..<batch).map { text + String($0) }
+        f.routeBatch = try await latencies(max(10, requests / 10)) { _ = try await client.route(RouteRequest(.texts(texts))) }
 
         t = ProcessInfo.processInfo.systemUptime
         let options = AuditOptions(logKey: logKey, operatorKey: deployment.operatorKey.verifierKey, stateDirectory: dir + "/auditor")

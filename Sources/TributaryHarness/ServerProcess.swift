@@ -1,4 +1,5 @@
 import Foundation
+import TributaryAPI
 import TributaryClient
 import TributaryCore
 #if canImport(Glibc)
@@ -54,7 +55,7 @@ public final class ServerProcess: @unchecked Sendable {
             guard p.isRunning else {
                 throw TributaryError("demo.server_exited", "the server exited with status \(p.terminationStatus) while starting:\n\(logTail())")
             }
-            if (try? await client.send(.GET, "/healthz")) != nil { return Date().timeIntervalSince(t0) }
+            if (try? await client.send(.GET, APIPath.healthz)) != nil { return Date().timeIntervalSince(t0) }
             try await Task.sleep(nanoseconds: 50_000_000)
         }
         kill()

@@ -71,8 +71,15 @@ public struct ReleaseManifest: Equatable, Sendable {
     }
 
     public static func parse(_ payload: [UInt8]) throws -> ReleaseManifest {
+        let json: JSONValue
+        do { json = try StrictJSONParser.parse(payload) } catch let e as StrictJSONParser.Failure { throw LogError.badEntry(e.description) }
+        return try parse(json: json)
+    }
+
+    /// The manifest's fields, exactly (`json` written back gives the same value).
+    public static func parse(json: JSONValue) throws -> ReleaseManifest {
         do {
-            var r = try JSONObjectReader(try StrictJSONParser.parse(payload), path: "manifest")
+            var r = try JSONObjectReader(json, path: "manifest")
             let release = try r.int("release")
             let createdAt = try r.string("createdAt")
             guard case let .number(t) = try r.value("logSize"), let logSize = UInt64(t) else { throw LogError.badEntry("logSize") }
@@ -99,7 +106,7 @@ public struct ReleaseManifest: Equatable, Sendable {
             }
             var f = try r.object("files")
             var files = [String: String]()
-            if case let .object(members) = try StrictJSONParser.parse(payload)["files"] ?? .null {
+            if case let .object(members) = json["files"] ?? .null {
                 for (name, _) in members { files[name] = try f.string(name) }
             }
             try f.finish()
@@ -123,8 +130,6 @@ public struct ReleaseManifest: Equatable, Sendable {
             return ReleaseManifest(release: release, createdAt: createdAt, logSize: logSize, anchorSHA256: anchor,
                                    expertsPerToken: k, experts: experts, files: files)
         } catch let e as JSONSchemaError {
-            throw LogError.badEntry(e.description)
-        } catch let e as StrictJSONParser.Failure {
             throw LogError.badEntry(e.description)
         }
     }

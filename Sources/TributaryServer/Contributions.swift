@@ -1,4 +1,5 @@
 import Foundation
+import TributaryAPI
 import TributaryCore
 import TributaryLog
 import TributaryModel
@@ -134,10 +135,14 @@ extension AggregationServer {
 
     /// The enrolled live key a signed request names and is signed by (several keys may share a key ID).
     func requestKey(_ req: SignedRequest, envelope: DSSEEnvelope) async throws -> KeyRecord {
-        let candidates = try await store.keys(organisation: req.organisation, keyID: req.keyID)
-        guard !candidates.isEmpty else { throw RequestError.unknownKey("\(req.organisation)+\(req.keyID)") }
-        guard let key = candidates.first(where: { envelope.isSigned(by: $0.verifierKey) }) else { throw RequestError.badSignature }
-        guard key.isLive else { throw RequestError.keyRevoked(key.keyID) }
+        let key: KeyRecord
+        switch SignerMatch(try await store.keys(organisation: req.organisation, keyID: req.keyID), envelope: envelope,
+                           verifierKey: \.verifierKey, isLive: \.isLive) {
+        case .notEnrolled: throw RequestError.unknownKey("\(req.organisation)+\(req.keyID)")
+        case .noneVerifies: throw RequestError.badSignature
+        case let .notLive(k): throw RequestError.keyRevoked(k.keyID)
+        case let .live(k): key = k
+        }
         if try await store.nonceUsed(req.nonce) { throw RequestError.replayed }
         return key
     }

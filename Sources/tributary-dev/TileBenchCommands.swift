@@ -3,6 +3,7 @@ import Foundation
 import TributaryAudit
 import TributaryClient
 import TributaryCommandLine
+import TributaryAPI
 import TributaryCore
 import TributaryLog
 import TributaryModel
@@ -57,7 +58,7 @@ struct BenchTilesCommand: AsyncParsableCommand {
             for _ in 0..<samples {
                 let index = UInt64.random(in: 0..<cp.size, using: &rng)
                 var t = ProgressReporter.now()
-                let viaAPI = try await client.send(.GET, "/v1/log/proof/inclusion?index=\(index)&size=\(cp.size)")
+                let viaAPI = try await client.send(.GET, APIPath.inclusionProof(index: index, size: cp.size))
                 apiTime += ProgressReporter.now() - t
                 apiBytes += viaAPI.body.count
                 await counter.reset()
@@ -66,11 +67,11 @@ struct BenchTilesCommand: AsyncParsableCommand {
                 tileTime += ProgressReporter.now() - t
                 tileBytes += await counter.bytes
                 tileRequests += await counter.requests
-                guard proof == (try TributaryClient.hashes(try StrictJSONParser.parse(viaAPI.body)["proof"])) else {
+                guard proof == (try InclusionProofAnswer(json: try StrictJSONParser.parse(viaAPI.body)).proof) else {
                     throw TributaryError("bench.proof", "the tiles' inclusion proof of \(index) differs from the API's")
                 }
                 let first = UInt64.random(in: 1...cp.size, using: &rng)
-                consistencyAPIBytes += try await client.send(.GET, "/v1/log/proof/consistency?first=\(first)&second=\(cp.size)").body.count
+                consistencyAPIBytes += try await client.send(.GET, APIPath.consistencyProof(first: first, second: cp.size)).body.count
                 await counter.reset()
                 _ = try await reader.consistencyProof(first: first, second: cp.size)
                 consistencyTileBytes += await counter.bytes
@@ -105,7 +106,7 @@ struct BenchWitnessCommand: AsyncParsableCommand {
                 let t = ProgressReporter.now()
                 let r = try await client.enrol(key.verifierKey, operatorKey: op)
                 times.append(ProgressReporter.now() - t)
-                if case let .string(note)? = r["checkpoint"], try SignedNote.parse(Array(note.utf8)).signatures.count > 1 { cosigned += 1 }
+                if try SignedNote.parse(Array(r.checkpoint.utf8)).signatures.count > 1 { cosigned += 1 }
             }
             times.sort()
             print(String(format: "%@: %d appends, p50 %.1f ms, p99 %.1f ms; %d answers carried cosignatures", label, count,

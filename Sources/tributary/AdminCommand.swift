@@ -52,7 +52,7 @@ struct EnrollCommand: AsyncParsableCommand {
             guard key.name.sameBytes(name) else { throw TributaryError("key.name_mismatch", "the key is named \(key.name), not \(name)") }
             if let url = target.server {
                 let r = try await TributaryClient(server: url).enrol(key, operatorKey: try loadSigningKey(target.operatorKey ?? ""))
-                print("enrolled \(name) (key \(key.keyIDHex)): \(JSONWriter.string(r))")
+                print("enrolled \(name) (key \(key.keyIDHex)): \(JSONWriter.string(r.json))")
             } else {
                 let store = try target.localStore()
                 var request: [UInt8]?, nonce: String?
@@ -81,7 +81,7 @@ struct RotateKeyCommand: AsyncParsableCommand {
         try await reportingErrors {
             let r = try await TributaryClient(server: server).rotateKey(organisation: name, to: try loadVerifierKey(pubkey),
                                                                         operatorKey: try loadSigningKey(operatorKey))
-            print("rotated the key of \(name): \(JSONWriter.string(r))")
+            print("rotated the key of \(name): \(JSONWriter.string(r.json))")
         }
     }
 }
@@ -100,7 +100,7 @@ struct RevokeKeyCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let r = try await TributaryClient(server: server).revokeKey(keyID, organisation: organisation, takedown: takedown, key: try loadSigningKey(key))
-            print("revoked key \(keyID) of \(organisation)\(takedown ? " and took down its contributions" : ""): \(JSONWriter.string(r))")
+            print("revoked key \(keyID) of \(organisation)\(takedown ? " and took down its contributions" : ""): \(JSONWriter.string(r.json))")
         }
     }
 }
@@ -116,7 +116,7 @@ struct TakedownCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let r = try await TributaryClient(server: server).takeDown(contribution, reason: reason, operatorKey: try loadSigningKey(operatorKey))
-            print("took down contribution \(contribution): \(JSONWriter.string(r))")
+            print("took down contribution \(contribution): \(JSONWriter.string(r.json))")
         }
     }
 }
@@ -129,7 +129,7 @@ struct ReleaseCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let r = try await TributaryClient(server: server).publishRelease(operatorKey: try loadSigningKey(operatorKey))
-            print(JSONWriter.string(r))
+            print(JSONWriter.string(r.json))
         }
     }
 }

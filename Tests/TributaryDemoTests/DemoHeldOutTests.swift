@@ -3,13 +3,13 @@ import Testing
 import TributaryCore
 import TributaryModel
 @testable import TributaryDemo
+import TributaryTestSupport
 
 /// The demo's held-out text: documents cut at a line end within the byte budget, then taken whole
 /// until the domain's budget is met; the same on every call.
 @Suite struct DemoHeldOutTests {
     @Test func documentsAreCutAtLineEndsAndTheBudgetTakesWholeDocuments() throws {
-        let dir = NSTemporaryDirectory() + "tributary-heldout-" + Hex.encode(secureRandomBytes(6))
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = scratchDirectory("heldout")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for i in 0..<400 {
             let lines = (0..<40).map { "document \(i) line \($0) " + String(repeating: "x", count: $0 % 7) }

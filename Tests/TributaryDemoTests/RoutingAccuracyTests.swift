@@ -7,13 +7,14 @@ import TributaryModel
 import TributaryRouting
 @testable import TributaryDemo
 import TributaryHarness
+import TributaryTestSupport
 
 /// Held-out documents of the three demo domains (Linux UAPI headers, Python source, glibc locales — Debian
 /// packages scripts/setup.sh installs), routed by their DP routing signatures against a small anchor
 /// trained on public prose. The figure is printed; the full-size run is in the demo's report.
 @Suite struct RoutingAccuracyTests {
     @Test func eachDomainGoesToItsExpertFarMoreOftenThanChance() throws {
-        let work = NSTemporaryDirectory() + "tributary-routing-acc-" + Hex.encode(secureRandomBytes(6))
+        let work = scratchPath("routing-acc")
         defer { try? FileManager.default.removeItem(atPath: work) }
         try DemoCorpora(documentsPerDomain: 300, bytesPerDocument: 3000, publicBytes: 1_200_000).prepare(workdir: work)
         let config = ModelConfig(hiddenSize: 64, numLayers: 2, numHeads: 4, intermediateSize: 128, contextLength: 64)

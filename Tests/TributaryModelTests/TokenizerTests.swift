@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TributaryCore
 @testable import TributaryModel
+import TributaryTestSupport
 
 /// The byte-level BPE tokenizer against Hugging Face `tokenizers` (Rust) on the SmolLM2 vocabulary:
 /// the same ids and the same decoded text on nasty strings, random strings, invalid UTF-8 and every
@@ -76,8 +77,7 @@ import TributaryCore
         #expect(tok.vocabSize == 49152)
         #expect(tok.merges.count == 48900)
         #expect(tok.specials.count == 17)
-        let dir = NSTemporaryDirectory() + "tributary-tok-" + Hex.encode(secureRandomBytes(6))
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = scratchDirectory("tok")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try Data(JSONWriter.serialize(tok.json(), sortKeys: false)).write(to: URL(fileURLWithPath: dir + "/tokenizer.json"))
 

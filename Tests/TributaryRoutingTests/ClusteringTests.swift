@@ -3,6 +3,7 @@ import Testing
 import TributaryCore
 import TributaryModel
 @testable import TributaryRouting
+import TributaryTestSupport
 
 /// `n` unit vectors in `C` dimensions around `k` random unit centres.
 func syntheticEmbeddings(n: Int, C: Int, k: Int, spread: Double, seed: UInt64) -> (points: [Float], centres: [[Double]], labels: [Int]) {
@@ -46,8 +47,7 @@ func syntheticEmbeddings(n: Int, C: Int, k: Int, spread: Double, seed: UInt64) -
     }
 
     @Test func signatureRoundTripsThroughSafetensors() throws {
-        let dir = NSTemporaryDirectory() + "tributary-sig-" + Hex.encode(secureRandomBytes(6))
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = scratchDirectory("sig")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let stats = (0..<80).map { (i: Int) -> DocumentStatistics in
             let layer: [Float] = (0..<16).map { (j: Int) -> Float in Float((j * 7 + i) % 5) - 2 }

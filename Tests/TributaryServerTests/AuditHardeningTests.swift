@@ -2,9 +2,11 @@ import Foundation
 import Testing
 import TributaryAudit
 import TributaryClient
+import TributaryAPI
 import TributaryCore
 import TributaryLog
 @testable import TributaryServer
+import TributaryTestSupport
 
 /// What the auditor checks since issue 13: operator signatures on every operator action, the policy
 /// in force for every contribution, deployment binding, rotations, takedowns; and what owners and
@@ -25,8 +27,8 @@ import TributaryLog
         let freshIndex = fresh.logIndex
         // The operator takes globex's contribution down: routing stops naming it at once.
         _ = try await s.client.takeDown(scene.globex, reason: "licence complaint", operatorKey: f.operatorKey)
-        let route = try await s.client.postJSON("/v1/route", .object([("text", .string("def f(x):\n    return x\n")), ("topK", .int(3))]))
-        let named = try #require(route["experts"]?.arrayValue).compactMap { $0["contribution"]?.uint64Value }
+        let route = try await s.client.route(RouteRequest(.text("def f(x):\n    return x\n"), topK: 3))
+        let named = route.results[0].compactMap(\.contribution)
         #expect(!named.contains(scene.globex))
         // acme's new key is compromised: revoked with takedown, its contribution goes too.
         _ = try await s.client.revokeKey(newAcme.verifierKey.keyIDHex, organisation: "acme", takedown: true, key: f.operatorKey)
@@ -109,7 +111,7 @@ import TributaryLog
         let resigned = ReleaseManifest(release: m.release, createdAt: "2020-01-01T00:00:00Z", logSize: m.logSize, anchorSHA256: m.anchorSHA256,
                                        expertsPerToken: m.expertsPerToken, experts: m.experts, files: m.files).signed(by: s.server.logKey)
         try AtomicFileWriter.write(resigned, to: dir + "/manifest.json")
-        let out = tempDir("fetch") + "/release"
+        let out = scratchDirectory("fetch") + "/release"
         do {
             _ = try await ReleaseDownload.fetch(client: s.client, logKey: s.server.logVerifierKey, number: latest.number, to: out)
             Issue.record("a manifest the log does not record was accepted")

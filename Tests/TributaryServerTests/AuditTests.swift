@@ -6,6 +6,7 @@ import TributaryCore
 import TributaryLog
 import TributaryModel
 @testable import TributaryServer
+import TributaryTestSupport
 
 /// A server with two accepted contributions and a release, and an auditor's state directory.
 struct AuditScene {
@@ -17,7 +18,7 @@ struct AuditScene {
 
     static func make(_ label: String) async throws -> AuditScene {
         let f = try await Fixture.shared.value
-        let dir = tempDir(label)
+        let dir = scratchDirectory(label)
         let s = try await RunningServer.start(f.serverConfig(dir))
         for org in ["acme", "globex"] { try await f.enrol(org, on: s.server) }
         var indices = [UInt64]()
@@ -27,7 +28,7 @@ struct AuditScene {
         _ = try await s.waitForRelease(with: indices)
         // Let a second automatic release (after the first accept) land before auditing.
         try await Task.sleep(nanoseconds: 300_000_000)
-        return AuditScene(f: f, dir: dir, s: s, state: tempDir(label + "-state"), acme: indices[0], globex: indices[1])
+        return AuditScene(f: f, dir: dir, s: s, state: scratchDirectory(label + "-state"), acme: indices[0], globex: indices[1])
     }
 
     func audit(state: String? = nil, allReleases: Bool = false) async throws -> AuditReport {
@@ -67,11 +68,11 @@ func expectFinding(_ report: AuditReport, _ code: String, _ label: String) {
         #expect(second.passed, "\(second.text)")
         #expect(second.previousSize == first.checkpointSize && second.newEntries == second.checkpointSize - first.checkpointSize)
         // Offline, from an export, with a fresh state.
-        let export = tempDir("export")
+        let export = scratchDirectory("export")
         defer { try? FileManager.default.removeItem(atPath: export) }
         _ = try await LogExporter.export(client: scene.s.client, to: export)
         let offline = try await Auditor(source: ExportedLogSource(directory: export),
-                                        options: AuditOptions(logKey: scene.s.server.logVerifierKey, stateDirectory: tempDir("offline-state"))).run()
+                                        options: AuditOptions(logKey: scene.s.server.logVerifierKey, stateDirectory: scratchDirectory("offline-state"))).run()
         #expect(offline.passed, "\(offline.text)")
     }
 
@@ -138,7 +139,7 @@ func expectFinding(_ report: AuditReport, _ code: String, _ label: String) {
                                        expertsPerToken: old.expertsPerToken, experts: old.experts, files: files).signed(by: server.logKey)
         try AtomicFileWriter.write(manifest, to: nextDir + "/manifest.json")
         _ = try await server.store.commitRelease(number: next, manifest: manifest, logSize: size)
-        expectFinding(try await scene.audit(state: tempDir("tensor-state-2")), "audit.release_tensor_mismatch", "re-signed altered tensor")
+        expectFinding(try await scene.audit(state: scratchDirectory("tensor-state-2")), "audit.release_tensor_mismatch", "re-signed altered tensor")
     }
 
     @Test func entrySignedByAnUnenrolledKeyIsCaught() async throws {
@@ -159,7 +160,7 @@ func expectFinding(_ report: AuditReport, _ code: String, _ label: String) {
         let honest = try await scene.audit()
         #expect(honest.passed, "\(honest.text)")
         // A second log with the same key: the same size but other entries (a fork)...
-        let forkDir = tempDir("fork")
+        let forkDir = scratchDirectory("fork")
         defer { try? FileManager.default.removeItem(atPath: forkDir) }
         try FileManager.default.copyItem(atPath: scene.dir + "/log.key", toPath: forkDir + "/log.key")
         let fork = try await RunningServer.start(scene.f.serverConfig(forkDir))

@@ -3,9 +3,11 @@ import Foundation
 import NIOCore
 import Testing
 import TributaryClient
+import TributaryAPI
 import TributaryCore
 import TributaryLog
 @testable import TributaryServer
+import TributaryTestSupport
 
 /// The bounds that keep any one client from taking the server: deadlines, concurrent uploads, the
 /// compute queue, staged bytes, privacy budgets; and what the server refuses to start on.
@@ -154,7 +156,7 @@ import TributaryLog
 
     @Test func serverRefusesToStartOnAMissingReplacedOrExposedLogKey() async throws {
         let f = try await Fixture.shared.value
-        let dir = tempDir("startup")
+        let dir = scratchDirectory("startup")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let config = f.serverConfig(dir)
         do {
@@ -208,7 +210,7 @@ import TributaryLog
 
     @Test func replayNoncesArePrunedPastTheirWindow() async throws {
         let f = try await Fixture.shared.value
-        let dir = tempDir("nonces")
+        let dir = scratchDirectory("nonces")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let s = try await RunningServer.start(f.serverConfig(dir))
         defer { Task { await s.stop() } }
@@ -236,8 +238,8 @@ import TributaryLog
             _ = try await s.client.send(.GET, "/v1/releases/1/files/model.safetensors")
             Issue.record("a pruned file was served")
         } catch let e as RemoteError { #expect(e.status == 410 && e.code == "api.gone" && e.message.contains("fetch-release")) }
-        #expect(try await s.client.getJSON("/v1/releases/1")["pruned"] == .bool(true))
-        #expect(try await s.client.getJSON("/v1/releases/2")["pruned"] == .bool(false))
+        #expect(try await s.client.release(1).pruned == true)
+        #expect(try await s.client.release(2).pruned == false)
         // The log entry of a release is small: it records the manifest's digest, not the manifest.
         let record = try #require(try await s.server.store.release(2))
         let entry = try await s.server.store.entries(start: record.logIndex, end: record.logIndex + 1)[0]

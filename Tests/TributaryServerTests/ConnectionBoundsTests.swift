@@ -7,6 +7,7 @@ import TributaryHTTP
 import TributaryLog
 import TributaryWitness
 @testable import TributaryServer
+import TributaryTestSupport
 
 /// Issue 25: what a connection can take from the services before anything is authenticated.
 @Suite(.serialized) struct ConnectionBoundsTests {
@@ -14,7 +15,7 @@ import TributaryWitness
     /// (before, keep-alive drained it: a refused 5 MB envelope was followed by reading hundreds of MB).
     @Test func aRefusedUploadClosesTheConnection() async throws {
         let f = try await Fixture.shared.value
-        let dir = tempDir("refuse-close")
+        let dir = scratchDirectory("refuse-close")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let s = try await RunningServer.start(f.serverConfig(dir))
         defer { Task { await s.stop() } }
@@ -93,7 +94,7 @@ import TributaryWitness
     /// A JSON body that trickles is cut at its deadline (408), not at its next byte.
     @Test func aTricklingBodyIsCutAtItsDeadline() async throws {
         let f = try await Fixture.shared.value
-        let dir = tempDir("trickle-json")
+        let dir = scratchDirectory("trickle-json")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var config = f.serverConfig(dir)
         config.bodyDeadlineSeconds = 1
@@ -115,7 +116,7 @@ import TributaryWitness
         logger.logLevel = .critical
         let logKey = try SigningKey.generate(name: "example.test/log")
         let key = try SigningKey.generate(name: "witness.test/w1")
-        let state = tempDir("witness-guard")
+        let state = scratchDirectory("witness-guard")
         defer { try? FileManager.default.removeItem(atPath: state) }
         let witness = Witness(key: key, logs: [logKey.verifierKey], state: try WitnessState.initialise(state, key: CosignerKey(signingKey: key)))
         #expect(throws: TributaryError.self) { _ = try WitnessApplication.make(witness: witness, listener: Listener(host: "0.0.0.0", port: 0), logger: logger) }

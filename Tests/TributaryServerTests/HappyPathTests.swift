@@ -1,14 +1,16 @@
 import Foundation
 import Testing
 import TributaryClient
+import TributaryAPI
 import TributaryCore
 import TributaryLog
 @testable import TributaryServer
+import TributaryTestSupport
 
 @Suite(.serialized) struct HappyPathTests {
     @Test func enrolSubmitReleaseRouteScoreGenerate() async throws {
         let f = try await Fixture.shared.value
-        let dir = tempDir("happy")
+        let dir = scratchDirectory("happy")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var config = f.serverConfig(dir)
         config.autoRelease = false
@@ -33,35 +35,32 @@ import TributaryLog
         // The operator publishes a release: both experts, after the anchor's.
         _ = try await s.client.publishRelease(operatorKey: f.operatorKey)
         let release = try await s.waitForRelease(with: indices)
-        let experts = try #require(release["experts"]?.arrayValue, "release without experts")
-        #expect(experts.count == 3)
-        #expect(experts[0]["source"] == .string("anchor"))
-        #expect(experts[1]["organisation"] == .string("acme"))
+        #expect(release.manifest.experts.map(\.organisation) == ["acme", "globex"])   // expert 0, the anchor, is implied
+        #expect(release.json["experts"]?.arrayValue?.first?["source"] == .string("anchor"))
         // The release's files download and match the manifest.
-        let n = try #require(release["release"]?.intValue, "release without number")
+        let n = release.release
         let manifestPath = dir + "/dl-manifest.json"
-        try await s.client.download("/v1/releases/\(n)/files/manifest.json", to: manifestPath)
+        try await s.client.download(release.manifestFile, to: manifestPath)
         let manifest = try ReleaseManifest.verify(try readSmallFile(manifestPath, limit: 1 << 20), key: logKey)
-        let weights = try await s.client.download("/v1/releases/\(n)/files/model.safetensors", to: dir + "/dl-model.safetensors")
+        #expect(manifest == release.manifest)
+        let weights = try await s.client.download(APIPath.releaseFile(n, "model.safetensors"), to: dir + "/dl-model.safetensors")
         #expect(manifest.files["model.safetensors"] == weights)
         // Serving.
-        let route = try await s.client.postJSON("/v1/route", .object([("text", .string("#include <stdio.h>\nint main(void) { return 0; }\n"))]))
-        let routed = try #require(route["experts"]?.arrayValue, "no route")
-        #expect(routed.count == 2)
-        #expect(routed.allSatisfy { $0["centroids"] == nil })
-        let batch = try await s.client.postJSON("/v1/route", .object([("texts", .array([.string("def f(x):\n    return x\n"), .string("hello")]))]))
-        let results = try #require(batch["results"]?.arrayValue, "no batch results")
-        #expect(results.count == 2)
-        let score = try await s.client.postJSON("/v1/score", .object([("text", .string("The quick brown fox jumps over the lazy dog."))]))
-        let bpb = try #require(score["bitsPerByte"]?.doubleValue, "no score")
-        #expect(bpb > 0 && bpb < 9)
-        #expect(score["routing"]?.stringValue == "rows")   // the release's router rows, as a Mixtral runtime runs them
-        let gen = try await s.client.postJSON("/v1/generate", .object([("prompt", .string("The ")), ("maxTokens", .int(20))]))
-        #expect(gen["text"] != nil && gen["routing"]?.stringValue == "rows")
-        let list = try await s.client.getJSON("/v1/experts")
-        let es = try #require(list["experts"]?.arrayValue, "no expert list")
-        #expect(es.count == 3)
-        #expect(es[1]["privacy"]?["enabled"] == .bool(true))
+        let route = try await s.client.route(RouteRequest(.text("#include <stdio.h>\nint main(void) { return 0; }\n")))
+        #expect(!route.isBatch && route.results.count == 1 && route.results[0].count == 2)
+        // On the wire: the experts and their weights, never centroids.
+        let raw = try await s.client.postJSON(APIPath.route, RouteRequest(.text("hello")).json)
+        #expect(raw["experts"]?.arrayValue?.allSatisfy { $0["centroids"] == nil } == true)
+        let batch = try await s.client.route(RouteRequest(.texts(["def f(x):\n    return x\n", "hello"])))
+        #expect(batch.isBatch && batch.results.count == 2)
+        let score = try await s.client.score(ScoreRequest(text: "The quick brown fox jumps over the lazy dog."))
+        #expect(score.bitsPerByte > 0 && score.bitsPerByte < 9)
+        #expect(score.routing == "rows")   // the release's router rows, as a Mixtral runtime runs them
+        let gen = try await s.client.generate(GenerateRequest(prompt: "The ", maxTokens: 20))
+        #expect(gen.routing == "rows" && gen.release == n)
+        let list = try await s.client.experts()
+        #expect(list.experts.count == 3 && list.release == n)
+        #expect(list.experts[1].privacy["enabled"] == .bool(true))
         // Metrics and the log's own endpoints.
         let metrics = String(decoding: try await s.client.send(.GET, "/metrics").body, as: UTF8.self)
         #expect(metrics.contains("tributary_contributions_accepted_total"))
@@ -76,6 +75,6 @@ import TributaryLog
         guard case let .release(number, _, sha) = try LogEntry.parse(entries[5]) else { Issue.record("entry 5 is not a release"); return }
         let manifestSHA = Hex.encode(SHA256.digest(try readSmallFile(manifestPath, limit: 1 << 20)))
         #expect(number == n && sha == manifestSHA)
-        #expect(release["logIndex"] == .uint64(5))
+        #expect(release.logIndex == 5)
     }
 }

@@ -4,9 +4,11 @@ import NIOCore
 import NIOHTTP1
 import Testing
 import TributaryClient
+import TributaryAPI
 import TributaryCore
 import TributaryLog
 @testable import TributaryServer
+import TributaryTestSupport
 
 /// The second hostile catalogue (issue 13): numbers that would trap, work before authentication,
 /// material signed for another deployment, identities and keys, privacy claims that do not add up.
@@ -19,8 +21,7 @@ import TributaryLog
                         mutate: ((String) throws -> Void)? = nil) async throws -> [UInt8] {
         let dir: String
         if let createdAt {
-            dir = NSTemporaryDirectory() + "tributary-bundle-" + Hex.encode(secureRandomBytes(6))
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            dir = scratchDirectory("bundle")
             for name in BundleLayout.subjectFiles {
                 try FileManager.default.copyItem(atPath: f.orgs["acme"]!.unsignedBundle + "/" + name, toPath: dir + "/" + name)
             }
@@ -236,7 +237,7 @@ import TributaryLog
             }
             #expect(try await Self.state(s, dir) == before, "\(c.label): state changed")
             #expect(listing(dir + "/tmp").isEmpty, "\(c.label): staging left behind")
-            #expect((try? await s.client.getJSON("/healthz"))?["status"] == .string("ok"), "\(c.label): the server stopped answering")
+            #expect((try? await s.client.health()) == .ok, "\(c.label): the server stopped answering")
         }
         print("hardening catalogue: \(refused) of \(Self.cases.count) requests refused with their documented errors; state unchanged")
     }

@@ -2,12 +2,14 @@ import Foundation
 import Testing
 import TributaryAudit
 import TributaryClient
+import TributaryAPI
 import TributaryCore
 import TributaryLog
 import TributaryRouting
 
 @testable import TributaryServer
 @testable import TributaryModel
+import TributaryTestSupport
 
 /// Issue 25's review, the cases about what the log holds: what the server accepts, the auditor must
 /// accept, and what the server's policy refuses, the auditor must refuse too.
@@ -16,7 +18,7 @@ import TributaryRouting
     /// expert layers with the same call the server makes (it skipped them before).
     @Test func anExpertOutsideThePolicysLayersIsCaughtByTheAudit() async throws {
         let f = try await Fixture.shared.value
-        let dir = tempDir("audit-layers"), state = tempDir("audit-layers-state")
+        let dir = scratchDirectory("audit-layers"), state = scratchDirectory("audit-layers-state")
         defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: state) }
         var config = f.serverConfig(dir)
         config.policy.expertLayerSets = [[1]]
@@ -121,9 +123,9 @@ import TributaryRouting
         let index = try await s.client.submit(bundle: try f.signedBundle("acme")).logIndex
         _ = try await s.waitForRelease(with: [index])
         let long = String(repeating: "int x; ", count: 9000)
-        _ = try await s.client.postJSON("/v1/route", .object([("text", .string(long))]))   // one text: 2,048 tokens (the byte anchor's)
+        _ = try await s.client.route(RouteRequest(.text(long)))   // one text: 2,048 tokens (the byte anchor's)
         do {
-            _ = try await s.client.postJSON("/v1/route", .object([("texts", .array([.string(long), .string(long)]))]))
+            _ = try await s.client.route(RouteRequest(.texts([long, long])))
             Issue.record("4,096 tokens were embedded against a bound of 3,000")
         } catch let e as RemoteError {
             #expect(e.code == "api.bad_request" && e.message.contains("3000"), "\(e.code) \(e.message)")
@@ -164,7 +166,7 @@ import TributaryRouting
         #expect(await s.server.store.logSize == before)
         // The probe sees the share of public tokens an expert's rows take: the honest acme expert takes
         // about half (measured 0.47), which a policy allowing 0.3 refuses.
-        let dir2 = tempDir("routing-greedy")
+        let dir2 = scratchDirectory("routing-greedy")
         defer { try? FileManager.default.removeItem(atPath: dir2) }
         var strict = f.serverConfig(dir2)
         strict.policy.maxProbeGateShare = 0.3
@@ -195,7 +197,7 @@ import TributaryRouting
     /// expert finds it, against the policy it was accepted under.
     @Test func routingBeyondThePolicyIsCaughtByTheAudit() async throws {
         let f = try await Fixture.shared.value
-        let dir = tempDir("audit-routing"), state = tempDir("audit-routing-state")
+        let dir = scratchDirectory("audit-routing"), state = scratchDirectory("audit-routing-state")
         defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: state) }
         var config = f.serverConfig(dir)
         config.autoRelease = false

@@ -7,6 +7,7 @@ import TributaryClient
 import TributaryCore
 import TributaryLog
 @testable import TributaryServer
+import TributaryTestSupport
 
 /// A catalogue of hostile requests: each gets its documented error, and the server's state — log,
 /// contributions, keys, blobs — is exactly what it was.
@@ -182,7 +183,7 @@ import TributaryLog
     /// the idle timeout, within bounded time, and nothing is stored.
     @Test func slowLorisUploadIsCutOff() async throws {
         let f = try await Fixture.shared.value
-        let dir = tempDir("loris")
+        let dir = scratchDirectory("loris")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var config = f.serverConfig(dir)
         config.idleTimeoutSeconds = 2

@@ -1,10 +1,12 @@
 import Foundation
 import Hummingbird
 import Testing
+import TributaryAPI
 import TributaryClient
 import TributaryCore
 import TributaryLog
 @testable import TributaryAudit
+import TributaryTestSupport
 
 /// A server that answers as a hostile one might (issue 25): the client and the auditor report what is
 /// wrong, and neither crashes. The fake is a few Hummingbird routes answering fixed bytes.
@@ -24,8 +26,12 @@ import TributaryLog
         let tree = MemoryTree()
         _ = tree.append(entry: [1, 2, 3])
         let note = try Checkpoint(origin: key.name, size: 1, root: tree.root()).signed(by: key).serialized
-        try await Self.serve([("/v1/contributions", Array("{\"logIndex\":0}".utf8)), ("/checkpoint", Array(note.utf8)),
-                              ("/v1/log/entries", Array("{\"entries\":[]}".utf8))]) { client in
+        // A well-formed contribution answer at index 0 (`TributaryClient` refuses an incomplete one first).
+        let sha = String(repeating: "ab", count: 32)
+        let record = ContributionAnswer(logIndex: 0, organisation: "acme", keyID: "01020304", verifierKey: key.verifierKey.encoded, statementSHA256: sha,
+                                        envelopeSHA256: sha, expertSHA256: sha, routingSHA256: sha, privacy: .null, revokedAt: nil, takenDownAt: nil)
+        try await Self.serve([(APIPath.contributions, JSONWriter.serialize(record.json)), (APIPath.checkpoint, Array(note.utf8)),
+                              (APIPath.logEntries, JSONWriter.serialize(LogEntriesAnswer(start: 0, entries: []).json))]) { client in
             do {
                 _ = try await InclusionCheck.run(client: client, statement: Array("statement".utf8), logKey: key.verifierKey)
                 Issue.record("an inclusion check without the entry passed")
@@ -39,7 +45,7 @@ import TributaryLog
     @Test func anAuditRefusesACheckpointBeyondItsEntryBound() async throws {
         let key = try SigningKey.generate(name: "hostile.test/log")
         let note = try Checkpoint(origin: key.name, size: 1 << 40, root: [UInt8](repeating: 7, count: 32)).signed(by: key).serialized
-        let state = tempDir("hostile-audit-state")
+        let state = scratchDirectory("hostile-audit-state")
         defer { try? FileManager.default.removeItem(atPath: state) }
         try await Self.serve([("/checkpoint", Array(note.utf8))]) { client in
             let report = try await Auditor(source: ServerLogSource(client: client),
@@ -56,7 +62,7 @@ import TributaryLog
         }
         _ = try PublicItem("blob/" + String(repeating: "a", count: 64))
         _ = try PublicItem("release/12/" + ReleaseLayout.manifestFile)
-        let dir = tempDir("hostile-export")
+        let dir = scratchDirectory("hostile-export")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createSymbolicLink(atPath: dir + "/entries", withDestinationPath: "/dev/zero")
         #expect(throws: (any Error).self) { _ = try ExportedLogSource.readEntries(dir + "/entries") }

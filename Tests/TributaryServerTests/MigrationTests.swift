@@ -6,6 +6,7 @@ import TributaryCore
 import TributaryDevTools
 import TributaryLog
 @testable import TributaryServer
+import TributaryTestSupport
 
 /// `tributary admin migrate`: a SQLite deployment moved to PostgreSQL, audited before and after by
 /// one auditor keeping its state. Needs the test cluster (scripts/test.sh); runs in the SQLite pass.
@@ -13,7 +14,7 @@ import TributaryLog
 struct MigrationTests {
     @Test func sqliteDeploymentMovesToPostgresAndAuditsTheSame() async throws {
         let f = try await Fixture.shared.value
-        let dir = tempDir("migrate"), state = tempDir("migrate-state")
+        let dir = scratchDirectory("migrate"), state = scratchDirectory("migrate-state")
         defer { for d in [dir, state] { try? FileManager.default.removeItem(atPath: d) } }
         let sqliteConfig = f.serverConfig(dir)
         #expect(sqliteConfig.database == nil)
@@ -77,7 +78,7 @@ struct MigrationTests {
     /// A database from before numbered migrations (`meta.schema` = 2, no record) is brought to the
     /// newest version on open, its rows kept.
     @Test func legacySQLiteDatabaseIsMigrated() throws {
-        let dir = tempDir("legacy")
+        let dir = scratchDirectory("legacy")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/tributary.sqlite"
         do {
@@ -100,7 +101,7 @@ struct MigrationTests {
         let l = try PostgresLocation.parse("postgres://tributary@db.example:6543/log?sslmode=require", environment: ["PGPASSWORD": "s3cret"])
         #expect(l == PostgresLocation(host: "db.example", port: 6543, user: "tributary", database: "log", password: "s3cret", requireTLS: true))
         #expect(!l.description.contains("s3cret"))
-        let dir = tempDir("pgpass")
+        let dir = scratchDirectory("pgpass")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try AtomicFileWriter.write(Array("from-file\nignored\n".utf8), to: dir + "/pw", mode: 0o600)
         #expect(try PostgresLocation.parse("postgres://u@h/d", passwordFile: dir + "/pw", environment: ["PGPASSWORD": "env"]).password == "from-file")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import TributaryServer
+import TributaryTestSupport
 
 /// protocol/openapi.yaml documents exactly the routes the server has: a route missing from the
 /// document, or a documented route the server lacks, fails this test.
@@ -24,7 +25,7 @@ import Testing
 
     @Test func everyRouteIsDocumentedAndEveryDocumentedRouteExists() async throws {
         let f = try await Fixture.shared.value
-        let dir = tempDir("openapi")
+        let dir = scratchDirectory("openapi")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let server = try await AggregationServer.open(f.serverConfig(dir))
         let routes = Set(ServerApplication.router(for: server).routes.map { "\($0.method) \($0.path)" })

@@ -9,6 +9,7 @@ import TributaryLog
 import TributaryModel
 import TributaryRouting
 @testable import TributaryServer
+import TributaryTestSupport
 
 /// Rewrites a safetensors file in place: `transform(name, values)` returns the new values (same count
 /// unless `shapes` says otherwise); `metadata` entries replace the file's.
@@ -122,7 +123,7 @@ func setPrivacy(_ dir: String, _ change: (inout PrivacyParameters) -> Void) thro
     func refusedAndNothingStored(index: Int) async throws {
         let c = Self.cases[index]
         let f = try await Fixture.shared.value
-        let dir = tempDir("reject")
+        let dir = scratchDirectory("reject")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let s = try await RunningServer.start(f.serverConfig(dir))
         defer { Task { await s.stop() } }
@@ -219,12 +220,12 @@ func setPrivacy(_ dir: String, _ change: (inout PrivacyParameters) -> Void) thro
         sig.clusters = 1
         sig.minSelfRouting = 0      // trained on public text: its signature cannot route, and the probe is what is tested
         var noise = SeededNoise(seed: 3)
-        let out = tempDir("harmful")
+        let out = scratchDirectory("harmful")
         defer { try? FileManager.default.removeItem(atPath: out) }
         let r = try ContributionPipeline.train(anchor: anchor, data: publicText, training: o, signature: sig, out: out + "/evil",
                                                restart: false, progress: nil, noise: &noise)
         try ContributionBundle.sign(directory: r.bundle, key: f.orgs["acme"]!.key, origin: Fixture.origin)
-        let dir = tempDir("reject4")
+        let dir = scratchDirectory("reject4")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let s = try await RunningServer.start(f.serverConfig(dir))
         defer { Task { await s.stop() } }

@@ -6,6 +6,7 @@ import TributaryContribution
 import TributaryCore
 import TributaryLog
 @testable import TributaryServer
+import TributaryTestSupport
 
 /// Issue 25: releases were never pruned (10 submit/revoke cycles, 12 → 32 release directories; at
 /// SmolLM2 size 1.7 GB each). A pruned release keeps its signed manifest and is rebuilt bit for bit
@@ -20,7 +21,7 @@ import TributaryLog
 
     @Test func aPrunedReleaseIsRebuiltBitForBitAndAudited() async throws {
         let f = try await Fixture.shared.value
-        let dir = tempDir("rebuild"), state = tempDir("rebuild-state"), out = tempDir("rebuild-out")
+        let dir = scratchDirectory("rebuild"), state = scratchDirectory("rebuild-state"), out = scratchDirectory("rebuild-out")
         defer { for d in [dir, state, out] { try? FileManager.default.removeItem(atPath: d) } }
         var config = f.serverConfig(dir)
         config.autoRelease = false

@@ -2,10 +2,12 @@ import Foundation
 import Testing
 import TributaryAudit
 import TributaryClient
+import TributaryAPI
 import TributaryCore
 import TributaryLog
 import NIOPosix
 @testable import TributaryServer
+import TributaryTestSupport
 
 /// Several replicas on one PostgreSQL database (scripts/test.sh starts a throw-away cluster). Run
 /// once, in the SQLite pass: they need PostgreSQL whichever backend the rest of the suite is on.
@@ -28,7 +30,7 @@ struct ReplicaTests {
     /// now a write waits at most the lock timeout and answers 503, and works again once the lock is free.
     @Test func aHeldWriteLockAnswers503() async throws {
         let f = try await Fixture.shared.value
-        let dir = tempDir("pg-lock")
+        let dir = scratchDirectory("pg-lock")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var location = TestPostgres.database(for: dir)
         location.lockTimeoutSeconds = 1
@@ -108,7 +110,7 @@ struct ReplicaTests {
     /// by both; an opt-out through the other stops both routing to it and is released once.
     @Test func replicasShareReleasesAndOptOuts() async throws {
         let f = try await Fixture.shared.value
-        let store = tempDir("replicas-store"), dirA = tempDir("replica-a"), dirB = tempDir("replica-b")
+        let store = scratchDirectory("replicas-store"), dirA = scratchDirectory("replica-a"), dirB = scratchDirectory("replica-b")
         defer { for d in [store, dirA, dirB] { try? FileManager.default.removeItem(atPath: d) } }
         let database = TestPostgres.database(for: store)
         func config(_ dir: String, _ name: String) -> ServerConfig {
@@ -133,20 +135,20 @@ struct ReplicaTests {
         let globex = try await b.client.submit(bundle: try f.signedBundle("globex")).logIndex
         let ra = try await a.waitForRelease(with: [acme, globex])
         let rb = try await b.waitForRelease(with: [acme, globex])
-        #expect(ra["release"] == rb["release"])
+        #expect(ra.release == rb.release)
         // Built once: no release repeats the one before it (two replicas building the same state would).
         try expectEachReleaseChanges(store, a.server)
 
         // Opt-out through B: A stops routing to it within its poll interval, and the next release drops it.
         _ = try await b.client.revokeContribution(acme, key: f.orgs["acme"]!.key)
         _ = try await a.waitForRelease(with: [globex])
-        let latest = try #require(try await b.waitForRelease(with: [globex])["release"]?.uint64Value)
+        let latest = try await b.waitForRelease(with: [globex]).release
         // `/v1/releases/latest` reads the database; A's routing adopts the release at its next poll
         // (0.2 s here): within a few polls it routes with it, nothing withdrawn left over.
         var adopted = false
         for _ in 0..<50 where !adopted {
             let current = await a.server.releases.current?.manifest.release, withdrawn = await a.server.releases.withdrawn
-            adopted = current == Int(latest) && withdrawn.isEmpty
+            adopted = current == latest && withdrawn.isEmpty
             if !adopted { try await Task.sleep(nanoseconds: 100_000_000) }
         }
         #expect(adopted, "replica A does not route with release \(latest) 5 s after it was published")

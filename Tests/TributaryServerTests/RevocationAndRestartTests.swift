@@ -1,14 +1,16 @@
 import Foundation
 import Testing
 import TributaryClient
+import TributaryAPI
 import TributaryCore
 import TributaryLog
 @testable import TributaryServer
+import TributaryTestSupport
 
 @Suite(.serialized) struct RevocationAndRestartTests {
     @Test func optOutRemovesTheExpertFromReleasesAndRouting() async throws {
         let f = try await Fixture.shared.value
-        let dir = tempDir("revoke")
+        let dir = scratchDirectory("revoke")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let s = try await RunningServer.start(f.serverConfig(dir))
         defer { Task { await s.stop() } }
@@ -39,17 +41,15 @@ import TributaryLog
         // The next release has only globex, and routing never names acme again.
         _ = try await s.waitForRelease(with: [globex])
         for text in ["#include <linux/types.h>\nstruct x { int a; };\n", "def f():\n    pass\n", "hello world"] {
-            let route = try await s.client.postJSON("/v1/route", .object([("text", .string(text)), ("topK", .int(3))]))
-            let experts = try #require(route["experts"]?.arrayValue, "route answer without experts: \(route)")
-            #expect(!experts.contains { $0["organisation"] == .string("acme") })
+            let route = try await s.client.route(RouteRequest(.text(text), topK: 3))
+            #expect(!route.results[0].contains { $0.organisation == "acme" })
         }
-        let contribution = try await s.client.getJSON("/v1/contributions/\(acme)")
-        #expect(contribution["revokedAt"] == .uint64(revIndex))
+        #expect(try await s.client.contribution(acme).revokedAt == revIndex)
     }
 
     @Test func restartKeepsTheLogAndItsCheckpointsConsistent() async throws {
         let f = try await Fixture.shared.value
-        let dir = tempDir("restart")
+        let dir = scratchDirectory("restart")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var config = f.serverConfig(dir)
         config.autoRelease = false
@@ -74,7 +74,7 @@ import TributaryLog
 
     @Test func editedDatabaseIsRefusedAtStart() async throws {
         let f = try await Fixture.shared.value
-        let dir = tempDir("tamper")
+        let dir = scratchDirectory("tamper")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let config = f.serverConfig(dir)
         let s = try await RunningServer.start(config)

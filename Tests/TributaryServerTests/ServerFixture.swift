@@ -2,12 +2,14 @@ import Foundation
 import Logging
 import Testing
 import TributaryClient
+import TributaryAPI
 import TributaryCore
 import TributaryDevTools
 import TributaryLog
 import TributaryModel
 import TributaryRouting
 @testable import TributaryServer
+import TributaryTestSupport
 
 /// The server tests' deployment (TributaryDemo's SmallDeployment): a tiny anchor trained on real public
 /// text, two organisations with keys and unsigned bundles for two demo domains. Built once per process.
@@ -22,7 +24,7 @@ struct Fixture: Sendable {
 
     static let config = SmallDeployment.config
     static let shared = Task<Fixture, Error> {
-        let work = NSTemporaryDirectory() + "tributary-server-fixture-" + Hex.encode(secureRandomBytes(6))
+        let work = scratchPath("server-fixture")
         return Fixture(deployment: try SmallDeployment.build(work: work, organisations: [("acme", "linux-uapi"), ("globex", "perl")]))
     }
 
@@ -35,7 +37,7 @@ struct Fixture: Sendable {
     /// for `origin` (default: the test servers').
     func signedBundle(_ org: String, signer: SigningKey? = nil, origin: String = Fixture.origin,
                       mutate: ((String) throws -> Void)? = nil) throws -> String {
-        let dir = NSTemporaryDirectory() + "tributary-bundle-" + Hex.encode(secureRandomBytes(6))
+        let dir = scratchPath("bundle")
         try deployment.signedBundle(org, in: dir, origin: origin, signer: signer, mutate: mutate)
         return dir
     }
@@ -99,23 +101,14 @@ final class RunningServer: @unchecked Sendable {
     }
 
     /// Waits until the latest release lists exactly `contributions` (log indices).
-    func waitForRelease(with contributions: [UInt64], timeout: Double = 60) async throws -> JSONValue {
+    func waitForRelease(with contributions: [UInt64], timeout: Double = 60) async throws -> ReleaseAnswer {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if let r = try? await client.getJSON("/v1/releases/latest"), case let .array(experts)? = r["experts"] {
-                let got = experts.dropFirst().compactMap { e -> UInt64? in if case let .number(t)? = e["contribution"] { return UInt64(t) } else { return nil } }
-                if got == contributions { return r }
-            }
+            if let r = try? await client.latestRelease(), r.manifest.experts.map(\.contribution) == contributions { return r }
             try await Task.sleep(nanoseconds: 200_000_000)
         }
         throw TributaryError("test.timeout", "no release with contributions \(contributions)")
     }
-}
-
-func tempDir(_ label: String) -> String {
-    let d = NSTemporaryDirectory() + "tributary-\(label)-" + Hex.encode(secureRandomBytes(6))
-    try! FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-    return d
 }
 
 /// File names and sizes under a directory: what "nothing was stored" compares.
@@ -170,7 +163,7 @@ struct ServerScene {
     static func start(_ label: String, enrolling organisations: [String] = ["acme", "globex"],
                       configure: (inout ServerConfig) -> Void = { _ in }) async throws -> ServerScene {
         let f = try await Fixture.shared.value
-        let dir = tempDir(label)
+        let dir = scratchDirectory(label)
         var config = f.serverConfig(dir)
         config.autoRelease = false
         configure(&config)

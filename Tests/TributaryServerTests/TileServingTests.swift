@@ -35,7 +35,7 @@ import TributaryTestSupport
 
     @Test func tilesAgreeWithTheProofEndpointsAtEverySize() async throws {
         let f = try await Fixture.shared.value
-        let dir = tempDir("tiles")
+        let dir = scratchDirectory("tiles")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let s = try await RunningServer.start(f.serverConfig(dir))
         defer { Task { await s.stop() } }
@@ -69,7 +69,7 @@ import TributaryTestSupport
 
     @Test func tileResponsesCarryTheSpecHeaders() async throws {
         let f = try await Fixture.shared.value
-        let dir = tempDir("tile-headers")
+        let dir = scratchDirectory("tile-headers")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let s = try await RunningServer.start(f.serverConfig(dir))
         defer { Task { await s.stop() } }
@@ -89,7 +89,7 @@ import TributaryTestSupport
     /// every tile it reads against the root and checks inclusion and consistency proofs it builds.
     @Test func goSumdbTlogReadsTheTiles() async throws {
         let f = try await Fixture.shared.value
-        let dir = tempDir("tiles-go")
+        let dir = scratchDirectory("tiles-go")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let s = try await RunningServer.start(f.serverConfig(dir))
         defer { Task { await s.stop() } }
@@ -122,7 +122,7 @@ import TributaryTestSupport
         #expect(second.passed && second.newEntries > 0, "\(second.text)")
         #expect(second.checks.contains { $0.contains("consistency proof") }, "\(second.checks)")
         // A fork with the same key, longer than what the auditor saw: its tiles cannot prove consistency.
-        let forkDir = tempDir("tiles-fork")
+        let forkDir = scratchDirectory("tiles-fork")
         defer { try? FileManager.default.removeItem(atPath: forkDir) }
         try FileManager.default.copyItem(atPath: scene.dir + "/log.key", toPath: forkDir + "/log.key")
         let fork = try await RunningServer.start(scene.f.serverConfig(forkDir))

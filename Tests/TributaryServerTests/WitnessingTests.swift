@@ -52,13 +52,13 @@ struct WitnessedLog {
 
     static func make(_ label: String, witnesses count: Int, logKey: SigningKey? = nil) async throws -> WitnessedLog {
         let f = try await Fixture.shared.value
-        let dir = tempDir(label)
+        let dir = scratchDirectory(label)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let key = try logKey ?? SigningKey.generate(name: Fixture.origin)
         try AtomicFileWriter.write(Array((key.encodedPrivateKey() + "\n").utf8), to: dir + "/log.key", mode: 0o600)
         var ws = [RunningWitness]()
         for i in 0..<count {
-            ws.append(try await RunningWitness.start(key: try SigningKey.generate(name: "witness.test/w\(i)"), state: tempDir("\(label)-w\(i)"),
+            ws.append(try await RunningWitness.start(key: try SigningKey.generate(name: "witness.test/w\(i)"), state: scratchDirectory("\(label)-w\(i)"),
                                                      logKey: key.verifierKey, initialise: true))
         }
         return WitnessedLog(f: f, dir: dir, logKey: key, witnesses: ws)
@@ -113,7 +113,7 @@ func waitForPublished(_ s: RunningServer, size: UInt64, timeout: Double = 30) as
         let s2 = try await RunningServer.start(log.config(quorum: 2, witnesses: [log.witnesses[0], log.witnesses[1]]))
         _ = try await waitForPublished(s2, size: grown.size)
         // An auditor that requires the quorum passes and learns the checkpoint's age.
-        var options = AuditOptions(logKey: log.logKey.verifierKey, operatorKey: log.f.operatorKey.verifierKey, stateDirectory: tempDir("witnessed-audit"))
+        var options = AuditOptions(logKey: log.logKey.verifierKey, operatorKey: log.f.operatorKey.verifierKey, stateDirectory: scratchDirectory("witnessed-audit"))
         options.witnessPolicy = try log.policy
         let report = try await Auditor(source: TileLogSource(client: s2.client), options: options).run()
         #expect(report.passed, "\(report.text)")
@@ -132,7 +132,7 @@ func waitForPublished(_ s: RunningServer, size: UInt64, timeout: Double = 30) as
         _ = try await honest.f.enrol("acme", on: s.server)
         let published = try await waitForPublished(s, size: 2)
         // The fork: same key, other entries, the same witnesses.
-        let forkDir = tempDir("split-fork")
+        let forkDir = scratchDirectory("split-fork")
         try FileManager.default.createDirectory(atPath: forkDir, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: honest.dir + "/log.key", toPath: forkDir + "/log.key")
         var forkConfig = honest.f.serverConfig(forkDir)
@@ -164,7 +164,7 @@ func waitForPublished(_ s: RunningServer, size: UInt64, timeout: Double = 30) as
         await fork.stop()
         let bare = try await RunningServer.start(honest.f.serverConfig(forkDir))
         defer { Task { await bare.stop() } }
-        var options = AuditOptions(logKey: honest.logKey.verifierKey, stateDirectory: tempDir("split-audit"))
+        var options = AuditOptions(logKey: honest.logKey.verifierKey, stateDirectory: scratchDirectory("split-audit"))
         options.witnessPolicy = try honest.policy
         expectFinding(try await Auditor(source: ServerLogSource(client: bare.client), options: options).run(), "audit.unwitnessed", "unwitnessed fork")
         let forkNote = try SignedNote.parse(try await bare.client.checkpoint())
@@ -172,7 +172,7 @@ func waitForPublished(_ s: RunningServer, size: UInt64, timeout: Double = 30) as
         let dressed = SignedNote(text: forkNote.text, signatures: forkNote.signatures + stolen)
         #expect(throws: NoteError.self) { try honest.policy.check(dressed) }
         // The honest log passes the same auditor.
-        options.stateDirectory = tempDir("split-audit-honest")
+        options.stateDirectory = scratchDirectory("split-audit-honest")
         let ok = try await Auditor(source: ServerLogSource(client: s.client), options: options).run()
         #expect(ok.passed, "\(ok.text)")
     }
@@ -204,7 +204,7 @@ func waitForPublished(_ s: RunningServer, size: UInt64, timeout: Double = 30) as
         await s2.stop()
         // Re-keyed under its old name (what an operator does after a loss), it counts again.
         await log.witnesses[1].stop()
-        log.witnesses[1] = try await RunningWitness.start(key: try SigningKey.generate(name: log.witnesses[1].key.name), state: tempDir("lost-state-rekeyed"),
+        log.witnesses[1] = try await RunningWitness.start(key: try SigningKey.generate(name: log.witnesses[1].key.name), state: scratchDirectory("lost-state-rekeyed"),
                                                           logKey: log.logKey.verifierKey, initialise: true)
         let s3 = try await RunningServer.start(log.config(quorum: 2))
         _ = try await waitForPublished(s3, size: second.size)

@@ -4,13 +4,24 @@ import TributaryCore
 /// What every test target needs around the code under test: scratch directories, the package root,
 /// the independent checkers (Python packages, Go's x/mod) and a way to run them.
 
-/// A fresh directory under the system temp dir, removed when the value is released.
+/// A unique path under the system temp dir, not created: for code that makes its own output
+/// directory (and may refuse an existing one).
+public func scratchPath(_ label: String) -> String {
+    NSTemporaryDirectory() + "tributary-\(label)-" + Hex.encode(secureRandomBytes(8))
+}
+
+/// A fresh, empty directory under the system temp dir; the caller removes it (`defer`).
+public func scratchDirectory(_ label: String) -> String {
+    let path = scratchPath(label)
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// A fresh directory removed when the value is released: keep the value alive (use `path` through
+/// it) for as long as the directory is needed.
 public final class TempDir {
     public let path: String
-    public init(_ label: String = "test") {
-        path = NSTemporaryDirectory() + "tributary-\(label)-" + Hex.encode(secureRandomBytes(8))
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
+    public init(_ label: String = "test") { path = scratchDirectory(label) }
     deinit { try? FileManager.default.removeItem(atPath: path) }
     public func file(_ name: String) -> String { path + "/" + name }
 }

@@ -27,7 +27,7 @@ public enum BundleLayout {
     /// nothing else. The layers are the anchor's indices, any non-empty set of them.
     public static func expertLayout(of header: SafetensorsHeader) throws(BundleError) -> ExpertLayout {
         let names = Set(header.tensors.map(\.name))
-        guard header.tensors.count % 3 == 0, !header.tensors.isEmpty, header.tensors.count <= 3 * 4096 else {
+        guard header.tensors.count % 3 == 0, !header.tensors.isEmpty, header.tensors.count <= 3 * ModelBounds.maxLayers else {
             throw .expertLayout("expected 3 tensors per layer, found \(header.tensors.count)")
         }
         var layerSet = Set<Int>()
@@ -57,11 +57,11 @@ public enum BundleLayout {
         return ExpertLayout(layers: layers, hiddenSize: hidden, intermediateSize: inter, dtype: dtype.rawValue, tensors: tensors)
     }
 
-    /// The layer of a bundle tensor name `layers.{l}.w{1,2,3}.weight` (l < 4096, written canonically).
+    /// The layer of a bundle tensor name `layers.{l}.w{1,2,3}.weight` (l < `ModelBounds.maxLayers`, written canonically).
     static func bundleLayer(of name: String) -> Int? {
         let parts = name.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == "layers", ["w1", "w2", "w3"].contains(parts[2]), parts[3] == "weight",
-              let l = Int(parts[1]), l >= 0, l < 4096, String(l) == parts[1] else { return nil }
+              let l = Int(parts[1]), l >= 0, l < ModelBounds.maxLayers, String(l) == parts[1] else { return nil }
         return l
     }
 
@@ -83,5 +83,14 @@ public enum BundleLayout {
         guard n.shape == [c.shape[0]] else { throw .routingLayout("\(TensorNames.centroidCounts) has shape \(n.shape), expected [\(c.shape[0])]") }
         guard r.shape == [layers, hidden] else { throw .routingLayout("\(TensorNames.routerRows) has shape \(r.shape), expected [\(layers), \(hidden)]") }
         return c.shape[0]
+    }
+
+    /// The routing file holds what `declared` says, for an expert of layout `expert`: one rule for
+    /// signing (the file's metadata against its tensors) and verifying (the statement against them).
+    public static func checkRouting(_ header: SafetensorsHeader, declared p: RoutingParameters, expert: ExpertLayout) throws(BundleError) {
+        let k = try checkRouting(header, layers: p.layers, hidden: expert.hiddenSize, centroidDimension: p.centroidDimension)
+        guard k == p.centroids, p.dimension == expert.hiddenSize, expert.layers.last! < p.layers else {
+            throw .routingLayout("the routing parameters declare \(p.centroids) centroids over \(p.layers) layers of width \(p.dimension); the tensors hold \(k) centroids, and the expert is for layers \(ContributionPolicy.describe(expert.layers)) of width \(expert.hiddenSize)")
+        }
     }
 }

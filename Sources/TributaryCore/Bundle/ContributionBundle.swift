@@ -67,10 +67,6 @@ public enum ContributionBundle {
         let expert = try SafetensorsFile(path: expertPath)
         let routing = try SafetensorsFile(path: routingPath)
         let layout = try BundleLayout.expertLayout(of: expert.header)
-        guard let routingLayers = routing.header.tensors.first(where: { $0.name == TensorNames.routerRows })?.shape.first else {
-            throw BundleError.routingLayout("missing tensor \(TensorNames.routerRows)")
-        }
-        let k = try BundleLayout.checkRouting(routing.header, layers: routingLayers, hidden: layout.hiddenSize, centroidDimension: nil)
 
         func meta(_ file: SafetensorsFile, _ name: String, _ key: String) throws -> String {
             guard let v = file.metadata[key] else { throw BundleError.metadata(file: name, problem: "missing \(key)") }
@@ -95,11 +91,7 @@ public enum ContributionBundle {
         } catch let e as JSONSchemaError {
             throw BundleError.metadata(file: "bundle", problem: e.description)
         }
-        let centroidWidth = routing.header.tensors.first { $0.name == TensorNames.centroids }?.shape.last
-        guard routingParams.centroids == k, routingParams.dimension == layout.hiddenSize, routingParams.layers == routingLayers,
-              centroidWidth == routingParams.centroidDimension, layout.layers.last! < routingLayers else {
-            throw BundleError.routingLayout("metadata says \(routingParams.centroids) centroids of dimension \(routingParams.centroidDimension) over \(routingParams.layers) layers of width \(routingParams.dimension); the tensors hold \(k) x \(centroidWidth ?? 0) centroids over \(routingLayers) layers of width \(layout.hiddenSize), and an expert for layers \(layout.layers)")
-        }
+        try BundleLayout.checkRouting(routing.header, declared: routingParams, expert: layout)
         guard nonce.count == 32 else { throw TributaryError("bundle.nonce", "nonce must be 32 bytes") }
 
         let predicate = ContributionPredicate(
@@ -147,12 +139,7 @@ public enum ContributionBundle {
             throw BundleError.expertLayout("tensors differ from the layout the statement declares")
         }
         let routing = try SafetensorsFile(path: directory + "/" + BundleLayout.routingFile)
-        let k = try BundleLayout.checkRouting(routing.header, layers: predicate.routing.layers, hidden: layout.hiddenSize,
-                                              centroidDimension: predicate.routing.centroidDimension)
-        guard k == predicate.routing.centroids, predicate.routing.dimension == layout.hiddenSize,
-              layout.layers.last! < predicate.routing.layers else {
-            throw BundleError.routingLayout("tensors differ from the routing parameters the statement declares")
-        }
+        try BundleLayout.checkRouting(routing.header, declared: predicate.routing, expert: layout)
         return VerifiedContribution(directory: directory, signer: signer, envelope: envelope, statementBytes: statementBytes,
                                     statement: statement, predicate: predicate, digests: digests)
     }

@@ -66,8 +66,7 @@ public struct ContributionPolicy: Sendable, Equatable {
         if let sets = expertLayerSets {
             try check(!sets.isEmpty && sets.count <= 64, "1 to 64 expert layer sets")
             for s in sets {
-                try check(!s.isEmpty && s.count <= 4096 && s == s.sorted() && Set(s).count == s.count && s.allSatisfy { (0..<4096).contains($0) },
-                          "an expert layer set must be distinct ascending layer indices below 4096")
+                try check(ModelBounds.isLayerSet(s), "an expert layer set must be distinct ascending layer indices below \(ModelBounds.maxLayers)")
             }
         }
     }

@@ -140,8 +140,8 @@ public struct ExpertLayout: Equatable, Sendable {
         let format = try r.string("format")
         guard format == Self.format else { throw JSONSchemaError(path: "\(path).format", problem: "unsupported expert format \"\(format)\"") }
         layers = try r.value("layers").intArray(path: "\(path).layers")
-        guard !layers.isEmpty, layers.count <= 4096, layers == layers.sorted(), Set(layers).count == layers.count, layers.allSatisfy({ $0 < 4096 }) else {
-            throw JSONSchemaError(path: "\(path).layers", problem: "must be 1 to 4096 distinct ascending layer indices below 4096")
+        guard ModelBounds.isLayerSet(layers) else {
+            throw JSONSchemaError(path: "\(path).layers", problem: "must be distinct ascending layer indices below \(ModelBounds.maxLayers)")
         }
         hiddenSize = try r.int("hiddenSize", in: 1...1 << 20)
         intermediateSize = try r.int("intermediateSize", in: 1...1 << 22)
@@ -225,7 +225,7 @@ public struct RoutingParameters: Equatable, Sendable {
         var r = try JSONObjectReader(json, path: path)
         centroids = try r.int("centroids", in: 0...1 << 16)
         dimension = try r.int("dimension", in: 1...1 << 20)
-        layers = try r.int("layers", in: 1...4096)
+        layers = try r.int("layers", in: 1...ModelBounds.maxLayers)
         if let v = r.optionalValue("space") {
             let s = try SignatureSpaceParameters(json: v, path: "\(path).space")
             guard s.layer <= layers, s.dimension <= dimension else {

@@ -18,7 +18,7 @@ public enum ModelFiles {
 
     /// Whether `layers` can be a model's expert layers: non-empty, distinct, ascending, within 0..<L.
     public static func isExpertLayerSet(_ layers: [Int], numLayers L: Int) -> Bool {
-        !layers.isEmpty && zip(layers, layers.dropFirst()).allSatisfy { $0 < $1 } && layers.allSatisfy { (0..<L).contains($0) }
+        ModelBounds.isLayerSet(layers, below: L)
     }
 
     /// A model directory's identity (the anchor digest of every statement, manifest and check):

@@ -18,7 +18,7 @@ public struct SignatureSpaceParameters: Equatable, Sendable {
     public init(json: JSONValue, path: String) throws(JSONSchemaError) {
         var r = try JSONObjectReader(json, path: path)
         dimension = try r.int("dimension", in: 1...4096)
-        layer = try r.int("layer", in: 0...4096)
+        layer = try r.int("layer", in: 0...ModelBounds.maxLayers - 1)
         try r.finish()
     }
 }

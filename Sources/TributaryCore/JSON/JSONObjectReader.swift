@@ -3,6 +3,11 @@ public struct JSONSchemaError: Error, Equatable, CustomStringConvertible, Sendab
     public let path: String
     public let problem: String
     public var description: String { "\(path): \(problem)" }
+
+    public init(path: String, problem: String) {
+        self.path = path
+        self.problem = problem
+    }
 }
 
 /// Reads a JSON object field by field against a fixed schema and refuses keys nobody asked for.
@@ -74,6 +79,18 @@ public struct JSONObjectReader {
         guard let n = Int(text) else { throw JSONSchemaError(path: sub(key), problem: "expected an integer, found \(text)") }
         guard range.contains(n) else { throw JSONSchemaError(path: sub(key), problem: "\(n) is outside \(range)") }
         return n
+    }
+
+    /// An integer within `range`, or nil when the key is absent or `null`.
+    public mutating func optionalInt(_ key: String, in range: ClosedRange<Int> = 0...Int.max) throws(JSONSchemaError) -> Int? {
+        guard let v = optionalValue(key), v != .null else { return nil }
+        return try int(key, in: range)
+    }
+
+    public mutating func optionalBool(_ key: String) throws(JSONSchemaError) -> Bool? {
+        guard let v = optionalValue(key), v != .null else { return nil }
+        guard case let .bool(b) = v else { throw typeError(key, "boolean", v) }
+        return b
     }
 
     public mutating func double(_ key: String) throws(JSONSchemaError) -> Double {

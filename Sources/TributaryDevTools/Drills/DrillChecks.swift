@@ -1,6 +1,7 @@
 import Foundation
 import TributaryAudit
 import TributaryClient
+import TributaryAPI
 import TributaryCore
 import TributaryLog
 
@@ -45,22 +46,19 @@ struct DrillChecks: Sendable {
     /// and verifies them as a bundle signed by its organisation's key, and checks its inclusion proof.
     /// Returns nil when the server has no such contribution.
     func verifyStored(_ sent: SentBundle) async throws -> (index: UInt64, revoked: Bool, digests: [String])? {
-        let record: JSONValue
-        do { record = try await client.getJSON("/v1/contributions?statementSHA256=\(sent.statementSHA256)") } catch let e as RemoteError where e.status == 404 {
+        let record: ContributionAnswer
+        do { record = try await client.contribution(statementSHA256: sent.statementSHA256) } catch let e as RemoteError where e.status == 404 {
             return nil
         }
-        guard case let .number(t)? = record["logIndex"], let index = UInt64(t),
-              case let .string(envelope)? = record["envelopeSHA256"], case let .string(statement)? = record["statementSHA256"],
-              case let .string(expert)? = record["files"]?[BundleLayout.expertFile], case let .string(routing)? = record["files"]?[BundleLayout.routingFile] else {
-            throw TributaryError("drill.bad_record", "the contribution record for \(sent.statementSHA256) is incomplete")
-        }
+        let index = record.logIndex, envelope = record.envelopeSHA256, statement = record.statementSHA256
+        let expert = record.expertSHA256, routing = record.routingSHA256
         let dir = scratch + "/verify-" + sent.statementSHA256.prefix(16)
         try? FileManager.default.removeItem(atPath: dir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for (name, sha) in [(BundleLayout.envelopeFile, envelope), (BundleLayout.statementFile, statement),
                             (BundleLayout.expertFile, expert), (BundleLayout.routingFile, routing)] {
-            let got = try await client.download("/v1/blobs/\(sha)", to: dir + "/" + name)
+            let got = try await client.download(APIPath.blob(sha), to: dir + "/" + name)
             if got != sha { await ledger.fail("blob \(sha) of contribution \(index) came back with digest \(got)") }
         }
         let key = deployment.organisations[sent.organisation]!.key.verifierKey
@@ -97,12 +95,11 @@ struct DrillChecks: Sendable {
         }
         for index in await ledger.revocationsAcknowledged {
             report.revocationsAcknowledged += 1
-            let record = try await client.getJSON("/v1/contributions/\(index)")
-            if record["revokedAt"] == .null { await ledger.fail("cycle \(cycle): acknowledged opt-out of \(index) is not in force after the restart") }
+            if try await client.contribution(index).revokedAt == nil { await ledger.fail("cycle \(cycle): acknowledged opt-out of \(index) is not in force after the restart") }
         }
         for index in await ledger.revocationsInterrupted {
             report.revocationsCutOff += 1
-            let revoked = try await client.getJSON("/v1/contributions/\(index)")["revokedAt"] != .null
+            let revoked = try await client.contribution(index).revokedAt != nil
             await ledger.settleRevocation(index, revoked: revoked)
             if revoked { report.revocationsCommittedUnacknowledged += 1 }
         }

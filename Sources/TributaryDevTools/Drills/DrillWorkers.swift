@@ -1,5 +1,6 @@
 import Foundation
 import TributaryClient
+import TributaryAPI
 import TributaryCore
 import TributaryLog
 import TributaryModel
@@ -33,11 +34,6 @@ struct DrillWorkers: Sendable {
 
     /// How long a client here waits after a 503 before it retries.
     static let busyPause = 0.25
-
-    private func checkpoint(_ json: JSONValue) -> TributaryLog.Checkpoint? {
-        guard case let .string(note)? = json["checkpoint"] else { return nil }
-        return checkpoint(note: note)
-    }
 
     private func checkpoint(note: String) -> TributaryLog.Checkpoint? {
         try? TributaryLog.Checkpoint.verify(note: Array(note.utf8), key: logKey)
@@ -87,9 +83,9 @@ struct DrillWorkers: Sendable {
             }
             let t0 = Self.now()
             do {
-                let json = try await client.revokeContribution(index, key: deployment.organisations[organisation]!.key, origin: logKey.name)
+                let answer = try await client.revokeContribution(index, key: deployment.organisations[organisation]!.key, origin: logKey.name)
                 await ledger.record("revoke", outcome: "201", seconds: Self.now() - t0)
-                await ledger.revoked(index, checkpoint: checkpoint(json))
+                await ledger.revoked(index, checkpoint: checkpoint(note: answer.checkpoint))
             } catch {
                 await ledger.record("revoke", outcome: Self.outcome(error), seconds: nil)
                 await ledger.revocationInterrupted(index)
@@ -142,7 +138,7 @@ struct DrillWorkers: Sendable {
             let text = texts[rng.below(texts.count)]
             let t0 = Self.now()
             do {
-                _ = try await client.postJSON("/v1/route", .object([("text", .string(text))]))
+                _ = try await client.route(RouteRequest(.text(text)))
                 await ledger.record("route", outcome: "200", seconds: Self.now() - t0)
             } catch {
                 await ledger.record("route", outcome: Self.outcome(error), seconds: nil)

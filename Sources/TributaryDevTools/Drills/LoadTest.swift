@@ -113,7 +113,7 @@ public struct LoadTest: Sendable {
         let warmUp = try await client.submit(bundle: scratch + "/first")
         let first = try await client.publishRelease(operatorKey: deployment.operatorKey)
         // Every replica routes with it before the load begins (each adopts it at its next poll).
-        if let replicas, case let .number(t)? = first["release"], let number = Int(t) { _ = try await replicas.waitForRelease(number) }
+        if let replicas { _ = try await replicas.waitForRelease(first.release) }
 
         var texts = [String]()
         for d in [DemoCorpora.publicDomain] + domains {

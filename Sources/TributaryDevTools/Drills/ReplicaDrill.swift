@@ -152,7 +152,6 @@ public struct ReplicaDrill: Sendable {
     }
 
     private func latestRelease(_ client: TributaryClient) async -> Int? {
-        guard let r = try? await client.getJSON("/v1/releases/latest"), case let .number(t)? = r["release"] else { return nil }
-        return Int(t)
+        try? await client.latestRelease().release
     }
 }

@@ -155,7 +155,7 @@ struct ReplicaSet {
         for s in servers {
             let client = try TributaryClient(server: s.url)
             while true {
-                if let r = try? await client.getJSON("/v1/experts"), case let .number(t)? = r["release"], let got = Int(t), got >= number { break }
+                if let got = try? await client.experts().release, got >= number { break }
                 guard Date().timeIntervalSince(t0) < timeout else { throw TributaryError("drill.replica", "\(s.url) does not serve release \(number) after \(Int(timeout)) s") }
                 try await Task.sleep(nanoseconds: 20_000_000)
             }

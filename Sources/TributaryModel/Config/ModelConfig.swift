@@ -165,63 +165,50 @@ public struct ModelConfig: Equatable, Sendable {
         return .object(m)
     }
 
-    /// Reads a `config.json` written by us or by transformers for a Llama or Mixtral model.
+    /// Reads a `config.json` written by us or by transformers for a Llama or Mixtral model. Fields
+    /// this engine does not use are ignored (transformers writes dozens); settings that change the
+    /// outputs and that it does not run are refused, not ignored.
     public init(huggingFaceJSON json: JSONValue) throws {
-        func int(_ key: String) throws -> Int {
-            guard case let .number(t)? = json[key], let v = Int(t) else {
-                throw TributaryError("model.invalid_config", "config.json: \(key) must be an integer")
+        do {
+            var r = try JSONObjectReader(json, path: "config.json")
+            let type = try r.string("model_type")
+            guard type == "llama" || type == "mixtral" else {
+                throw JSONSchemaError(path: "config.json.model_type", problem: "must be \"llama\" or \"mixtral\"")
             }
-            return v
-        }
-        func float(_ key: String, _ fallback: Float) throws -> Float {
-            guard let v = json[key] else { return fallback }
-            guard case let .number(t) = v, let f = Float(t) else {
-                throw TributaryError("model.invalid_config", "config.json: \(key) must be a number")
+            if let scaling = r.optionalValue("rope_scaling"), scaling != .null {
+                throw JSONSchemaError(path: "config.json.rope_scaling", problem: "is not supported")
             }
-            return f
-        }
-        guard case let .string(type)? = json["model_type"], type == "llama" || type == "mixtral" else {
-            throw TributaryError("model.invalid_config", "config.json: model_type must be \"llama\" or \"mixtral\"")
-        }
-        func optionalInt(_ key: String) throws -> Int? {
-            guard let v = json[key], v != .null else { return nil }
-            return try int(key)
-        }
-        // Settings that change the outputs and that this engine does not run: refused, not ignored.
-        if let scaling = json["rope_scaling"], scaling != .null {
-            throw TributaryError("model.invalid_config", "config.json: rope_scaling is not supported")
-        }
-        for flag in ["attention_bias", "mlp_bias"] where json[flag] == .bool(true) {
-            throw TributaryError("model.invalid_config", "config.json: \(flag) is not supported")
-        }
-        if let act = json["hidden_act"]?.stringValue, act != "silu" {
-            throw TributaryError("model.invalid_config", "config.json: hidden_act \(act) is not supported (silu)")
-        }
-        var tied = false
-        if let t = json["tie_word_embeddings"], t != .null {
-            guard case let .bool(b) = t else { throw TributaryError("model.invalid_config", "config.json: tie_word_embeddings must be a boolean") }
-            tied = b
-        }
-        var layers: [Int]? = nil
-        if let v = json[ModelFiles.expertLayersKey], v != .null {
-            guard let a = v.arrayValue, let l = Optional(a.compactMap(\.intValue)), l.count == a.count else {
-                throw TributaryError("model.invalid_config", "config.json: \(ModelFiles.expertLayersKey) must be a list of layer indices")
+            for flag in ["attention_bias", "mlp_bias"] where try r.optionalBool(flag) == true {
+                throw JSONSchemaError(path: "config.json.\(flag)", problem: "is not supported")
             }
-            layers = l
-        }
-        func token(_ key: String, _ fallback: Int) throws -> Int {
+            if let act = try r.optionalString("hidden_act"), act != "silu" {
+                throw JSONSchemaError(path: "config.json.hidden_act", problem: "\(act) is not supported (silu)")
+            }
+            var layers: [Int]? = nil
+            if let v = r.optionalValue(ModelFiles.expertLayersKey), v != .null { layers = try v.intArray(path: "config.json.\(ModelFiles.expertLayersKey)") }
             // Lists (several end tokens) keep the first; the engine stops at one.
-            if let a = json[key]?.arrayValue, let first = a.first?.intValue { return first }
-            return try optionalInt(key) ?? fallback
+            func token(_ key: String, _ fallback: Int) throws(JSONSchemaError) -> Int {
+                if let first = r.optionalValue(key)?.arrayValue?.first?.intValue { return first }
+                return try r.optionalInt(key) ?? fallback
+            }
+            // Parsed as Float from the text, as transformers' float32 does (no rounding through Double).
+            func float(_ key: String, _ fallback: Float) throws(JSONSchemaError) -> Float {
+                guard let v = r.optionalValue(key), v != .null else { return fallback }
+                guard case let .number(t) = v, let f = Float(t) else { throw JSONSchemaError(path: "config.json.\(key)", problem: "expected a number") }
+                return f
+            }
+            let bos = try token("bos_token_id", ByteTokenizer.bos), eos = try token("eos_token_id", ByteTokenizer.eos)
+            self.init(vocabSize: try r.int("vocab_size"), hiddenSize: try r.int("hidden_size"), numLayers: try r.int("num_hidden_layers"),
+                      numHeads: try r.int("num_attention_heads"), numKVHeads: try r.optionalInt("num_key_value_heads"),
+                      headDim: try r.optionalInt("head_dim"), tieEmbeddings: try r.optionalBool("tie_word_embeddings") ?? false,
+                      intermediateSize: try r.int("intermediate_size"), contextLength: try r.int("max_position_embeddings"),
+                      ropeTheta: try float("rope_theta", 10000), rmsNormEps: try float("rms_norm_eps", 1e-6),
+                      numExperts: type == "mixtral" ? try r.int("num_local_experts") : 0,
+                      expertsPerToken: type == "mixtral" ? try r.int("num_experts_per_tok") : 0, expertLayers: layers,
+                      bosTokenID: bos, eosTokenID: eos)
+        } catch let e as JSONSchemaError {
+            throw TributaryError("model.invalid_config", e.description)
         }
-        self.init(vocabSize: try int("vocab_size"), hiddenSize: try int("hidden_size"), numLayers: try int("num_hidden_layers"),
-                  numHeads: try int("num_attention_heads"), numKVHeads: try optionalInt("num_key_value_heads"),
-                  headDim: try optionalInt("head_dim"), tieEmbeddings: tied, intermediateSize: try int("intermediate_size"),
-                  contextLength: try int("max_position_embeddings"), ropeTheta: try float("rope_theta", 10000),
-                  rmsNormEps: try float("rms_norm_eps", 1e-6),
-                  numExperts: type == "mixtral" ? try int("num_local_experts") : 0,
-                  expertsPerToken: type == "mixtral" ? try int("num_experts_per_tok") : 0, expertLayers: layers,
-                  bosTokenID: try token("bos_token_id", ByteTokenizer.bos), eosTokenID: try token("eos_token_id", ByteTokenizer.eos))
         guard (0..<vocabSize).contains(bosTokenID), (0..<vocabSize).contains(eosTokenID) else {
             throw TributaryError("model.invalid_config", "config.json: bos_token_id and eos_token_id must be tokens of the vocabulary")
         }

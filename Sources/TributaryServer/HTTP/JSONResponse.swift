@@ -16,7 +16,3 @@ enum JSONResponse {
         Response(status: .ok, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 }
-
-extension JSONValue {
-    static func base64Array(_ hashes: [[UInt8]]) -> JSONValue { .array(hashes.map { .string(Base64.encode($0)) }) }
-}

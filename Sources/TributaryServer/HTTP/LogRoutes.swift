@@ -2,6 +2,7 @@ import Hummingbird
 import TributaryHTTP
 import TributaryCore
 import TributaryLog
+import TributaryAPI
 
 /// The transparency log: checkpoint, entries, inclusion and consistency proofs (C2SP / RFC 9162).
 struct LogRoutes {
@@ -9,7 +10,7 @@ struct LogRoutes {
     static let maxEntriesPerPage: UInt64 = 1000
 
     func register(on router: Router<ServiceRequestContext>) {
-        router.get("/checkpoint") { _, _ -> Response in
+        router.get(RouterPath(APIPath.checkpoint)) { _, _ -> Response in
             guard let cp = try await server.store.publishedCheckpoint() else {
                 throw ServerError.unavailable(server.config.witnesses.isEmpty ? "the log is empty" : "no checkpoint has met the witness policy yet")
             }
@@ -18,10 +19,10 @@ struct LogRoutes {
             response.headers[.cacheControl] = "no-cache"
             return response
         }
-        router.get("/v1/log/key") { _, _ -> Response in
+        router.get(RouterPath(APIPath.logKey)) { _, _ -> Response in
             JSONResponse.make(LogKeyAnswer(origin: server.logKey.name, verifierKey: server.logVerifierKey).json)
         }
-        router.get("/v1/log/entries") { request, _ -> Response in
+        router.get(RouterPath(APIPath.logEntries)) { request, _ -> Response in
             let size = await server.store.logSize
             let start = try request.integer("start", max: size)
             let end = try request.integer("end", max: size)
@@ -29,28 +30,24 @@ struct LogRoutes {
                 throw ServerError.badRequest("need start ≤ end ≤ log size \(size), at most \(Self.maxEntriesPerPage) entries")
             }
             let entries = try await server.store.entries(start: start, end: end)
-            return JSONResponse.make(.object([
-                ("start", .uint64(start)),
-                ("entries", .array(entries.map { .string(Base64.encode($0)) })),
-            ]))
+            return JSONResponse.make(LogEntriesAnswer(start: start, entries: entries).json)
         }
-        router.get("/v1/log/proof/inclusion") { request, _ -> Response in
+        router.get(RouterPath(APIPath.inclusionProof)) { request, _ -> Response in
             let logSize = await server.store.logSize
             let size = try request.integer("size", max: logSize)
             let index = try request.integer("index", max: logSize)
             guard index < size else { throw MerkleTreeError.badRange("index \(index) is not below size \(size)") }
             let proof = try await server.store.inclusionProof(index: index, size: size)
             let leaf = try await server.store.entries(start: index, end: index + 1).first.map { MerkleHash.leaf($0) } ?? []
-            return JSONResponse.make(.object([("index", .uint64(index)), ("size", .uint64(size)),
-                                              ("leafHash", .string(Base64.encode(leaf))), ("proof", .base64Array(proof))]))
+            return JSONResponse.make(InclusionProofAnswer(index: index, size: size, leafHash: leaf, proof: proof).json)
         }
-        router.get("/v1/log/proof/consistency") { request, _ -> Response in
+        router.get(RouterPath(APIPath.consistencyProof)) { request, _ -> Response in
             let logSize = await server.store.logSize
             let first = try request.integer("first", max: logSize)
             let second = try request.integer("second", max: logSize)
             guard first <= second else { throw MerkleTreeError.badRange("first \(first) is above second \(second)") }
             let proof = try await server.store.consistencyProof(first: first, second: second)
-            return JSONResponse.make(.object([("first", .uint64(first)), ("second", .uint64(second)), ("proof", .base64Array(proof))]))
+            return JSONResponse.make(ConsistencyProofAnswer(first: first, second: second, proof: proof).json)
         }
     }
 }

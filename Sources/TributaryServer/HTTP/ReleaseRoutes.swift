@@ -4,6 +4,7 @@ import TributaryHTTP
 import TributaryContribution
 import TributaryCore
 import TributaryLog
+import TributaryAPI
 import TributaryModel
 import TributaryRouting
 
@@ -15,21 +16,21 @@ struct ReleaseRoutes {
 
     func register(on router: Router<ServiceRequestContext>) {
         let files = FileIO()
-        router.post("/v1/releases") { request, context -> Response in
+        router.post(RouterPath(APIPath.releases)) { request, context -> Response in
             guard let r = try await server.publishRelease(request: try await RequestBody.bytes(request, context, deadline: server.config.bodyDeadlineSeconds)) else {
                 throw ServerError.conflict("nothing to release")
             }
             guard let record = try await server.store.release(r.manifest.release) else { throw ServerError.notFound("release \(r.manifest.release) is not logged") }
-            return JSONResponse.make(Self.describe(r.manifest, record), status: .created)
+            return JSONResponse.make(Self.answer(r.manifest, record, pruned: nil).json, status: .created)
         }
-        router.get("/v1/releases/latest") { _, _ -> Response in
+        router.get(RouterPath(APIPath.latestRelease)) { _, _ -> Response in
             guard let n = try await server.store.latestRelease()?.number else { throw ServerError.notFound("no release yet") }
-            return JSONResponse.make(try await describe(n))
+            return JSONResponse.make(try await answer(n).json)
         }
-        router.get("/v1/releases/{number}") { _, context -> Response in
-            JSONResponse.make(try await describe(try PathNumber.release(context, "number")))
+        router.get(RouterPath(APIPath.release)) { _, context -> Response in
+            JSONResponse.make(try await answer(try PathNumber.release(context, "number")).json)
         }
-        router.get("/v1/releases/{number}/files/{name}") { _, context -> Response in
+        router.get(RouterPath(APIPath.releaseFile)) { _, context -> Response in
             let n = try PathNumber.release(context, "number")
             let name = try context.parameters.require("name")
             guard Self.releaseFiles.contains(name), try await server.store.release(n) != nil else {
@@ -42,13 +43,13 @@ struct ReleaseRoutes {
             }
             return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: try await files.loadFile(path: path, context: context))
         }
-        router.get("/v1/blobs/{sha256}") { _, context -> Response in
+        router.get(RouterPath(APIPath.blob)) { _, context -> Response in
             let sha = try context.parameters.require("sha256")
             guard Hex.isLowerHex(sha, byteCount: 32), server.blobs.contains(sha) else { throw ServerError.notFound("no blob \(sha)") }
             return Response(status: .ok, headers: [.contentType: "application/octet-stream"],
                             body: try await files.loadFile(path: server.blobs.path(sha), context: context))
         }
-        router.get("/v1/anchor/files/{name}") { _, context -> Response in
+        router.get(RouterPath(APIPath.anchorFile)) { _, context -> Response in
             let name = try context.parameters.require("name")
             let path = server.anchor.path + "/" + name
             guard Self.anchorFiles.contains(name), FileManager.default.fileExists(atPath: path) else {
@@ -59,17 +60,11 @@ struct ReleaseRoutes {
         }
     }
 
-    func describe(_ n: Int) async throws -> JSONValue {
+    func answer(_ n: Int) async throws -> ReleaseAnswer {
         guard let record = try await server.store.release(n) else { throw ServerError.notFound("no release \(n)") }
         let path = server.config.releaseDirectory + "/" + ReleaseBuilder.directoryName(n) + "/" + ReleaseLayout.manifestFile
-        var json = Self.describe(try ReleaseManifest.verify(try readSmallFile(path, limit: 1 << 20), key: server.logVerifierKey), record)
-        if case var .object(members) = json {
-            let pruned = await server.releases.isPruned(n)
-            members.append(("pruned", .bool(pruned)))
-            if pruned { members.append(("rebuild", .string(Self.rebuildHint(n)))) }
-            json = .object(members)
-        }
-        return json
+        return Self.answer(try ReleaseManifest.verify(try readSmallFile(path, limit: 1 << 20), key: server.logVerifierKey), record,
+                           pruned: await server.releases.isPruned(n))
     }
 
     /// How anyone gets a pruned release back: the logged bundles and the anchor stay, and the release's
@@ -78,15 +73,8 @@ struct ReleaseRoutes {
         "the server keeps the files of its newest releases and every release's signed manifest; `tributary fetch-release --server URL --log-key KEY --number \(n) --out DIR` rebuilds this one bit for bit from the logged bundles and the anchor and checks it against the manifest's digests"
     }
 
-    /// The manifest's fields, where it is in the log (`logIndex` of its release entry, whose
-    /// `manifestSHA256` it must hash to), and where to download it.
-    static func describe(_ m: ReleaseManifest, _ record: ReleaseRecord) -> JSONValue {
-        var json = m.json
-        if case var .object(members) = json {
-            members += [("logIndex", .uint64(record.logIndex)), ("manifestSHA256", .string(record.manifestSHA256)),
-                        ("manifestFile", .string("/v1/releases/\(m.release)/files/\(ReleaseLayout.manifestFile)"))]
-            json = .object(members)
-        }
-        return json
+    static func answer(_ m: ReleaseManifest, _ record: ReleaseRecord, pruned: Bool?) -> ReleaseAnswer {
+        ReleaseAnswer(manifest: m, logIndex: record.logIndex, manifestSHA256: record.manifestSHA256, pruned: pruned,
+                      rebuild: pruned == true ? rebuildHint(m.release) : nil)
     }
 }

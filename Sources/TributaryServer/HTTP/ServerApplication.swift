@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import TributaryCore
+import TributaryAPI
 
 /// The HTTP application: every route, the error middleware, request logging and metrics.
 public enum ServerApplication {
@@ -15,8 +16,8 @@ public enum ServerApplication {
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: APIErrorMiddleware())
-        router.get("/healthz") { _, _ -> Response in JSONResponse.make(.object([("status", .string("ok"))])) }
-        router.get("/metrics") { _, _ -> Response in
+        router.get(RouterPath(APIPath.healthz)) { _, _ -> Response in JSONResponse.make(HealthAnswer.ok.json) }
+        router.get(RouterPath(APIPath.metrics)) { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(bytes: server.metrics.render())))
         }

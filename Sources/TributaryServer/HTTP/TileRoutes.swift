@@ -1,6 +1,7 @@
 import Hummingbird
 import TributaryHTTP
 import TributaryLog
+import TributaryAPI
 
 /// The log as C2SP tlog-tiles static resources beside the proof API: `/tile/<L>/<N>[.p/<W>]` and
 /// `/tile/entries/<N>[.p/<W>]` of the tree at the latest checkpoint (`/checkpoint`, `LogRoutes`).
@@ -9,7 +10,7 @@ struct TileRoutes {
     let server: AggregationServer
 
     func register(on router: Router<ServiceRequestContext>) {
-        router.get("/tile/**") { request, _ -> Response in
+        router.get(RouterPath(APIPath.tiles)) { request, _ -> Response in
             let path = try TilePath.parse(request.uri.path)
             let bytes = try await server.store.tile(path)
             return Response(status: .ok,

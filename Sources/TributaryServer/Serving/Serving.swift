@@ -1,15 +1,8 @@
 import Foundation
 import TributaryCore
+import TributaryAPI
 import TributaryModel
 import TributaryRouting
-
-/// One routed expert as the API reports it: never its centroids.
-public struct RoutedExpert: Sendable {
-    public let expert: Int
-    public let organisation: String
-    public let contribution: UInt64?
-    public let weight: Double
-}
 
 extension AggregationServer {
     func currentRelease() async throws -> LoadedRelease {

@@ -35,32 +35,30 @@ public struct ContributionVerifier: Sendable {
 
     public func admit(envelope bytes: [UInt8], store: MetadataStore, now: Int64) async throws -> AdmittedUpload {
         let envelope = try DSSEEnvelope.parse(bytes)
-        // 1. The signature, under an enrolled key its hint names (`organisation+keyid`). Key IDs are
-        // hints: every key of that organisation with that ID is tried, and only a verifying one counts.
-        var signer: KeyRecord?
-        var named = [String]()
-        search: for s in envelope.signatures {
+        // 1. The signature, under an enrolled key its hint names (`organisation+keyid`): the first
+        // hint whose keys verify the envelope decides (`SignerMatch`).
+        var match: SignerMatch<KeyRecord>?
+        var named = [String](), unverified = [String]()
+        for s in envelope.signatures {
             let parts = s.keyid.split(separator: "+", maxSplits: 1).map(String.init)
             guard parts.count == 2, Hex.isLowerHex(parts[1], byteCount: 4) else { continue }
             named.append(s.keyid)
-            for k in try await store.keys(organisation: parts[0], keyID: parts[1]) where envelope.isSigned(by: k.verifierKey) {
-                signer = k
-                break search
+            let m = SignerMatch(try await store.keys(organisation: parts[0], keyID: parts[1]), envelope: envelope,
+                                verifierKey: \.verifierKey, isLive: \.isLive)
+            if m.signer != nil {
+                match = m
+                break
             }
+            if case .noneVerifies = m { unverified.append(s.keyid) }
         }
-        guard let key = signer else {
+        guard let match, let key = match.signer else {
             if named.isEmpty { throw ContributionError.unknownKey("(no signature names an organisation and key ID)") }
-            for hint in named {
-                let parts = hint.split(separator: "+", maxSplits: 1).map(String.init)
-                if try await !store.keys(organisation: parts[0], keyID: parts[1]).isEmpty {
-                    throw BundleError.signatureInvalid("the signature named \(hint) does not verify under that key")
-                }
-            }
+            if let hint = unverified.first { throw BundleError.signatureInvalid("the signature named \(hint) does not verify under that key") }
             throw ContributionError.unknownKey(named.joined(separator: ", "))
         }
         guard envelope.payloadType == DSSEEnvelope.inTotoPayloadType else { throw BundleError.wrongPayloadType(envelope.payloadType) }
         // 2. Live: not revoked, not retired by a rotation.
-        guard key.isLive else { throw ContributionError.keyRevoked(key.keyID) }
+        guard case .live = match else { throw ContributionError.keyRevoked(key.keyID) }
         // 3. The statement (the payload), bound to this key.
         let (_, p) = try ContributionBundle.parseStatement(envelope.payload, signer: key.verifierKey)
         // 4. This deployment, and not too old or from the future.

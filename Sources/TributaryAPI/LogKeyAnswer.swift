@@ -3,7 +3,7 @@ import TributaryCore
 /// The answer to `GET /v1/log/key`: the log's origin (the checkpoint's first line, which statements
 /// and signed requests must name) and the key its checkpoints are signed with. Trust on first use:
 /// a client that can should pin the key instead (`--log-key`).
-public struct LogKeyAnswer: Sendable {
+public struct LogKeyAnswer: Sendable, Equatable {
     public let origin: String
     public let verifierKey: VerifierKey
 

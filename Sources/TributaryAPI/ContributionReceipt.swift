@@ -30,24 +30,17 @@ public struct ContributionReceipt: Sendable, Equatable {
             ("statementSHA256", .string(statementSHA256)),
             ("treeSize", .uint64(treeSize)),
             ("checkpoint", .string(checkpoint)),
-            ("inclusionProof", .array(inclusionProof.map { .string(Base64.encode($0)) })),
+            ("inclusionProof", .base64Array(inclusionProof)),
         ])
     }
 
     /// Reads a receipt; unknown fields are ignored (a newer server may add some), missing or
     /// mistyped ones are `client.bad_response`.
     public init(json: JSONValue) throws {
-        func bad(_ field: String) -> TributaryError { TributaryError("client.bad_response", "the server's receipt has no valid \(field)") }
-        func hash(_ v: JSONValue?, _ field: String) throws -> [UInt8] {
-            guard let s = v?.stringValue, let b = Base64.decodeStandard(s), b.count == 32 else { throw bad(field) }
-            return b
-        }
-        guard let index = json["logIndex"]?.uint64Value else { throw bad("logIndex") }
-        guard let size = json["treeSize"]?.uint64Value else { throw bad("treeSize") }
-        guard let statement = json["statementSHA256"]?.stringValue, Hex.isLowerHex(statement, byteCount: 32) else { throw bad("statementSHA256") }
-        guard let note = json["checkpoint"]?.stringValue else { throw bad("checkpoint") }
-        guard case let .array(items)? = json["inclusionProof"] else { throw bad("inclusionProof") }
-        self.init(logIndex: index, leafHash: try hash(json["leafHash"], "leafHash"), statementSHA256: statement, treeSize: size,
-                  checkpoint: note, inclusionProof: try items.map { try hash($0, "inclusionProof") })
+        let r = try AnswerReader(json, answer: "server's receipt")
+        let statement = try r.string("statementSHA256")
+        guard Hex.isLowerHex(statement, byteCount: 32) else { throw r.bad("statementSHA256") }
+        self.init(logIndex: try r.uint64("logIndex"), leafHash: try r.hash("leafHash"), statementSHA256: statement, treeSize: try r.uint64("treeSize"),
+                  checkpoint: try r.string("checkpoint"), inclusionProof: try r.hashes("inclusionProof"))
     }
 }

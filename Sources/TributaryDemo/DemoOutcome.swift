@@ -1,0 +1,27 @@
+import TributaryHarness
+
+/// What happened, for the report and for tests.
+public struct DemoOutcome: Sendable {
+    public struct Contribution: Sendable {
+        public let organisation: String
+        public let domain: String
+        public let logIndex: UInt64
+        public let trainingSeconds: Double
+        /// Its expert came from the cache of an earlier run (`OwnerCache`), not from training now.
+        public var reused = false
+    }
+    public var contributions: [Contribution] = []
+    /// Release number → organisations of its experts (after the anchor), in order.
+    public var releases: [(number: Int, organisations: [String])] = []
+    public var audits: [(afterRelease: Int, logSize: UInt64, checks: Int)] = []
+    public var stageSeconds: [(stage: String, seconds: Double)] = []
+    public var anchorCached = false
+    public var table: EvaluationTable?
+    /// Held-out beginnings continued by the anchor and by the released model.
+    public var samples: [DemoSamples.Sample] = []
+    /// The corpora's digests and packages (what makes the table reproducible elsewhere).
+    public var corpora: [DemoCorpora.Digest] = []
+    public var serverURL = ""
+    /// Held-out text routed through `/v1/route` after the first release.
+    public var routing: DemoRoutingCheck?
+}
