@@ -1,48 +1,51 @@
 import TributaryCore
 
-/// `GET /v1/keys`: every enrolled key, live or not, in enrolment order.
-public struct KeysAnswer: Sendable, Equatable {
-    public struct Key: Sendable, Equatable {
-        public let keyID: String
-        public let organisation: String
-        public let verifierKey: VerifierKey
-        public let enrolledAt: UInt64
-        /// Log index of the rotation that replaced it.
-        public let retiredAt: UInt64?
-        public let revokedAt: UInt64?
+/// An organisation's enrolled key as the log records it: the server's row and the `/v1/keys` item.
+public struct EnrolledKey: Sendable, Equatable {
+    public let keyID: String
+    public let organisation: String
+    public let verifierKey: VerifierKey
+    public let enrolledAt: UInt64
+    /// Log index of the rotation that replaced it.
+    public let retiredAt: UInt64?
+    public let revokedAt: UInt64?
+    /// May sign new contributions and requests.
+    public var isLive: Bool { retiredAt == nil && revokedAt == nil }
 
-        public init(keyID: String, organisation: String, verifierKey: VerifierKey, enrolledAt: UInt64, retiredAt: UInt64?, revokedAt: UInt64?) {
-            self.keyID = keyID
-            self.organisation = organisation
-            self.verifierKey = verifierKey
-            self.enrolledAt = enrolledAt
-            self.retiredAt = retiredAt
-            self.revokedAt = revokedAt
-        }
-
-        public var json: JSONValue {
-            .object([("keyID", .string(keyID)), ("organisation", .string(organisation)),
-                     ("verifierKey", .string(verifierKey.encoded)), ("enrolledAt", .uint64(enrolledAt)),
-                     ("retiredAt", retiredAt.map { .uint64($0) } ?? .null),
-                     ("revokedAt", revokedAt.map { .uint64($0) } ?? .null)])
-        }
-
-        public init(json: JSONValue) throws {
-            let r = try AnswerReader(json, answer: "/v1/keys answer's key")
-            guard let key = try? VerifierKey(parsing: try r.string("verifierKey")) else { throw r.bad("verifierKey") }
-            self.init(keyID: try r.string("keyID"), organisation: try r.string("organisation"), verifierKey: key,
-                      enrolledAt: try r.uint64("enrolledAt"), retiredAt: try r.optionalUInt64("retiredAt"), revokedAt: try r.optionalUInt64("revokedAt"))
-        }
+    public init(keyID: String, organisation: String, verifierKey: VerifierKey, enrolledAt: UInt64, retiredAt: UInt64?, revokedAt: UInt64?) {
+        self.keyID = keyID
+        self.organisation = organisation
+        self.verifierKey = verifierKey
+        self.enrolledAt = enrolledAt
+        self.retiredAt = retiredAt
+        self.revokedAt = revokedAt
     }
 
-    public let keys: [Key]
+    public var json: JSONValue {
+        .object([("keyID", .string(keyID)), ("organisation", .string(organisation)),
+                 ("verifierKey", .string(verifierKey.encoded)), ("enrolledAt", .uint64(enrolledAt)),
+                 ("retiredAt", retiredAt.map { .uint64($0) } ?? .null),
+                 ("revokedAt", revokedAt.map { .uint64($0) } ?? .null)])
+    }
 
-    public init(keys: [Key]) { self.keys = keys }
+    public init(json: JSONValue) throws {
+        let r = try AnswerReader(json, answer: "/v1/keys answer's key")
+        guard let key = try? VerifierKey(parsing: try r.string("verifierKey")) else { throw r.bad("verifierKey") }
+        self.init(keyID: try r.string("keyID"), organisation: try r.string("organisation"), verifierKey: key,
+                  enrolledAt: try r.uint64("enrolledAt"), retiredAt: try r.optionalUInt64("retiredAt"), revokedAt: try r.optionalUInt64("revokedAt"))
+    }
+}
+
+/// `GET /v1/keys`: every enrolled key, live or not, in enrolment order.
+public struct KeysAnswer: Sendable, Equatable {
+    public let keys: [EnrolledKey]
+
+    public init(keys: [EnrolledKey]) { self.keys = keys }
 
     public var json: JSONValue { .object([("keys", .array(keys.map(\.json)))]) }
 
     public init(json: JSONValue) throws {
-        self.init(keys: try AnswerReader(json, answer: "/v1/keys answer").array("keys").map(Key.init(json:)))
+        self.init(keys: try AnswerReader(json, answer: "/v1/keys answer").array("keys").map(EnrolledKey.init(json:)))
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TributaryAPI
 import TributaryCore
 import TributaryLog
 
@@ -54,7 +55,7 @@ extension AggregationServer {
         let org = parameters.organisation, takedown = parameters.takedown
         let candidates = try await store.keys(organisation: org, keyID: keyID)
         guard !candidates.isEmpty else { throw ServerError.notFound("\(org) has no key \(keyID)") }
-        let record: KeyRecord
+        let record: EnrolledKey
         if let op = config.operatorKey, req.keyID == op.keyIDHex, req.organisation.sameBytes(op.name) {
             try checkOperator(req, envelope: envelope, action: "revoke-key")
             guard candidates.count == 1 else {

@@ -134,8 +134,8 @@ extension AggregationServer {
     }
 
     /// The enrolled live key a signed request names and is signed by (several keys may share a key ID).
-    func requestKey(_ req: SignedRequest, envelope: DSSEEnvelope) async throws -> KeyRecord {
-        let key: KeyRecord
+    func requestKey(_ req: SignedRequest, envelope: DSSEEnvelope) async throws -> EnrolledKey {
+        let key: EnrolledKey
         switch SignerMatch(try await store.keys(organisation: req.organisation, keyID: req.keyID), envelope: envelope,
                            verifierKey: \.verifierKey, isLive: \.isLive) {
         case .notEnrolled: throw RequestError.unknownKey("\(req.organisation)+\(req.keyID)")

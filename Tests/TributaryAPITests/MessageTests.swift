@@ -26,7 +26,7 @@ import TributaryLog
                                               envelopeSHA256: sha, expertSHA256: sha, routingSHA256: sha,
                                               privacy: .object([("enabled", .bool(true))]), revokedAt: 8, takenDownAt: nil)
         let append = AppendAnswer(logIndex: 5, treeSize: 6, checkpoint: "example.com/log\n6\nAAAA\n", inclusionProof: [hash])
-        let keys = KeysAnswer(keys: [.init(keyID: "0a0b0c0d", organisation: "acme", verifierKey: key, enrolledAt: 1, retiredAt: nil, revokedAt: 4)])
+        let keys = KeysAnswer(keys: [EnrolledKey(keyID: "0a0b0c0d", organisation: "acme", verifierKey: key, enrolledAt: 1, retiredAt: nil, revokedAt: 4)])
         let policy = PolicyAnswer(policy: ContributionPolicy(), anchorSHA256: sha, origin: "example.com/log", document: [1, 2], logIndex: 0,
                                   maxUploadBytes: 1 << 30, expertsPerToken: 2, probeBitsPerByte: 2.5, logKey: key)
         let release = ReleaseAnswer(manifest: manifest, logIndex: 11, manifestSHA256: sha, pruned: true, rebuild: "rebuild it")

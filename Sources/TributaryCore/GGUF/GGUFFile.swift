@@ -58,6 +58,7 @@ public final class GGUFFile: @unchecked Sendable {
     public let metadata: [(key: String, value: Value)]
     public let tensors: [Tensor]
     public let alignment: Int
+    private let file: MappedFile
     private let base: UnsafeRawPointer
     private let size: Int
 
@@ -66,85 +67,65 @@ public final class GGUFFile: @unchecked Sendable {
 
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw FileSystemError.posix("open", path, errno) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw FileSystemError.posix("stat", path, errno) }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw FileSystemError.other(path, "not a regular file") }
-        size = Int(st.st_size)
-        guard size >= 24 else { throw size >= 4 && Self.hasMagic(fd) ? GGUFError.truncated("the header") : GGUFError.notGGUF }
-        guard let m = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED else {
-            throw FileSystemError.posix("mmap", path, errno)
+        file = try MappedFile(path: path)
+        size = file.size
+        guard size >= 24 else { throw size >= 4 && Array(file.bytes.prefix(4)) == Array("GGUF".utf8) ? GGUFError.truncated("the header") : GGUFError.notGGUF }
+        base = file.bytes.baseAddress!
+        var r = Reader(base: base, size: size)
+        guard try r.bytes(4) == Array("GGUF".utf8) else { throw GGUFError.notGGUF }
+        version = try r.u32("the version")
+        guard version == 2 || version == 3 else { throw GGUFError.unsupportedVersion(version) }
+        let tensorCount = try r.count("the tensor count", max: Self.maxEntries)
+        let kvCount = try r.count("the metadata count", max: Self.maxEntries)
+        var meta = [(key: String, value: Value)]()
+        for _ in 0..<kvCount {
+            let key = try r.string("a metadata key")
+            let type = try r.u32("the type of \(key)")
+            meta.append((key, try r.value(type: type, what: key, depth: 0)))
         }
-        base = UnsafeRawPointer(m)
-        do {
-            var r = Reader(base: base, size: size)
-            guard try r.bytes(4) == Array("GGUF".utf8) else { throw GGUFError.notGGUF }
-            version = try r.u32("the version")
-            guard version == 2 || version == 3 else { throw GGUFError.unsupportedVersion(version) }
-            let tensorCount = try r.count("the tensor count", max: Self.maxEntries)
-            let kvCount = try r.count("the metadata count", max: Self.maxEntries)
-            var meta = [(key: String, value: Value)]()
-            for _ in 0..<kvCount {
-                let key = try r.string("a metadata key")
-                let type = try r.u32("the type of \(key)")
-                meta.append((key, try r.value(type: type, what: key, depth: 0)))
-            }
-            metadata = meta
-            var align = 32
-            if let a = meta.first(where: { $0.key == "general.alignment" })?.value {
-                guard let n = a.int, n > 0, n <= 1 << 16, n & (n - 1) == 0 else { throw GGUFError.malformed("general.alignment must be a power of two") }
-                align = n
-            }
-            alignment = align
-            var infos = [(name: String, dims: [Int], type: UInt32, offset: UInt64)]()
-            for _ in 0..<tensorCount {
-                let name = try r.string("a tensor name")
-                let nDims = Int(try r.u32("the dimension count of \(name)"))
-                guard nDims <= Self.maxDims else { throw GGUFError.malformed("tensor \(name) has \(nDims) dimensions, more than \(Self.maxDims)") }
-                var dims = [Int]()
-                for _ in 0..<nDims { dims.append(try r.count("a dimension of \(name)", max: 1 << 40)) }
-                infos.append((name, dims, try r.u32("the type of \(name)"), try r.u64("the offset of \(name)")))
-            }
-            // The data section starts at the next multiple of the alignment.
-            let (padded, o) = r.offset.addingReportingOverflow(align - 1)
-            guard !o else { throw GGUFError.malformed("header size") }
-            let dataStart = padded / align * align
-            var seen = Set<String>()
-            var out = [Tensor]()
-            for info in infos {
-                guard seen.insert(info.name).inserted else { throw GGUFError.malformed("tensor \(info.name) appears twice") }
-                guard let type = GGMLType(rawValue: info.type) else { throw GGUFError.unknownType(tensor: info.name, type: info.type) }
-                var elements = 1
-                for d in info.dims {
-                    let (p, ov) = elements.multipliedReportingOverflow(by: d)
-                    guard !ov else { throw GGUFError.malformed("tensor \(info.name)'s size overflows") }
-                    elements = p
-                }
-                guard let bytes = type.byteCount(elements: elements, rowLength: info.dims.first ?? 1) else {
-                    throw GGUFError.malformed("tensor \(info.name): \(info.dims.first ?? 0) values per row is not a whole number of \(type.name) blocks")
-                }
-                guard info.offset % UInt64(align) == 0, let rel = Int(exactly: info.offset) else {
-                    throw GGUFError.malformed("tensor \(info.name)'s offset \(info.offset) is not aligned to \(align)")
-                }
-                let (start, o1) = dataStart.addingReportingOverflow(rel)
-                let (end, o2) = start.addingReportingOverflow(bytes)
-                guard !o1, !o2, end <= size else { throw GGUFError.truncated("the data of tensor \(info.name)") }
-                out.append(Tensor(name: info.name, dims: info.dims, type: type, offset: start, byteCount: bytes))
-            }
-            tensors = out
-        } catch {
-            munmap(UnsafeMutableRawPointer(mutating: base), size)
-            throw error
+        metadata = meta
+        var align = 32
+        if let a = meta.first(where: { $0.key == "general.alignment" })?.value {
+            guard let n = a.int, n > 0, n <= 1 << 16, n & (n - 1) == 0 else { throw GGUFError.malformed("general.alignment must be a power of two") }
+            align = n
         }
-    }
-
-    deinit { munmap(UnsafeMutableRawPointer(mutating: base), size) }
-
-    private static func hasMagic(_ fd: Int32) -> Bool {
-        var m = [UInt8](repeating: 0, count: 4)
-        return pread(fd, &m, 4, 0) == 4 && m == Array("GGUF".utf8)
+        alignment = align
+        var infos = [(name: String, dims: [Int], type: UInt32, offset: UInt64)]()
+        for _ in 0..<tensorCount {
+            let name = try r.string("a tensor name")
+            let nDims = Int(try r.u32("the dimension count of \(name)"))
+            guard nDims <= Self.maxDims else { throw GGUFError.malformed("tensor \(name) has \(nDims) dimensions, more than \(Self.maxDims)") }
+            var dims = [Int]()
+            for _ in 0..<nDims { dims.append(try r.count("a dimension of \(name)", max: 1 << 40)) }
+            infos.append((name, dims, try r.u32("the type of \(name)"), try r.u64("the offset of \(name)")))
+        }
+        // The data section starts at the next multiple of the alignment.
+        let (padded, o) = r.offset.addingReportingOverflow(align - 1)
+        guard !o else { throw GGUFError.malformed("header size") }
+        let dataStart = padded / align * align
+        var seen = Set<String>()
+        var out = [Tensor]()
+        for info in infos {
+            guard seen.insert(info.name).inserted else { throw GGUFError.malformed("tensor \(info.name) appears twice") }
+            guard let type = GGMLType(rawValue: info.type) else { throw GGUFError.unknownType(tensor: info.name, type: info.type) }
+            var elements = 1
+            for d in info.dims {
+                let (p, ov) = elements.multipliedReportingOverflow(by: d)
+                guard !ov else { throw GGUFError.malformed("tensor \(info.name)'s size overflows") }
+                elements = p
+            }
+            guard let bytes = type.byteCount(elements: elements, rowLength: info.dims.first ?? 1) else {
+                throw GGUFError.malformed("tensor \(info.name): \(info.dims.first ?? 0) values per row is not a whole number of \(type.name) blocks")
+            }
+            guard info.offset % UInt64(align) == 0, let rel = Int(exactly: info.offset) else {
+                throw GGUFError.malformed("tensor \(info.name)'s offset \(info.offset) is not aligned to \(align)")
+            }
+            let (start, o1) = dataStart.addingReportingOverflow(rel)
+            let (end, o2) = start.addingReportingOverflow(bytes)
+            guard !o1, !o2, end <= size else { throw GGUFError.truncated("the data of tensor \(info.name)") }
+            out.append(Tensor(name: info.name, dims: info.dims, type: type, offset: start, byteCount: bytes))
+        }
+        tensors = out
     }
 
     public subscript(key: String) -> Value? { metadata.first { $0.key == key }?.value }

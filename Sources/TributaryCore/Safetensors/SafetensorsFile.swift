@@ -6,46 +6,25 @@ public final class SafetensorsFile: @unchecked Sendable {
     public let path: String
     public let header: SafetensorsHeader
     public let fileSize: UInt64
-    private let base: UnsafeRawPointer?
-    private let mappedLength: Int
+    private let file: MappedFile
 
     public var tensors: [TensorInfo] { header.tensors }
     public var metadata: [String: String] { header.metadata }
 
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw FileSystemError.posix("open", path, errno) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw FileSystemError.posix("stat", path, errno) }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw FileSystemError.other(path, "not a regular file") }
-        fileSize = UInt64(st.st_size)
+        file = try MappedFile(path: path)
+        fileSize = UInt64(file.size)
         guard fileSize >= 8 else {
             throw SafetensorsError.truncated("\(fileSize) bytes is too short for the 8-byte header length")
         }
-        guard let m = mmap(nil, Int(fileSize), PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED else {
-            throw FileSystemError.posix("mmap", path, errno)
-        }
-        base = UnsafeRawPointer(m)
-        mappedLength = Int(fileSize)
-        do {
-            header = try SafetensorsHeader.parse(prefix: UnsafeRawBufferPointer(start: m, count: Int(fileSize)),
-                                                 fileSize: fileSize)
-        } catch {
-            munmap(m, Int(fileSize))
-            throw error
-        }
-    }
-
-    deinit {
-        if let base { munmap(UnsafeMutableRawPointer(mutating: base), mappedLength) }
+        header = try SafetensorsHeader.parse(prefix: file.bytes, fileSize: fileSize)
     }
 
     /// The tensor's bytes inside the mapping; valid while this object lives.
     public func rawBytes(_ info: TensorInfo) -> UnsafeRawBufferPointer {
         let start = Int(header.dataStart + info.begin)
-        return UnsafeRawBufferPointer(start: base! + start, count: Int(info.byteCount))
+        return UnsafeRawBufferPointer(start: file.bytes.baseAddress! + start, count: Int(info.byteCount))
     }
 
     public func info(_ name: String) throws -> TensorInfo { try header.tensor(named: name) }

@@ -24,10 +24,7 @@ struct AdminRoutes {
         }
         router.get(RouterPath(APIPath.keys)) { _, _ -> Response in
             let keys = try await server.store.keys()
-            return JSONResponse.make(KeysAnswer(keys: keys.map {
-                KeysAnswer.Key(keyID: $0.keyID, organisation: $0.organisation, verifierKey: $0.verifierKey, enrolledAt: $0.enrolledAt,
-                               retiredAt: $0.retiredAt, revokedAt: $0.revokedAt)
-            }).json)
+            return JSONResponse.make(KeysAnswer(keys: keys).json)
         }
         router.post(RouterPath(APIPath.keyRevocation)) { request, context -> Response in
             let keyID = try context.parameters.require("keyID")

@@ -1,18 +1,7 @@
 import Foundation
+import TributaryAPI
 import TributaryCore
 import TributaryLog
-
-public struct KeyRecord: Sendable, Equatable {
-    public let keyID: String
-    public let organisation: String
-    public let verifierKey: VerifierKey
-    public let enrolledAt: UInt64
-    /// Log index of the rotation that replaced it.
-    public let retiredAt: UInt64?
-    public let revokedAt: UInt64?
-    /// May sign new contributions and requests.
-    public var isLive: Bool { retiredAt == nil && revokedAt == nil }
-}
 
 /// Enrolment, rotation and revocation of organisations' keys (protocol/SPEC.md §11.4). Invariants,
 /// checked inside each transaction: organisation names are canonical and enrolled once; an
@@ -21,30 +10,30 @@ public struct KeyRecord: Sendable, Equatable {
 extension MetadataStore {
     static let keyColumns = "key_id, organisation, verifier_key, enrolled_at, retired_at, revoked_at"
 
-    static func keyRow(_ s: any SQLRow) throws -> KeyRecord {
-        KeyRecord(keyID: s.text(0), organisation: s.text(1), verifierKey: try VerifierKey(parsing: s.text(2)),
+    static func keyRow(_ s: any SQLRow) throws -> EnrolledKey {
+        EnrolledKey(keyID: s.text(0), organisation: s.text(1), verifierKey: try VerifierKey(parsing: s.text(2)),
                   enrolledAt: UInt64(s.int(3)), retiredAt: s.isNull(4) ? nil : UInt64(s.int(4)), revokedAt: s.isNull(5) ? nil : UInt64(s.int(5)))
     }
 
     /// Every key of `organisation` whose ID is `keyID` (normally one; several only if IDs collide).
-    public func keys(organisation: String, keyID: String) throws -> [KeyRecord] {
+    public func keys(organisation: String, keyID: String) throws -> [EnrolledKey] {
         try db.query("SELECT \(Self.keyColumns) FROM keys WHERE organisation = ? AND key_id = ? ORDER BY enrolled_at",
                      [.text(organisation), .text(keyID)], Self.keyRow)
     }
 
-    public func keys(organisation: String) throws -> [KeyRecord] {
+    public func keys(organisation: String) throws -> [EnrolledKey] {
         try db.query("SELECT \(Self.keyColumns) FROM keys WHERE organisation = ? ORDER BY enrolled_at", [.text(organisation)], Self.keyRow)
     }
 
-    public func keys() throws -> [KeyRecord] {
+    public func keys() throws -> [EnrolledKey] {
         try db.query("SELECT \(Self.keyColumns) FROM keys ORDER BY enrolled_at", [], Self.keyRow)
     }
 
-    public func key(_ verifierKey: VerifierKey) throws -> KeyRecord? {
+    public func key(_ verifierKey: VerifierKey) throws -> EnrolledKey? {
         try db.first("SELECT \(Self.keyColumns) FROM keys WHERE verifier_key = ?", [.text(verifierKey.encoded)], Self.keyRow)
     }
 
-    public func liveKey(organisation: String) throws -> KeyRecord? {
+    public func liveKey(organisation: String) throws -> EnrolledKey? {
         try keys(organisation: organisation).first(where: \.isLive)
     }
 
@@ -76,7 +65,7 @@ extension MetadataStore {
 
     /// Revokes a key; with `takedown` every contribution it signed that is still live is taken down.
     /// Whether the key is already revoked is read inside the transaction (two revocations at once log one).
-    public func revokeKey(_ record: KeyRecord, takedown: Bool, request: [UInt8], nonce: String) throws -> AppendResult {
+    public func revokeKey(_ record: EnrolledKey, takedown: Bool, request: [UInt8], nonce: String) throws -> AppendResult {
         let entry = LogEntry.keyRevocation(organisation: record.organisation, keyID: record.keyID, takedown: takedown,
                                            time: Timestamp.nowRFC3339(), request: request)
         return try append(entry) { index in

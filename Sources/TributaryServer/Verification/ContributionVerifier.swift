@@ -1,5 +1,6 @@
 import Foundation
 import TributaryContribution
+import TributaryAPI
 import TributaryCore
 import TributaryLog
 import TributaryModel
@@ -7,7 +8,7 @@ import TributaryRouting
 
 /// What the envelope alone establishes, checked before the rest of an upload is read.
 public struct AdmittedUpload: Sendable {
-    public let key: KeyRecord
+    public let key: EnrolledKey
     public let envelopeBytes: [UInt8]
     public let statementSHA256: String
     public let predicate: ContributionPredicate
@@ -37,7 +38,7 @@ public struct ContributionVerifier: Sendable {
         let envelope = try DSSEEnvelope.parse(bytes)
         // 1. The signature, under an enrolled key its hint names (`organisation+keyid`): the first
         // hint whose keys verify the envelope decides (`SignerMatch`).
-        var match: SignerMatch<KeyRecord>?
+        var match: SignerMatch<EnrolledKey>?
         var named = [String](), unverified = [String]()
         for s in envelope.signatures {
             let parts = s.keyid.split(separator: "+", maxSplits: 1).map(String.init)
