@@ -61,8 +61,7 @@ extension LogReplay {
         }
         guard contribution.revokedAt == nil else { return report.fail("audit.duplicate_revocation", "contribution \(c) revoked twice", entry: index) }
         do {
-            _ = try checkRequest(request, action: "revoke-contribution", parameters: [("contribution", .uint64(c))],
-                                 signers: keys.filter { $0.key.name.sameBytes(org) && $0.isLive }.map(\.key))
+            _ = try checkRequest(request, expected: .revokeContribution(contribution: c), signers: keys.filter { $0.key.name.sameBytes(org) && $0.isLive }.map(\.key))
         } catch {
             return report.fail("audit.bad_request", "revocation of contribution \(c) is not signed by a live key of \(org): \(error)", entry: index)
         }
@@ -78,8 +77,9 @@ extension LogReplay {
         if operatorKey == nil {
             report.check("takedown of contribution \(c) at entry \(index) (reason: \(reason)) is signed by a key this audit cannot check (pin --operator-key)")
         } else {
-            guard checkOperatorRequest(request, action: "takedown-contribution", parameters: [("contribution", .uint64(c)), ("reason", .string(reason))],
-                                       what: "takedown of contribution \(c)", index, &report) else { return }
+            guard checkOperatorRequest(request, expected: .takedown(contribution: c, reason: reason), what: "takedown of contribution \(c)", index, &report) else {
+                return
+            }
         }
         contributions[c]?.takenDownAt = index
     }

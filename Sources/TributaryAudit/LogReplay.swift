@@ -88,15 +88,14 @@ struct LogReplay {
         }
     }
 
-    /// Checks a logged signed request: well formed, for this log, the action and parameters the
-    /// entry says, signed by one of `signers`, its nonce never used before. Returns the signer.
-    mutating func checkRequest(_ bytes: [UInt8], action: String, parameters: [(String, JSONValue)], signers: [VerifierKey]) throws -> VerifierKey {
+    /// Checks a logged signed request: well formed, for this log, asking exactly what the entry
+    /// records (read as the server reads it, `SignedAction`), signed by one of `signers`, its nonce
+    /// never used before. Returns the signer.
+    mutating func checkRequest(_ bytes: [UInt8], expected: SignedAction, signers: [VerifierKey]) throws -> VerifierKey {
         let (env, req) = try SignedRequest.parse(bytes)
         guard req.origin.sameBytes(origin) else { throw RequestError.wrongOrigin(expected: origin, got: req.origin) }
-        guard req.action == action else { throw RequestError.wrongAction(expected: action, got: req.action) }
-        for (k, v) in parameters where req.parameters[k] != v {
-            throw RequestError.malformed("parameters.\(k) is not what the entry records")
-        }
+        let asked = try req.action(expected.kind)
+        guard asked == expected else { throw RequestError.malformed("the request asks \(asked), the entry records \(expected)") }
         // `signers` are live already: the operator's key and the organisation's live keys.
         let named = signers.filter { $0.name.sameBytes(req.organisation) && $0.keyIDHex == req.keyID }
         guard case let .live(signer) = SignerMatch(named, envelope: env, verifierKey: { $0 }, isLive: { _ in true }) else {
@@ -107,14 +106,13 @@ struct LogReplay {
     }
 
     /// An operator action's request: required and checked when the operator's key is pinned.
-    mutating func checkOperatorRequest(_ bytes: [UInt8]?, action: String, parameters: [(String, JSONValue)], what: String,
-                                       _ index: UInt64, _ report: inout AuditReport) -> Bool {
+    mutating func checkOperatorRequest(_ bytes: [UInt8]?, expected: SignedAction, what: String, _ index: UInt64, _ report: inout AuditReport) -> Bool {
         guard let op = operatorKey else { return true }
         guard let bytes else {
             report.fail("audit.unsigned_request", "\(what) carries no request signed by the operator", entry: index)
             return false
         }
-        do { _ = try checkRequest(bytes, action: action, parameters: parameters, signers: [op]) } catch {
+        do { _ = try checkRequest(bytes, expected: expected, signers: [op]) } catch {
             report.fail("audit.bad_request", "\(what) is not signed by the operator key: \(error)", entry: index)
             return false
         }
@@ -129,8 +127,7 @@ struct LogReplay {
         guard !keys.contains(where: { $0.key == key || $0.key.name.sameBytes(org) }) else {
             return report.fail("audit.duplicate_enrolment", "\(org) or its key is enrolled twice (a new key needs a rotation)", entry: index)
         }
-        guard checkOperatorRequest(request, action: "enrol", parameters: [("verifierKey", .string(text))], what: "enrolment of \(org)",
-                                   index, &report) else { return }
+        guard checkOperatorRequest(request, expected: .enrol(verifierKey: text), what: "enrolment of \(org)", index, &report) else { return }
         keys.append(Key(key: key, enrolledAt: index))
     }
 
@@ -145,8 +142,9 @@ struct LogReplay {
         guard !keys.contains(where: { $0.key == key }), keys(org, key.keyIDHex).isEmpty else {
             return report.fail("audit.duplicate_enrolment", "rotation of \(org) to a key already enrolled or sharing an earlier key's ID", entry: index)
         }
-        guard checkOperatorRequest(request, action: "rotate-key", parameters: [("organisation", .string(org)), ("verifierKey", .string(text))],
-                                   what: "rotation of \(org)", index, &report) else { return }
+        guard checkOperatorRequest(request, expected: .rotateKey(organisation: org, verifierKey: text), what: "rotation of \(org)", index, &report) else {
+            return
+        }
         keys[old].retiredAt = index
         keys.append(Key(key: key, enrolledAt: index))
     }
@@ -155,21 +153,20 @@ struct LogReplay {
         report.keyRevocations += 1
         let candidates = keys(org, keyID)
         guard !candidates.isEmpty else { return report.fail("audit.unknown_key", "revocation of key \(keyID) of \(org), which is not enrolled", entry: index) }
-        // The request's parameters read as the server reads them (takedown absent is false).
+        // The request's parameters read as the server reads them (takedown absent is false), checked
+        // before the signer: a mismatch fails even where the signer cannot be checked.
+        let expected = SignedAction.revokeKey(KeyRevocationParameters(keyID: keyID, organisation: org, takedown: takedown))
         do {
-            let asked = try KeyRevocationParameters(try SignedRequest.parse(request).request.parameters)
-            guard asked == KeyRevocationParameters(keyID: keyID, organisation: org, takedown: takedown) else {
-                throw RequestError.malformed("the request asks \(asked), the entry records key \(keyID) of \(org), takedown \(takedown)")
-            }
+            let asked = try SignedRequest.parse(request).request.action(.revokeKey)
+            guard asked == expected else { throw RequestError.malformed("the request asks \(asked), the entry records \(expected)") }
         } catch {
             return report.fail("audit.bad_request", "revocation of key \(keyID) does not match its request: \(error)", entry: index)
         }
-        let parameters: [(String, JSONValue)] = [("keyID", .string(keyID)), ("organisation", .string(org))]
         // Signed by the key itself, or by the operator. Without the operator's key pinned, an operator
         // revocation cannot be checked here, and is reported as such.
         let own = candidates.map { keys[$0].key }
         var signer: VerifierKey?
-        do { signer = try checkRequest(request, action: "revoke-key", parameters: parameters, signers: own + (operatorKey.map { [$0] } ?? [])) } catch {
+        do { signer = try checkRequest(request, expected: expected, signers: own + (operatorKey.map { [$0] } ?? [])) } catch {
             if operatorKey != nil || (try? SignedRequest.parse(request))?.1.organisation.sameBytes(org) == true {
                 return report.fail("audit.bad_request", "revocation of key \(keyID) is not properly signed: \(error)", entry: index)
             }

@@ -23,18 +23,18 @@ extension TributaryClient {
 
     /// Opt-out: the owner withdraws its contribution.
     public func revokeContribution(_ index: UInt64, key: SigningKey, origin: String? = nil) async throws -> AppendAnswer {
-        try await append(APIPath.contributionRevocation(index), "revoke-contribution", [("contribution", .uint64(index))], key: key, origin: origin)
+        try await append(APIPath.contributionRevocation(index), .revokeContribution(contribution: index), key: key, origin: origin)
     }
 
-    /// A signed request (SPEC §7.3) for the log `origin` (asked from the server when nil).
-    func request(_ action: String, _ parameters: [(String, JSONValue)], key: SigningKey, origin: String?) async throws -> [UInt8] {
+    /// A signed request (SPEC §11.4) for the log `origin` (asked from the server when nil).
+    func request(_ action: SignedAction, key: SigningKey, origin: String?) async throws -> [UInt8] {
         let o: String
         if let origin { o = origin } else { o = try await self.origin() }
-        return SignedRequest.make(origin: o, action: action, parameters: .object(parameters), key: key)
+        return SignedRequest.make(origin: o, action: action, key: key)
     }
 
     /// Posts a signed request to an endpoint that answers with the entry it appended.
-    func append(_ path: String, _ action: String, _ parameters: [(String, JSONValue)], key: SigningKey, origin: String?) async throws -> AppendAnswer {
-        try AppendAnswer(json: try await postBytes(path, try await request(action, parameters, key: key, origin: origin)))
+    func append(_ path: String, _ action: SignedAction, key: SigningKey, origin: String?) async throws -> AppendAnswer {
+        try AppendAnswer(json: try await postBytes(path, try await request(action, key: key, origin: origin)))
     }
 }

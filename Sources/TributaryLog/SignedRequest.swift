@@ -68,9 +68,9 @@ public struct SignedRequest: Equatable, Sendable {
 
     /// Checks the deployment, the action, the signature under `key` (which must be the one the request
     /// names) and the time window.
-    public func check(envelope: DSSEEnvelope, key: VerifierKey, now: Int64, origin expectedOrigin: String, expectedAction: String) throws {
+    public func check(envelope: DSSEEnvelope, key: VerifierKey, now: Int64, origin expectedOrigin: String, action expected: SignedAction.Kind) throws {
         guard origin.sameBytes(expectedOrigin) else { throw RequestError.wrongOrigin(expected: expectedOrigin, got: origin) }
-        guard action == expectedAction else { throw RequestError.wrongAction(expected: expectedAction, got: action) }
+        guard action == expected.rawValue else { throw RequestError.wrongAction(expected: expected.rawValue, got: action) }
         guard key.name.sameBytes(organisation), key.keyIDHex == keyID else { throw RequestError.keyMismatch }
         guard envelope.isSigned(by: key) else { throw RequestError.badSignature }
         guard let t = Timestamp.parseRFC3339(timestamp) else { throw RequestError.stale(timestamp) }

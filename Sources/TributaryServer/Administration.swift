@@ -16,8 +16,8 @@ extension AggregationServer {
         if let bytes {
             let (envelope, req) = try SignedRequest.parse(bytes)
             nonce = req.nonce
-            try checkOperator(req, envelope: envelope, action: "enrol")
-            guard case let .string(vk)? = req.parameters["verifierKey"], vk == key.encoded else {
+            try checkOperator(req, envelope: envelope, action: .enrol)
+            guard case let .enrol(vk) = try req.action(.enrol), vk == key.encoded else {
                 throw RequestError.malformed("parameters.verifierKey must be the key being enrolled")
             }
             guard !(try await store.nonceUsed(req.nonce)) else { throw RequestError.replayed }
@@ -30,13 +30,11 @@ extension AggregationServer {
         return r
     }
 
-    /// Replaces an organisation's key (operator request `rotate-key`, parameters `organisation`, `verifierKey`).
+    /// Replaces an organisation's key (operator request `rotate-key`).
     public func rotateKey(request bytes: [UInt8]) async throws -> AppendResult {
         let (envelope, req) = try SignedRequest.parse(bytes)
-        try checkOperator(req, envelope: envelope, action: "rotate-key")
-        guard case let .string(org)? = req.parameters["organisation"], case let .string(text)? = req.parameters["verifierKey"] else {
-            throw RequestError.malformed("parameters.organisation and parameters.verifierKey are required")
-        }
+        try checkOperator(req, envelope: envelope, action: .rotateKey)
+        guard case let .rotateKey(org, text) = try req.action(.rotateKey) else { throw RequestError.malformed("not a rotation") }
         let key = try VerifierKey(parsing: text)
         guard !(try await store.nonceUsed(req.nonce)) else { throw RequestError.replayed }
         let r = try await store.rotateKey(organisation: org, to: key, request: bytes, nonce: req.nonce)
@@ -50,14 +48,14 @@ extension AggregationServer {
     /// it signed is taken down with it).
     public func revokeKey(_ keyID: String, request bytes: [UInt8]) async throws -> AppendResult {
         let (envelope, req) = try SignedRequest.parse(bytes)
-        let parameters = try KeyRevocationParameters(req.parameters)
+        guard case let .revokeKey(parameters) = try req.action(.revokeKey) else { throw RequestError.malformed("not a key revocation") }
         guard parameters.keyID == keyID else { throw RequestError.malformed("parameters.keyID must be \(keyID)") }
         let org = parameters.organisation, takedown = parameters.takedown
         let candidates = try await store.keys(organisation: org, keyID: keyID)
         guard !candidates.isEmpty else { throw ServerError.notFound("\(org) has no key \(keyID)") }
         let record: EnrolledKey
         if let op = config.operatorKey, req.keyID == op.keyIDHex, req.organisation.sameBytes(op.name) {
-            try checkOperator(req, envelope: envelope, action: "revoke-key")
+            try checkOperator(req, envelope: envelope, action: .revokeKey)
             guard candidates.count == 1 else {
                 throw ServerError.conflict("\(org) has \(candidates.count) keys with ID \(keyID); revoke it by the key's own signature")
             }
@@ -68,7 +66,7 @@ extension AggregationServer {
                   let own = candidates.first(where: { envelope.isSigned(by: $0.verifierKey) }) else {
                 throw RequestError.forbidden("a key is revoked by the operator or by a request it signs itself")
             }
-            try req.check(envelope: envelope, key: own.verifierKey, now: now, origin: config.origin, expectedAction: "revoke-key")
+            try req.check(envelope: envelope, key: own.verifierKey, now: now, origin: config.origin, action: .revokeKey)
             record = own
         }
         guard !(try await store.nonceUsed(req.nonce)) else { throw RequestError.replayed }
@@ -80,14 +78,12 @@ extension AggregationServer {
         return r
     }
 
-    /// The operator takes a contribution down (request `takedown-contribution`, parameters
-    /// `contribution` and `reason`).
+    /// The operator takes a contribution down (request `takedown-contribution`, with a reason).
     public func takeDown(_ index: UInt64, request bytes: [UInt8]) async throws -> AppendResult {
         let (envelope, req) = try SignedRequest.parse(bytes)
-        try checkOperator(req, envelope: envelope, action: "takedown-contribution")
-        guard req.parameters["contribution"]?.uint64Value == index, case let .string(reason)? = req.parameters["reason"],
-              !reason.isEmpty, reason.utf8.count <= 1000 else {
-            throw RequestError.malformed("parameters.contribution must be \(index) and parameters.reason 1 to 1000 bytes")
+        try checkOperator(req, envelope: envelope, action: .takedown)
+        guard case let .takedown(c, reason) = try req.action(.takedown), c == index else {
+            throw RequestError.malformed("parameters.contribution must be \(index)")
         }
         guard let c = try await store.contribution(index) else { throw ServerError.notFound("no contribution at log index \(index)") }
         guard !(try await store.nonceUsed(req.nonce)) else { throw RequestError.replayed }
@@ -102,13 +98,14 @@ extension AggregationServer {
     /// Publishes a release now (operator request).
     public func publishRelease(request bytes: [UInt8]) async throws -> LoadedRelease? {
         let (envelope, req) = try SignedRequest.parse(bytes)
-        try checkOperator(req, envelope: envelope, action: "publish-release")
+        try checkOperator(req, envelope: envelope, action: .publishRelease)
+        _ = try req.action(.publishRelease)
         try await store.recordNonce(req.nonce)
         return try await releases.publish(force: true)
     }
 
-    func checkOperator(_ req: SignedRequest, envelope: DSSEEnvelope, action: String) throws {
+    func checkOperator(_ req: SignedRequest, envelope: DSSEEnvelope, action: SignedAction.Kind) throws {
         guard let op = config.operatorKey else { throw ServerError.forbidden("this server has no operator key (start it with --operator-key)") }
-        try req.check(envelope: envelope, key: op, now: now, origin: config.origin, expectedAction: action)
+        try req.check(envelope: envelope, key: op, now: now, origin: config.origin, action: action)
     }
 }

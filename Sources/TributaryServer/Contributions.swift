@@ -117,14 +117,14 @@ extension AggregationServer {
     public func revokeContribution(_ index: UInt64, request bytes: [UInt8]) async throws -> AppendResult {
         let (envelope, req) = try SignedRequest.parse(bytes)
         guard let c = try await store.contribution(index) else { throw ServerError.notFound("no contribution at log index \(index)") }
-        guard req.parameters["contribution"]?.uint64Value == index else {
+        guard case let .revokeContribution(asked) = try req.action(.revokeContribution), asked == index else {
             throw RequestError.malformed("parameters.contribution must be \(index)")
         }
         let key = try await requestKey(req, envelope: envelope)
         guard key.organisation.sameBytes(c.organisation) else {
             throw RequestError.forbidden("\(key.organisation) cannot revoke a contribution of \(c.organisation)")
         }
-        try req.check(envelope: envelope, key: key.verifierKey, now: now, origin: config.origin, expectedAction: "revoke-contribution")
+        try req.check(envelope: envelope, key: key.verifierKey, now: now, origin: config.origin, action: .revokeContribution)
         let r = try await store.revokeContribution(c, request: bytes, nonce: req.nonce)
         logger.info("contribution revoked", metadata: ["log_index": "\(index)", "organisation": "\(c.organisation)"])
         metrics.logSize.record(Int64(r.size))

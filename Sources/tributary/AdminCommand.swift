@@ -57,7 +57,7 @@ struct EnrollCommand: AsyncParsableCommand {
                 let store = try target.localStore()
                 var request: [UInt8]?, nonce: String?
                 if let op = target.operatorKey {
-                    let bytes = SignedRequest.make(origin: store.origin, action: "enrol", parameters: .object([("verifierKey", .string(key.encoded))]),
+                    let bytes = SignedRequest.make(origin: store.origin, action: .enrol(verifierKey: key.encoded),
                                                    key: try loadSigningKey(op))
                     request = bytes
                     nonce = try SignedRequest.parse(bytes).request.nonce

@@ -11,10 +11,9 @@ struct AdminRoutes {
     func register(on router: Router<ServiceRequestContext>) {
         router.post(RouterPath(APIPath.enrolments)) { request, context -> Response in
             let body = try await RequestBody.bytes(request, context, deadline: server.config.bodyDeadlineSeconds)
+            // The key to enrol is a parameter of the request; `enrol` checks the request itself.
             let (_, req) = try SignedRequest.parse(body)
-            guard case let .string(text)? = req.parameters["verifierKey"] else {
-                throw RequestError.malformed("parameters.verifierKey is required")
-            }
+            guard case let .enrol(text) = try SignedAction(kind: .enrol, parameters: req.parameters) else { throw RequestError.malformed("not an enrolment") }
             let r = try await server.enrol(try VerifierKey(parsing: text), request: body)
             return JSONResponse.make(await server.witnessed(r).answer.json, status: .created)
         }

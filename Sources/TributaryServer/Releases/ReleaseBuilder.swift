@@ -195,8 +195,7 @@ public actor ReleaseBuilder {
         // Read again under the lease: another replica may have published while this one waited.
         try await adoptLatest()
         let (live, logSize) = try await store.releaseSnapshot()
-        if !force, let cur = current, cur.manifest.experts.map(\.contribution) == live.map(\.logIndex) { return cur }
-        if !force, current == nil, live.isEmpty { return nil }
+        if !force, isCurrent(live) { return current }
         let number = (try await store.latestRelease()?.number ?? 0) + 1
         try checkDiskSpace(experts: live.count)
         let tmp = config.releaseDirectory + "/.tmp-" + Self.directoryName(number)
