@@ -224,18 +224,7 @@ import TributaryTestSupport
         let acme = try await s.client.submit(bundle: try f.signedBundle("acme")).logIndex
         _ = try await s.server.releases.publish(force: true)
 
-        let before = try await Self.state(s, dir)
-        var refused = 0
-        for c in Self.cases {
-            do {
-                try await c.send(f, s, acme)
-                Issue.record("\(c.label): accepted")
-            } catch let e as RemoteError {
-                #expect(e.status == c.status, "\(c.label): HTTP \(e.status) \(e.code) \(e.message)")
-                #expect(e.code == c.code, "\(c.label): \(e.code) \(e.message)")
-                refused += 1
-            }
-            #expect(try await Self.state(s, dir) == before, "\(c.label): state changed")
+        let refused = try await Self.expectRefused(Self.cases, f, s, dir: dir, acme: acme) { c in
             #expect(listing(dir + "/tmp").isEmpty, "\(c.label): staging left behind")
             #expect((try? await s.client.health()) == .ok, "\(c.label): the server stopped answering")
         }

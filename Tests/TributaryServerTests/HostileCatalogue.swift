@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Testing
 import TributaryClient
 @testable import TributaryServer
 
@@ -28,6 +29,27 @@ extension HostileCatalogue {
     static func json(_ text: String) -> [UInt8] { Array(text.utf8) }
 
     static func upload(_ s: RunningServer, _ bytes: [UInt8]) async throws { try await raw(s, .POST, "/v1/contributions", bytes, type: "application/x-tar") }
+
+    /// Sends every case: each must be refused with its status (and its code, where it names one) and
+    /// leave the server's state as it was; `after` adds a case's own checks. Returns how many were refused.
+    static func expectRefused(_ cases: [Hostile], _ f: Fixture, _ s: RunningServer, dir: String, acme: UInt64,
+                              after: (Hostile) async throws -> Void = { _ in }) async throws -> Int {
+        let before = try await state(s, dir)
+        var refused = 0
+        for c in cases {
+            do {
+                try await c.send(f, s, acme)
+                Issue.record("\(c.label): accepted")
+            } catch let e as RemoteError {
+                #expect(e.status == c.status, "\(c.label): HTTP \(e.status) \(e.code) \(e.message)")
+                if let code = c.code { #expect(e.code == code, "\(c.label): \(e.code) \(e.message)") }
+                refused += 1
+            }
+            #expect(try await state(s, dir) == before, "\(c.label): state changed")
+            try await after(c)
+        }
+        return refused
+    }
 
     /// Log size, contributions (revoked, taken down), keys (retired, revoked), blobs and nonces.
     static func state(_ s: RunningServer, _ dir: String) async throws -> String {

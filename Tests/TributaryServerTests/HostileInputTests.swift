@@ -163,19 +163,7 @@ import TributaryTestSupport
         _ = try await s.client.postBytes("/v1/contributions/\(acme)/revocation", replay)
         defer { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "tributary-hostile-replay-\(s.port)") }
 
-        let before = try await Self.state(s, dir)
-        var refused = 0
-        for c in Self.cases {
-            do {
-                try await c.send(f, s, acme)
-                Issue.record("\(c.label): accepted")
-            } catch let e as RemoteError {
-                #expect(e.status == c.status, "\(c.label): HTTP \(e.status) \(e.code) \(e.message)")
-                if let code = c.code { #expect(e.code == code, "\(c.label): \(e.code) \(e.message)") }
-                refused += 1
-            }
-            #expect(try await Self.state(s, dir) == before, "\(c.label): state changed")
-        }
+        let refused = try await Self.expectRefused(Self.cases, f, s, dir: dir, acme: acme)
         print("hostile catalogue: \(refused) of \(Self.cases.count) requests refused with their documented errors; state unchanged")
     }
 
