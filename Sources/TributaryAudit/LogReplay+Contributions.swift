@@ -43,7 +43,7 @@ extension LogReplay {
             guard seenStatements.insert(statementSHA).inserted, seenExperts.insert(expertSHA).inserted, seenNonces.insert(predicate.nonce).inserted else {
                 throw TributaryError("audit.duplicate", "statement, expert or nonce seen before")
             }
-            epsilonSpent[org, default: 0] += predicate.routing.privacy.epsilon ?? 0
+            epsilonSpent[org, default: 0] += predicate.spentEpsilon ?? 0
             contributions[index] = Contribution(index: index, organisation: org, verifierKey: key.encoded, statementSHA256: statementSHA,
                                                 expertSHA256: expertSHA, routingSHA256: routingSHA, anchorSHA256: predicate.anchorSHA256,
                                                 policy: policy?.policy)

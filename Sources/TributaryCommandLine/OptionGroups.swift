@@ -181,7 +181,8 @@ public struct SignatureSpaceArguments: ParsableArguments {
 }
 
 public struct PrivacyArguments: ParsableArguments {
-    @Option(help: "Total differential-privacy epsilon of the routing signature.") public var epsilon: Double = 1
+    @Option(help: "Total differential-privacy epsilon: of the routing signature, or with --dp-sgd of the whole contribution (expert, router rows and signature).")
+    public var epsilon: Double = 1
     @Option(help: "Total differential-privacy delta.") public var delta: Double = 1e-6
     @Flag(help: "No differential privacy (experiments only; written into the statement, servers may refuse it).") public var noDp = false
     @Option(help: "Centroids to fit (clusters below --min-cluster-size are dropped); default: as many as the documents afford at this ε (one DP mean below a few hundred).")
@@ -192,8 +193,28 @@ public struct PrivacyArguments: ParsableArguments {
     public var minSelfRouting = SignatureOptions().minSelfRouting
     @Option(help: "Router rows to publish: trained (FlexOlmo; not covered by DP) or dp-mean (covered; kept frozen in training).")
     public var routerRows = RouterRowSource.trained
+    @Flag(help: "Train the expert with DP-SGD (Poisson-sampled documents, per-document clipping, Gaussian noise): --epsilon then covers everything uploaded.")
+    public var dpSgd = false
+    @Option(help: "DP-SGD: the L2 norm each document's gradient is clipped to.") public var dpSgdClip = DPSGDRequest().clipNorm
+    @Option(help: "DP-SGD: the share of --epsilon the routing signature gets; training gets the rest.")
+    public var signatureEpsilonShare = DPSGDRequest().signatureShare
 
     public init() {}
+
+    /// DP-SGD as asked; nil without --dp-sgd (its options are then refused).
+    public func dpSGD() throws -> DPSGDRequest? {
+        guard dpSgd else {
+            guard dpSgdClip == DPSGDRequest().clipNorm, signatureEpsilonShare == DPSGDRequest().signatureShare else {
+                throw TributaryError("train.invalid_options", "--dp-sgd-clip and --signature-epsilon-share need --dp-sgd")
+            }
+            return nil
+        }
+        var r = DPSGDRequest()
+        r.clipNorm = dpSgdClip
+        r.signatureShare = signatureEpsilonShare
+        try r.validate()
+        return r
+    }
 
     public func options(seed: UInt64) -> SignatureOptions {
         var o = SignatureOptions()

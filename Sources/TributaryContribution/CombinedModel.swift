@@ -17,9 +17,10 @@ public enum CombinedModel {
             self.signature = signature
         }
 
-        /// A bundle's expert.safetensors and routing.safetensors, checked against the anchor's shapes.
-        public init(name: String, expertFile: String, routingFile: String, config: ModelConfig) throws {
-            self.init(name: name, expert: try ExpertWeights(file: try SafetensorsFile(path: expertFile), config: config),
+        /// A bundle's expert.safetensors (a LoRA expert materialised onto the anchor's FFN) and
+        /// routing.safetensors, checked against the anchor's shapes.
+        public init(name: String, expertFile: String, routingFile: String, anchor: Model) throws {
+            self.init(name: name, expert: try ExpertWeights(file: try SafetensorsFile(path: expertFile), anchor: anchor),
                       signature: try RoutingSignature.read(routingFile))
         }
     }
@@ -39,8 +40,9 @@ public enum CombinedModel {
 }
 
 /// A release's files (`ReleaseLayout.digestedFiles`): the combined model and its routing index, from
-/// the anchor and the contributed bundles' files. Only copies, no arithmetic, in a fixed order: the
-/// same inputs give the same bytes on any machine. The server writes releases with it, and anyone
+/// the anchor and the contributed bundles' files. Only copies and, for LoRA experts, the protocol's
+/// exact materialisation (`LoRAArithmetic`), in a fixed order: the same inputs give the same bytes on
+/// any machine. The server writes releases with it, and anyone
 /// rebuilds one whose files were pruned with it (`tributary fetch-release`, `audit --rebuild-pruned`)
 /// and compares the digests with the release's signed manifest.
 public enum ReleaseFiles {
@@ -69,7 +71,7 @@ public enum ReleaseFiles {
     public static func write(anchor: AnchorDirectory, contributions: [Source], number: Int, topK: Int,
                              to dir: String) throws -> (files: [String: String], expertsPerToken: Int) {
         let parts = try contributions.map {
-            try CombinedModel.Contribution(name: $0.organisation, expertFile: $0.expertFile, routingFile: $0.routingFile, config: anchor.model.config)
+            try CombinedModel.Contribution(name: $0.organisation, expertFile: $0.expertFile, routingFile: $0.routingFile, anchor: anchor.model)
         }
         let (model, index) = try CombinedModel.assemble(anchor: anchor, contributions: parts, topK: topK)
         try ModelDirectory.save(model, to: dir, metadata: ["tributary.release": String(number)])

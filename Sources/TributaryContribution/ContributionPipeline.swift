@@ -16,6 +16,8 @@ public enum ContributionPipeline {
         public let out: String
         public let training: TrainingResult
         public let plan: PrivacyPlan?
+        /// The whole contribution's plan when the expert was trained with DP-SGD.
+        public let dpSGD: DPSGDPlan?
         public let signature: RoutingSignature
         public let documents: Int
         public let reusedSignature: Bool
@@ -25,13 +27,16 @@ public enum ContributionPipeline {
 
     /// `publicText` (optional, public) is replayed during training so the expert and its router row
     /// learn what is not the owner's domain (ExpertTraining). `expertLayers`: the anchor layers that
-    /// get an expert (every layer when nil).
+    /// get an expert (every layer when nil). `lora`: train and upload a LoRA update of the anchor's FFN
+    /// (its factors) instead of a full expert. `dpSGD`: train the expert with DP-SGD; the signature's
+    /// ε is then the whole contribution's, of which the signature takes a share (`DPSGDRequest`).
     public static func train<N: NoiseSource>(anchor: AnchorDirectory, data: Corpus, publicText: Corpus? = nil, publicEvery: Int = 2,
-                                             expertLayers: [Int]? = nil, training: TrainingOptions,
-                                             signature o: SignatureOptions, out: String, restart: Bool, progress: ProgressReporter?,
+                                             expertLayers: [Int]? = nil, lora: LoRAParameters? = nil, training: TrainingOptions,
+                                             signature o: SignatureOptions, dpSGD: DPSGDRequest? = nil, out: String, restart: Bool, progress: ProgressReporter?,
                                              noise: inout N) throws -> Result {
         try train(anchor: anchor, data: DocumentSource(data), publicText: publicText.map { DocumentSource($0) }, publicEvery: publicEvery,
-                  expertLayers: expertLayers, training: training, signature: o, out: out, restart: restart, progress: progress, noise: &noise)
+                  expertLayers: expertLayers, lora: lora, training: training, signature: o, dpSGD: dpSGD, out: out, restart: restart,
+                  progress: progress, noise: &noise)
     }
 
     /// Documents in a batch embedded at once for the signature.
@@ -41,11 +46,17 @@ public enum ContributionPipeline {
     /// `out` and embedded a batch of documents at a time, so memory does not grow with the corpus
     /// (beyond C values a document for its embedding).
     public static func train<N: NoiseSource>(anchor: AnchorDirectory, data: DocumentSource, publicText: DocumentSource? = nil, publicEvery: Int = 2,
-                                             expertLayers: [Int]? = nil, training: TrainingOptions,
-                                             signature requested: SignatureOptions, out: String, restart: Bool, progress: ProgressReporter?,
-                                             noise: inout N) throws -> Result {
+                                             expertLayers: [Int]? = nil, lora: LoRAParameters? = nil, training: TrainingOptions,
+                                             signature asked: SignatureOptions, dpSGD: DPSGDRequest? = nil, out: String, restart: Bool,
+                                             progress: ProgressReporter?, noise: inout N) throws -> Result {
         let c = anchor.model.config, L = c.numLayers, C = c.hiddenSize
         try training.validate(contextLength: c.contextLength)
+        var requested = asked
+        if let dp = dpSGD {
+            try dp.validate()
+            guard !asked.disabled else { throw TributaryError("train.invalid_options", "DP-SGD accounts the whole contribution: drop --no-dp") }
+            requested.epsilon = asked.epsilon * dp.signatureShare
+        }
         let fm = FileManager.default
         try fm.createDirectory(atPath: out + "/bundle", withIntermediateDirectories: true)
         let summary = try data.summary()
@@ -60,6 +71,7 @@ public enum ContributionPipeline {
                                    ("clusters", .int(o.clusters ?? 1)), ("iterations", .int(o.iterations)),
                                    ("minClusterSize", .int(o.minClusterSize)), ("routerRows", .string(o.routerRowSource.rawValue)),
                                    ("seed", .uint64(o.seed))])),
+            ("dpSGD", dpSGD.map { .object([("epsilon", .double(asked.epsilon)), ("signatureShare", .double($0.signatureShare)), ("clipNorm", .double($0.clipNorm))]) } ?? .null),
         ])
         let statePath = out + "/state.json", sigPath = out + "/signature-dp.safetensors", checkPath = out + "/signature-check.json"
         if restart {
@@ -101,41 +113,60 @@ public enum ContributionPipeline {
         }
         progress?.log("routing signature: \(released.k) of \(o.clusters ?? 1) clusters kept (minimum size \(o.minClusterSize)); " + check.summary)
         try check.require(o.minSelfRouting, epsilon: o.epsilon)
+        let dpPlan = try dpSGD.flatMap { _ in try plan.map { plan in
+            try DPSGDPlan(epsilon: asked.epsilon, signature: plan, samplingRate: min(1, Double(training.batchSize) / Double(summary.documents)),
+                          privateSteps: Trainer.privateSteps(training.steps, replayEvery: publicText == nil ? nil : publicEvery))
+        } }
+        if let p = dpPlan, let dp = dpSGD {
+            progress?.log(String(format: "DP-SGD: each of %d documents joins a step with probability %.4g, %d private steps, clip %.3g, noise multiplier %.3f; the whole contribution (signature ε = %.3g included) is (ε = %.3g, δ = %.1e) per document",
+                                 summary.documents, p.samplingRate, p.privateSteps, dp.clipNorm, p.noiseMultiplier, p.signature.epsilon, p.epsilon, p.delta))
+        }
 
         let trainRouter = o.routerRowSource == .trained
         // The text to train on, tokenized into files (read a window at a time by the batcher).
         let t = anchor.model.tokenizer
-        let tokens = try TokenStore(path: out + "/tokens-private.bin", tokenizer: t, documents: data.forEach)
+        // DP-SGD samples documents, so it holds them one by one (their tokens, not their text); its
+        // stream is their concatenation, tokenized once (the file is for corpora beyond memory).
+        let privateDocuments = try dpPlan.map { p in
+            var docs = [[Int32]]()
+            try data.forEach { docs.append(t.document($0.bytes)) }
+            return (options: DPSGDOptions(samplingRate: p.samplingRate, noiseMultiplier: p.noiseMultiplier, clipNorm: dpSGD!.clipNorm),
+                    documents: try DocumentTokens(docs))
+        }
+        let tokens: any TokenSource = try privateDocuments.map { InMemoryTokens($0.documents.stream) }
+            ?? TokenStore(path: out + "/tokens-private.bin", tokenizer: t, documents: data.forEach)
         let publicTokens = try publicText.map { try TokenStore(path: out + "/tokens-public.bin", tokenizer: t, documents: $0.forEach) }
         defer { for f in ["tokens-private.bin", "tokens-public.bin"] { try? fm.removeItem(atPath: out + "/" + f) } }
         let result = try ExpertTraining.train(anchor: anchor.trainingAnchor, tokens: tokens, dataFingerprint: summary.fingerprint,
                                               routerRows: released.routerRows, layers: expertLayers, trainRouter: trainRouter,
-                                              publicTokens: publicTokens, publicEvery: publicEvery, options: training,
+                                              lora: try lora.map { try LoRAShape($0) }, publicTokens: publicTokens, publicEvery: publicEvery,
+                                              dpSGD: privateDocuments, options: training,
                                               checkpointDirectory: out + "/checkpoints", restart: false, progress: progress)
         var finalSignature = released
         if trainRouter { finalSignature.routerRows = result.trainedRouterRows }
         if !result.training.stoppedEarly {
-            try writeOutputs(anchor: anchor, result: result, signature: finalSignature, training: training, out: out, plan: plan)
+            try writeOutputs(anchor: anchor, result: result, signature: finalSignature, training: training, out: out, plan: plan,
+                             trainingPrivacy: dpPlan?.declaration(clipNorm: dpSGD!.clipNorm, documents: summary.documents))
         }
-        return Result(out: out, training: result.training, plan: plan, signature: finalSignature, documents: summary.documents,
+        return Result(out: out, training: result.training, plan: plan, dpSGD: dpPlan, signature: finalSignature, documents: summary.documents,
                       reusedSignature: reused)
     }
 
     static func writeOutputs(anchor: AnchorDirectory, result: ExpertTraining.Result, signature: RoutingSignature,
-                             training: TrainingOptions, out: String, plan: PrivacyPlan?) throws {
+                             training: TrainingOptions, out: String, plan: PrivacyPlan?, trainingPrivacy: TrainingPrivacy? = nil) throws {
         let c = anchor.model.config
         let bundle = out + "/bundle"
         // A bundle's old statement and envelope no longer match new files: remove them first.
         for stale in [BundleLayout.statementFile, BundleLayout.envelopeFile] { try? FileManager.default.removeItem(atPath: bundle + "/" + stale) }
         var expert = SafetensorsWriter(metadata: [
             BundleLayout.anchorMetadataKey: anchor.digest,
-            BundleLayout.trainingMetadataKey: JSONWriter.string(TrainingSummary(flexOlmo: result.training, options: training).json),
+            BundleLayout.trainingMetadataKey: JSONWriter.string(TrainingSummary(flexOlmo: result.training, options: training, privacy: trainingPrivacy).json),
         ])
-        result.expert.add(to: &expert, config: c)
+        if let factors = result.loraFactors { factors.add(to: &expert, config: c) } else { result.expert.add(to: &expert, config: c) }
         try expert.write(to: bundle + "/" + BundleLayout.expertFile)
         try signature.write(to: bundle + "/" + BundleLayout.routingFile)
 
-        try ModelDirectory.save(result.model, to: out + "/model")
+        try ModelDirectory.save(result.model.withoutLoRA(), to: out + "/model")
         let pub = try anchor.publicCentroids()
         try RoutingIndex(space: anchor.space, experts: [
             .init(name: "anchor", centroids: pub.centroids, counts: pub.counts),
@@ -150,6 +181,7 @@ public enum ContributionPipeline {
                                   ("losses", .array(r.losses.map { .double($0.isFinite ? $0 : 0) }))])),
             ("privacy", signature.parameters.privacy.json),
             ("exactEpsilon", plan.map { .double($0.exactEpsilon) } ?? .null),
+            ("trainingPrivacy", trainingPrivacy?.json ?? .null),
             ("centroidsKept", .int(signature.k)),
         ])
         try AtomicFileWriter.write(JSONWriter.serialize(report) + [0x0a], to: out + "/report.json")

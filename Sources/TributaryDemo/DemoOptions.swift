@@ -42,6 +42,8 @@ public struct DemoOptions: Sendable {
     public var corpora: DemoCorpora
     /// Organisations and their private domains, in submission order.
     public var organisations: [(name: String, domain: String)] = [("acme", "linux-uapi"), ("globex", "perl"), ("initech", "locales")]
+    /// Organisations that contribute a LoRA expert rather than a full one (the others train the full FFN).
+    public var loraExperts: [String: DemoLoRA] = [:]
     /// The organisation that opts out after the first release.
     public var optOut = "initech"
     /// Held-out bytes evaluated per domain, and the bytes read of each held-out document.
@@ -86,6 +88,24 @@ public struct DemoOptions: Sendable {
 
     public var run: String { workdir + "/run" }
     public var anchor: String { workdir + "/anchor" }
+}
+
+/// A LoRA owner's choices: the rank on gate, up and down (alpha 2r) and its learning rate.
+public struct DemoLoRA: Sendable, Equatable {
+    public var rank: Int
+    public var learningRate: Double
+    public init(rank: Int, learningRate: Double) {
+        self.rank = rank
+        self.learningRate = learningRate
+    }
+
+    /// What `tributary demo --lora-owners` uses unless told otherwise (benchmarks/README.md: LoRA experts).
+    public static let standard = DemoLoRA(rank: 16, learningRate: 1e-2)
+
+    /// `tributary train`'s options for this kind.
+    public var trainArguments: [String] { ["--expert-kind", "lora", "--lora-rank", String(rank), "--lr", String(learningRate)] }
+    /// How the report names it.
+    public var kind: String { "LoRA rank \(rank)" }
 }
 
 /// Which anchor the demo runs on.

@@ -7,6 +7,8 @@ public struct DemoOutcome: Sendable {
         public let domain: String
         public let logIndex: UInt64
         public let trainingSeconds: Double
+        /// "full expert" or "LoRA rank r".
+        public var kind = "full expert"
         /// Its expert came from the cache of an earlier run (`OwnerCache`), not from training now.
         public var reused = false
     }

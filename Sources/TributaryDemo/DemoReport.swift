@@ -107,8 +107,8 @@ struct DemoReport {
         }
         md += ["", "## Protocol", ""]
         for c in outcome.contributions {
-            md.append(String(format: "- **%@** %@ on `%@` (%.0f s), signed, submitted: log index %llu.", c.organisation,
-                             c.reused ? "reused the expert an earlier run trained" : "trained", c.domain, c.trainingSeconds, c.logIndex))
+            md.append(String(format: "- **%@** %@ (%@) on `%@` (%.0f s), signed, submitted: log index %llu.", c.organisation,
+                             c.reused ? "reused the expert an earlier run trained" : "trained its expert", c.kind, c.domain, c.trainingSeconds, c.logIndex))
         }
         for r in outcome.releases { md.append("- Release \(r.number): experts anchor, \(r.organisations.joined(separator: ", ")).") }
         for a in outcome.audits { md.append("- Audit after release \(a.afterRelease): verified (log size \(a.logSize), \(a.checks) checks).") }

@@ -106,11 +106,12 @@ public final class DemoScenario: @unchecked Sendable {
             let cache = try OwnerCache(directory: options.workdir + "/experts", anchor: options.anchor, binary: options.binary)
             for org in options.organisations {
                 let out = orgs + "/" + org.name, t0 = Date()
-                say("      -- \(org.name) trains on its \(org.domain) text, which never leaves \(out)")
+                let lora = options.loraExperts[org.name]
+                say("      -- \(org.name) trains a \(lora?.kind ?? "full") expert on its \(org.domain) text, which never leaves \(out)")
                 let train = ["train", "--anchor", options.anchor, "--data", corpora + "/" + org.domain, "--public-text",
                              DemoCorpora.directory(options.workdir, DemoCorpora.publicDomain), "--out", out, "--steps", String(options.expertSteps),
                              "--threads", String(options.threads), "--epsilon", String(options.epsilon), "--public-every", String(options.publicEvery),
-                             "--eval-bytes", String(options.ownerEvaluationBytes), "--restart"] + trainingSizes
+                             "--eval-bytes", String(options.ownerEvaluationBytes), "--restart"] + trainingSizes + (lora?.trainArguments ?? [])
                 let settings = try cache.settings(train: train, corpora: [corpora + "/" + org.domain, publicDir])
                 let reused = cache.lookup(org.name, settings: settings)
                 if let cached = reused {
@@ -125,7 +126,8 @@ public final class DemoScenario: @unchecked Sendable {
                 try run(["verify", out + "/bundle", "--pubkey", keys + "/\(org.name).pub"])
                 let index = try ContributionReceipt(json: try json(["submit", "--server", url, "--log-key", logKey, out + "/bundle", "--json"])).logIndex
                 say("      \(org.name)'s contribution accepted at log index \(index), inclusion proof checked")
-                outcome.contributions.append(.init(organisation: org.name, domain: org.domain, logIndex: index, trainingSeconds: seconds, reused: reused != nil))
+                outcome.contributions.append(.init(organisation: org.name, domain: org.domain, logIndex: index, trainingSeconds: seconds,
+                                                   kind: lora?.kind ?? "full expert", reused: reused != nil))
             }
         }
         let first = try await stage("Operator: publish the combined MoE; auditor: audit the log and the release") { () -> Int in

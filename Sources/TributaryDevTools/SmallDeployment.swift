@@ -38,8 +38,10 @@ public struct SmallDeployment: Sendable {
         return o
     }
 
-    /// Builds everything under `work` (corpora included); `organisations` pairs names with demo domains.
-    public static func build(work: String, organisations: [(name: String, domain: String)]) throws -> SmallDeployment {
+    /// Builds everything under `work` (corpora included); `organisations` pairs names with demo domains;
+    /// the organisations in `lora` train a LoRA expert of those parameters instead of a full one.
+    public static func build(work: String, organisations: [(name: String, domain: String)],
+                             lora: [String: LoRAParameters] = [:]) throws -> SmallDeployment {
         try DemoCorpora(documentsPerDomain: 120, bytesPerDocument: 3000, publicBytes: 400_000).prepare(workdir: work)
         let publicDir = DemoCorpora.directory(work, DemoCorpora.publicDomain)
         let (pubTrain, pubHeld) = try Corpus.load(paths: [publicDir]).split(heldOutFraction: 0.2)
@@ -49,19 +51,20 @@ public struct SmallDeployment: Sendable {
         for (i, d) in pubHeld.documents.prefix(6).enumerated() { try AtomicFileWriter.write(d.bytes, to: work + "/probe/\(i).txt") }
         let anchor = try AnchorDirectory.load(work + "/anchor")
         var orgs = [String: Organisation]()
-        var bundles = [String: String]()  // one trained bundle per domain, shared by its organisations
+        var bundles = [String: String]()  // one trained bundle per domain and kind, shared by its organisations
         for (name, domain) in organisations {
-            if bundles[domain] == nil {
+            let kind = lora[name].map { "lora-r\($0.rank)" } ?? "full", key = domain + "-" + kind
+            if bundles[key] == nil {
                 let data = try Corpus.load(paths: [DemoCorpora.directory(work, domain)])
                 var sig = SignatureOptions()
                 sig.epsilon = 4
                 sig.clusters = 1
                 var noise = SeededNoise(seed: 7)
-                bundles[domain] = try ContributionPipeline.train(anchor: anchor, data: data, publicText: pubTrain, training: trainingOptions(steps: 12),
-                                                                 signature: sig, out: work + "/expert-\(domain)", restart: false, progress: nil,
-                                                                 noise: &noise).bundle
+                bundles[key] = try ContributionPipeline.train(anchor: anchor, data: data, publicText: pubTrain, lora: lora[name],
+                                                              training: trainingOptions(steps: 12), signature: sig, out: work + "/expert-\(key)",
+                                                              restart: false, progress: nil, noise: &noise).bundle
             }
-            orgs[name] = Organisation(name: name, domain: domain, key: try SigningKey.generate(name: name), unsignedBundle: bundles[domain]!)
+            orgs[name] = Organisation(name: name, domain: domain, key: try SigningKey.generate(name: name), unsignedBundle: bundles[key]!)
         }
         return SmallDeployment(work: work, anchor: work + "/anchor", probe: [work + "/probe"], publicText: publicDir,
                                operatorKey: try SigningKey.generate(name: "operator"), organisations: orgs)

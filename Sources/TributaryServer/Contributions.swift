@@ -91,7 +91,7 @@ extension AggregationServer {
             logIndex: 0, organisation: a.key.organisation, keyID: a.key.keyID, verifierKey: a.key.verifierKey.encoded,
             statementSHA256: a.statementSHA256, envelopeSHA256: envelopeSHA, expertSHA256: b.digests[BundleLayout.expertFile] ?? "",
             routingSHA256: b.digests[BundleLayout.routingFile] ?? "", nonce: a.predicate.nonce,
-            privacy: JSONWriter.string(a.predicate.routing.privacy.json), epsilon: a.predicate.routing.privacy.epsilon ?? 0,
+            privacy: JSONWriter.string(a.predicate.routing.privacy.json), epsilon: a.predicate.spentEpsilon ?? 0,
             revokedAt: nil, takenDownAt: nil)
         let r = await witnessed(try await store.commitContribution(record, entry: entry, policy: config.policy))
         metrics.accepted.increment()

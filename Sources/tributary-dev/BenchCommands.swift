@@ -56,11 +56,14 @@ struct BenchTrainCommand: AsyncParsableCommand {
     @Option(help: "Model config (built-in models).") var config = "small"
     @Option(help: "An anchor directory (e.g. the imported SmolLM2) instead of a built-in config; expert mode only.") var anchor: String?
     @Option(help: "With --anchor: the layers that get an expert.") var expertLayers = LayerSet(layers: nil)
+    @Option(help: "Expert mode: train a LoRA update of this rank (alpha 2r, every projection) instead of a full expert.") var loraRank: Int?
     @Option(help: "Sequence length (default: the model's window).") var seqLen: Int?
     @Option var steps = 30
     @Option var warmup = 3
     @Option var batch = 32
     @Option var threads = 2
+    @Flag(help: "DP-SGD steps instead of batched ones: 400 documents of one window each, Poisson-sampled at --batch/400, each clipped on its own, CSPRNG noise.")
+    var dpSgd = false
     @Flag(help: "Also measure where the time goes (shares of the workers' time per part of the pass).") var profile = false
     @Flag var json = false
 
@@ -87,32 +90,38 @@ struct BenchTrainCommand: AsyncParsableCommand {
                 let base = loaded ?? Model.initialised(config: dense, seed: 1)
                 let rows = [Float](repeating: 0.1, count: dense.numLayers * dense.hiddenSize)
                 let layers = try expertLayers.resolve(count: dense.numLayers)
-                model = try ExpertAssembly.combine(anchor: base, anchorRows: rows,
-                                                   experts: [ExpertWeights(denseFFNOf: base, layers: layers)], rows: [rows], topK: 2)
+                let combined = try ExpertAssembly.combine(anchor: base, anchorRows: rows,
+                                                          experts: [ExpertWeights(denseFFNOf: base, layers: layers)], rows: [rows], topK: 2)
+                model = try loraRank.map { try combined.withLoRA(LoRAShape(rank: $0, alpha: Float(2 * $0)), seed: 1) } ?? combined
                 trainMode = .expert(1, router: true)
             }
+            let documents = 400, window = o.seqLen + 1
+            let dp = try dpSgd ? (options: DPSGDOptions(samplingRate: min(1, Double(batch) / Double(documents)), noiseMultiplier: 1, clipNorm: 1),
+                                  documents: DocumentTokens((0..<documents).map { Array(stream[$0 * window..<($0 + 1) * window]) })) : nil
             let trainer = try Trainer(model: model, mode: trainMode, options: o, batcher: try Batcher(stream: stream, batch: batch, seqLen: o.seqLen, seed: 1),
-                                      checkpointDirectory: nil, baseFingerprint: "bench", dataFingerprint: "synthetic")
+                                      dpSGD: dp, checkpointDirectory: nil, baseFingerprint: "bench", dataFingerprint: "synthetic")
             for s in 0..<warmup { _ = trainer.trainStep(s) }
             PassProfile.reset()
             PassProfile.enabled = profile
+            var tokens = 0
             let t0 = ProgressReporter.now()
-            for s in warmup..<(warmup + steps) { _ = trainer.trainStep(s) }
+            for s in warmup..<(warmup + steps) { _ = trainer.trainStep(s); tokens += trainer.lastStepTokens }
             let dt = ProgressReporter.now() - t0
             PassProfile.enabled = false
             let shares = profile ? profileShares(seconds: dt, threads: threads) : []
-            let tokensPerSecond = Double(steps * batch * o.seqLen) / dt
+            // DP-SGD's batches vary in size (Poisson): the tokens it ran, not batch x steps.
+            let tokensPerSecond = Double(tokens) / dt
             let flops = FlopCount.trainingPerToken(config: model.config, trainable: trainer.trainable, seqLen: o.seqLen)
             // The MFU baseline in this process, after the timed steps: the same kernels, the same threads.
             let peak = SgemmPeak.measure(workers: threads)
             let gflops = flops * tokensPerSecond / 1e9
             if json {
-                printJSON(.object([("mode", .string(mode.rawValue)), ("tokensPerSecond", .double(tokensPerSecond)), ("flopsPerToken", .double(flops)),
+                printJSON(.object([("mode", .string(mode.rawValue)), ("loraRank", loraRank.map { .int($0) } ?? .null), ("dpSGD", .bool(dpSgd)), ("tokensPerSecond", .double(tokensPerSecond)), ("flopsPerToken", .double(flops)),
                                    ("gflops", .double(gflops)), ("sgemmPeak", .double(peak)), ("mfu", .double(gflops / peak)), ("threads", .int(threads)),
                                    ("peakRSSMiB", .double(peakRSSMiB())), ("core", .string(BLASThreads.coreName)), ("profile", sharesJSON(shares))]))
             } else {
-                print(String(format: "%@ (%@): %.0f tokens/s, %.2f MFLOP/token, %.1f GFLOP/s (MFU %.1f%% of the %.0f GFLOP/s sgemm peak measured here on %@), peak RSS %.0f MiB",
-                             mode.rawValue, anchor ?? config, tokensPerSecond, flops / 1e6, gflops, 100 * gflops / peak, peak, BLASThreads.coreName, peakRSSMiB()))
+                print(String(format: "%@%@ (%@): %.0f tokens/s, %.2f MFLOP/token, %.1f GFLOP/s (MFU %.1f%% of the %.0f GFLOP/s sgemm peak measured here on %@), peak RSS %.0f MiB",
+                             mode.rawValue, dpSgd ? " DP-SGD" : "", anchor ?? config, tokensPerSecond, flops / 1e6, gflops, 100 * gflops / peak, peak, BLASThreads.coreName, peakRSSMiB()))
                 printShares(shares)
             }
         }

@@ -45,8 +45,8 @@ struct CombineEvalCommand: AsyncParsableCommand {
                 let parts = spec.split(separator: ":", maxSplits: 2).map(String.init)
                 guard parts.count == 3 else { throw ValidationError("--org takes NAME:DOMAIN:DIR, got \(spec)") }
                 orgs.append(.init(name: parts[0], domain: parts[1], model: try ModelDirectory.load(parts[2] + "/model")))
-                contributions.append(try .init(name: parts[0], expertFile: parts[2] + "/bundle/" + BundleLayout.expertFile,
-                                               routingFile: parts[2] + "/bundle/" + BundleLayout.routingFile, config: a.model.config))
+                contributions.append(try CombinedModel.Contribution(name: parts[0], expertFile: parts[2] + "/bundle/" + BundleLayout.expertFile,
+                                                                    routingFile: parts[2] + "/bundle/" + BundleLayout.routingFile, anchor: a.model))
             }
             var (combined, index) = try CombinedModel.assemble(anchor: a, contributions: contributions, topK: topK)
             var after: (String, Model)?

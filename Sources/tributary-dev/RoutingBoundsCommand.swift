@@ -30,7 +30,7 @@ struct RoutingBoundsCommand: AsyncParsableCommand {
             let C = a.model.config.hiddenSize
             var out = [JSONValue]()
             for dir in bundles {
-                let expert = try ExpertWeights(file: try SafetensorsFile(path: dir + "/" + BundleLayout.expertFile), config: a.model.config)
+                let expert = try ExpertWeights(file: try SafetensorsFile(path: dir + "/" + BundleLayout.expertFile), anchor: a.model)
                 let signature = try RoutingSignature.read(dir + "/" + BundleLayout.routingFile)
                 func norm(_ v: ArraySlice<Float>) -> Double { v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot() }
                 let ratios = expert.layers.map { l in norm(signature.routerRows[l * C..<(l + 1) * C]) / norm(a.routerRows[l * C..<(l + 1) * C]) }

@@ -28,6 +28,10 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Bytes of public text (default: 1 MB on SmolLM2, 4 MB built-in).") var publicBytes: Int?
     @Option(help: "Held-out bytes evaluated per domain (default: 4 KB on SmolLM2, 200 KB built-in).") var evaluationBytes: Int?
     @Option(help: "Differential-privacy epsilon of each routing signature.") var epsilon = 1.0
+    @Option(parsing: .upToNextOption, help: "Organisations that contribute a LoRA expert (default: the anchor's choice, see README; 'none' for full experts only).")
+    var loraOwners: [String] = []
+    @Option(help: "Rank of the LoRA owners' experts.") var loraRank: Int?
+    @Option(help: "Learning rate of the LoRA owners' training.") var loraLr: Double?
     @Option(help: "Worker threads per process.") var threads = 2
     @Flag(help: "Print the evaluation table as JSON at the end.") var json = false
 
@@ -36,6 +40,11 @@ struct DemoCommand: AsyncParsableCommand {
         guard anchorSteps > 0, sizes.allSatisfy({ $0 > 0 }), (documents ?? 50) >= 50, threads > 0, epsilon > 0 else {
             throw ValidationError("steps, threads, sizes and epsilon must be positive; --documents at least 50")
         }
+        let names = DemoOptions(binary: "", anchor: anchor).organisations.map(\.name)
+        if let bad = loraOwners.first(where: { $0 != "none" && !names.contains($0) }) {
+            throw ValidationError("--lora-owners: \(bad) is not one of the demo's organisations (\(names.joined(separator: ", ")))")
+        }
+        guard (loraRank ?? 1) >= 1, (loraLr ?? 1) > 0 else { throw ValidationError("--lora-rank and --lora-lr must be positive") }
     }
 
     func run() async throws {
@@ -51,6 +60,12 @@ struct DemoCommand: AsyncParsableCommand {
             o.epsilon = epsilon
             o.threads = threads
             if let documents { o.corpora.documentsPerDomain = documents }
+            if !loraOwners.isEmpty {
+                let lora = DemoLoRA(rank: loraRank ?? DemoLoRA.standard.rank, learningRate: loraLr ?? DemoLoRA.standard.learningRate)
+                o.loraExperts = Dictionary(uniqueKeysWithValues: Set(loraOwners).subtracting(["none"]).map { ($0, lora) })
+            } else if loraRank != nil || loraLr != nil {
+                o.loraExperts = o.loraExperts.mapValues { DemoLoRA(rank: loraRank ?? $0.rank, learningRate: loraLr ?? $0.learningRate) }
+            }
             if let publicBytes { o.corpora.publicBytes = publicBytes }
             try FileManager.default.createDirectory(atPath: workdir, withIntermediateDirectories: true)
             let t0 = Date()

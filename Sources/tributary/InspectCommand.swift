@@ -84,6 +84,11 @@ struct InspectCommand: AsyncParsableCommand {
         }
         let t = p.training
         print("training:      \(t.recipe), \(t.steps) steps, \(t.tokens) tokens, batch \(t.batchSize) x \(t.contextLength), lr \(t.learningRate), seed \(t.seed), final loss \(t.finalLoss)")
+        if let d = t.privacy {
+            print("DP-SGD:        (\(d.epsilon), \(d.delta))-DP per document for the whole contribution; sampling rate \(d.samplingRate) of \(d.documents) documents, \(d.privateSteps) private steps, clip \(d.clipNorm), noise multiplier \(d.noiseMultiplier)")
+        } else {
+            print("DP-SGD:        no (the expert weights have no DP guarantee)")
+        }
     }
 }
 

@@ -39,12 +39,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Oldest accepted statement, in seconds.") var maxStatementAge: Int64 = 30 * 86_400
     @Option(help: "Smallest accepted minimum cluster size.") var minClusterSize = ContributionPolicy().minClusterSize
     @Flag(help: "Accept --no-dp signatures.") var allowNoDp = false
+    @Flag(help: "Refuse experts not trained with DP-SGD (then a contribution's (ε, δ) covers everything it publishes).") var requireDpTraining = false
     @Flag(help: "Refuse router rows published as trained (not DP).") var requireDpRouterRows = false
     @Option(help: "Largest expert/anchor FFN norm ratio per layer.") var maxNormRatio = 2.0
     @Option(help: "Largest relative rise of the probe's bits per byte.") var probeTolerance = 0.05
     @Option(help: "Largest router row / anchor row norm ratio per expert layer.") var maxRouterRowRatio = ContributionPolicy().maxRouterRowRatio!
     @Option(help: "Largest centroid norm.") var maxCentroidNorm = ContributionPolicy().maxCentroidNorm!
     @Option(help: "Largest share of the public probe's gate weight a new expert may take in any layer (0 to 1).") var maxProbeGateShare = ContributionPolicy().maxProbeGateShare!
+    @Option(help: "Highest rank a LoRA expert may have.") var maxLoraRank = ContributionPolicy().maxLoRARank!
     @Option(help: "Largest noise ratio of a routing signature's centroid: the DP noise's expected norm on its sum over its published count.")
     var maxSignatureNoiseRatio = ContributionPolicy().maxSignatureNoiseRatio!
     @Flag(help: "Accept routing signatures that cannot route (no centroid, or noise beyond --max-signature-noise-ratio).")
@@ -94,12 +96,14 @@ struct ServeCommand: AsyncParsableCommand {
         c.policy.maxStatementAgeSeconds = maxStatementAge
         c.policy.minClusterSize = minClusterSize
         c.policy.allowNoDP = allowNoDp
+        c.policy.requireDPTraining = requireDpTraining
         c.policy.requireDPRouterRows = requireDpRouterRows
         c.policy.maxNormRatio = maxNormRatio
         c.policy.probeTolerance = probeTolerance
         c.policy.maxRouterRowRatio = maxRouterRowRatio
         c.policy.maxCentroidNorm = maxCentroidNorm
         c.policy.maxProbeGateShare = maxProbeGateShare
+        c.policy.maxLoRARank = maxLoraRank
         c.policy.maxSignatureNoiseRatio = allowUnroutableSignatures ? nil : maxSignatureNoiseRatio
         if !expertLayers.isEmpty {
             // Resolved against the anchor when the server starts (`all` needs its layer count).

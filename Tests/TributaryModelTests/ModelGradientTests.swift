@@ -19,14 +19,15 @@ import Testing
         return m
     }
 
-    func check(_ m: Model, mode: Trainability.Mode, samplesPerTensor: Int = 12) {
+    /// `prepare` runs before every loss evaluation (a LoRA model materialises its perturbed factors).
+    func check(_ m: Model, mode: Trainability.Mode, samplesPerTensor: Int = 12, prepare: () -> Void = {}) {
         let acts = Activations(config: m.config, batch: 2, seqLen: 6)
         batch(acts, seed: 9, vocab: m.config.vocabSize)
         let tr = Trainability(layout: m.layout, mode: mode)
         let grads = FloatBuffer(count: m.layout.count)
         m.forward(acts, gradScale: 1)
         m.backward(acts, grads: grads, trainable: tr)
-        let loss = { m.forward(acts, gradScale: nil) }
+        let loss = { prepare(); return m.forward(acts, gradScale: nil) }
         var rng = RNG(seed: 77)
         var trainable = Set<Int>()
         for r in tr.ranges { for i in r.offset..<r.offset + r.count { trainable.insert(i) } }
@@ -83,5 +84,27 @@ import Testing
         let frozenRouter = Trainability(layout: m.layout, mode: .expert(1, router: false))
         #expect(frozenRouter.trainableCount == L * 3 * F * C)
         check(m, mode: .expert(1, router: false))
+    }
+
+    /// A LoRA expert: only its factors and router row get gradients, checked through the materialised
+    /// weights (which the loss re-materialises after every perturbation); the expert's own weights,
+    /// the anchor's FFN and everything below stay frozen. With every target and with one.
+    @Test func loraExpertTrainsOnlyItsFactors() throws {
+        let base = model(Self.tinyGQA.withExperts(2, topK: 2, layers: [1]), seed: 6)
+        let C = base.config.hiddenSize
+        for targets: [LoRAShape.Target] in [LoRAShape.Target.allCases, [.up]] {
+            let lora = try LoRAShape(rank: 3, alpha: 6, targets: targets)
+            let m = try base.withLoRA(lora, seed: 8)
+            // B starts at zero (so the expert starts as the anchor's FFN), where A's gradient is zero too: move it.
+            var rng = RNG(seed: 12)
+            for t in m.layout.tensors where t.name.contains("lora_B") {
+                for i in 0..<t.count { m.parameters[t.offset + i] = Float(rng.normal() * 0.2) }
+            }
+            m.materialiseLoRA()
+            check(m, mode: .expert(1, router: true), prepare: m.materialiseLoRA)
+            let tr = Trainability(layout: m.layout, mode: .expert(1, router: true))
+            #expect(tr.trainableCount == C + lora.factorCount(m.config))
+            #expect(tr.expert[1] == [false, false] && tr.loraFactors == [false, true])
+        }
     }
 }

@@ -8,27 +8,52 @@ import TributaryModel
 @testable import TributaryServer
 import TributaryTestSupport
 
-/// A server with two accepted contributions and a release, and an auditor's state directory.
+/// A server with two accepted contributions (acme's and globex's, or `organisations`') and a release,
+/// and an auditor's state directory.
 struct AuditScene {
     let f: Fixture
     let dir: String
     let s: RunningServer
     let state: String
-    let acme: UInt64, globex: UInt64
+    /// The contributions' log indices, in the order of `organisations`.
+    let indices: [UInt64]
+    var acme: UInt64 { indices[0] }
+    var globex: UInt64 { indices[1] }
 
-    static func make(_ label: String) async throws -> AuditScene {
+    static func make(_ label: String, organisations: [String] = ["acme", "globex"]) async throws -> AuditScene {
         let f = try await Fixture.shared.value
         let dir = scratchDirectory(label)
         let s = try await RunningServer.start(f.serverConfig(dir))
-        for org in ["acme", "globex"] { try await f.enrol(org, on: s.server) }
+        for org in organisations { try await f.enrol(org, on: s.server) }
         var indices = [UInt64]()
-        for org in ["acme", "globex"] {
+        for org in organisations {
             indices.append(try await s.client.submit(bundle: try f.signedBundle(org)).logIndex)
         }
         _ = try await s.waitForRelease(with: indices)
         // Let a second automatic release (after the first accept) land before auditing.
         try await Task.sleep(nanoseconds: 300_000_000)
-        return AuditScene(f: f, dir: dir, s: s, state: scratchDirectory(label + "-state"), acme: indices[0], globex: indices[1])
+        return AuditScene(f: f, dir: dir, s: s, state: scratchDirectory(label + "-state"), indices: indices)
+    }
+
+    /// What a compromised server could do: publish, as the next release, the latest one's model with
+    /// `alter` applied, under a manifest it signs over the altered files.
+    func publishAlteredRelease(_ alter: (Model) -> Void) async throws {
+        let server = s.server
+        let latest = try #require(try await server.store.latestRelease())
+        let dir = server.config.releaseDirectory + "/" + ReleaseBuilder.directoryName(latest.number)
+        let model = try ModelDirectory.load(dir)
+        alter(model)
+        let next = latest.number + 1, nextDir = server.config.releaseDirectory + "/" + ReleaseBuilder.directoryName(next)
+        try FileManager.default.copyItem(atPath: dir, toPath: nextDir)
+        try ModelDirectory.save(model, to: nextDir, metadata: ["tributary.release": String(next)])
+        let old = try ReleaseManifest.verify(try readSmallFile(dir + "/manifest.json", limit: 1 << 20), key: server.logVerifierKey)
+        var files = old.files
+        for name in ["config.json", "model.safetensors"] { files[name] = Hex.encode(try SHA256.digest(fileAt: nextDir + "/" + name).digest) }
+        let size = await server.store.logSize
+        let manifest = ReleaseManifest(release: next, createdAt: Timestamp.nowRFC3339(), logSize: size, anchorSHA256: old.anchorSHA256,
+                                       expertsPerToken: old.expertsPerToken, experts: old.experts, files: files).signed(by: server.logKey)
+        try AtomicFileWriter.write(manifest, to: nextDir + "/manifest.json")
+        _ = try await server.store.commitRelease(number: next, manifest: manifest, logSize: size)
     }
 
     func audit(state: String? = nil, allReleases: Bool = false) async throws -> AuditReport {
@@ -125,20 +150,10 @@ func expectFinding(_ report: AuditReport, _ code: String, _ label: String) {
         expectFinding(try await scene.audit(), "audit.release_file_mismatch", "release file altered")
         // A compromised server signs a manifest over an altered model: only the tensor comparison sees it.
         try AtomicFileWriter.write(original, to: dir + "/model.safetensors")
-        let model = try ModelDirectory.load(dir)
-        let w = model.layout.tensor(named: "model.layers.0.block_sparse_moe.experts.1.w2.weight")!
-        model.parameters[w.offset] += 0.25
-        let next = latest.number + 1, nextDir = server.config.releaseDirectory + "/" + ReleaseBuilder.directoryName(next)
-        try FileManager.default.copyItem(atPath: dir, toPath: nextDir)
-        try ModelDirectory.save(model, to: nextDir, metadata: ["tributary.release": String(next)])
-        let old = try ReleaseManifest.verify(try readSmallFile(dir + "/manifest.json", limit: 1 << 20), key: server.logVerifierKey)
-        var files = old.files
-        for name in ["config.json", "model.safetensors"] { files[name] = Hex.encode(try SHA256.digest(fileAt: nextDir + "/" + name).digest) }
-        let size = await server.store.logSize
-        let manifest = ReleaseManifest(release: next, createdAt: Timestamp.nowRFC3339(), logSize: size, anchorSHA256: old.anchorSHA256,
-                                       expertsPerToken: old.expertsPerToken, experts: old.experts, files: files).signed(by: server.logKey)
-        try AtomicFileWriter.write(manifest, to: nextDir + "/manifest.json")
-        _ = try await server.store.commitRelease(number: next, manifest: manifest, logSize: size)
+        try await scene.publishAlteredRelease { model in
+            let w = model.layout.tensor(named: "model.layers.0.block_sparse_moe.experts.1.w2.weight")!
+            model.parameters[w.offset] += 0.25
+        }
         expectFinding(try await scene.audit(state: scratchDirectory("tensor-state-2")), "audit.release_tensor_mismatch", "re-signed altered tensor")
     }
 

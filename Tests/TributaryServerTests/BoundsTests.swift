@@ -15,12 +15,14 @@ import TributaryTestSupport
     /// An upload body that yields `first`, waits `pause` seconds, then yields `rest`.
     static func slowBody(_ first: [UInt8], pause: Double, _ rest: [UInt8]) -> HTTPClientRequest.Body {
         let stream = AsyncStream<ByteBuffer> { continuation in
-            Task {
+            let sender = Task {
                 continuation.yield(ByteBuffer(bytes: first))
                 try? await Task.sleep(nanoseconds: UInt64(pause * 1e9))
+                guard !Task.isCancelled else { return }
                 continuation.yield(ByteBuffer(bytes: rest))
                 continuation.finish()
             }
+            continuation.onTermination = { _ in sender.cancel() }
         }
         return .stream(stream, length: .unknown)
     }
@@ -36,16 +38,23 @@ import TributaryTestSupport
         let archive = try await BundleArchive.bytes(directory: try f.signedBundle("acme"))
         let half = archive.count / 2
         do {
-            // Paused well past the 1 s deadline: on a loaded machine the handler may start late.
-            _ = try await s.client.send(.POST, "/v1/contributions", body: Self.slowBody(Array(archive[..<half]), pause: 4, Array(archive[half...])),
+            // The rest is held until the answer: whenever the handler starts (on a loaded machine the
+            // test process's cooperative threads can be busy for seconds, so a handler may start after
+            // a short pause is over and see every byte in time), the body cannot be complete before the
+            // deadline the server counts from its start.
+            _ = try await s.client.send(.POST, "/v1/contributions", body: Self.slowBody(Array(archive[..<half]), pause: 120, Array(archive[half...])),
                                         contentType: "application/x-tar")
             Issue.record("an upload past its deadline was accepted")
+        } catch let e as RemoteError where e.code == "client.unreachable" && e.message.contains("remoteConnectionClosed") {
+            // The input was cut with the first half's bytes still unread: on a loaded machine the
+            // kernel's reset can reach the client before it reads the 408 (seen once in CI). The
+            // upload is refused either way; what must hold is checked below (nothing stored or staged).
         } catch let e as RemoteError {
             #expect(e.code == "upload.timeout" && e.status == 408, "\(e.code) \(e.message)")
         }
         let request = f.request("publish-release", [])
         do {
-            _ = try await s.client.send(.POST, "/v1/releases", body: Self.slowBody(Array(request.prefix(10)), pause: 4, Array(request.dropFirst(10))))
+            _ = try await s.client.send(.POST, "/v1/releases", body: Self.slowBody(Array(request.prefix(10)), pause: 120, Array(request.dropFirst(10))))
             Issue.record("a body past its deadline was accepted")
         } catch let e as RemoteError {
             #expect(e.code == "api.timeout" && e.status == 408, "\(e.code) \(e.message)")

@@ -25,7 +25,9 @@ struct Fixture: Sendable {
     static let config = SmallDeployment.config
     static let shared = Task<Fixture, Error> {
         let work = scratchPath("server-fixture")
-        return Fixture(deployment: try SmallDeployment.build(work: work, organisations: [("acme", "linux-uapi"), ("globex", "perl")]))
+        // initech contributes a LoRA expert (rank 4) on globex's domain: full and LoRA experts in one release.
+        return Fixture(deployment: try SmallDeployment.build(work: work, organisations: [("acme", "linux-uapi"), ("globex", "perl"), ("initech", "perl")],
+                                                             lora: ["initech": try LoRAParameters(rank: 4, alpha: 8)]))
     }
 
     static func options(steps: Int) -> TrainingOptions { SmallDeployment.trainingOptions(steps: steps) }
@@ -63,6 +65,10 @@ struct Fixture: Sendable {
         // The suite runs its clients and servers in one process on a loaded machine: the envelope
         // deadline's own tests set it short.
         c.envelopeDeadlineSeconds = 60
+        // Likewise the idle timeout: NIO counts it on its own thread, while a starved cooperative pool
+        // stops the in-process client sending and the handler reading (a fresh-clone CI run saw an
+        // upload cut mid-body, "stream ended at an unexpected time"). Its own tests set it short.
+        c.idleTimeoutSeconds = 300
         c.origin = Fixture.origin
         c.operatorKey = operatorKey.verifierKey
         return c

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -13,7 +14,7 @@ final class ServiceRun: @unchecked Sendable {
     init(_ service: some Service, logger: Logger = Logger(label: "tributary.test.service")) {
         let group = ServiceGroup(configuration: .init(services: [service], logger: logger))
         self.group = group
-        task = Task { try await group.run() }
+        task = Task(executorPreference: ServerThreads.shared) { try await group.run() }
     }
 
     /// Graceful shutdown; the run is cancelled if connections still hold it after `grace` seconds.
@@ -26,5 +27,21 @@ final class ServiceRun: @unchecked Sendable {
         }
         _ = try? await running.value
         deadline.cancel()
+    }
+}
+
+/// The threads the test services run on. The test process also runs training and evaluation
+/// synchronously on the cooperative pool (two threads on a 2-core machine); a server whose handlers
+/// waited behind them missed its own deadlines (CI runs saw an idle-timed connection left open 15 s
+/// and an upload cut mid-body). A task executor preference moves the service's task and its child
+/// tasks (Hummingbird's connection handlers) onto dispatch threads, which the kernel schedules
+/// beside the CPU-bound work instead of behind it.
+final class ServerThreads: TaskExecutor, @unchecked Sendable {
+    static let shared = ServerThreads()
+    private let queue = DispatchQueue(label: "tributary.test.services", attributes: .concurrent)
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }

@@ -26,6 +26,9 @@ public enum BundleLayout {
     /// `layers.{l}.w1` [I, H], `w2` [H, I], `w3` [I, H] (SwiGLU: down(silu(x W1ᵀ) ⊙ x W3ᵀ)), one dtype,
     /// nothing else. The layers are the anchor's indices, any non-empty set of them.
     public static func expertLayout(of header: SafetensorsHeader) throws(BundleError) -> ExpertLayout {
+        if header.tensors.contains(where: { $0.name.contains(".lora_") }) || header.metadata[LoRAParameters.metadataKey] != nil {
+            return try loraExpertLayout(of: header)
+        }
         let names = Set(header.tensors.map(\.name))
         guard header.tensors.count % 3 == 0, !header.tensors.isEmpty, header.tensors.count <= 3 * ModelBounds.maxLayers else {
             throw .expertLayout("expected 3 tensors per layer, found \(header.tensors.count)")

@@ -44,6 +44,13 @@ public struct ContributionPolicy: Sendable, Equatable {
     /// would reach the expert by its signature. Nil in policies logged before it (and with
     /// `--allow-unroutable-signatures`): not checked.
     public var maxSignatureNoiseRatio: Double? = 1
+    /// The highest rank a LoRA expert may have (its update's norm is bounded like any expert's, by
+    /// `maxNormRatio` on the materialised weights). Nil in policies logged before LoRA experts
+    /// existed: only the protocol's bound (`LoRAParameters.maxRank`).
+    public var maxLoRARank: Int? = 256
+    /// Refuse experts not trained with DP-SGD (`training.privacy`): then every published bit of a
+    /// contribution is covered by its composed (ε, δ). Absent from older policies: false.
+    public var requireDPTraining = false
 
     public static let clockSkewSeconds: Int64 = 300
 
@@ -63,6 +70,7 @@ public struct ContributionPolicy: Sendable, Equatable {
         if let c = maxCentroidNorm { try check(c.isFinite && c > 0, "the centroid norm bound must be a positive number") }
         if let g = maxProbeGateShare { try check(g.isFinite && g > 0 && g <= 1, "the probe gate share must be in (0, 1]") }
         if let r = maxSignatureNoiseRatio { try check(r.isFinite && r > 0, "the signature noise ratio must be a positive number") }
+        if let r = maxLoRARank { try check((1...LoRAParameters.maxRank).contains(r), "the LoRA rank limit must be in 1...\(LoRAParameters.maxRank)") }
         if let sets = expertLayerSets {
             try check(!sets.isEmpty && sets.count <= 64, "1 to 64 expert layer sets")
             for s in sets {
@@ -78,8 +86,11 @@ public struct ContributionPolicy: Sendable, Equatable {
     public func check(_ p: ContributionPredicate, anchorLayers: Int, now: Int64, epsilonSpent: Double) throws(PolicyViolation) {
         try checkAge(p, now: now)
         try checkLayers(p.expert.layers, anchorLayers: anchorLayers)
+        if let lora = p.expert.lora, let limit = maxLoRARank, lora.rank > limit {
+            throw .lora("rank \(lora.rank) is above the policy's limit of \(limit)")
+        }
         try checkPrivacy(p)
-        try checkBudget(spent: epsilonSpent, asked: p.routing.privacy.epsilon ?? 0)
+        try checkBudget(spent: epsilonSpent, asked: p.spentEpsilon ?? 0)
     }
 
     /// The organisation's ε budget (basic composition): `spent` before, `asked` by this contribution.
@@ -149,7 +160,9 @@ public struct ContributionPolicy: Sendable, Equatable {
                  ("expertLayerSets", expertLayerSets.map { .array($0.map { .array($0.map { .int($0) }) }) } ?? .null)]
                 + [("maxRouterRowRatio", maxRouterRowRatio), ("maxCentroidNorm", maxCentroidNorm), ("maxProbeGateShare", maxProbeGateShare),
                    ("maxSignatureNoiseRatio", maxSignatureNoiseRatio)]
-                    .compactMap { name, v in v.map { (name, JSONValue.double($0)) } })
+                    .compactMap { name, v in v.map { (name, JSONValue.double($0)) } }
+                + (maxLoRARank.map { [("maxLoRARank", JSONValue.int($0))] } ?? [])
+                + (requireDPTraining ? [("requireDPTraining", JSONValue.bool(true))] : []))
     }
 
     public init(json: JSONValue) throws {
@@ -173,6 +186,8 @@ public struct ContributionPolicy: Sendable, Equatable {
             maxCentroidNorm = try r.optionalDouble("maxCentroidNorm")
             maxProbeGateShare = try r.optionalDouble("maxProbeGateShare")
             maxSignatureNoiseRatio = try r.optionalDouble("maxSignatureNoiseRatio")
+            maxLoRARank = try r.optionalInt("maxLoRARank")
+            requireDPTraining = try r.optionalBool("requireDPTraining") ?? false
             try r.finish()
         } catch let e as JSONSchemaError {
             throw TributaryError("policy.invalid", e.description)
@@ -198,11 +213,28 @@ public struct ContributionPolicy: Sendable, Equatable {
                 throw .privacy(String(format: "the statement claims epsilon %.6g, but its noise multipliers give %.6g at delta %.1e", e, actual, d))
             }
         }
+        try checkTrainingPrivacy(p)
         guard pr.minClusterSize >= minClusterSize else {
             throw .privacy("minimum cluster size \(pr.minClusterSize) is below the required \(minClusterSize)")
         }
         if requireDPRouterRows && p.routing.routerRowSource != .dpMean {
             throw .privacy("router rows are published as trained; this server requires the DP mean (--router-rows dp-mean)")
+        }
+    }
+
+    /// DP-SGD's declaration: required when the policy says so; its composed (ε, δ) within the same
+    /// bounds as the signature's, and no smaller than the declared noise gives.
+    func checkTrainingPrivacy(_ p: ContributionPredicate) throws(PolicyViolation) {
+        guard let t = p.training.privacy else {
+            if requireDPTraining { throw .privacy("the expert was trained without DP-SGD; this server requires it (--dp-sgd)") }
+            return
+        }
+        guard t.epsilon <= maxEpsilon else { throw .privacy("the contribution's epsilon \(t.epsilon) is above the maximum \(maxEpsilon)") }
+        guard t.delta <= maxDelta else { throw .privacy("the contribution's delta \(t.delta) is above the maximum \(maxDelta)") }
+        let actual: Double
+        do { actual = try p.recomputedContributionEpsilon() } catch { throw .privacy("the DP-SGD parameters do not add up: \(error)") }
+        guard actual <= t.epsilon * (1 + 1e-9) + 1e-12 else {
+            throw .privacy(String(format: "the statement claims a contribution epsilon of %.6g, but its signature and DP-SGD noise give %.6g at delta %.1e", t.epsilon, actual, t.delta))
         }
     }
 
@@ -224,6 +256,7 @@ public enum PolicyViolation: Error, Equatable, Sendable, CustomStringConvertible
     case budget(spent: Double, asked: Double, budget: Double)
     case routing(String)
     case unroutable(String)
+    case lora(String)
 
     public var description: String {
         switch self {
@@ -233,6 +266,7 @@ public enum PolicyViolation: Error, Equatable, Sendable, CustomStringConvertible
         case let .budget(spent, asked, budget): return "epsilon budget: \(spent) spent before and \(asked) asked exceed \(budget)"
         case let .routing(why): return "routing bounds: " + why
         case let .unroutable(why): return "routing signature: " + why
+        case let .lora(why): return "LoRA expert: " + why
         }
     }
 }

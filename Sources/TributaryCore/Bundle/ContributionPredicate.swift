@@ -98,6 +98,8 @@ public struct ContributionPredicate: Equatable, Sendable {
 /// The expert's tensors: names, shapes and dtype, exactly as in `expert.safetensors`.
 public struct ExpertLayout: Equatable, Sendable {
     public static let format = "tributary-expert-v1"
+    /// A LoRA expert: factors of an update of the anchor's FFN (§3.1), with `lora` set.
+    public static let loraFormat = "tributary-expert-lora-v1"
 
     public struct Tensor: Equatable, Sendable {
         public let name: String
@@ -115,30 +117,35 @@ public struct ExpertLayout: Equatable, Sendable {
     public var intermediateSize: Int
     public var dtype: String
     public var tensors: [Tensor]
+    /// A LoRA expert's hyperparameters; nil for a full expert.
+    public var lora: LoRAParameters?
 
-    public init(layers: [Int], hiddenSize: Int, intermediateSize: Int, dtype: String, tensors: [Tensor]) {
+    public init(layers: [Int], hiddenSize: Int, intermediateSize: Int, dtype: String, tensors: [Tensor], lora: LoRAParameters? = nil) {
         self.layers = layers
         self.hiddenSize = hiddenSize
         self.intermediateSize = intermediateSize
         self.dtype = dtype
         self.tensors = tensors
+        self.lora = lora
     }
 
     var json: JSONValue {
         .object([
-            ("format", .string(Self.format)),
+            ("format", .string(lora == nil ? Self.format : Self.loraFormat)),
             ("layers", .array(layers.map { .int($0) })),
             ("hiddenSize", .int(hiddenSize)),
             ("intermediateSize", .int(intermediateSize)),
             ("dtype", .string(dtype)),
             ("tensors", .array(tensors.map { .object([("name", .string($0.name)), ("shape", .array($0.shape.map { .int($0) }))]) })),
-        ])
+        ] + (lora.map { [("lora", $0.json)] } ?? []))
     }
 
     init(json: JSONValue, path: String) throws(JSONSchemaError) {
         var r = try JSONObjectReader(json, path: path)
         let format = try r.string("format")
-        guard format == Self.format else { throw JSONSchemaError(path: "\(path).format", problem: "unsupported expert format \"\(format)\"") }
+        guard format == Self.format || format == Self.loraFormat else {
+            throw JSONSchemaError(path: "\(path).format", problem: "unsupported expert format \"\(format)\"")
+        }
         layers = try r.value("layers").intArray(path: "\(path).layers")
         guard ModelBounds.isLayerSet(layers) else {
             throw JSONSchemaError(path: "\(path).layers", problem: "must be distinct ascending layer indices below \(ModelBounds.maxLayers)")
@@ -155,6 +162,7 @@ public struct ExpertLayout: Equatable, Sendable {
             ts.append(Tensor(name: name, shape: shape))
         }
         tensors = ts
+        if format == Self.loraFormat { lora = try LoRAParameters(json: try r.value("lora"), path: "\(path).lora") }
         try r.finish()
     }
 }
@@ -335,9 +343,11 @@ public struct TrainingSummary: Equatable, Sendable {
     public var learningRate: Double
     public var seed: Int
     public var finalLoss: Double
+    /// DP-SGD, when the expert was trained with it.
+    public var privacy: TrainingPrivacy?
 
     public init(recipe: String, steps: Int, tokens: Int, batchSize: Int, contextLength: Int,
-                learningRate: Double, seed: Int, finalLoss: Double) {
+                learningRate: Double, seed: Int, finalLoss: Double, privacy: TrainingPrivacy? = nil) {
         self.recipe = recipe
         self.steps = steps
         self.tokens = tokens
@@ -346,6 +356,7 @@ public struct TrainingSummary: Equatable, Sendable {
         self.learningRate = learningRate
         self.seed = seed
         self.finalLoss = finalLoss
+        self.privacy = privacy
     }
 
     public var json: JSONValue {
@@ -358,7 +369,7 @@ public struct TrainingSummary: Equatable, Sendable {
             ("learningRate", .double(learningRate)),
             ("seed", .int(seed)),
             ("finalLoss", .double(finalLoss)),
-        ])
+        ] + (privacy.map { [("privacy", $0.json)] } ?? []))
     }
 
     public init(json: JSONValue, path: String) throws(JSONSchemaError) {
@@ -371,6 +382,7 @@ public struct TrainingSummary: Equatable, Sendable {
         learningRate = try r.double("learningRate")
         seed = try r.int("seed")
         finalLoss = try r.double("finalLoss")
+        privacy = try r.optionalValue("privacy").map { v throws(JSONSchemaError) in try TrainingPrivacy(json: v, path: "\(path).privacy") }
         try r.finish()
     }
 }

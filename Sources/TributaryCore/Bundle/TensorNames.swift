@@ -30,6 +30,12 @@ public enum TensorNames {
     public static func expertW2(_ l: Int, _ e: Int) -> String { layer(l) + "block_sparse_moe.experts.\(e).w2.weight" }
     public static func expertW3(_ l: Int, _ e: Int) -> String { layer(l) + "block_sparse_moe.experts.\(e).w3.weight" }
 
+    /// A LoRA factor of expert e's projection `w` ("w1", "w2" or "w3") in a training model: `factor`
+    /// "A" [r, in] or "B" [out, r] (PEFT's lora_A / lora_B).
+    public static func expertLoRA(_ l: Int, _ e: Int, _ w: String, _ factor: String) -> String {
+        layer(l) + "block_sparse_moe.experts.\(e).\(w).lora_\(factor).weight"
+    }
+
     /// The MLP part of a dense layer's tensor name: (layer, 0 gate / 1 up / 2 down), nil for any other name.
     public static func mlpPart(of name: String) -> (layer: Int, part: Int)? {
         guard name.hasPrefix("model.layers."), name.contains(".mlp.") else { return nil }
@@ -57,6 +63,11 @@ public enum TensorNames {
     public static func bundleW1(_ l: Int) -> String { "layers.\(l).w1.weight" }
     public static func bundleW2(_ l: Int) -> String { "layers.\(l).w2.weight" }
     public static func bundleW3(_ l: Int) -> String { "layers.\(l).w3.weight" }
+
+    // MARK: expert.safetensors of a LoRA expert (§3.1, layout "lora-v1"): per layer and projection w
+    // ("w1", "w2", "w3") lora_A [r, in] and lora_B [out, r]
+
+    public static func bundleLoRA(_ l: Int, _ w: String, _ factor: String) -> String { "layers.\(l).\(w).lora_\(factor).weight" }
 
     // MARK: routing.safetensors (§3.2), also the anchor's routing file
 

@@ -22,6 +22,11 @@ extension RoutingParameters {
     /// plan uses): the releases of `DPSchedule` with the statement's noise multipliers. Throws when DP
     /// is off, or a multiplier is missing, extra, non-positive or not finite.
     public func recomputedEpsilon() throws(PrivacyCheckError) -> Double {
+        try accountant().epsilon(delta: privacy.delta!).epsilon
+    }
+
+    /// The signature's releases in an RDP accountant (to compose with other mechanisms); the same throws.
+    public func accountant() throws(PrivacyCheckError) -> RDPAccountant {
         let p = privacy
         guard p.enabled, let delta = p.delta, delta > 0, delta < 1 else { throw .notPrivate }
         let releases = DPSchedule.releases(iterations: p.iterations, routerRows: routerRowSource)
@@ -33,7 +38,7 @@ extension RoutingParameters {
             guard z.isFinite, z > 0, z.isNormal else { throw .badMultiplier(r.name.rawValue, z) }
             acc.addGaussian(noiseMultiplier: z, count: r.count)
         }
-        return acc.epsilon(delta: delta).epsilon
+        return acc
     }
 }
 
@@ -42,6 +47,7 @@ public enum PrivacyCheckError: Error, Equatable, CustomStringConvertible, Sendab
     case missingRelease(String)
     case unexpectedRelease(String)
     case badMultiplier(String, Double)
+    case deltaMismatch(signature: Double, training: Double)
 
     public var description: String {
         switch self {
@@ -49,6 +55,7 @@ public enum PrivacyCheckError: Error, Equatable, CustomStringConvertible, Sendab
         case let .missingRelease(n): return "no noise multiplier for the \(n) release"
         case let .unexpectedRelease(n): return "a noise multiplier for \(n), which this signature does not release"
         case let .badMultiplier(n, z): return "noise multiplier \(z) for \(n) is not a positive finite number"
+        case let .deltaMismatch(s, t): return "the signature's delta \(s) and training's delta \(t) differ: one contribution has one delta"
         }
     }
 }

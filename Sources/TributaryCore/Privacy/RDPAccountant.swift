@@ -23,6 +23,17 @@ public struct RDPAccountant: Sendable {
         events.append((z, count))
     }
 
+    /// Composes `count` Poisson-sampled Gaussian mechanisms (DP-SGD steps): each record is in the
+    /// batch with probability `q`, the batch's clipped sum gets noise multiplier z (`SampledGaussian`).
+    public mutating func addSampledGaussian(samplingRate q: Double, noiseMultiplier z: Double, count: Int = 1) {
+        precondition(z > 0 && count >= 0 && (0...1).contains(q))
+        for (i, a) in Self.orders.enumerated() { rdp[i] += Double(count) * SampledGaussian.rdp(q: q, noiseMultiplier: z, order: a) }
+        sampled.append((q, z, count))
+    }
+
+    /// The sampled mechanisms composed so far, as (sampling rate, noise multiplier, count).
+    public private(set) var sampled: [(samplingRate: Double, noiseMultiplier: Double, count: Int)] = []
+
     /// (ε, order) for the given δ.
     public func epsilon(delta: Double) -> (epsilon: Double, order: Double) {
         precondition(delta > 0 && delta < 1)
@@ -43,8 +54,10 @@ public struct RDPAccountant: Sendable {
 
     /// The exact ε of the same composition: k Gaussian mechanisms compose to one Gaussian mechanism
     /// with μ = sqrt(Σ 1/z²) (Dong, Roth & Su, Gaussian DP, 2019), whose (ε, δ) curve is the analytic
-    /// Gaussian's. Reported alongside the RDP figure; never larger than it.
-    public func exactGaussianEpsilon(delta: Double) -> Double {
+    /// Gaussian's. Reported alongside the RDP figure; never larger than it. Nil once a sampled
+    /// mechanism is composed (a subsampled Gaussian is not a Gaussian: no such closed form).
+    public func exactGaussianEpsilon(delta: Double) -> Double? {
+        guard sampled.isEmpty else { return nil }
         let mu2 = events.reduce(0) { $0 + Double($1.count) / ($1.noiseMultiplier * $1.noiseMultiplier) }
         guard mu2 > 0 else { return 0 }
         return AnalyticGaussian.epsilon(sigma: 1 / mu2.squareRoot(), delta: delta)

@@ -25,6 +25,9 @@ public struct ModelConfig: Equatable, Sendable {
     public var expertLayers: [Int]?
     public var bosTokenID: Int
     public var eosTokenID: Int
+    /// A low-rank update of one expert, trained in place of its full weights (training only: the
+    /// factors follow the model's other tensors, and config.json never carries them).
+    public var lora: LoRAShape?
 
     public init(vocabSize: Int = ByteTokenizer.vocabSize, hiddenSize: Int, numLayers: Int, numHeads: Int,
                 numKVHeads: Int? = nil, headDim: Int? = nil, tieEmbeddings: Bool = false,
@@ -85,6 +88,7 @@ public struct ModelConfig: Equatable, Sendable {
         c.numExperts = experts
         c.expertsPerToken = topK
         c.expertLayers = experts > 0 && layers != nil && layers != Array(0..<numLayers) ? layers : nil
+        if let lora, lora.expert >= experts { c.lora = nil }
         return c
     }
 
@@ -107,6 +111,9 @@ public struct ModelConfig: Equatable, Sendable {
             try check(ModelFiles.isExpertLayerSet(layers, numLayers: numLayers),
                       "expert layers \(layers) must be distinct, ascending and within 0..<\(numLayers)")
         }
+        if let lora {
+            try check(lora.expert < numExperts, "a LoRA update of expert \(lora.expert) needs that expert (the model has \(numExperts))")
+        }
         try check(numExperts == 0 || (1...numExperts).contains(expertsPerToken),
                   "experts per token \(expertsPerToken) must be in 1...\(numExperts)")
         try check(ropeTheta > 0 && ropeTheta.isFinite && rmsNormEps > 0 && rmsNormEps.isFinite && rmsNormEps.isNormal,
@@ -124,7 +131,7 @@ public struct ModelConfig: Equatable, Sendable {
         let C = hiddenSize, F = intermediateSize, moe = moeLayers.count
         let perLayer = 2 * C + qkvDim * C + C * qDim
         let ffn = (numLayers - moe) * 3 * C * F + moe * (numExperts * 3 * C * F + numExperts * C)
-        return (tieEmbeddings ? 1 : 2) * vocabSize * C + C + numLayers * perLayer + ffn
+        return (tieEmbeddings ? 1 : 2) * vocabSize * C + C + numLayers * perLayer + ffn + moe * (lora?.factorCount(self) ?? 0)
     }
 
     /// Hugging Face transformers `config.json`: LlamaForCausalLM when dense, MixtralForCausalLM for MoE.

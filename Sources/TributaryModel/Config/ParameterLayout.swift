@@ -20,6 +20,9 @@ public struct ParameterLayout: Sendable {
         public let w13: Int, w2: Int
         /// MoE: router [E, C] and per expert w13, w2. Empty in a dense layer.
         public let router: Int, expertW13: [Int], expertW2: [Int]
+        /// With `config.lora`: the offsets of its factors A [r, in] and B [out, r] per target, indexed
+        /// like `LoRAShape.Target.allCases` (-1 for a projection it does not target). Empty otherwise.
+        public fileprivate(set) var loraA: [Int] = [], loraB: [Int] = []
     }
 
     public let config: ModelConfig
@@ -67,6 +70,18 @@ public struct ParameterLayout: Sendable {
         }
         finalNorm = add(TensorNames.finalNorm, [C])
         lmHead = c.tieEmbeddings ? embed : add(TensorNames.lmHead, [c.vocabSize, C])
+        // LoRA factors last, so the model without them has the same offsets (a prefix of this buffer).
+        if let lora = c.lora {
+            for l in c.moeLayers {
+                layers[l].loraA = Array(repeating: -1, count: LoRAShape.Target.allCases.count)
+                layers[l].loraB = layers[l].loraA
+                for t in lora.targets {
+                    let i = LoRAShape.Target.allCases.firstIndex(of: t)!, s = t.shape(c)
+                    layers[l].loraA[i] = add(TensorNames.expertLoRA(l, lora.expert, t.mixtralName, "A"), [lora.rank, s.in])
+                    layers[l].loraB[i] = add(TensorNames.expertLoRA(l, lora.expert, t.mixtralName, "B"), [s.out, lora.rank])
+                }
+            }
+        }
         self.config = c
         self.tensors = tensors
         self.layers = layers
@@ -83,6 +98,7 @@ public struct Trainability: Sendable {
         /// Every parameter (anchor pretraining).
         case full
         /// FlexOlmo: only expert `index`'s FFN in every layer, and its router row when `router` is set.
+        /// When the model's `lora` belongs to that expert, its factors train instead of its weights.
         case expert(Int, router: Bool)
         /// Router tuning: only the router rows of experts `from...` in every expert layer.
         case routerRows(from: Int)
@@ -95,6 +111,7 @@ public struct Trainability: Sendable {
     public let denseFFN: [Bool]
     public let expert: [[Bool]]         // [layer][expert]
     public let routerRow: [[Bool]]      // [layer][expert]
+    public let loraFactors: [Bool]      // [layer]: the LoRA factors of `config.lora` train
     /// Whether the gradient must flow into the input of layer l's FFN block / attention block.
     public let ffnInputGrad: [Bool]
     public let attentionInputGrad: [Bool]
@@ -115,16 +132,19 @@ public struct Trainability: Sendable {
         attention = Array(repeating: all, count: L)
         ffnNorm = Array(repeating: all, count: L)
         denseFFN = (0..<L).map { all && !c.isExpertLayer($0) }
-        let experts = (0..<L).map { l in (0..<E).map { c.isExpertLayer(l) && (all || $0 == expertIndex) } }
+        let viaLoRA = expertIndex >= 0 && c.lora?.expert == expertIndex
+        let trained = (0..<L).map { l in (0..<E).map { c.isExpertLayer(l) && (all || $0 == expertIndex) } }
+        let experts = viaLoRA ? trained.map { $0.map { _ in false } } : trained
         expert = experts
-        routerRow = (0..<L).map { l in (0..<E).map { e in (experts[l][e] && trainRouter) || (c.isExpertLayer(l) && e >= routersFrom) } }
+        loraFactors = (0..<L).map { viaLoRA && c.isExpertLayer($0) }
+        routerRow = (0..<L).map { l in (0..<E).map { e in (trained[l][e] && trainRouter) || (c.isExpertLayer(l) && e >= routersFrom) } }
         var ffnIn = [Bool](repeating: false, count: L), attnIn = ffnIn
         var below = embed
         for l in 0..<L {
             attnIn[l] = below
             below = below || attention[l]
             ffnIn[l] = below
-            below = below || ffnNorm[l] || denseFFN[l] || expert[l].contains(true) || routerRow[l].contains(true)
+            below = below || ffnNorm[l] || denseFFN[l] || expert[l].contains(true) || routerRow[l].contains(true) || loraFactors[l]
         }
         ffnInputGrad = ffnIn
         attentionInputGrad = attnIn
@@ -141,6 +161,14 @@ public struct Trainability: Sendable {
                 for e in 0..<c.numExperts {
                     if routerRow[l][e] { r.append((ly.router + e * C, C)) }
                     if expert[l][e] { r.append((ly.expertW13[e], 2 * F * C)); r.append((ly.expertW2[e], C * F)) }
+                }
+            }
+        }
+        if let lora = c.lora {
+            for l in 0..<L where loraFactors[l] {
+                for (i, t) in LoRAShape.Target.allCases.enumerated() where lora.targets.contains(t) {
+                    let s = t.shape(c)
+                    r.append((layout.layers[l].loraA[i], lora.rank * s.in)); r.append((layout.layers[l].loraB[i], s.out * lora.rank))
                 }
             }
         }

@@ -19,8 +19,9 @@ public final class MoEWorkspace: @unchecked Sendable {
     let dy: FloatBuffer, da: FloatBuffer, dh: FloatBuffer, dx: FloatBuffer  // [N, D], [N, F], [N, 2F], [N, D]
     let dgate: FloatBuffer         // [N, k]
     let dlogits: FloatBuffer       // [N, E]
+    let loraScratch: FloatBuffer   // LoRA.scratchCount(N, r) when an expert trains a rank-r update, else empty
 
-    public init(tokens n: Int, hidden d: Int, intermediate f: Int, experts: Int, topK: Int) {
+    public init(tokens n: Int, hidden d: Int, intermediate f: Int, experts: Int, topK: Int, loraRank: Int = 0) {
         self.n = n; self.d = d; self.f = f; self.experts = experts; self.topK = topK
         logits = FloatBuffer(count: n * experts)
         selected = [Int32](repeating: 0, count: n * topK)
@@ -36,16 +37,17 @@ public final class MoEWorkspace: @unchecked Sendable {
         dy = FloatBuffer(count: n * d); da = FloatBuffer(count: n * f); dh = FloatBuffer(count: n * 2 * f); dx = FloatBuffer(count: n * d)
         dgate = FloatBuffer(count: n * topK)
         dlogits = FloatBuffer(count: n * experts)
+        loraScratch = FloatBuffer(count: LoRA.scratchCount(tokens: n, rank: loraRank))
     }
 
     /// The Floats `init` allocates (training's memory estimate).
-    static func floatCount(tokens n: Int, hidden d: Int, intermediate f: Int, experts: Int, topK: Int) -> Int {
-        n * experts + n * topK + (topK < experts ? n * topK * d : 0) + n * topK * 2 * f + n * topK * f + n * topK * d
+    static func floatCount(tokens n: Int, hidden d: Int, intermediate f: Int, experts: Int, topK: Int, loraRank: Int = 0) -> Int {
+        LoRA.scratchCount(tokens: n, rank: loraRank) + n * experts + n * topK + (topK < experts ? n * topK * d : 0) + n * topK * 2 * f + n * topK * f + n * topK * d
             + n * d + n * f + n * 2 * f + n * d + n * topK + n * experts
     }
 
     var allocatedFloats: Int {
-        [logits, gates, xin, h, a, y, dy, da, dh, dx, dgate, dlogits].reduce(0) { $0 + $1.count }
+        [logits, gates, xin, h, a, y, dy, da, dh, dx, dgate, dlogits, loraScratch].reduce(0) { $0 + $1.count }
     }
 
     /// Pointers to one layer's MoE weights: router [E, D]; per expert w13 [2F, D] (w1 then w3), w2 [D, F].
@@ -61,6 +63,30 @@ public final class MoEWorkspace: @unchecked Sendable {
         public var routerRows: [Bool]
         public var w13: [UnsafeMutablePointer<Float>?]
         public var w2: [UnsafeMutablePointer<Float>?]
+        /// The factors of a LoRA update that trains in place of its expert's weights (whose own
+        /// gradients are then nil).
+        public var lora: LoRAGrads?
+    }
+
+    /// One expert's LoRA factors and their gradients, per target in `LoRAShape.Target.allCases` order
+    /// (nil where the update does not target the projection).
+    public struct LoRAGrads {
+        public let expert: Int, rank: Int, scale: Float
+        public let a: [UnsafePointer<Float>?], b: [UnsafePointer<Float>?]
+        public let da: [UnsafeMutablePointer<Float>?], db: [UnsafeMutablePointer<Float>?]
+        public init(expert: Int, rank: Int, scale: Float, a: [UnsafePointer<Float>?], b: [UnsafePointer<Float>?],
+                    da: [UnsafeMutablePointer<Float>?], db: [UnsafeMutablePointer<Float>?]) {
+            self.expert = expert; self.rank = rank; self.scale = scale
+            self.a = a; self.b = b; self.da = da; self.db = db
+        }
+
+        /// Adds target i's factor gradients for out[rows, oc] = inp[rows, ic] · Wᵀ.
+        func accumulate(_ i: Int, dout: UnsafePointer<Float>, lddo: Int, inp: UnsafePointer<Float>, ldi: Int,
+                        rows: Int, ic: Int, oc: Int, scratch: UnsafeMutablePointer<Float>) {
+            guard let a = a[i], let b = b[i], let da = da[i], let db = db[i] else { return }
+            LoRA.backward(da: da, db: db, dout: dout, lddo: lddo, inp: inp, ldi: ldi, a: a, b: b, n: rows, ic: ic, oc: oc,
+                          rank: rank, scale: scale, scratch: scratch)
+        }
     }
 
     /// Rows are packed in token order, so an expert that takes every token has row r == token r and
@@ -166,14 +192,19 @@ public final class MoEWorkspace: @unchecked Sendable {
                 dgate.pointer[t * k + s] = FastMath.dot(src, y + r * d, d)
             }
             // Through w2, SwiGLU and w13.
+            let lora = grads.lora.flatMap { $0.expert == e ? $0 : nil }
             Linear.backwardInput(dinp: da.pointer, dout: dy.pointer, weight: weights.w2[e], n: rows, ic: f, oc: d, accumulate: false)
             if let gw2 = grads.w2[e] {
                 Linear.backwardWeight(dweight: gw2, dout: dy.pointer, inp: a, n: rows, ic: f, oc: d)
             }
+            // LoRA targets in allCases order: 0 gate (w13 rows 0..<F), 1 up (rows F..<2F), 2 down (w2).
+            lora?.accumulate(2, dout: dy.pointer, lddo: d, inp: a, ldi: f, rows: rows, ic: f, oc: d, scratch: loraScratch.pointer)
             SwiGLU.backward(dh: dh.pointer, da: da.pointer, h: h, n: rows, f: f)
             if let gw13 = grads.w13[e] {
                 Linear.backwardWeight(dweight: gw13, dout: dh.pointer, inp: input, n: rows, ic: d, oc: 2 * f)
             }
+            lora?.accumulate(0, dout: dh.pointer, lddo: 2 * f, inp: input, ldi: d, rows: rows, ic: d, oc: f, scratch: loraScratch.pointer)
+            lora?.accumulate(1, dout: dh.pointer + f, lddo: 2 * f, inp: input, ldi: d, rows: rows, ic: d, oc: f, scratch: loraScratch.pointer)
             guard let dxOut else { continue }
             if direct {
                 Linear.backwardInput(dinp: dxOut, dout: dh.pointer, weight: weights.w13[e], n: rows, ic: d, oc: 2 * f, accumulate: true)

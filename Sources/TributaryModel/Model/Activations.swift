@@ -54,7 +54,8 @@ public final class Activations: @unchecked Sendable {
         ffnH = needsDense.map { FloatBuffer(count: $0 ? N * 2 * F : 0) }
         ffnA = needsDense.map { FloatBuffer(count: $0 ? N * F : 0) }
         moe = needsMoE.map {
-            $0 ? MoEWorkspace(tokens: N, hidden: C, intermediate: F, experts: c.numExperts, topK: c.expertsPerToken) : nil
+            $0 ? MoEWorkspace(tokens: N, hidden: C, intermediate: F, experts: c.numExperts, topK: c.expertsPerToken,
+                              loraRank: training ? c.lora?.rank ?? 0 : 0) : nil
         }
         lnf = FloatBuffer(count: N * C); rstdf = FloatBuffer(count: N)
         logits = FloatBuffer(count: N * c.vocabSize)
@@ -98,7 +99,8 @@ public final class Activations: @unchecked Sendable {
         for s in slots {
             if s.contains(where: { !moeLayers.contains($0) }) { n += N * 3 * F }
             if s.contains(where: { moeLayers.contains($0) }) {
-                n += MoEWorkspace.floatCount(tokens: N, hidden: C, intermediate: F, experts: c.numExperts, topK: c.expertsPerToken)
+                n += MoEWorkspace.floatCount(tokens: N, hidden: C, intermediate: F, experts: c.numExperts, topK: c.expertsPerToken,
+                                           loraRank: training ? c.lora?.rank ?? 0 : 0)
             }
         }
         n += N * C + N + N * c.vocabSize

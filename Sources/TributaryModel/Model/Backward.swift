@@ -35,6 +35,12 @@ extension Model {
                     moeGrads.router = tr.routerRow[l].contains(true) ? g + ly.router : nil
                     moeGrads.w13 = (0..<c.numExperts).map { tr.expert[l][$0] ? g + ly.expertW13[$0] : nil }
                     moeGrads.w2 = (0..<c.numExperts).map { tr.expert[l][$0] ? g + ly.expertW2[$0] : nil }
+                    if tr.loraFactors[l], let lora = c.lora {
+                        let p = { (o: Int) -> UnsafePointer<Float>? in o < 0 ? nil : UnsafePointer(self.pointer(o)) }
+                        let q = { (o: Int) -> UnsafeMutablePointer<Float>? in o < 0 ? nil : g + o }
+                        moeGrads.lora = .init(expert: lora.expert, rank: lora.rank, scale: lora.scale, a: ly.loraA.map(p), b: ly.loraB.map(p),
+                                              da: ly.loraA.map(q), db: ly.loraB.map(q))
+                    }
                     if needFFNInput { dln.update(repeating: 0, count: N * C) }
                     moe.backward(dx: needFFNInput ? dln : nil, dout: dresid, x: ln2, weights: moeWeights(l), grads: moeGrads)
                 } else {

@@ -133,7 +133,7 @@ public enum ExpertAssembly {
     }
 
     /// A dense model with the shared weights and dense MLPs of `model` and `ffn` in its expert layers.
-    static func dense(sharing model: Model, ffn: ExpertWeights) -> Model {
+    public static func dense(sharing model: Model, ffn: ExpertWeights) -> Model {
         let dense = Model(config: model.config.dense, tokenizer: model.tokenizer)
         copySharedWeights(from: model, to: dense)
         copyDenseFFN(from: model, to: dense)

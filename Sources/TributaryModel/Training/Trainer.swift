@@ -35,14 +35,21 @@ public final class Trainer {
     let checkpoints: TrainingCheckpointStore?
     let optimizer: AdamW
     let workers: [(acts: Activations, grads: FloatBuffer)]
+    /// DP-SGD on private documents (its private steps); nil: the batched steps of `batcher`.
+    let dp: DPSGDRun?
+    /// The last DP-SGD step's sample and clipping.
+    public internal(set) var lastDPStatistics: DPSGDStepStatistics?
+    /// Tokens the last step ran through the model (padding included: it costs the same).
+    public internal(set) var lastStepTokens = 0
     /// Identifies (model base, data, mode, options): a checkpoint resumes only the same run.
     public let fingerprint: String
 
     /// `baseFingerprint` names what the model started from (the anchor digest or the init seed).
     public init(model: Model, mode: Trainability.Mode, options: TrainingOptions, batcher: Batcher,
-                auxiliary: AuxiliaryBatches? = nil,
+                auxiliary: AuxiliaryBatches? = nil, dpSGD: (options: DPSGDOptions, documents: DocumentTokens)? = nil,
                 checkpointDirectory: String?, baseFingerprint: String, dataFingerprint: String) throws {
         try options.validate(contextLength: model.config.contextLength)
+        try dpSGD?.options.validate()
         self.model = model
         self.options = options
         self.batcher = batcher
@@ -59,6 +66,7 @@ public final class Trainer {
         }
         optimizer = AdamW(spans: spans, hyper: hyper)
         let per = options.batchSize / options.workers, keepFrom = trainable.lowestBackwardLayer
+        dp = dpSGD.map { DPSGDRun(options: $0.options, documents: $0.documents, model: model, seqLen: options.seqLen, workers: options.workers, keepFrom: keepFrom) }
         workers = (0..<options.workers).map { _ in
             // Gradients are written only where something trains: untouched pages of the rest are never resident.
             (Activations(config: model.config, batch: per, seqLen: options.seqLen, keepFrom: keepFrom),
@@ -67,7 +75,7 @@ public final class Trainer {
         let modeText: String
         switch mode {
         case .full: modeText = "full"
-        case let .expert(i, router): modeText = "expert\(i)" + (router ? "+router" : "")
+        case let .expert(i, router): modeText = "expert\(i)" + (router ? "+router" : "") + (model.config.lora.map { "+lora(\($0))" } ?? "")
         case let .routerRows(from): modeText = "router-rows\(from)+"
         }
         let h = SHA256Hasher()
@@ -75,9 +83,11 @@ public final class Trainer {
             ("config", model.config.huggingFaceJSON), ("mode", .string(modeText)), ("options", options.json),
             ("base", .string(baseFingerprint)), ("data", .string(dataFingerprint)),
             ("auxiliary", auxiliary.map { .object([("every", .int($0.every)), ("data", .string($0.batcher.source.fingerprint))]) } ?? .null),
+            ("dpSGD", dpSGD?.options.json ?? .null),
         ])))
         fingerprint = Hex.encode(h.finalize())
         checkpoints = checkpointDirectory.map { TrainingCheckpointStore(directory: $0, keep: options.keepCheckpoints) }
+        model.materialiseLoRA()
     }
 
     public var schedule: CosineSchedule {
@@ -97,15 +107,16 @@ public final class Trainer {
             resumed = ckpt.step
             progress?.log("resuming from checkpoint at step \(ckpt.step)")
         }
-        let tokensPerStep = options.batchSize * options.seqLen
         let t0 = ProgressReporter.now()
+        var tokens = 0
         var step = start
         while step < options.steps {
             if let stop = options.stopAfter, step >= stop { break }
             let loss = trainStep(step)
             losses.append(loss)
             step += 1
-            let rate = Double((step - start) * tokensPerStep) / max(ProgressReporter.now() - t0, 1e-9)
+            tokens += lastStepTokens
+            let rate = Double(tokens) / max(ProgressReporter.now() - t0, 1e-9)
             progress?.update(step: step, total: options.steps,
                              fields: [String(format: "loss %.4f", loss), "lr \(String(format: "%.2e", schedule.lr(step: step - 1)))",
                                       "\(ProgressReporter.thousands(rate)) tok/s"])
@@ -116,13 +127,19 @@ public final class Trainer {
         }
         let seconds = ProgressReporter.now() - t0
         return TrainingResult(steps: step, finalLoss: losses.last ?? .nan, losses: losses,
-                              tokensPerSecond: Double((step - start) * tokensPerStep) / max(seconds, 1e-9),
+                              tokensPerSecond: Double(tokens) / max(seconds, 1e-9),
                               seconds: seconds, resumedFrom: resumed, stoppedEarly: step < options.steps)
     }
 
     /// One optimisation step on the batch of `step`; returns the mean loss (nats per token).
     public func trainStep(_ step: Int) -> Double {
-        let aux = auxiliary.flatMap { step % $0.every == $0.every - 1 ? $0 : nil }
+        if let dp, isPrivateStep(step) {
+            let loss = dpTrainStep(step, dp)
+            lastStepTokens = (lastDPStatistics?.documents ?? 0) * options.seqLen
+            return loss
+        }
+        lastStepTokens = options.batchSize * options.seqLen
+        let aux = isPrivateStep(step) ? nil : auxiliary
         let (inputs, targets) = (aux?.batcher ?? batcher).batch(step: step)
         let per = options.batchSize / options.workers * options.seqLen
         let scale = 1 / Float(options.batchSize * options.seqLen)
@@ -157,6 +174,7 @@ public final class Trainer {
             for r in trainable.ranges { for i in r.offset..<r.offset + r.count { g[i] *= s } }
         }
         optimizer.update(params: model.parameters.pointer, grads: g, lr: schedule.lr(step: step))
+        model.materialiseLoRA()
         return shardLoss.reduce(0, +) * Double(scale)
     }
 
@@ -179,5 +197,6 @@ public final class Trainer {
             }
         }
         optimizer.restore(step: ckpt.step, m: ckpt.m, v: ckpt.v)
+        model.materialiseLoRA()
     }
 }

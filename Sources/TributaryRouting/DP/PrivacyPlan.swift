@@ -50,7 +50,7 @@ public struct PrivacyPlan: Sendable {
         self.delta = delta
         releases = spec.map { Release(name: $0.name, count: $0.count, noiseMultiplier: $0.weight * z) }
         epsilon = acc.epsilon(delta: delta).epsilon
-        exactEpsilon = acc.exactGaussianEpsilon(delta: delta)
+        exactEpsilon = acc.exactGaussianEpsilon(delta: delta)!  // the plan composes Gaussians only
     }
 
     /// The noise multiplier of a release, nil when the plan has no such release.

@@ -17,6 +17,7 @@ public enum ContributionError: CodedError, Equatable {
     case routingBound(String)
     case greedyRouting(layer: Int, share: Double, limit: Double)
     case unroutableSignature(String)
+    case loraRefused(String)
     case duplicate(String)
 
     public var code: String {
@@ -36,6 +37,7 @@ public enum ContributionError: CodedError, Equatable {
         case .routingBound: return "contribution.routing_bound"
         case .greedyRouting: return "contribution.greedy_routing"
         case .unroutableSignature: return "contribution.unroutable_signature"
+        case .loraRefused: return "contribution.lora_refused"
         case .duplicate: return "contribution.duplicate"
         }
     }
@@ -60,6 +62,7 @@ public enum ContributionError: CodedError, Equatable {
         case let .greedyRouting(l, share, lim):
             return String(format: "the expert takes %.1f%% of the gate weight of the public probe's tokens in layer %d (limit %.1f%%): its router rows win text that is not its own", 100 * share, l, 100 * lim)
         case let .unroutableSignature(why): return "refused by the server's policy (--allow-unroutable-signatures accepts it): \(why)"
+        case let .loraRefused(why): return "refused by the server's policy: \(why)"
         case let .duplicate(what): return "a contribution with the same \(what) was already accepted"
         }
     }
@@ -74,6 +77,7 @@ extension ContributionError {
         case let .budget(spent, asked, budget): return .budget(spent: spent, asked: asked, budget: budget)
         case let .routing(why): return .routingBound(why)
         case let .unroutable(why): return .unroutableSignature(why)
+        case let .lora(why): return .loraRefused(why)
         }
     }
 }

@@ -106,7 +106,8 @@ public struct ContributionVerifier: Sendable {
                     throw ContributionError.nonFinite("\(label) tensor \(t.name)")
                 }
             }
-            let expert = try ExpertWeights(file: expertFile, config: c)
+            // A LoRA expert as the release will hold it: materialised onto the anchor's FFN.
+            let expert = try ExpertWeights(file: expertFile, anchor: anchor.model)
             // 10. Norm bound relative to the anchor's FFN, per layer.
             let anchorFFN = ExpertWeights(denseFFNOf: anchor.model, layers: expert.layers)
             for (i, l) in expert.layers.enumerated() {
