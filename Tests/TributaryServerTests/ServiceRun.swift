@@ -1,4 +1,5 @@
 import Dispatch
+import Testing
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -44,4 +45,21 @@ final class ServerThreads: TaskExecutor, @unchecked Sendable {
         let job = UnownedJob(job)
         queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
+}
+
+/// Runs a suite's tests, and every task they start (the server's witnessing, release and lease
+/// loops are unstructured tasks, which inherit the preference), on `ServerThreads`. Without it a
+/// server built from a test body kept its background loops on the cooperative pool, and while
+/// other suites trained there CI saw a witnessed checkpoint not published within 30 s and a
+/// release lease not renewed within its 30 s.
+struct OnServerThreads: SuiteTrait, TestTrait, TestScoping {
+    var isRecursive: Bool { false }
+
+    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        try await withTaskExecutorPreference(ServerThreads.shared) { try await function() }
+    }
+}
+
+extension Trait where Self == OnServerThreads {
+    static var onServerThreads: Self { OnServerThreads() }
 }

@@ -11,16 +11,17 @@ public struct ReleaseRecord: Sendable, Equatable {
 
 /// Releases and the logged contribution policies.
 extension MetadataStore {
-    /// `leaseHolder`: the replica that built it; the commit is refused unless it still holds the
-    /// release lease (a replica that lost it while building must not publish beside the new holder).
+    /// `leaseHolder`: the replica that built it; the commit is refused if another replica has taken
+    /// the release lease since (it may be building beside this one). A lease that only ran out while
+    /// a loaded machine was late to renew it is not lost: nobody else can build without taking it
+    /// first, and the release number's uniqueness catches a taker that already committed.
     public func commitRelease(number: Int, manifest: [UInt8], logSize: UInt64, leaseHolder: String? = nil) throws -> AppendResult {
         let sha = Hex.encode(SHA256.digest(manifest))
         let entry = LogEntry.release(number: number, time: Timestamp.nowRFC3339(), manifestSHA256: sha)
         return try append(entry) { index in
             if let leaseHolder {
-                let now = try databaseNow()
-                guard try db.first("SELECT 1 FROM release_lease WHERE id = 1 AND holder = ? AND expires_at > ?",
-                                   [.text(leaseHolder), .int(now)], { _ in true }) == true else {
+                guard try db.first("SELECT 1 FROM release_lease WHERE id = 1 AND holder = ?",
+                                   [.text(leaseHolder)], { _ in true }) == true else {
                     throw StoreError.leaseLost(leaseHolder)
                 }
             }
