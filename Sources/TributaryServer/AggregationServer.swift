@@ -25,7 +25,7 @@ public final class AggregationServer: Sendable {
     public let policyIndex: UInt64
     /// Gathers witness cosignatures (nil without witnesses).
     let witnessing: CheckpointWitnessing?
-    let background = BackgroundTasks()
+    let background: BackgroundTasks
 
     public var logVerifierKey: VerifierKey { logKey.verifierKey }
 
@@ -85,7 +85,8 @@ public final class AggregationServer: Sendable {
                                 maxStagedBytes: config.maxStagedBytes, maxPending: config.maxPendingUploads),
             logger: logger, metrics: ServerMetrics.shared, policyDocument: policyDocument, policyIndex: policyIndex,
             witnessing: try config.witnesses.isEmpty ? nil : CheckpointWitnessing(store: store, endpoints: config.witnesses,
-                                                                                 quorum: config.witnessQuorum, logger: logger))
+                                                                                 quorum: config.witnessQuorum, logger: logger,
+                                                                                 executor: config.taskExecutor))
         server.metrics.logSize.record(Int64(await store.logSize))
         // A change acknowledged before a crash may not have reached a release yet.
         server.scheduleRelease()
@@ -158,6 +159,7 @@ public final class AggregationServer: Sendable {
         self.policyDocument = policyDocument
         self.policyIndex = policyIndex
         self.witnessing = witnessing
+        background = BackgroundTasks(executor: config.taskExecutor)
     }
 
     /// The server's Ed25519 log key, `DIR/log.key` (mode 0600), created on first start with the
@@ -197,7 +199,7 @@ public final class AggregationServer: Sendable {
     func scheduleRelease() {
         guard config.autoRelease else { return }
         let releases = self.releases, logger = self.logger
-        Task { await releases.schedulePublish { logger.error("release failed; retrying", metadata: ["error": "\($0)"]) } }
+        Task(executorPreference: config.taskExecutor) { await releases.schedulePublish { logger.error("release failed; retrying", metadata: ["error": "\($0)"]) } }
     }
 
     /// Routing stops naming these contributions at once, before the release that drops them.

@@ -11,7 +11,7 @@ import TributaryTestSupport
 /// What the auditor checks since issue 13: operator signatures on every operator action, the policy
 /// in force for every contribution, deployment binding, rotations, takedowns; and what owners and
 /// users check of the server's answers (receipts, fetched releases).
-@Suite(.serialized, .onServerThreads) struct AuditHardeningTests {
+@Suite(.serialized) struct AuditHardeningTests {
     @Test func rotationTakedownAndCompromisedKeyAuditClean() async throws {
         let scene = try await AuditScene.make("audit-identity")
         defer { Task { await scene.close() } }

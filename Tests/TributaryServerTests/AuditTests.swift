@@ -77,7 +77,7 @@ func expectFinding(_ report: AuditReport, _ code: String, _ label: String) {
     #expect(report.findings.contains { $0.code == code }, "\(label): expected \(code), got \(report.findings.map { "\($0.code): \($0.message)" })")
 }
 
-@Suite(.serialized, .onServerThreads) struct AuditTests {
+@Suite(.serialized) struct AuditTests {
     @Test func honestLogAuditsOnlineOfflineAndIncrementally() async throws {
         let scene = try await AuditScene.make("audit-ok")
         defer { Task { await scene.close() } }

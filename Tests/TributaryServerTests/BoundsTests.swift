@@ -11,7 +11,7 @@ import TributaryTestSupport
 
 /// The bounds that keep any one client from taking the server: deadlines, concurrent uploads, the
 /// compute queue, staged bytes, privacy budgets; and what the server refuses to start on.
-@Suite(.serialized, .onServerThreads) struct BoundsTests {
+@Suite(.serialized) struct BoundsTests {
     /// An upload body that yields `first`, waits `pause` seconds, then yields `rest`.
     static func slowBody(_ first: [UInt8], pause: Double, _ rest: [UInt8]) -> HTTPClientRequest.Body {
         let stream = AsyncStream<ByteBuffer> { continuation in

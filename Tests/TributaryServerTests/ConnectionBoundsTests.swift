@@ -10,7 +10,7 @@ import TributaryWitness
 import TributaryTestSupport
 
 /// Issue 25: what a connection can take from the services before anything is authenticated.
-@Suite(.serialized, .onServerThreads) struct ConnectionBoundsTests {
+@Suite(.serialized) struct ConnectionBoundsTests {
     /// A refused upload is answered and the connection closed: the rest of its body is never read
     /// (before, keep-alive drained it: a refused 5 MB envelope was followed by reading hundreds of MB).
     @Test func aRefusedUploadClosesTheConnection() async throws {

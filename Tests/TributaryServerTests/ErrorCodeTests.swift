@@ -7,7 +7,7 @@ import TributaryCore
 /// protocol/SPEC.md §8 lists exactly the error codes the sources can produce, each with the HTTP
 /// status the server gives it: a code in the sources missing from the table, a code in the table
 /// produced nowhere, or a status that differs from `ErrorStatus` fails here.
-@Suite(.onServerThreads) struct ErrorCodeTests {
+@Suite struct ErrorCodeTests {
     static let root: URL = {
         var r = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { r.deleteLastPathComponent() }

@@ -7,7 +7,7 @@ import TributaryLog
 @testable import TributaryServer
 import TributaryTestSupport
 
-@Suite(.serialized, .onServerThreads) struct HappyPathTests {
+@Suite(.serialized) struct HappyPathTests {
     @Test func enrolSubmitReleaseRouteScoreGenerate() async throws {
         let f = try await Fixture.shared.value
         let dir = scratchDirectory("happy")

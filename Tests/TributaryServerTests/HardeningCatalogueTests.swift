@@ -14,7 +14,7 @@ import TributaryTestSupport
 /// material signed for another deployment, identities and keys, privacy claims that do not add up.
 /// Every case gets its documented code and status, the server's state — log, contributions,
 /// takedowns, keys, blobs, staging — is exactly what it was, and the server still answers.
-@Suite(.serialized, .onServerThreads) struct HardeningCatalogueTests: HostileCatalogue {
+@Suite(.serialized) struct HardeningCatalogueTests: HostileCatalogue {
     /// A signed acme bundle's archive bytes, optionally altered before signing, for another origin
     /// or another creation time.
     static func archive(_ f: Fixture, origin: String = Fixture.origin, createdAt: String? = nil,

@@ -13,7 +13,7 @@ import TributaryTestSupport
 
 /// Issue 25's review, the cases about what the log holds: what the server accepts, the auditor must
 /// accept, and what the server's policy refuses, the auditor must refuse too.
-@Suite(.serialized, .onServerThreads) struct HardeningRoundTwoTests {
+@Suite(.serialized) struct HardeningRoundTwoTests {
     /// A compromised server logs an expert for layers its policy does not accept; the replay checks
     /// expert layers with the same call the server makes (it skipped them before).
     @Test func anExpertOutsideThePolicysLayersIsCaughtByTheAudit() async throws {

@@ -11,7 +11,7 @@ import TributaryTestSupport
 
 /// A catalogue of hostile requests: each gets its documented error, and the server's state — log,
 /// contributions, keys, blobs — is exactly what it was.
-@Suite(.serialized, .onServerThreads) struct HostileInputTests: HostileCatalogue {
+@Suite(.serialized) struct HostileInputTests: HostileCatalogue {
     static func tar(_ name: String, size: UInt64 = 0, type: UInt8 = UInt8(ascii: "0"), content: [UInt8] = []) -> [UInt8] {
         var out = BundleArchive.header(name: name, size: size, typeflag: type) + content
         if content.count % 512 != 0 { out += [UInt8](repeating: 0, count: 512 - content.count % 512) }

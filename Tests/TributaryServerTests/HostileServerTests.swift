@@ -10,7 +10,7 @@ import TributaryTestSupport
 
 /// A server that answers as a hostile one might (issue 25): the client and the auditor report what is
 /// wrong, and neither crashes. The fake is a few Hummingbird routes answering fixed bytes.
-@Suite(.serialized, .onServerThreads) struct HostileServerTests {
+@Suite(.serialized) struct HostileServerTests {
     static func serve(_ routes: [(String, [UInt8])], _ body: @escaping @Sendable (TributaryClient) async throws -> Void) async throws {
         let router = Router()
         for (path, bytes) in routes {

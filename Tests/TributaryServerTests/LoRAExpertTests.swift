@@ -12,7 +12,7 @@ import TributaryTestSupport
 /// LoRA experts through the whole flow: a full expert (acme) and a LoRA expert (initech, rank 4) are
 /// accepted, released together and audited; the release holds the LoRA expert materialised exactly;
 /// the auditor catches one that is not; the policy's rank limit refuses one and logs nothing.
-@Suite(.serialized, .onServerThreads) struct LoRAExpertTests {
+@Suite(.serialized) struct LoRAExpertTests {
     @Test func aMixedReleaseAuditsAndHoldsTheExactMaterialisation() async throws {
         let f = try await Fixture.shared.value
         let dir = scratchDirectory("lora-release")

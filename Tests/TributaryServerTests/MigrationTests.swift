@@ -10,7 +10,7 @@ import TributaryTestSupport
 
 /// `tributary admin migrate`: a SQLite deployment moved to PostgreSQL, audited before and after by
 /// one auditor keeping its state. Needs the test cluster (scripts/test.sh); runs in the SQLite pass.
-@Suite(.serialized, .onServerThreads, .enabled(if: TestPostgres.cluster != nil && !TestPostgres.selected, "needs TRIBUTARY_TEST_POSTGRES (scripts/test.sh)"))
+@Suite(.serialized, .enabled(if: TestPostgres.cluster != nil && !TestPostgres.selected, "needs TRIBUTARY_TEST_POSTGRES (scripts/test.sh)"))
 struct MigrationTests {
     @Test func sqliteDeploymentMovesToPostgresAndAuditsTheSame() async throws {
         let f = try await Fixture.shared.value
@@ -74,7 +74,7 @@ struct MigrationTests {
     }
 }
 
-@Suite(.onServerThreads) struct SchemaAndLocationTests {
+@Suite struct SchemaAndLocationTests {
     /// A database from before numbered migrations (`meta.schema` = 2, no record) is brought to the
     /// newest version on open, its rows kept.
     @Test func legacySQLiteDatabaseIsMigrated() throws {

@@ -5,7 +5,7 @@ import TributaryTestSupport
 
 /// protocol/openapi.yaml documents exactly the routes the server has: a route missing from the
 /// document, or a documented route the server lacks, fails this test.
-@Suite(.onServerThreads) struct OpenAPITests {
+@Suite struct OpenAPITests {
     /// (METHOD, path) pairs from the document's `paths:` section (two-space path keys, four-space methods).
     static func documented() throws -> Set<String> {
         var root = URL(fileURLWithPath: #filePath)

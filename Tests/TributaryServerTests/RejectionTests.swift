@@ -29,7 +29,7 @@ func setPrivacy(_ dir: String, _ change: (inout PrivacyParameters) -> Void) thro
     try rewrite(path, metadata: [BundleLayout.routingMetadataKey: JSONWriter.string(params.json)])
 }
 
-@Suite(.serialized, .onServerThreads) struct RejectionTests {
+@Suite(.serialized) struct RejectionTests {
     /// Each case: how to make the upload, the code and HTTP status the server must answer with.
     struct Case: Sendable {
         let label: String

@@ -11,7 +11,7 @@ import TributaryTestSupport
 /// Issue 25: releases were never pruned (10 submit/revoke cycles, 12 → 32 release directories; at
 /// SmolLM2 size 1.7 GB each). A pruned release keeps its signed manifest and is rebuilt bit for bit
 /// from the logged bundles and the anchor; a disk budget refuses a release before a byte is written.
-@Suite(.serialized, .onServerThreads) struct ReleaseRetentionTests {
+@Suite(.serialized) struct ReleaseRetentionTests {
     /// The command line's rebuild, as `tributary fetch-release` and `audit --rebuild-pruned` run it.
     static let rebuild = ReleaseRebuild { manifest, anchor, experts, out in
         _ = try ReleaseFiles.write(anchor: try AnchorDirectory.load(anchor), contributions: zip(manifest.experts, experts).map {

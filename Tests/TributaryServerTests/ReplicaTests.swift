@@ -11,7 +11,7 @@ import TributaryTestSupport
 
 /// Several replicas on one PostgreSQL database (scripts/test.sh starts a throw-away cluster). Run
 /// once, in the SQLite pass: they need PostgreSQL whichever backend the rest of the suite is on.
-@Suite(.serialized, .onServerThreads, .enabled(if: TestPostgres.cluster != nil && !TestPostgres.selected, "needs TRIBUTARY_TEST_POSTGRES (scripts/test.sh)"))
+@Suite(.serialized, .enabled(if: TestPostgres.cluster != nil && !TestPostgres.selected, "needs TRIBUTARY_TEST_POSTGRES (scripts/test.sh)"))
 struct ReplicaTests {
     /// A server's last reference can drop on an event loop's thread (Hummingbird's router holds it);
     /// closing the database there must not wait on a future, which NIO stops with a precondition

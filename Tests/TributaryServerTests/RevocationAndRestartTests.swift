@@ -7,7 +7,7 @@ import TributaryLog
 @testable import TributaryServer
 import TributaryTestSupport
 
-@Suite(.serialized, .onServerThreads) struct RevocationAndRestartTests {
+@Suite(.serialized) struct RevocationAndRestartTests {
     @Test func optOutRemovesTheExpertFromReleasesAndRouting() async throws {
         let f = try await Fixture.shared.value
         let dir = scratchDirectory("revoke")

@@ -69,6 +69,8 @@ struct Fixture: Sendable {
         // stops the in-process client sending and the handler reading (a fresh-clone CI run saw an
         // upload cut mid-body, "stream ended at an unexpected time"). Its own tests set it short.
         c.idleTimeoutSeconds = 300
+        // The server's witness, release and lease loops on threads of their own (ServiceRun.swift).
+        c.taskExecutor = ServerThreads.shared
         c.origin = Fixture.origin
         c.operatorKey = operatorKey.verifierKey
         return c

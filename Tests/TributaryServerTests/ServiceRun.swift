@@ -1,5 +1,3 @@
-import Dispatch
-import Testing
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -31,35 +29,48 @@ final class ServiceRun: @unchecked Sendable {
     }
 }
 
-/// The threads the test services run on. The test process also runs training and evaluation
-/// synchronously on the cooperative pool (two threads on a 2-core machine); a server whose handlers
-/// waited behind them missed its own deadlines (CI runs saw an idle-timed connection left open 15 s
-/// and an upload cut mid-body). A task executor preference moves the service's task and its child
-/// tasks (Hummingbird's connection handlers) onto dispatch threads, which the kernel schedules
-/// beside the CPU-bound work instead of behind it.
+/// The threads the test services run on: their HTTP handlers (the service task's executor
+/// preference, which Hummingbird's connection tasks inherit) and the servers' own loops
+/// (`ServerConfig.taskExecutor`). The test process also runs training and evaluation synchronously
+/// on the cooperative pool (two threads on a 2-core machine); a server whose handlers or loops waited
+/// behind them missed its deadlines (CI saw an idle-timed connection left open 15 s, an upload cut
+/// mid-body, a witnessed checkpoint not published in 30 s, a release lease not renewed in 30 s).
+/// Plain threads, not a dispatch queue: libdispatch runs a concurrent queue's CPU-bound jobs on at
+/// most as many threads as cores, so a dispatch queue starves the same way (a CI run that put the
+/// test bodies there timed out 27 uploads). These threads wait on a condition; the kernel schedules
+/// them beside the CPU-bound tests.
 final class ServerThreads: TaskExecutor, @unchecked Sendable {
-    static let shared = ServerThreads()
-    private let queue = DispatchQueue(label: "tributary.test.services", attributes: .concurrent)
+    static let shared = ServerThreads(threads: 16)
+    private let condition = NSCondition()
+    private var jobs = [UnownedJob]()
+    private var next = 0
+
+    private init(threads: Int) {
+        for i in 0..<threads {
+            let thread = Thread { [unowned self] in self.work() }
+            thread.name = "tributary.test.services.\(i)"
+            thread.start()
+        }
+    }
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+        condition.withLock {
+            jobs.append(job)
+            condition.signal()
+        }
     }
-}
 
-/// Runs a suite's tests, and every task they start (the server's witnessing, release and lease
-/// loops are unstructured tasks, which inherit the preference), on `ServerThreads`. Without it a
-/// server built from a test body kept its background loops on the cooperative pool, and while
-/// other suites trained there CI saw a witnessed checkpoint not published within 30 s and a
-/// release lease not renewed within its 30 s.
-struct OnServerThreads: SuiteTrait, TestTrait, TestScoping {
-    var isRecursive: Bool { false }
-
-    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        try await withTaskExecutorPreference(ServerThreads.shared) { try await function() }
+    private func work() {
+        while true {
+            let job = condition.withLock {
+                while next == jobs.count { condition.wait() }
+                let job = jobs[next]
+                next += 1
+                if next == jobs.count { jobs.removeAll(keepingCapacity: true); next = 0 }
+                return job
+            }
+            job.runSynchronously(on: asUnownedTaskExecutor())
+        }
     }
-}
-
-extension Trait where Self == OnServerThreads {
-    static var onServerThreads: Self { OnServerThreads() }
 }

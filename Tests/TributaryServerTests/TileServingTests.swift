@@ -11,7 +11,7 @@ import TributaryTestSupport
 /// The log served as C2SP tlog-tiles: what a client computes from tiles alone equals what the proof
 /// endpoints answer, for trees of many sizes; Go's sumdb/tlog reads the same tiles; an audit that
 /// reads only tiles passes on an honest log and catches a fork.
-@Suite(.serialized, .onServerThreads) struct TileServingTests {
+@Suite(.serialized) struct TileServingTests {
     /// Entries, roots and proofs through tiles against the API, at the server's current size and
     /// at earlier sizes (whose partial tiles are prefixes of today's).
     func compare(_ s: RunningServer, earlier: [UInt64]) async throws {

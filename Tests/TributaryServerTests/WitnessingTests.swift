@@ -85,7 +85,7 @@ func waitForPublished(_ s: RunningServer, size: UInt64, timeout: Double = 30) as
     throw TributaryError("test.timeout", "no published checkpoint of size \(size)")
 }
 
-@Suite(.serialized, .onServerThreads) struct WitnessingTests {
+@Suite(.serialized) struct WitnessingTests {
     @Test func checkpointsArePublishedOnlyOnceTheQuorumCosigned() async throws {
         var log = try await WitnessedLog.make("witnessed", witnesses: 3)
         let s = try await RunningServer.start(log.config(quorum: 2))

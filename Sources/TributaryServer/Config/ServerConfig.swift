@@ -89,6 +89,12 @@ public struct ServerConfig: Sendable {
     /// How long a replica may hold the release lease without renewing it (it renews every third of
     /// it while building): a replica that dies holding it delays releases by at most this.
     public var releaseLeaseSeconds: Int64 = 30
+    /// Where the server's own long-running tasks run (the witness retry loop, release publishing, the
+    /// lease's renewal, the replica poll). nil: Swift's global concurrent executor, right for
+    /// `tributary serve`, whose blocking computation goes to `ComputePool`. A process that also runs
+    /// blocking work on the cooperative threads (the test suite trains models there) gives the server
+    /// threads of its own, or those loops wait behind that work past their deadlines.
+    public var taskExecutor: (any TaskExecutor)?
 
     public init(directory: String, anchor: String, probe: [String]) {
         self.directory = directory

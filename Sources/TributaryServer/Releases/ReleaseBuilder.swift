@@ -101,7 +101,7 @@ public actor ReleaseBuilder {
     @discardableResult
     public func publish(force: Bool = false) async throws -> LoadedRelease? {
         let previous = tail
-        let task = Task {
+        let task = Task(executorPreference: config.taskExecutor) {
             _ = try? await previous?.value
             return try await self.publishNow(force: force)
         }
@@ -119,15 +119,15 @@ public actor ReleaseBuilder {
         changedSincePublish = true
         guard !publisherRunning else { return }
         publisherRunning = true
-        Task {
+        Task(executorPreference: config.taskExecutor) {
             var wait: UInt64 = 1
-            while self.takeChanges() {
+            while await self.takeChanges() {
                 do {
                     _ = try await self.publish(force: false)
                     wait = 1
                 } catch {
                     onError(error)
-                    self.noteUnpublishedChanges()
+                    await self.noteUnpublishedChanges()
                     try? await Task.sleep(nanoseconds: wait * 1_000_000_000)
                     wait = min(wait * 2, 60)
                 }
@@ -172,7 +172,7 @@ public actor ReleaseBuilder {
             if !force, isCurrent(try await store.releaseSnapshot().0) { return current }
         }
         let (store, replica, lease) = (self.store, config.replica, config.releaseLeaseSeconds)
-        let renewal = Task {
+        let renewal = Task(executorPreference: config.taskExecutor) {
             while !Task.isCancelled {
                 try await Task.sleep(nanoseconds: UInt64(lease) * 1_000_000_000 / 3)
                 _ = try await store.acquireReleaseLease(holder: replica, seconds: lease)

@@ -15,13 +15,16 @@ actor CheckpointWitnessing {
     let policy: WitnessPolicy
     let logger: Logger
     let timeout: TimeAmount
+    let executor: (any TaskExecutor)?
     /// The attempt running, and at most one queued behind it that every later caller joins.
     private var running: Task<Void, Never>?
     private var queued: Task<Void, Never>?
     /// Sizes learned from 409 answers (not cosigned: not stored).
     private var claimed = [String: UInt64]()
 
-    init(store: MetadataStore, endpoints: [WitnessEndpoint], quorum: Int, logger: Logger, timeout: TimeAmount = .seconds(5)) throws {
+    init(store: MetadataStore, endpoints: [WitnessEndpoint], quorum: Int, logger: Logger, executor: (any TaskExecutor)?,
+         timeout: TimeAmount = .seconds(5)) throws {
+        self.executor = executor
         self.store = store
         self.endpoints = endpoints
         policy = try WitnessPolicy(witnesses: endpoints.map(\.key), quorum: quorum)
@@ -38,7 +41,7 @@ actor CheckpointWitnessing {
             await queued.value
         } else {
             let previous = running
-            let t = Task {
+            let t = Task(executorPreference: executor) {
                 await previous?.value
                 await self.begin()
                 await self.attempt()
@@ -136,9 +139,12 @@ actor CheckpointWitnessing {
 final class BackgroundTasks: @unchecked Sendable {
     private var tasks = [Task<Void, Never>]()
     private let lock = NSLock()
+    private let executor: (any TaskExecutor)?
+
+    init(executor: (any TaskExecutor)?) { self.executor = executor }
 
     func start(_ body: @escaping @Sendable () async -> Void) {
-        let t = Task { await body() }
+        let t = Task(executorPreference: executor) { await body() }
         lock.withLock { tasks.append(t) }
     }
 
