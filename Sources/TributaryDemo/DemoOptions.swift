@@ -83,8 +83,9 @@ public struct DemoOptions: Sendable {
             evaluationBytes = 3000
             evaluationDocumentBytes = 1000
             extendedTable = false
-            // At 8 steps a rank-16 LoRA expert gained 2.5x what the full expert gained on linux-uapi
-            // (benchmarks/README.md: LoRA experts); one owner of each kind makes the release mixed.
+            // At 8 steps a rank-16 LoRA expert gained 1.7-2.6x what the full expert gained on linux-uapi
+            // over two seeds (benchmarks/README.md: LoRA experts); one owner of each kind makes the
+            // release mixed.
             loraExperts = ["acme": .standard]
         }
     }
