@@ -83,7 +83,7 @@ struct TrainCommand: AsyncParsableCommand {
             }
             if json {
                 printJSON(.object([
-                    ("bundle", .string(r.bundle)), ("model", .string(r.model)), ("steps", .int(r.training.steps)),
+                    ("bundle", .string(r.bundle)), ("model", .string(r.model)), ("documents", .int(r.documents)), ("steps", .int(r.training.steps)),
                     ("finalLoss", .double(r.training.finalLoss)), ("tokensPerSecond", .double(r.training.tokensPerSecond)),
                     ("privacy", r.signature.parameters.privacy.json), ("exactEpsilon", r.plan.map { .double($0.exactEpsilon) } ?? .null),
                     ("trainingPrivacy", r.dpSGD.map { .object([("epsilon", .double($0.epsilon)), ("delta", .double($0.delta)),
