@@ -166,7 +166,10 @@ public enum DemoEvaluation {
 /// options), each document cut to its first `documentBytes` (at a line end), capped to `maxBytes`
 /// per domain for evaluation time. Cutting documents spreads a small budget over more of them.
 public enum DemoHeldOut {
-    public static func load(_ directory: String, fraction: Double = 0.1, maxBytes: Int = .max, documentBytes: Int = .max) throws -> Corpus {
+    /// `tributary train`'s default `--held-out`.
+    public static let fraction = 0.1
+
+    public static func load(_ directory: String, fraction: Double = DemoHeldOut.fraction, maxBytes: Int = .max, documentBytes: Int = .max) throws -> Corpus {
         let split = try Corpus.load(paths: [directory]).split(heldOutFraction: fraction).heldOut
         let cut = Corpus(documents: split.documents.map { d in
             d.bytes.count > documentBytes ? Corpus.Document(source: d.source, bytes: Array(d.bytes[..<lineEnd(d.bytes, within: documentBytes)])) : d

@@ -44,6 +44,13 @@ public struct DemoOptions: Sendable {
     public var organisations: [(name: String, domain: String)] = [("acme", "linux-uapi"), ("globex", "perl"), ("initech", "locales")]
     /// Organisations that contribute a LoRA expert rather than a full one (the others train the full FFN).
     public var loraExperts: [String: DemoLoRA] = [:]
+    /// Organisations that train their expert with DP-SGD, and the ε of their whole contribution
+    /// (expert, router rows and signature, composed); the others use DP for the signature only.
+    public var dpSGDOwners: [String: Double] = [:]
+    /// The leakage audit of each DP-SGD owner (`tributary privacy-audit`): sampled canary candidates and
+    /// the bytes read of each member and non-member document.
+    public var leakageCandidates = 2000
+    public var leakageDocumentBytes = 1000
     /// The organisation that opts out after the first release.
     public var optOut = "initech"
     /// Held-out bytes evaluated per domain, and the bytes read of each held-out document.
@@ -70,6 +77,8 @@ public struct DemoOptions: Sendable {
             corpora = DemoCorpora()
             codeDocuments = 60
             routeDocuments = 20
+            dpSGDOwners = ["globex": 8]
+            leakageCandidates = 300
         case .smollm2:
             expertSteps = 8
             expertBatch = 8
@@ -86,7 +95,10 @@ public struct DemoOptions: Sendable {
             // At 8 steps a rank-16 LoRA expert gained 1.7-2.6x what the full expert gained on linux-uapi
             // over two seeds (benchmarks/README.md: LoRA experts); one owner of each kind makes the
             // release mixed.
-            loraExperts = ["acme": .standard]
+            loraExperts = ["acme": .standard, "globex": .standard]
+            // globex's LoRA expert is trained with DP-SGD at ε = 8 for everything it uploads
+            // (benchmarks/README.md: DP-SGD experts); its report row carries the leakage audit.
+            dpSGDOwners = ["globex": 8]
         }
     }
 

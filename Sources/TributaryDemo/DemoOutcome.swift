@@ -11,7 +11,26 @@ public struct DemoOutcome: Sendable {
         public var kind = "full expert"
         /// Its expert came from the cache of an earlier run (`OwnerCache`), not from training now.
         public var reused = false
+        /// The ε of everything it uploaded when its expert was trained with DP-SGD; nil when only its
+        /// signature is DP.
+        public var dpSGDEpsilon: Double? = nil
     }
+    /// A DP-SGD owner's leakage audit of its own model (anchor + expert) before it uploaded.
+    public struct LeakageAudit: Sendable {
+        public let organisation: String
+        public let epsilon: Double
+        public let members: Int
+        public let nonMembers: Int
+        public let auc: Double
+        public let aucInterval: ClosedRange<Double>
+        public let tprAt1Percent: Double
+        public let tprAt1PercentInterval: ClosedRange<Double>
+        /// Per canary: how often it was planted, its exposure under the model and under the anchor alone (bits).
+        public let exposures: [(repetitions: Int, exposure: Double, anchorExposure: Double)]
+        public let candidates: Int
+        public let seconds: Double
+    }
+    public var leakageAudits: [LeakageAudit] = []
     public var contributions: [Contribution] = []
     /// Release number → organisations of its experts (after the anchor), in order.
     public var releases: [(number: Int, organisations: [String])] = []

@@ -102,17 +102,25 @@ public final class DemoScenario: @unchecked Sendable {
                 say("      " + (out.components(separatedBy: ": {").first ?? out).trimmingCharacters(in: .whitespacesAndNewlines))
             }
         }
-        try await stage("Data owners: train an expert each (own process), sign, verify, submit over HTTP") {
+        try await stage("Data owners: train an expert each (own process), audit a DP one for leakage, sign, verify, submit over HTTP") {
             let cache = try OwnerCache(directory: options.workdir + "/experts", anchor: options.anchor, binary: options.binary)
             for org in options.organisations {
                 let out = orgs + "/" + org.name, t0 = Date()
-                let lora = options.loraExperts[org.name]
+                let lora = options.loraExperts[org.name], dpSGD = options.dpSGDOwners[org.name]
+                var data = corpora + "/" + org.domain, canaries = [CanaryExposure.Planted]()
+                if let dpSGD {
+                    data = options.run + "/owner-data/" + org.name
+                    canaries = try plantCanaries(from: corpora + "/" + org.domain, to: data)
+                    say("      -- \(org.name) trains with DP-SGD (ε = \(dpSGD) for everything it uploads); for its leakage audit, canaries are planted in "
+                        + canaries.map { "\($0.repetitions)" }.joined(separator: " and ") + " of its documents (\(data))")
+                }
                 say("      -- \(org.name) trains a \(lora?.kind ?? "full") expert on its \(org.domain) text, which never leaves \(out)")
-                let train = ["train", "--anchor", options.anchor, "--data", corpora + "/" + org.domain, "--public-text",
+                let privacy = dpSGD.map { ["--epsilon", String($0), "--dp-sgd", "--held-out", "0"] } ?? ["--epsilon", String(options.epsilon)]
+                let train = ["train", "--anchor", options.anchor, "--data", data, "--public-text",
                              DemoCorpora.directory(options.workdir, DemoCorpora.publicDomain), "--out", out, "--steps", String(options.expertSteps),
-                             "--threads", String(options.threads), "--epsilon", String(options.epsilon), "--public-every", String(options.publicEvery),
-                             "--eval-bytes", String(options.ownerEvaluationBytes), "--restart"] + trainingSizes + (lora?.trainArguments ?? [])
-                let settings = try cache.settings(train: train, corpora: [corpora + "/" + org.domain, publicDir])
+                             "--threads", String(options.threads), "--public-every", String(options.publicEvery),
+                             "--eval-bytes", String(options.ownerEvaluationBytes), "--restart"] + privacy + trainingSizes + (lora?.trainArguments ?? [])
+                let settings = try cache.settings(train: train, corpora: [data, publicDir])
                 let reused = cache.lookup(org.name, settings: settings)
                 if let cached = reused {
                     try cache.restore(cached, to: out)
@@ -122,12 +130,16 @@ public final class DemoScenario: @unchecked Sendable {
                     try cache.store(org.name, from: out, settings: settings)
                 }
                 let seconds = Date().timeIntervalSince(t0)
+                if let dpSGD {
+                    outcome.leakageAudits.append(try leakageAudit(organisation: org.name, epsilon: dpSGD, model: out + "/model", members: data,
+                                                                  domain: org.domain, canaries: canaries))
+                }
                 try run(["sign", out + "/bundle", "--key", keys + "/\(org.name).key", "--origin", DemoOptions.origin])
                 try run(["verify", out + "/bundle", "--pubkey", keys + "/\(org.name).pub"])
                 let index = try ContributionReceipt(json: try json(["submit", "--server", url, "--log-key", logKey, out + "/bundle", "--json"])).logIndex
                 say("      \(org.name)'s contribution accepted at log index \(index), inclusion proof checked")
                 outcome.contributions.append(.init(organisation: org.name, domain: org.domain, logIndex: index, trainingSeconds: seconds,
-                                                   kind: lora?.kind ?? "full expert", reused: reused != nil))
+                                                   kind: lora?.kind ?? "full expert", reused: reused != nil, dpSGDEpsilon: dpSGD))
             }
         }
         let first = try await stage("Operator: publish the combined MoE; auditor: audit the log and the release") { () -> Int in

@@ -21,33 +21,26 @@ struct PlantCanariesCommand: AsyncParsableCommand {
         try await reportingErrors {
             guard !FileManager.default.fileExists(atPath: out) else { throw TributaryError("bench.canaries_exist", "\(out) exists; choose a new directory") }
             let corpus = try corpusOptions.load(data)
-            guard let most = repetitions.max(), repetitions.allSatisfy({ $0 >= 1 }), most <= corpus.documents.count else {
-                throw TributaryError("bench.invalid_canaries", "each --repetitions value must be 1 to the \(corpus.documents.count) documents")
-            }
             var rng = RNG(seed: seed)
-            let secrets = CanaryExposure.secrets(repetitions.count, rng: &rng)
             var texts = corpus.documents.map(\.bytes)
-            var planted = [JSONValue]()
-            for (secret, times) in zip(secrets, repetitions) {
-                var chosen = Set<Int>()
-                while chosen.count < times { chosen.insert(rng.below(texts.count)) }
-                for d in chosen.sorted() { texts[d] += Array(("\n" + CanaryExposure.text(secret: secret)).utf8) }
-                planted.append(.object([("secret", .string(secret)), ("repetitions", .int(times)),
-                                        ("documents", .array(chosen.sorted().map { .string(corpus.documents[$0].source) }))]))
-            }
+            let planted = try CanaryExposure.plant(into: &texts, repetitions: repetitions, rng: &rng)
             // Written under a temporary name and renamed: a failed run leaves no half directory.
             let staging = out + ".partial-\(getpid())"
             try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
             do {
                 for (i, t) in texts.enumerated() { try Data(t).write(to: URL(fileURLWithPath: staging + String(format: "/%06d.txt", i))) }
-                try AtomicFileWriter.write(JSONWriter.serialize(.object([("canaries", .array(planted))])) + [0x0a], to: out + ".canaries.json")
+                let canaries = planted.map { p in
+                    JSONValue.object([("secret", .string(p.secret)), ("repetitions", .int(p.repetitions)),
+                                      ("documents", .array(p.documents.map { .string(corpus.documents[$0].source) }))])
+                }
+                try AtomicFileWriter.write(JSONWriter.serialize(.object([("canaries", .array(canaries))])) + [0x0a], to: out + ".canaries.json")
                 try FileManager.default.moveItem(atPath: staging, toPath: out)
             } catch {
                 try? FileManager.default.removeItem(atPath: staging)
                 throw error
             }
-            print("planted \(secrets.count) canaries into copies of \(texts.count) documents in \(out); secrets in \(out).canaries.json")
-            print(zip(secrets, repetitions).map { "--canary \($0):\($1)" }.joined(separator: " "))
+            print("planted \(planted.count) canaries into copies of \(texts.count) documents in \(out); secrets in \(out).canaries.json")
+            print(planted.map { "--canary \($0.secret):\($0.repetitions)" }.joined(separator: " "))
         }
     }
 }

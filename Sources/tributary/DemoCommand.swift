@@ -32,6 +32,9 @@ struct DemoCommand: AsyncParsableCommand {
     var loraOwners: [String] = []
     @Option(help: "Rank of the LoRA owners' experts.") var loraRank: Int?
     @Option(help: "Learning rate of the LoRA owners' training.") var loraLr: Double?
+    @Option(parsing: .upToNextOption, help: "Organisations that train with DP-SGD and audit their expert for leakage (default: globex; 'none' for no DP-SGD owner).")
+    var dpSgdOwners: [String] = []
+    @Option(help: "ε of everything a DP-SGD owner uploads (expert, router rows and signature, composed; default 8).") var dpSgdEpsilon: Double?
     @Option(help: "Worker threads per process.") var threads = 2
     @Flag(help: "Print the evaluation table as JSON at the end.") var json = false
 
@@ -44,7 +47,11 @@ struct DemoCommand: AsyncParsableCommand {
         if let bad = loraOwners.first(where: { $0 != "none" && !names.contains($0) }) {
             throw ValidationError("--lora-owners: \(bad) is not one of the demo's organisations (\(names.joined(separator: ", ")))")
         }
+        if let bad = dpSgdOwners.first(where: { $0 != "none" && !names.contains($0) }) {
+            throw ValidationError("--dp-sgd-owners: \(bad) is not one of the demo's organisations (\(names.joined(separator: ", ")))")
+        }
         guard (loraRank ?? 1) >= 1, (loraLr ?? 1) > 0 else { throw ValidationError("--lora-rank and --lora-lr must be positive") }
+        guard (dpSgdEpsilon ?? 1) > 0, (dpSgdEpsilon ?? 1).isFinite else { throw ValidationError("--dp-sgd-epsilon must be positive") }
     }
 
     func run() async throws {
@@ -65,6 +72,12 @@ struct DemoCommand: AsyncParsableCommand {
                 o.loraExperts = Dictionary(uniqueKeysWithValues: Set(loraOwners).subtracting(["none"]).map { ($0, lora) })
             } else if loraRank != nil || loraLr != nil {
                 o.loraExperts = o.loraExperts.mapValues { DemoLoRA(rank: loraRank ?? $0.rank, learningRate: loraLr ?? $0.learningRate) }
+            }
+            if !dpSgdOwners.isEmpty {
+                let e = dpSgdEpsilon ?? o.dpSGDOwners.values.first ?? 8
+                o.dpSGDOwners = Dictionary(uniqueKeysWithValues: Set(dpSgdOwners).subtracting(["none"]).map { ($0, e) })
+            } else if let dpSgdEpsilon {
+                o.dpSGDOwners = o.dpSGDOwners.mapValues { _ in dpSgdEpsilon }
             }
             if let publicBytes { o.corpora.publicBytes = publicBytes }
             try FileManager.default.createDirectory(atPath: workdir, withIntermediateDirectories: true)

@@ -24,6 +24,31 @@ public enum CanaryExposure {
         return out
     }
 
+    /// A canary planted by `plant`: its secret, how often, and into which documents (indices).
+    public struct Planted: Sendable {
+        public let secret: String
+        public let repetitions: Int
+        public let documents: [Int]
+    }
+
+    /// Plants one canary per value of `repetitions`, each appended (on its own line) to that many
+    /// distinct documents of `texts` drawn from `rng`. Throws when a value is below 1 or above the
+    /// number of documents.
+    public static func plant(into texts: inout [[UInt8]], repetitions: [Int], rng: inout RNG) throws -> [Planted] {
+        guard let most = repetitions.max(), repetitions.allSatisfy({ $0 >= 1 }), most <= texts.count else {
+            throw TributaryError("audit.invalid_canaries", "each canary's repetitions must be 1 to the \(texts.count) documents, got \(repetitions)")
+        }
+        let secrets = secrets(repetitions.count, rng: &rng)
+        var planted = [Planted]()
+        for (secret, times) in zip(secrets, repetitions) {
+            var chosen = Set<Int>()
+            while chosen.count < times { chosen.insert(rng.below(texts.count)) }
+            for d in chosen.sorted() { texts[d] += Array(("\n" + text(secret: secret)).utf8) }
+            planted.append(Planted(secret: secret, repetitions: times, documents: chosen.sorted()))
+        }
+        return planted
+    }
+
     public struct Result: Sendable {
         public let secret: String
         /// How many times the canary was planted (reported, not used).
