@@ -111,7 +111,7 @@ public final class DemoScenario: @unchecked Sendable {
                 if let dpSGD {
                     data = options.run + "/owner-data/" + org.name
                     canaries = try plantCanaries(from: corpora + "/" + org.domain, to: data)
-                    say("      -- \(org.name) trains with DP-SGD (ε = \(dpSGD) for everything it uploads); for its leakage audit, canaries are planted in "
+                    say("      -- \(org.name) trains with DP-SGD (ε = " + String(format: "%g", dpSGD) + " for everything it uploads); for its leakage audit, canaries are planted in "
                         + canaries.map { "\($0.repetitions)" }.joined(separator: " and ") + " of its documents (\(data))")
                 }
                 say("      -- \(org.name) trains a \(lora?.kind ?? "full") expert on its \(org.domain) text, which never leaves \(out)")
