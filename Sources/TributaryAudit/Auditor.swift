@@ -19,6 +19,9 @@ public struct AuditOptions: Sendable {
     public var maxNewEntries: UInt64 = 1_000_000
     /// Rebuilds releases the server pruned and checks them like the others (`--rebuild-pruned`).
     public var rebuild: ReleaseRebuild?
+    /// The operator's release key for OpenSSF model signing, pinned out of band: every release must then
+    /// carry a `model.sig` under it over exactly its logged files (`--model-signing-key`).
+    public var modelSigningKey: P256PublicKey?
 
     public init(logKey: VerifierKey, operatorKey: VerifierKey? = nil, stateDirectory: String) {
         self.logKey = logKey
@@ -128,12 +131,16 @@ public struct Auditor: Sendable {
         for n in numbers {
             guard let r = replay.releases[n], let manifest = await verifier.manifest(n, r, logKey: options.logKey, report: &report) else { continue }
             replay.checkMembership(manifest, of: r, report: &report)
+            if let key = options.modelSigningKey {
+                await verifier.checkModelSignature(manifest, r, key: key, report: &report)
+            }
             if deep.contains(n) {
                 await verifier.verify(manifest, policies: replay.contributions.compactMapValues(\.policy), report: &report)
             }
         }
         if numbers.isEmpty { report.check("no release published yet") } else {
             report.check("checked the membership of \(numbers.count) release manifest(s) against the log")
+            if options.modelSigningKey != nil { report.check("checked each release's OpenSSF model signature (model.sig) under the pinned release key, over exactly its manifest and the files the manifest names") }
         }
         return report
     }

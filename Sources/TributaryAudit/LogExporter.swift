@@ -33,8 +33,8 @@ public enum LogExporter {
                 for name in ReleaseLayout.allFiles {
                     do {
                         try await client.download(APIPath.releaseFile(n, name), to: out + "/releases/\(n)/" + name)
-                    } catch where name == ModelFiles.tokenizer || ReleaseRebuild.isPruned(error) {
-                        continue  // no tokenizer (a byte-level anchor), or a pruned release: its manifest is exported
+                    } catch where ReleaseLayout.optionalFiles.contains(name) || ReleaseRebuild.isPruned(error) {
+                        continue  // no tokenizer (a byte-level anchor) or model signature, or a pruned release: its manifest is exported
                     }
                 }
                 releases += 1

@@ -66,7 +66,7 @@ enum PublicItem {
         switch (parts.first, parts.count) {
         case ("blob", 2) where Hex.isLowerHex(parts[1], byteCount: 32): self = .blob(parts[1])
         case ("release", 3):
-            guard let n = Int(parts[1]), n >= 1, ReleaseLayout.digestedFiles.contains(parts[2]) || parts[2] == ReleaseLayout.manifestFile else {
+            guard let n = Int(parts[1]), n >= 1, ReleaseLayout.allFiles.contains(parts[2]) else {
                 throw AuditFailure.source("not a release file: \(item.debugDescription)")
             }
             self = .releaseFile(n, parts[2])

@@ -16,12 +16,15 @@ public enum ReleaseDownload {
         /// The server had pruned the release's files: they were rebuilt from the anchor and the
         /// logged bundles (and hash to the signed manifest's digests all the same).
         public let rebuilt: Bool
+        /// The release's OpenSSF model signature was checked (a `modelSigningKey` was given).
+        public let modelSignatureVerified: Bool
     }
 
     /// `number` nil: the latest release. `rebuild`: how to write a release's files, for one the
-    /// server pruned (nil: a pruned release is an error).
+    /// server pruned (nil: a pruned release is an error). `modelSigningKey`: the release must carry an
+    /// OpenSSF model signature under it over exactly the files written.
     public static func fetch(client: TributaryClient, logKey: VerifierKey, number: Int?, to directory: String,
-                             rebuild: ReleaseRebuild? = nil) async throws -> Result {
+                             rebuild: ReleaseRebuild? = nil, modelSigningKey: P256PublicKey? = nil) async throws -> Result {
         let n: Int
         if let number {
             n = number
@@ -59,8 +62,13 @@ public enum ReleaseDownload {
                 try fm.removeItem(atPath: inputs)
                 rebuilt = true
             }
+            if let modelSigningKey {
+                let signature = staging + "/" + ReleaseLayout.modelSignatureFile
+                try await client.download(APIPath.releaseFile(n, ReleaseLayout.modelSignatureFile), to: signature)
+                try ModelSigningSignature.verify(directory: staging, key: modelSigningKey)
+            }
             try fm.moveItem(atPath: staging, toPath: directory)
-            return Result(directory: directory, manifest: manifest, rebuilt: rebuilt)
+            return Result(directory: directory, manifest: manifest, rebuilt: rebuilt, modelSignatureVerified: modelSigningKey != nil)
         } catch {
             try? fm.removeItem(atPath: staging)
             throw error

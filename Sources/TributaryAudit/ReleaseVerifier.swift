@@ -36,6 +36,27 @@ struct ReleaseVerifier {
         }
     }
 
+    /// The release's `model.sig` (OpenSSF model signing) verifies under `key` and signs exactly the files
+    /// of the release: its manifest (the digest the log records) and the files the manifest names (their
+    /// digests, which `verify` checks against the files themselves). Needs no model file, so it holds
+    /// for pruned releases too.
+    func checkModelSignature(_ m: ReleaseManifest, _ release: LogReplay.Release, key: P256PublicKey, report: inout AuditReport) async {
+        let n = m.release, path = work + "/model-\(n).sig"
+        do {
+            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            do {
+                try await source.fetch("release/\(n)/\(ReleaseLayout.modelSignatureFile)", to: path)
+            } catch {
+                return report.fail("audit.model_signature_missing", "release \(n) has no \(ReleaseLayout.modelSignatureFile) to check under the release key: \(error)", entry: release.index)
+            }
+            let signed = try ModelSigningSignature.verify(bundle: try readSmallFile(path, limit: 1 << 20), key: key)
+            try signed.check(m.files.merging([ReleaseLayout.manifestFile: release.manifestSHA256]) { a, _ in a })
+        } catch {
+            report.fail("audit.model_signature_invalid", "release \(n)'s \(ReleaseLayout.modelSignatureFile): \(error)", entry: release.index)
+        }
+    }
+
     /// `policies`: the policy in force when each contribution was accepted, by log index.
     func verify(_ m: ReleaseManifest, policies: [UInt64: ContributionPolicy], report: inout AuditReport) async {
         let n = m.release, dir = work + "/release-\(n)"

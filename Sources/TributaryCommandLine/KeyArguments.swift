@@ -21,3 +21,15 @@ public func loadSigningKey(_ path: String) throws -> SigningKey {
     defer { secureZero(&bytes) }
     return try SigningKey.parse(privateKey: String(decoding: bytes, as: UTF8.self))
 }
+
+/// Reads an ECDSA P-256 public key from a PEM file (the operator's release key for OpenSSF model signing).
+public func loadP256PublicKey(_ path: String) throws -> P256PublicKey {
+    try P256PublicKey(pem: try readSmallFile(path, limit: 1 << 16, noFollow: false))
+}
+
+/// Reads an ECDSA P-256 private key from a PEM file other users cannot read.
+public func loadP256PrivateKey(_ path: String) throws -> P256PrivateKey {
+    var bytes = try readSecretFile(path)
+    defer { secureZero(&bytes) }
+    return try P256PrivateKey(pem: bytes)
+}

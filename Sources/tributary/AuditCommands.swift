@@ -39,6 +39,8 @@ struct AuditCommand: AsyncParsableCommand {
     var tiles = false
     @Option(help: "A witness whose cosignature counts (its cosigner key or a file with it; repeat).") var witness: [String] = []
     @Option(help: "Cosignatures the checkpoint must carry from --witness keys (default: all of them).") var witnessQuorum: Int?
+    @Option(help: "The operator's release key (ECDSA P-256 public key, PEM; pin it out of band): every release must carry an OpenSSF model signature (model.sig) under it over exactly its logged files.")
+    var modelSigningKey: String?
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
@@ -68,6 +70,7 @@ struct AuditCommand: AsyncParsableCommand {
         options.allReleases = allReleases
         options.maxNewEntries = maxNewEntries
         if rebuildPruned { options.rebuild = releaseRebuild }
+        options.modelSigningKey = try modelSigningKey.map(loadP256PublicKey)
         if !witness.isEmpty {
             options.witnessPolicy = try WitnessPolicy(witnesses: try witness.map(loadCosignerKey), quorum: witnessQuorum ?? witness.count)
         }
@@ -143,16 +146,19 @@ struct FetchReleaseCommand: AsyncParsableCommand {
     @Option(help: "The log's verifier key, or a file with it (pin it out of band).") var logKey: String
     @Option(help: "Release number (default: the latest).") var number: Int?
     @Option(help: "New directory for the model: config.json, model.safetensors, routing-index.safetensors, manifest.json.") var out: String
+    @Option(help: "The operator's release key (ECDSA P-256 public key, PEM): the release's OpenSSF model signature (model.sig) must verify under it.")
+    var modelSigningKey: String?
 
     func run() async throws {
         try await reportingErrors {
             let r = try await ReleaseDownload.fetch(client: try TributaryClient(server: server), logKey: try loadVerifierKey(logKey),
-                                                    number: number, to: out, rebuild: releaseRebuild)
+                                                    number: number, to: out, rebuild: releaseRebuild,
+                                                    modelSigningKey: try modelSigningKey.map(loadP256PublicKey))
             let m = r.manifest
             if r.rebuilt { print("release \(m.release)'s files were pruned by the server: rebuilt from the anchor and the logged bundles") }
             print("release \(m.release) (log size \(m.logSize), \(m.expertsPerToken) experts per token): experts "
                   + (["anchor"] + m.experts.map { "\($0.organisation) (contribution \($0.contribution))" }).joined(separator: ", "))
-            print("signature and \(m.files.count) file digests verified; written to \(out)")
+            print("signature and \(m.files.count) file digests verified" + (r.modelSignatureVerified ? "; OpenSSF model signature (model.sig) verified under the release key" : "") + "; written to \(out)")
         }
     }
 }

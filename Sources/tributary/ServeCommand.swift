@@ -68,6 +68,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Tokens one /v1/route request may have embedded, all its texts together.") var maxRouteTokens = 8192
     @Option(help: "Release directories to keep whole (older ones keep their manifest and are rebuilt bit for bit by `tributary fetch-release`); 0 keeps all.") var keepReleases = 3
     @Option(help: "Bytes all release directories may take together (a publish that would pass it is refused, 507).") var releaseDiskBudget: UInt64?
+    @Option(help: "An ECDSA P-256 private key (PEM, mode 0600; `tributary keygen --release-key`): each release then carries an OpenSSF model signature (model.sig) that `model_signing verify key` checks.")
+    var releaseSigningKey: String?
     @Option(help: "A witness that cosigns every checkpoint: URL=COSIGNER_KEY (repeat; `tributary witness keygen` prints the key).")
     var witness: [String] = []
     @Option(help: "Cosignatures a checkpoint needs before /checkpoint and the tiles show it (default with --witness: all of them).")
@@ -126,6 +128,7 @@ struct ServeCommand: AsyncParsableCommand {
         c.maxRouteTokens = maxRouteTokens
         c.keepReleases = keepReleases == 0 ? nil : keepReleases
         c.releaseDiskBudget = releaseDiskBudget
+        c.releaseSigningKey = try releaseSigningKey.map(loadP256PrivateKey)
         c.witnesses = try witness.map { spec in
             guard let eq = spec.firstIndex(of: "=") else { throw TributaryError("server.invalid_config", "--witness takes URL=COSIGNER_KEY, got \(spec)") }
             return WitnessEndpoint(url: String(spec[..<eq]), key: try loadCosignerKey(String(spec[spec.index(after: eq)...])))

@@ -42,7 +42,12 @@ public enum ReleaseLayout {
     public static let digestedFiles = [ModelFiles.config, ModelFiles.weights, ModelFiles.tokenizer, routingIndexFile]
     /// Those every release has.
     public static let requiredFiles = [ModelFiles.config, ModelFiles.weights, routingIndexFile]
-    public static let allFiles = [manifestFile] + digestedFiles
+    /// OpenSSF model signing's signature over every other file, the manifest included
+    /// (`ModelSigningSignature`): present when the operator holds a release key (`--release-signing-key`).
+    public static let modelSignatureFile = ModelSigningSignature.fileName
+    /// Files a release may lack: the tokenizer (byte-level anchors) and the model signature.
+    public static let optionalFiles: Set<String> = [ModelFiles.tokenizer, modelSignatureFile]
+    public static let allFiles = [manifestFile] + digestedFiles + [modelSignatureFile]
 }
 
 public enum AnchorLayout {

@@ -69,6 +69,10 @@ public struct ServerConfig: Sendable {
     /// Bytes all release directories together may take: a publish that would pass it is refused before
     /// anything is written (507 `server.disk_budget`). Nil: no budget (the disk's free space still is one).
     public var releaseDiskBudget: UInt64?
+    /// The operator's release key (ECDSA P-256): each release directory then also carries an OpenSSF
+    /// model signature (`model.sig`) over all its files, which `model_signing verify key` checks with
+    /// nobody's code but model-signing's. Nil: releases carry only the log-signed manifest.
+    public var releaseSigningKey: P256PrivateKey?
     /// Witnesses asked to cosign every checkpoint (C2SP tlog-witness), and how many must have: with
     /// any, `/checkpoint` and the tiles show only checkpoints that met the quorum.
     public var witnesses: [WitnessEndpoint] = []

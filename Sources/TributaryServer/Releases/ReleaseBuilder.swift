@@ -11,6 +11,7 @@ import TributaryRouting
 /// the manifest's digest.
 ///
 ///     releases/NNNNNN/config.json, model.safetensors, routing-index.safetensors, manifest.json
+///     [, model.sig: OpenSSF model signing, when the operator holds a release key]
 ///
 /// Retention (`keepReleases`): older release directories lose their model files but keep the
 /// manifest, so any release's membership stays checkable.
@@ -202,7 +203,7 @@ public actor ReleaseBuilder {
         let final = config.releaseDirectory + "/" + Self.directoryName(number)
         try? FileManager.default.removeItem(atPath: tmp)
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-        let (anchor, blobs, k) = (self.anchor, self.blobs, config.expertsPerToken)
+        let (anchor, blobs, k, releaseKey) = (self.anchor, self.blobs, config.expertsPerToken, config.releaseSigningKey)
         let manifestBytes: [UInt8] = try await pool.run(.releases, ownWork: true) { [logKey] in
             let (files, perToken) = try ReleaseFiles.write(anchor: anchor, contributions: live.map {
                 .init(organisation: $0.organisation, expertFile: blobs.path($0.expertSHA256), routingFile: blobs.path($0.routingSHA256))
@@ -215,6 +216,11 @@ public actor ReleaseBuilder {
                 files: files)
             let bytes = manifest.signed(by: logKey)
             try AtomicFileWriter.write(bytes, to: tmp + "/" + ReleaseLayout.manifestFile)
+            if let releaseKey {
+                // Over every file, the manifest included; the model files' digests were taken as written.
+                try ModelSigningSignature.sign(directory: tmp, name: Self.directoryName(number), key: releaseKey,
+                                               knownDigests: files.merging([ReleaseLayout.manifestFile: Hex.encode(SHA256.digest(bytes))]) { a, _ in a })
+            }
             return bytes
         }
         // Directory first (its entries and itself durable), then the log entry: a crash in between
