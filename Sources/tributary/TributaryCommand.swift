@@ -11,6 +11,6 @@ struct Tributary: AsyncParsableCommand {
             KeygenCommand.self, SignCommand.self, VerifyCommand.self, InspectCommand.self,
             AnchorCommand.self, TrainCommand.self, EvalCommand.self, GenerateCommand.self, TokenizeCommand.self, RouteCommand.self,
             ServeCommand.self, AdminCommand.self, SubmitCommand.self, RevokeCommand.self, VerifyInclusionCommand.self,
-            AuditCommand.self, FetchReleaseCommand.self, LogCommand.self, WitnessCommand.self, DemoCommand.self, AdapterCommand.self, PrivacyAuditCommand.self,
+            AuditCommand.self, FetchReleaseCommand.self, ExportCommand.self, LogCommand.self, WitnessCommand.self, DemoCommand.self, AdapterCommand.self, PrivacyAuditCommand.self,
         ])
 }

@@ -6,6 +6,12 @@
                     metadata and, per tensor, the float32 bit patterns `gguf` dequantises it to.
   digests FILE      prints JSON {tensor name: sha256 of its float32 values as `gguf` dequantises them}
                     for every tensor of a GGUF file (the SmolLM2 anchor in the test).
+  check-written GGUF SAFETENSORS
+                    a GGUF file Tributary wrote, against the F32 values it was written from (same tensor
+                    names in a safetensors file): prints JSON with its metadata as `gguf` reads it and,
+                    per tensor, its type, its shape in PyTorch order, and whether its bytes are exactly
+                    what `gguf` makes of those values (F32 as is, F16 by numpy's rounding, Q8_0 by
+                    gguf.quants.quantize).
 """
 import hashlib, json, sys
 import numpy as np
@@ -49,5 +55,32 @@ def digests(path):
         out[t.name] = hashlib.sha256(v.tobytes()).hexdigest()
     print(json.dumps(out))
 
+def field_value(f):
+    types = f.types
+    def one(i):
+        part = f.parts[i]
+        return bytes(part).decode("utf-8") if types[-1] == gguf.GGUFValueType.STRING else part.tolist()[0]
+    if types[0] == gguf.GGUFValueType.ARRAY:
+        return [one(i) for i in f.data]
+    return one(f.data[0])
+
+def check_written(path, source):
+    from safetensors.numpy import load_file
+    values = load_file(source)
+    r = gguf.GGUFReader(path)
+    meta = {k: field_value(f) for k, f in r.fields.items() if not k.startswith("GGUF.")}
+    tensors = {}
+    for t in r.tensors:
+        v = values[t.name].astype(np.float32)
+        qtype = t.tensor_type
+        if qtype == gguf.GGMLQuantizationType.F32: want = v.tobytes()
+        elif qtype == gguf.GGMLQuantizationType.F16: want = v.astype(np.float16).tobytes()
+        else: want = quantize(v, qtype).tobytes()
+        tensors[t.name] = {"type": qtype.name, "shape": [int(x) for x in reversed(t.shape)], "bytesEqual": bytes(t.data.tobytes()) == want}
+    print(json.dumps({"metadata": meta, "tensors": tensors}))
+
 if __name__ == "__main__":
-    {"write": write, "digests": digests}[sys.argv[1]](sys.argv[2])
+    if sys.argv[1] == "check-written":
+        check_written(sys.argv[2], sys.argv[3])
+    else:
+        {"write": write, "digests": digests}[sys.argv[1]](sys.argv[2])

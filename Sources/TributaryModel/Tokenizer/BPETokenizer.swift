@@ -14,6 +14,10 @@ public final class BPETokenizer: @unchecked Sendable {
     public struct SpecialToken: Sendable, Equatable {
         public let id: Int32
         public let content: String
+        public init(id: Int32, content: String) {
+            self.id = id
+            self.content = content
+        }
     }
 
     /// id → token string (GPT-2 byte characters for ordinary tokens).
