@@ -28,12 +28,12 @@ import TributaryCore
     }
 
     /// Every string literal `"family.name"` in Sources that is not a file name, a metadata key or a
-    /// JSON path: the codes errors and audit findings carry.
+    /// JSON path or tensor name: the codes errors and audit findings carry.
     static func produced() throws -> Set<String> {
-        let literal = try Regex(#""([a-z][a-z0-9]*)\.([a-z][a-z0-9_]*)""#)
-        let fileSuffixes: Set<String> = ["json", "safetensors", "pae", "svg", "png", "h", "pub", "private", "key", "sqlite", "gguf"]
+        let literal = try Regex(#""([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)""#)
+        let fileSuffixes: Set<String> = ["weight", "json", "safetensors", "pae", "svg", "png", "h", "pub", "private", "key", "sqlite", "gguf", "sig"]
         // GGUF metadata keys and tensor names that look like codes.
-        let notCodes: Set<String> = ["tributary", "adamw", "predicate", "general", "attention", "rope"]
+        let notCodes: Set<String> = ["tributary", "adamw", "predicate", "general", "attention", "rope", "llama"]
         let notCodeLiterals: Set<String> = ["tokenizer.chat_template", "output.weight"]
         var out = Set<String>()
         let sources = root.appendingPathComponent("Sources").path

@@ -68,13 +68,13 @@ public enum ModelSigningSignature {
         /// or extra.
         public func check(_ actual: [String: String]) throws {
             for path in actual.keys.sorted() where files[path] == nil {
-                throw ModelSigningSignature.failure("extra_file", "\(path) is in the model but not in the signature")
+                throw ModelSigningSignature.failure("model_signing.extra_file", "\(path) is in the model but not in the signature")
             }
             for path in files.keys.sorted() where actual[path] == nil {
-                throw ModelSigningSignature.failure("missing_file", "\(path) is signed but missing from the model")
+                throw ModelSigningSignature.failure("model_signing.missing_file", "\(path) is signed but missing from the model")
             }
             for path in actual.keys.sorted() where actual[path] != files[path] {
-                throw ModelSigningSignature.failure("digest_mismatch", "\(path) hashes to \(actual[path]!.prefix(16))…, the signature says \(files[path]!.prefix(16))…")
+                throw ModelSigningSignature.failure("model_signing.digest_mismatch", "\(path) hashes to \(actual[path]!.prefix(16))…, the signature says \(files[path]!.prefix(16))…")
             }
         }
     }
@@ -96,25 +96,25 @@ public enum ModelSigningSignature {
     /// Checks a signature file's bundle, key and signature, and reads the signed statement; what it
     /// signs is then compared with `Verified.check`.
     public static func verify(bundle bytes: [UInt8], key: P256PublicKey) throws -> Verified {
-        guard bytes.count <= maxBytes else { throw failure("bad_bundle", "the signature file is over \(maxBytes >> 20) MiB") }
+        guard bytes.count <= maxBytes else { throw failure("model_signing.bad_bundle", "the signature file is over \(maxBytes >> 20) MiB") }
         let bundle = try parseJSON(bytes, what: "the signature file")
         guard bundle["mediaType"]?.stringValue == bundleMediaType else {
-            throw failure("bad_bundle", "the signature file is not a Sigstore bundle v0.3 (mediaType \(bundle["mediaType"]?.stringValue ?? "absent"))")
+            throw failure("model_signing.bad_bundle", "the signature file is not a Sigstore bundle v0.3 (mediaType \(bundle["mediaType"]?.stringValue ?? "absent"))")
         }
         guard let hint = bundle["verificationMaterial"]?["publicKey"]?["hint"]?.stringValue else {
-            throw failure("bad_bundle", "the bundle names no public key (verificationMaterial.publicKey.hint)")
+            throw failure("model_signing.bad_bundle", "the bundle names no public key (verificationMaterial.publicKey.hint)")
         }
         guard hint == keyHint(key) else {
-            throw failure("wrong_key", "the bundle was signed with key \(hint.prefix(16))…, not the key given (\(keyHint(key).prefix(16))…)")
+            throw failure("model_signing.wrong_key", "the bundle was signed with key \(hint.prefix(16))…, not the key given (\(keyHint(key).prefix(16))…)")
         }
         guard let envelope = bundle["dsseEnvelope"], envelope["payloadType"]?.stringValue == payloadType,
               let payloadText = envelope["payload"]?.stringValue, let payload = Base64.decodeLenient(payloadText),
               let signatures = envelope["signatures"]?.arrayValue, signatures.count == 1,
               let sigText = signatures[0]["sig"]?.stringValue, let signature = Base64.decodeLenient(sigText) else {
-            throw failure("bad_bundle", "the bundle holds no DSSE envelope of an in-toto statement with exactly one signature")
+            throw failure("model_signing.bad_bundle", "the bundle holds no DSSE envelope of an in-toto statement with exactly one signature")
         }
         guard key.verify(signature: signature, message: preAuthEncoding(payloadType: payloadType, payload: payload)) else {
-            throw failure("bad_signature", "the signature does not verify under the key given")
+            throw failure("model_signing.bad_signature", "the signature does not verify under the key given")
         }
         return try statement(try parseJSON(payload, what: "the signed statement"))
     }
@@ -130,34 +130,34 @@ public enum ModelSigningSignature {
     }
 
     private static func statement(_ s: JSONValue) throws -> Verified {
-        guard s["_type"]?.stringValue == statementType else { throw failure("bad_statement", "the payload is not an in-toto Statement v1") }
+        guard s["_type"]?.stringValue == statementType else { throw failure("model_signing.bad_statement", "the payload is not an in-toto Statement v1") }
         guard s["predicateType"]?.stringValue == predicateType else {
-            throw failure("bad_statement", "predicate type \(s["predicateType"]?.stringValue ?? "absent"), expected \(predicateType)")
+            throw failure("model_signing.bad_statement", "predicate type \(s["predicateType"]?.stringValue ?? "absent"), expected \(predicateType)")
         }
         guard let subjects = s["subject"]?.arrayValue, subjects.count == 1, let name = subjects[0]["name"]?.stringValue,
               let root = subjects[0]["digest"]?["sha256"]?.stringValue else {
-            throw failure("bad_statement", "the statement must have exactly one subject with a name and a sha256 digest")
+            throw failure("model_signing.bad_statement", "the statement must have exactly one subject with a name and a sha256 digest")
         }
         guard let serialization = s["predicate"]?["serialization"], serialization["method"]?.stringValue == "files",
               serialization["hash_type"]?.stringValue == "sha256", serialization["allow_symlinks"] == .bool(false) else {
-            throw failure("unsupported", "only the `files` serialisation with sha256 and no symlinks is verified here")
+            throw failure("model_signing.unsupported", "only the `files` serialisation with sha256 and no symlinks is verified here")
         }
         let ignored = try (serialization["ignore_paths"]?.arrayValue ?? []).map { v -> String in
-            guard let p = v.stringValue else { throw failure("bad_statement", "ignore_paths holds a non-string") }
+            guard let p = v.stringValue else { throw failure("model_signing.bad_statement", "ignore_paths holds a non-string") }
             return p
         }
-        guard let resources = s["predicate"]?["resources"]?.arrayValue else { throw failure("bad_statement", "the predicate lists no resources") }
+        guard let resources = s["predicate"]?["resources"]?.arrayValue else { throw failure("model_signing.bad_statement", "the predicate lists no resources") }
         var files = [String: String](), order = [String]()
         for r in resources {
             guard let path = r["name"]?.stringValue, r["algorithm"]?.stringValue == "sha256",
                   let digest = r["digest"]?.stringValue, Hex.isLowerHex(digest, byteCount: 32) else {
-                throw failure("bad_statement", "a resource is not {name, algorithm sha256, digest of 64 hex digits}")
+                throw failure("model_signing.bad_statement", "a resource is not {name, algorithm sha256, digest of 64 hex digits}")
             }
-            guard files.updateValue(digest, forKey: path) == nil else { throw failure("bad_statement", "\(path) is listed twice") }
+            guard files.updateValue(digest, forKey: path) == nil else { throw failure("model_signing.bad_statement", "\(path) is listed twice") }
             order.append(path)
         }
         guard rootDigest(order.map { files[$0]! }) == root else {
-            throw failure("bad_statement", "the subject's digest is not the digest of the listed files")
+            throw failure("model_signing.bad_statement", "the subject's digest is not the digest of the listed files")
         }
         return Verified(modelName: name, files: files, ignoredPaths: ignored)
     }
@@ -171,18 +171,18 @@ public enum ModelSigningSignature {
             let path = ([directory] + relative).joined(separator: "/")
             let names: [String]
             do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
-                throw failure("unreadable", "cannot list \(path): \(error.localizedDescription)")
+                throw failure("model_signing.unreadable", "cannot list \(path): \(error.localizedDescription)")
             }
             for name in names {
                 let rel = relative + [name]
                 let joined = rel.joined(separator: "/")
                 if ignored.contains(where: { joined == $0 || joined.hasPrefix($0 + "/") }) { continue }
                 var st = stat()
-                guard lstat(path + "/" + name, &st) == 0 else { throw failure("unreadable", "cannot stat \(joined)") }
+                guard lstat(path + "/" + name, &st) == 0 else { throw failure("model_signing.unreadable", "cannot stat \(joined)") }
                 switch st.st_mode & S_IFMT {
                 case S_IFREG: found.append(rel)
                 case S_IFDIR: try walk(rel)
-                default: throw failure("not_regular", "\(joined) is not a regular file (symbolic links are not signed)")
+                default: throw failure("model_signing.not_regular", "\(joined) is not a regular file (symbolic links are not signed)")
                 }
             }
         }
@@ -192,9 +192,9 @@ public enum ModelSigningSignature {
 
     private static func parseJSON(_ bytes: [UInt8], what: String) throws -> JSONValue {
         do { return try StrictJSONParser.parse(bytes) } catch {
-            throw failure("bad_bundle", "\(what) is not JSON: \(error.description)")
+            throw failure("model_signing.bad_bundle", "\(what) is not JSON: \(error.description)")
         }
     }
 
-    static func failure(_ code: String, _ message: String) -> TributaryError { TributaryError("model_signing." + code, message) }
+    static func failure(_ code: String, _ message: String) -> TributaryError { TributaryError(code, message) }
 }

@@ -21,7 +21,7 @@ enum ErrorStatus {
 
     /// Families only the command line, the auditor or the developer tools produce: a server that
     /// ever answered with one would have a bug, so it answers 500 and logs it.
-    static let clientOnly: Set<String> = ["train", "dp", "release", "demo", "client", "inclusion", "eval", "audit", "drill", "bench", "deployment", "gguf", "tokenizer"]
+    static let clientOnly: Set<String> = ["train", "dp", "release", "demo", "client", "inclusion", "eval", "audit", "drill", "bench", "deployment", "gguf", "tokenizer", "export", "model_signing"]
 
     static let codes: [String: HTTPResponse.Status] = [
         "upload.too_large": .contentTooLarge, "upload.file_too_large": .contentTooLarge, "envelope.too_large": .contentTooLarge,
@@ -39,7 +39,7 @@ enum ErrorStatus {
         "witness.forbidden": .forbidden, "witness.unknown_log": .notFound, "witness.conflict": .conflict,
         "witness.bad_proof": .unprocessableContent, "witness.bad_response": .internalServerError, "witness.state_lost": .internalServerError,
         "witness.bad_policy": .internalServerError, "witness.quorum_unmet": .internalServerError,
-        "server.database_unavailable": .serviceUnavailable, "api.gone": .gone, "server.disk_budget": HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"),
+        "key.p256_failed": .internalServerError, "server.database_unavailable": .serviceUnavailable, "api.gone": .gone, "server.disk_budget": HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"),
         // Nobody reads it: the client left (nginx's 499, "client closed request").
         "api.client_gone": HTTPResponse.Status(code: 499, reasonPhrase: "Client Closed Request"),
     ]
