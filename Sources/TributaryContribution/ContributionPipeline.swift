@@ -49,7 +49,7 @@ public enum ContributionPipeline {
                                              expertLayers: [Int]? = nil, lora: LoRAParameters? = nil, training: TrainingOptions,
                                              signature asked: SignatureOptions, dpSGD: DPSGDRequest? = nil, out: String, restart: Bool,
                                              progress: ProgressReporter?, noise: inout N) throws -> Result {
-        let c = anchor.model.config, L = c.numLayers, C = c.hiddenSize
+        let c = anchor.model.config
         try training.validate(contextLength: c.contextLength)
         var requested = asked
         if let dp = dpSGD {
@@ -57,62 +57,10 @@ public enum ContributionPipeline {
             guard !asked.disabled else { throw TributaryError("train.invalid_options", "DP-SGD accounts the whole contribution: drop --no-dp") }
             requested.epsilon = asked.epsilon * dp.signatureShare
         }
+        let release = try releaseSignature(anchor: anchor, data: data, options: requested, dpSGD: dpSGD.map { ($0, asked.epsilon) },
+                                           out: out, restart: restart, workers: training.workers, progress: progress, noise: &noise)
+        let (summary, o, plan, released, reused) = (release.summary, release.options, release.plan, release.signature, release.reused)
         let fm = FileManager.default
-        try fm.createDirectory(atPath: out + "/bundle", withIntermediateDirectories: true)
-        let summary = try data.summary()
-        guard summary.documents > 0 else { throw TributaryError("corpus.empty", "no private documents to train on") }
-        let (o, why) = try requested.resolved(documents: summary.documents, dimension: anchor.space.dimension)
-        let plan = try SignatureBuilder.plan(o)
-
-        // The run's identity: a DP release is reused only for exactly the same inputs.
-        let state = JSONValue.object([
-            ("anchor", .string(anchor.digest)), ("data", .string(summary.fingerprint)),
-            ("signature", .object([("epsilon", .double(o.epsilon)), ("delta", .double(o.delta)), ("disabled", .bool(o.disabled)),
-                                   ("clusters", .int(o.clusters ?? 1)), ("iterations", .int(o.iterations)),
-                                   ("minClusterSize", .int(o.minClusterSize)), ("routerRows", .string(o.routerRowSource.rawValue)),
-                                   ("seed", .uint64(o.seed))])),
-            ("dpSGD", dpSGD.map { .object([("epsilon", .double(asked.epsilon)), ("signatureShare", .double($0.signatureShare)), ("clipNorm", .double($0.clipNorm))]) } ?? .null),
-        ])
-        let statePath = out + "/state.json", sigPath = out + "/signature-dp.safetensors", checkPath = out + "/signature-check.json"
-        if restart {
-            for f in [sigPath, statePath, checkPath] { try? fm.removeItem(atPath: f) }
-            TrainingCheckpointStore(directory: out + "/checkpoints", keep: 0).clear()
-        }
-        var reused = false
-        var released: RoutingSignature
-        let check: SignatureCheck.Outcome
-        if fm.fileExists(atPath: statePath) {
-            let old = try StrictJSONParser.parse(try readSmallFile(statePath, limit: 1 << 20))
-            guard old == state else {
-                throw TributaryError("train.state_mismatch", "\(out) holds a run with another anchor, data or privacy options; use --restart to discard it")
-            }
-            released = try RoutingSignature.read(sigPath)
-            check = try SignatureCheck.Outcome(json: StrictJSONParser.parse(try readSmallFile(checkPath, limit: 1 << 20)))
-            reused = true
-            progress?.log("reusing the routing signature already released in \(sigPath) (no new noise is drawn)")
-        } else {
-            progress?.log("embedding \(summary.documents) documents with the anchor (signature: \(why))")
-            var stats = SignatureStatistics(space: anchor.space, layers: L, hidden: C)
-            // A batch holds only what an embedding reads of each document (its first tokens' bytes).
-            let t = anchor.model.tokenizer, span = t.embeddingTokens * t.maxTokenBytes
-            try data.forEachBatch(of: Self.embeddingBatch, cut: span) { batch in
-                stats.add(Evaluator.documentStatistics(model: anchor.model, corpus: Corpus(documents: batch), workers: training.workers))
-            }
-            released = try SignatureBuilder.build(stats: stats, options: o, plan: plan, noise: &noise)
-            check = try SignatureCheck.outcome(stats: stats, released: released, publicCentroids: try anchor.publicCentroids().centroids, options: o)
-            // The release, its check and then the state: a run that stops here reuses all three.
-            try released.write(to: sigPath)
-            try AtomicFileWriter.write(JSONWriter.serialize(check.json) + [0x0a], to: checkPath)
-            try AtomicFileWriter.write(JSONWriter.serialize(state) + [0x0a], to: statePath)
-        }
-        if let plan {
-            progress?.log(String(format: "differential privacy: (ε = %.3g, δ = %.1e) by the RDP accountant (exact Gaussian composition: ε = %.3g); centroid-sum noise multiplier %.2f, %d releases",
-                                 plan.epsilon, plan.delta, plan.exactEpsilon, plan.noiseMultiplier(.centroidSums) ?? 0, plan.releaseCount))
-        } else {
-            progress?.log("differential privacy DISABLED (--no-dp): the signature is recorded as such")
-        }
-        progress?.log("routing signature: \(released.k) of \(o.clusters ?? 1) clusters kept (minimum size \(o.minClusterSize)); " + check.summary)
-        try check.require(o.minSelfRouting, epsilon: o.epsilon)
         let dpPlan = try dpSGD.flatMap { _ in try plan.map { plan in
             try DPSGDPlan(epsilon: asked.epsilon, signature: plan, samplingRate: min(1, Double(training.batchSize) / Double(summary.documents)),
                           privateSteps: Trainer.privateSteps(training.steps, replayEvery: publicText == nil ? nil : publicEvery))
@@ -152,38 +100,128 @@ public enum ContributionPipeline {
                       reusedSignature: reused)
     }
 
+    /// What `releaseSignature` made or reused.
+    struct SignatureRelease {
+        let summary: (fingerprint: String, documents: Int, bytes: Int)
+        let options: SignatureOptions
+        let plan: PrivacyPlan?
+        let signature: RoutingSignature
+        let reused: Bool
+    }
+
+    /// The routing signature's DP release from the owner's documents (the only step of a contribution
+    /// that reads them besides training), or the release already in `out` for exactly the same anchor,
+    /// data and privacy options: noise is never drawn twice. `dpSGD` (with the whole contribution's ε)
+    /// is part of those options. Refuses a signature that does not route the owner's own documents.
+    static func releaseSignature<N: NoiseSource>(anchor: AnchorDirectory, data: DocumentSource, options: SignatureOptions,
+                                                 dpSGD: (request: DPSGDRequest, epsilon: Double)?, out: String, restart: Bool, workers: Int,
+                                                 progress: ProgressReporter?, noise: inout N) throws -> SignatureRelease {
+        let c = anchor.model.config, L = c.numLayers, C = c.hiddenSize
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: out + "/bundle", withIntermediateDirectories: true)
+        let summary = try data.summary()
+        guard summary.documents > 0 else { throw TributaryError("corpus.empty", "no private documents to train on") }
+        let (o, why) = try options.resolved(documents: summary.documents, dimension: anchor.space.dimension)
+        let plan = try SignatureBuilder.plan(o)
+
+        // The run's identity: a DP release is reused only for exactly the same inputs.
+        let state = JSONValue.object([
+            ("anchor", .string(anchor.digest)), ("data", .string(summary.fingerprint)),
+            ("signature", .object([("epsilon", .double(o.epsilon)), ("delta", .double(o.delta)), ("disabled", .bool(o.disabled)),
+                                   ("clusters", .int(o.clusters ?? 1)), ("iterations", .int(o.iterations)),
+                                   ("minClusterSize", .int(o.minClusterSize)), ("routerRows", .string(o.routerRowSource.rawValue)),
+                                   ("seed", .uint64(o.seed))])),
+            ("dpSGD", dpSGD.map { .object([("epsilon", .double($0.epsilon)), ("signatureShare", .double($0.request.signatureShare)), ("clipNorm", .double($0.request.clipNorm))]) } ?? .null),
+        ])
+        let statePath = out + "/state.json", sigPath = out + "/signature-dp.safetensors", checkPath = out + "/signature-check.json"
+        if restart {
+            for f in [sigPath, statePath, checkPath] { try? fm.removeItem(atPath: f) }
+            TrainingCheckpointStore(directory: out + "/checkpoints", keep: 0).clear()
+        }
+        var reused = false
+        var released: RoutingSignature
+        let check: SignatureCheck.Outcome
+        if fm.fileExists(atPath: statePath) {
+            let old = try StrictJSONParser.parse(try readSmallFile(statePath, limit: 1 << 20))
+            guard old == state else {
+                throw TributaryError("train.state_mismatch", "\(out) holds a run with another anchor, data or privacy options; use --restart to discard it")
+            }
+            released = try RoutingSignature.read(sigPath)
+            check = try SignatureCheck.Outcome(json: StrictJSONParser.parse(try readSmallFile(checkPath, limit: 1 << 20)))
+            reused = true
+            progress?.log("reusing the routing signature already released in \(sigPath) (no new noise is drawn)")
+        } else {
+            progress?.log("embedding \(summary.documents) documents with the anchor (signature: \(why))")
+            var stats = SignatureStatistics(space: anchor.space, layers: L, hidden: C)
+            // A batch holds only what an embedding reads of each document (its first tokens' bytes).
+            let t = anchor.model.tokenizer, span = t.embeddingTokens * t.maxTokenBytes
+            try data.forEachBatch(of: Self.embeddingBatch, cut: span) { batch in
+                stats.add(Evaluator.documentStatistics(model: anchor.model, corpus: Corpus(documents: batch), workers: workers))
+            }
+            released = try SignatureBuilder.build(stats: stats, options: o, plan: plan, noise: &noise)
+            check = try SignatureCheck.outcome(stats: stats, released: released, publicCentroids: try anchor.publicCentroids().centroids, options: o)
+            // The release, its check and then the state: a run that stops here reuses all three.
+            try released.write(to: sigPath)
+            try AtomicFileWriter.write(JSONWriter.serialize(check.json) + [0x0a], to: checkPath)
+            try AtomicFileWriter.write(JSONWriter.serialize(state) + [0x0a], to: statePath)
+        }
+        if let plan {
+            progress?.log(String(format: "differential privacy: (ε = %.3g, δ = %.1e) by the RDP accountant (exact Gaussian composition: ε = %.3g); centroid-sum noise multiplier %.2f, %d releases",
+                                 plan.epsilon, plan.delta, plan.exactEpsilon, plan.noiseMultiplier(.centroidSums) ?? 0, plan.releaseCount))
+        } else {
+            progress?.log("differential privacy DISABLED (--no-dp): the signature is recorded as such")
+        }
+        progress?.log("routing signature: \(released.k) of \(o.clusters ?? 1) clusters kept (minimum size \(o.minClusterSize)); " + check.summary)
+        try check.require(o.minSelfRouting, epsilon: o.epsilon)
+        return SignatureRelease(summary: summary, options: o, plan: plan, signature: released, reused: reused)
+    }
+
     static func writeOutputs(anchor: AnchorDirectory, result: ExpertTraining.Result, signature: RoutingSignature,
                              training: TrainingOptions, out: String, plan: PrivacyPlan?, trainingPrivacy: TrainingPrivacy? = nil) throws {
+        let r = result.training
+        try writeBundle(anchor: anchor, expert: result.loraFactors.map { .lora($0) } ?? .full(result.expert),
+                        summary: TrainingSummary(flexOlmo: r, options: training, privacy: trainingPrivacy), signature: signature,
+                        model: result.model.withoutLoRA(), out: out, plan: plan,
+                        report: .object([("steps", .int(r.steps)), ("finalLoss", .double(r.finalLoss.isFinite ? r.finalLoss : 0)),
+                                         ("tokensPerSecond", .double(r.tokensPerSecond)), ("seconds", .double(r.seconds)),
+                                         ("losses", .array(r.losses.map { .double($0.isFinite ? $0 : 0) }))]))
+    }
+
+    /// Writes OUT/bundle/{expert,routing}.safetensors, OUT/model (the 2-expert `model` with its routing
+    /// index, for local eval and routing) and OUT/report.json (`report` is its "training" entry).
+    static func writeBundle(anchor: AnchorDirectory, expert: ExternalExpert.Weights, summary: TrainingSummary, signature: RoutingSignature,
+                            model: Model, out: String, plan: PrivacyPlan?, report: JSONValue) throws {
         let c = anchor.model.config
         let bundle = out + "/bundle"
+        try FileManager.default.createDirectory(atPath: bundle, withIntermediateDirectories: true)
         // A bundle's old statement and envelope no longer match new files: remove them first.
         for stale in [BundleLayout.statementFile, BundleLayout.envelopeFile] { try? FileManager.default.removeItem(atPath: bundle + "/" + stale) }
-        var expert = SafetensorsWriter(metadata: [
+        var file = SafetensorsWriter(metadata: [
             BundleLayout.anchorMetadataKey: anchor.digest,
-            BundleLayout.trainingMetadataKey: JSONWriter.string(TrainingSummary(flexOlmo: result.training, options: training, privacy: trainingPrivacy).json),
+            BundleLayout.trainingMetadataKey: JSONWriter.string(summary.json),
         ])
-        if let factors = result.loraFactors { factors.add(to: &expert, config: c) } else { result.expert.add(to: &expert, config: c) }
-        try expert.write(to: bundle + "/" + BundleLayout.expertFile)
+        switch expert {
+        case let .lora(factors): factors.add(to: &file, config: c)
+        case let .full(weights): weights.add(to: &file, config: c)
+        }
+        try file.write(to: bundle + "/" + BundleLayout.expertFile)
         try signature.write(to: bundle + "/" + BundleLayout.routingFile)
 
-        try ModelDirectory.save(result.model.withoutLoRA(), to: out + "/model")
+        try ModelDirectory.save(model, to: out + "/model")
         let pub = try anchor.publicCentroids()
         try RoutingIndex(space: anchor.space, experts: [
             .init(name: "anchor", centroids: pub.centroids, counts: pub.counts),
             .init(name: "own", centroids: signature.centroids, counts: signature.counts),
         ]).write(to: out + "/model/" + RoutingIndex.fileName)
 
-        let r = result.training
-        let report = JSONValue.object([
+        let json = JSONValue.object([
             ("anchor", .string(anchor.digest)),
-            ("training", .object([("steps", .int(r.steps)), ("finalLoss", .double(r.finalLoss.isFinite ? r.finalLoss : 0)),
-                                  ("tokensPerSecond", .double(r.tokensPerSecond)), ("seconds", .double(r.seconds)),
-                                  ("losses", .array(r.losses.map { .double($0.isFinite ? $0 : 0) }))])),
+            ("training", report),
             ("privacy", signature.parameters.privacy.json),
             ("exactEpsilon", plan.map { .double($0.exactEpsilon) } ?? .null),
-            ("trainingPrivacy", trainingPrivacy?.json ?? .null),
+            ("trainingPrivacy", summary.privacy?.json ?? .null),
             ("centroidsKept", .int(signature.k)),
         ])
-        try AtomicFileWriter.write(JSONWriter.serialize(report) + [0x0a], to: out + "/report.json")
+        try AtomicFileWriter.write(JSONWriter.serialize(json) + [0x0a], to: out + "/report.json")
     }
 }

@@ -185,6 +185,19 @@ public struct ModelConfig: Equatable, Sendable {
             if let scaling = r.optionalValue("rope_scaling"), scaling != .null {
                 throw JSONSchemaError(path: "config.json.rope_scaling", problem: "is not supported")
             }
+            // transformers 5 writes RoPE's settings as `rope_parameters` {rope_type, rope_theta}
+            // instead of a top-level rope_theta; read either, refuse a conflict or another RoPE type.
+            var ropeParametersTheta: Float? = nil
+            if let v = r.optionalValue("rope_parameters"), v != .null {
+                var rope = try JSONObjectReader(v, path: "config.json.rope_parameters")
+                if let type = try rope.optionalString("rope_type"), type != "default" {
+                    throw JSONSchemaError(path: "config.json.rope_parameters.rope_type", problem: "\(type) is not supported (default)")
+                }
+                guard case let .number(t)? = rope.optionalValue("rope_theta"), let theta = Float(t) else {
+                    throw JSONSchemaError(path: "config.json.rope_parameters.rope_theta", problem: "expected a number")
+                }
+                ropeParametersTheta = theta
+            }
             for flag in ["attention_bias", "mlp_bias"] where try r.optionalBool(flag) == true {
                 throw JSONSchemaError(path: "config.json.\(flag)", problem: "is not supported")
             }
@@ -204,12 +217,19 @@ public struct ModelConfig: Equatable, Sendable {
                 guard case let .number(t) = v, let f = Float(t) else { throw JSONSchemaError(path: "config.json.\(key)", problem: "expected a number") }
                 return f
             }
+            func ropeTheta(_ fromParameters: Float?) throws(JSONSchemaError) -> Float {
+                let top = try float("rope_theta", fromParameters ?? 10000)
+                if let fromParameters, top != fromParameters {
+                    throw JSONSchemaError(path: "config.json.rope_theta", problem: "\(top) differs from rope_parameters.rope_theta \(fromParameters)")
+                }
+                return top
+            }
             let bos = try token("bos_token_id", ByteTokenizer.bos), eos = try token("eos_token_id", ByteTokenizer.eos)
             self.init(vocabSize: try r.int("vocab_size"), hiddenSize: try r.int("hidden_size"), numLayers: try r.int("num_hidden_layers"),
                       numHeads: try r.int("num_attention_heads"), numKVHeads: try r.optionalInt("num_key_value_heads"),
                       headDim: try r.optionalInt("head_dim"), tieEmbeddings: try r.optionalBool("tie_word_embeddings") ?? false,
                       intermediateSize: try r.int("intermediate_size"), contextLength: try r.int("max_position_embeddings"),
-                      ropeTheta: try float("rope_theta", 10000), rmsNormEps: try float("rms_norm_eps", 1e-6),
+                      ropeTheta: try ropeTheta(ropeParametersTheta), rmsNormEps: try float("rms_norm_eps", 1e-6),
                       numExperts: type == "mixtral" ? try r.int("num_local_experts") : 0,
                       expertsPerToken: type == "mixtral" ? try r.int("num_experts_per_tok") : 0, expertLayers: layers,
                       bosTokenID: bos, eosTokenID: eos)
