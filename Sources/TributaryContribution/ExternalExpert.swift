@@ -94,15 +94,18 @@ public struct ExternalExpert: Sendable {
         var experts = [Int: (w1: [Float], w3: [Float], w2: [Float], row: [Float])]()
         for l in 0..<a.numLayers {
             // Parts in the anchor layout's order: gate (w1), up (w3), down (w2).
-            var own = [[Float]]()
+            var own = [[Float]](), changed = false
             for (part, t) in mlp[l].map({ $0! }).enumerated() {
-                try requireFrozen(TensorNames.expert(part: part, layer: l, expert: 0), shape: t.shape, p + t.offset, "expert 0, the anchor's MLP")
+                let frozen = TensorNames.expert(part: part, layer: l, expert: 0)
+                try requireFrozen(frozen, shape: t.shape, p + t.offset, "expert 0, the anchor's MLP")
                 let name = TensorNames.expert(part: part, layer: l, expert: 1)
                 expected.insert(name)
                 let values = try ckpt.floats(name, shape: t.shape)
                 guard values.allSatisfy(\.isFinite) else {
                     throw TributaryError("contribute.invalid_checkpoint", "\(dir): \(name) holds a value that is not finite")
                 }
+                // Trained where expert 1 is not expert 0 as stored (in BF16 both are the anchor rounded).
+                if !changed { changed = try values != ckpt.floats(frozen, shape: t.shape) }
                 own.append(values)
             }
             let router = TensorNames.router(l)
@@ -110,9 +113,6 @@ public struct ExternalExpert: Sendable {
             let rows = try ckpt.floats(router, shape: [2, C])
             guard rows.allSatisfy(\.isFinite) else {
                 throw TributaryError("contribute.invalid_checkpoint", "\(dir): \(router) holds a value that is not finite")
-            }
-            let changed = zip(own, mlp[l].map { $0! }).contains { values, t in
-                values.withUnsafeBufferPointer { memcmp($0.baseAddress!, p + t.offset, t.count * 4) != 0 }
             }
             if changed || allowed?.contains(l) == true {
                 // The frozen router row matters only where the experts differ (elsewhere any routing

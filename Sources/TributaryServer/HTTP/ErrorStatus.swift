@@ -21,7 +21,7 @@ enum ErrorStatus {
 
     /// Families only the command line, the auditor or the developer tools produce: a server that
     /// ever answered with one would have a bug, so it answers 500 and logs it.
-    static let clientOnly: Set<String> = ["train", "dp", "release", "demo", "client", "inclusion", "eval", "audit", "drill", "bench", "deployment", "gguf", "tokenizer", "export", "model_signing"]
+    static let clientOnly: Set<String> = ["train", "dp", "release", "demo", "client", "inclusion", "eval", "audit", "drill", "bench", "deployment", "gguf", "tokenizer", "export", "model_signing", "contribute"]
 
     static let codes: [String: HTTPResponse.Status] = [
         "upload.too_large": .contentTooLarge, "upload.file_too_large": .contentTooLarge, "envelope.too_large": .contentTooLarge,
