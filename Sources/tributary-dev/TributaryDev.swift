@@ -14,7 +14,7 @@ struct TributaryDev: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tributary-dev",
         abstract: "Benchmarks, drills and research evaluations for Tributary's own developers (not part of the product).",
-        subcommands: [TestVectorsCommand.self, BLASInfoCommand.self, LogitsCommand.self, PrepareCorporaCommand.self, RoutingEvalCommand.self,
+        subcommands: [TestVectorsCommand.self, BLASInfoCommand.self, LogitsCommand.self, GreedyCommand.self, PrepareCorporaCommand.self, RoutingEvalCommand.self,
                       CombineEvalCommand.self, HeldOutWindowsCommand.self, BenchSgemmCommand.self, BenchTrainCommand.self, BenchEvalCommand.self, BenchTokenizeCommand.self, BenchRoutingCommand.self,
                       BenchLogCommand.self, BenchAppendCommand.self, BenchTilesCommand.self, BenchWitnessCommand.self, BenchExpertsCommand.self, BenchServerExpertsCommand.self, BenchDecodeCommand.self, BenchFixturesCommand.self, BenchSignatureCommand.self, RoutingBoundsCommand.self, FaultDrillCommand.self, ReplicaDrillCommand.self, LoadTestCommand.self, SmallDeploymentCommand.self, PlantCanariesCommand.self])
 }

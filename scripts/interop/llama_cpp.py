@@ -1,0 +1,111 @@
+"""A Tributary release in llama.cpp (llama-cpp-python, which builds llama.cpp from source), against
+Tributary's own decoder in the same run, on the same 2 threads:
+
+1. greedy continuations (8 prompts x 64 tokens, no stop token) from the F32 and F16 GGUF exports,
+   token for token against `tributary-dev greedy` on the release directory (F32);
+2. per-token log-probabilities of held-out text from the F32, F16 and Q8_0 exports against
+   `tributary-dev logits` (Q8_0 is judged by them, not by greedy identity: rounding every weight to
+   8 bits moves near-ties);
+3. decoding speed: llama.cpp's tokens/s per dtype beside Tributary's F32 decoder.
+
+    llama_cpp.py TRIBUTARY_DEV RELEASE_DIR GGUF_DIR HELD_OUT_FILE   (GGUF_DIR holds release-{f32,f16,q8_0}.gguf)
+Exits non-zero when F32 greedy tokens differ or a log-probability tolerance is exceeded.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+from llama_cpp import Llama
+from safetensors.numpy import load_file
+from tokenizers import Tokenizer
+
+PROMPTS = [
+    "The quick brown fox",
+    "#include <linux/types.h>\n\nstruct",
+    "package Data::Dumper;\n\nuse strict;\n",
+    "LC_TIME\nabday",
+    "In the beginning the Universe was created.",
+    "def fibonacci(n):\n    ",
+    "Once upon a time, in a small village,",
+    "The GNU General Public License is",
+]
+TOKENS = 64
+# Tolerances, with their reasons. F32: llama.cpp sums in another order (and may use F16 for the
+# attention's K/V cache), so logits differ by rounding: 0.01 nat per token at most. F16 weights:
+# each weight rounded to 11 significant bits, 0.05 nat. Q8_0: 8-bit weights (block scale max/127),
+# 0.25 nat at most on a single token, and the mean log-likelihood within 1% of Tributary's.
+TOLERANCE = {"f32": (0.01, 0.001), "f16": (0.05, 0.005), "q8_0": (0.25, 0.01)}
+
+
+def log_softmax(x):
+    x = x.astype(np.float64)
+    m = x.max(axis=-1, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
+
+
+def main():
+    dev, release, gguf_dir, held_out = sys.argv[1:5]
+    tok = Tokenizer.from_file(os.path.join(release, "tokenizer.json"))
+    prompts = [tok.encode(p, add_special_tokens=False).ids for p in PROMPTS]
+
+    out = subprocess.run([dev, "greedy", "--model", release, "--max-tokens", str(TOKENS), "--prompts",
+                          *[",".join(map(str, p)) for p in prompts]], check=True, capture_output=True, text=True).stdout
+    ours = json.loads(out)["results"]
+    ours_tps = np.median([r["decodeTokensPerSecond"] for r in ours])
+
+    text = open(held_out, "rb").read().decode("utf-8", errors="replace")
+    held = tok.encode(text, add_special_tokens=False).ids[:256]
+    logits_file = os.path.join(gguf_dir, "tributary-logits.safetensors")
+    subprocess.run([dev, "logits", "--model", release, "--tokens", ",".join(map(str, held)), "--out", logits_file], check=True)
+    ref = log_softmax(load_file(logits_file)["logits"])[np.arange(len(held) - 1), held[1:]]
+
+    ok = True
+    print(f"Tributary decoder (F32 release directory): {ours_tps:.1f} tokens/s (median of {len(ours)} prompts, decode only)")
+    print(f"held-out text: {len(held)} tokens of {held_out}; Tributary mean log-likelihood {ref.mean():.4f} nat/token")
+    print(f"{'dtype':6} {'greedy identical':>17} {'first divergence':>17} {'max |dlogp|':>12} {'mean |dlogp|':>13} {'mean dlogp':>11} {'tokens/s':>9} {'vs Tributary':>13}")
+    for dtype in ["f32", "f16", "q8_0"]:
+        path = os.path.join(gguf_dir, f"release-{dtype}.gguf")
+        llm = Llama(model_path=path, n_ctx=512, n_batch=512, n_threads=2, n_threads_batch=2, logits_all=True, verbose=False)
+        identical, divergences, rates = 0, [], []
+        for p, r in zip(prompts, ours):
+            llm.reset()
+            llm.eval(p)
+            got = []
+            t = 0.0
+            for i in range(TOKENS):
+                nxt = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+                got.append(nxt)
+                if i + 1 < TOKENS:
+                    s = time.perf_counter()
+                    llm.eval([nxt])
+                    t += time.perf_counter() - s
+            rates.append((TOKENS - 1) / t)
+            same = next((i for i, (a, b) in enumerate(zip(got, r["tokens"])) if a != b), None)
+            if same is None:
+                identical += 1
+            else:
+                divergences.append(same)
+        llm.reset()
+        llm.eval(held)
+        theirs = log_softmax(np.array(llm.scores[: len(held)]))[np.arange(len(held) - 1), held[1:]]
+        d = theirs - ref
+        worst, mean_abs, bias = np.abs(d).max(), np.abs(d).mean(), d.mean() / abs(ref.mean())
+        tps = np.median(rates)
+        print(f"{dtype:6} {identical:>9} of {len(prompts):<5} {min(divergences) if divergences else '-':>17} {worst:>12.5f} {mean_abs:>13.6f} "
+              f"{d.mean():>+11.6f} {tps:>9.1f} {tps / ours_tps:>12.2f}x")
+        max_tol, bias_tol = TOLERANCE[dtype]
+        if dtype == "f32" and identical != len(prompts):
+            ok = False
+            print(f"  FAIL: F32 greedy continuations differ (first divergence at token {min(divergences)})")
+        if worst > max_tol or abs(bias) > bias_tol:
+            ok = False
+            print(f"  FAIL: {dtype} log-probabilities outside the tolerance (max {max_tol} nat, mean within {bias_tol:.1%})")
+        del llm
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
