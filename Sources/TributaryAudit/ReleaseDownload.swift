@@ -65,7 +65,10 @@ public enum ReleaseDownload {
             if let modelSigningKey {
                 let signature = staging + "/" + ReleaseLayout.modelSignatureFile
                 try await client.download(APIPath.releaseFile(n, ReleaseLayout.modelSignatureFile), to: signature)
-                try ModelSigningSignature.verify(directory: staging, key: modelSigningKey)
+                // Every file already hashed to the signed manifest's digest (downloaded or rebuilt):
+                // the signature must sign exactly those digests and the manifest's, as the auditor checks.
+                let signed = try ModelSigningSignature.verify(bundle: try readSmallFile(signature, limit: 1 << 20), key: modelSigningKey)
+                try signed.check(manifest.files.merging([ReleaseLayout.manifestFile: Hex.encode(SHA256.digest(manifestBytes))]) { a, _ in a })
             }
             try fm.moveItem(atPath: staging, toPath: directory)
             return Result(directory: directory, manifest: manifest, rebuilt: rebuilt, modelSignatureVerified: modelSigningKey != nil)

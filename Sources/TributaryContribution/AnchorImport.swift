@@ -13,9 +13,7 @@ public enum AnchorImport {
     /// The model in a GGUF file: its config from the `llama.*` metadata, its tokenizer from
     /// `tokenizer.ggml.*`, its weights dequantised to F32 and renamed to transformers' names.
     ///
-    /// llama.cpp's converter permutes the rows of q and k within each head so that RoPE rotates
-    /// adjacent pairs (GPT-J style); transformers rotates the two halves of a head. Row r of a head
-    /// in the file is row (r & 1)·D/2 + r/2 of that head in transformers' order.
+    /// q and k rows are put back in transformers' order (`LlamaCppRowOrder`).
     /// `unpermute: false` keeps llama.cpp's row order: only for the test that shows it is wrong.
     public static func model(gguf path: String, unpermute: Bool = true) throws -> Model {
         let f = try GGUFFile(path: path)
@@ -80,7 +78,7 @@ public enum AnchorImport {
             }
             var values = try f.floats(t)
             if unpermute && (g.hasSuffix(".attn_q.weight") || g.hasSuffix(".attn_k.weight")) {
-                values = Self.unpermute(values, rows: dst.shape[0], cols: dst.shape[1], headDim: headDim)
+                values = LlamaCppRowOrder.permute(values, rows: dst.shape[0], cols: dst.shape[1], headDim: headDim, to: .transformers)
             }
             values.withUnsafeBufferPointer { model.pointer(dst.offset).update(from: $0.baseAddress!, count: dst.count) }
         }
@@ -88,16 +86,6 @@ public enum AnchorImport {
     }
 
     /// q or k rows from llama.cpp's interleaved order back to transformers' halves, head by head.
-    static func unpermute(_ w: [Float], rows: Int, cols: Int, headDim D: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: w.count)
-        for r in 0..<rows {
-            let h = r / D, k = r % D
-            let hf = h * D + (k & 1) * (D / 2) + (k >> 1)
-            out.replaceSubrange(hf * cols..<(hf + 1) * cols, with: w[r * cols..<(r + 1) * cols])
-        }
-        return out
-    }
-
     // MARK: Hugging Face
 
     /// A transformers Llama directory: `config.json`, `tokenizer.json` and the weights in
@@ -111,42 +99,15 @@ public enum AnchorImport {
         guard tokenizer.vocabSize == config.vocabSize else {
             throw fail("tokenizer.invalid", "\(tokenizerPath) has \(tokenizer.vocabSize) tokens, config.json's vocab_size is \(config.vocabSize)")
         }
-        var files = [ModelFiles.weights]
-        let indexPath = dir + "/model.safetensors.index.json"
-        if FileManager.default.fileExists(atPath: indexPath) {
-            guard case let .object(map)? = try StrictJSONParser.parse(try readSmallFile(indexPath, limit: 1 << 24, noFollow: false))["weight_map"] else {
-                throw fail("model.invalid_config", "\(indexPath) has no weight_map")
-            }
-            files = Set(map.compactMap { $0.1.stringValue }).sorted()
-            guard files.allSatisfy({ BundleLayout.isAcceptableName($0) && $0.hasSuffix(".safetensors") }) else {
-                throw fail("model.invalid_config", "\(indexPath) names a file that is not a safetensors file of this directory")
-            }
-        } else if !FileManager.default.fileExists(atPath: dir + "/" + ModelFiles.weights) {
-            throw fail("model.missing_tensor", "\(dir) has neither \(ModelFiles.weights) nor model.safetensors.index.json")
-        }
-        var index = [String: (SafetensorsFile, TensorInfo)]()
-        for name in files {
-            let file = try SafetensorsFile(path: dir + "/" + name)
-            for t in file.tensors {
-                guard index.updateValue((file, t), forKey: t.name) == nil else {
-                    throw fail("model.unexpected_tensor", "\(dir): tensor \(t.name) appears in two files")
-                }
-            }
-        }
+        let weights = try HuggingFaceWeights(directory: dir)
         let model = Model(config: config, tokenizer: .bpe(tokenizer))
         let wanted = Set(model.layout.tensors.map(\.name))
-        for name in index.keys.sorted() where !wanted.contains(name) {
+        for name in weights.names.sorted() where !wanted.contains(name) {
             // Buffers transformers recomputes, and the tied output head some checkpoints save anyway.
             if name.hasSuffix(".rotary_emb.inv_freq") || (config.tieEmbeddings && name == TensorNames.lmHead) { continue }
             throw fail("model.unexpected_tensor", "\(dir): tensor \(name) has no place in a Llama model of this config")
         }
-        for t in model.layout.tensors {
-            guard let (file, info) = index[t.name] else { throw fail("model.missing_tensor", "\(dir): tensor \(t.name) is missing") }
-            guard info.shape == t.shape else {
-                throw fail("model.shape_mismatch", "\(dir): tensor \(t.name) has shape \(info.shape), the config needs \(t.shape)")
-            }
-            try file.readFloats(info, into: model.pointer(t.offset))
-        }
+        for t in model.layout.tensors { try weights.read(t.name, shape: t.shape, into: model.pointer(t.offset)) }
         return model
     }
 }

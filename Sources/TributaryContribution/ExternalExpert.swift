@@ -64,7 +64,7 @@ public struct ExternalExpert: Sendable {
         if let allowed, let bad = allowed.first(where: { !(0..<a.numLayers).contains($0) }) {
             throw TributaryError("contribute.invalid_checkpoint", "layer \(bad) is not a layer of the anchor (0-\(a.numLayers - 1))")
         }
-        let ckpt = try CheckpointTensors(directory: dir)
+        let ckpt = try HuggingFaceWeights(directory: dir)
         let p = anchor.parameters.pointer
         var expected = Set<String>()
 
@@ -88,6 +88,10 @@ public struct ExternalExpert: Sendable {
         for t in ParameterLayout(a).tensors {
             if let (l, part) = TensorNames.mlpPart(of: t.name) { mlp[l][part] = t; continue }
             try requireFrozen(t.name, shape: t.shape, p + t.offset, "shared with the anchor")
+        }
+        // A tied head that a checkpoint saves anyway must be the embeddings.
+        if a.tieEmbeddings, ckpt.names.contains(TensorNames.lmHead) {
+            try requireFrozen(TensorNames.lmHead, shape: [a.vocabSize, C], p + anchor.layout.embed, "the tied output head")
         }
 
         var trained = [Int]()

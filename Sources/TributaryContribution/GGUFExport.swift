@@ -60,8 +60,8 @@ public enum GGUFExport {
         for l in 0..<L {
             let b = "blk.\(l)."
             try add(b + "attn_norm.weight", TensorNames.inputNorm(l), type: .f32)
-            try add(b + "attn_q.weight", TensorNames.qProj(l), type: matrix) { v, s in permuteForRoPE(v, rows: s[0], cols: s[1], headDim: D) }
-            try add(b + "attn_k.weight", TensorNames.kProj(l), type: matrix) { v, s in permuteForRoPE(v, rows: s[0], cols: s[1], headDim: D) }
+            try add(b + "attn_q.weight", TensorNames.qProj(l), type: matrix) { v, s in LlamaCppRowOrder.permute(v, rows: s[0], cols: s[1], headDim: D, to: .llamaCpp) }
+            try add(b + "attn_k.weight", TensorNames.kProj(l), type: matrix) { v, s in LlamaCppRowOrder.permute(v, rows: s[0], cols: s[1], headDim: D, to: .llamaCpp) }
             try add(b + "attn_v.weight", TensorNames.vProj(l), type: matrix)
             try add(b + "attn_output.weight", TensorNames.oProj(l), type: matrix)
             try add(b + "ffn_norm.weight", TensorNames.postAttentionNorm(l), type: .f32)
@@ -140,17 +140,5 @@ public enum GGUFExport {
             throw fail("gguf.invalid_chat_template", "\(path): \(error)")
         }
         return json["chat_template"]?.stringValue
-    }
-
-    /// q or k rows from transformers' halves to llama.cpp's interleaved order, head by head: the
-    /// inverse of `AnchorImport.unpermute` (row 2i+j of a head in the file is row j·D/2 + i).
-    static func permuteForRoPE(_ w: [Float], rows: Int, cols: Int, headDim D: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: w.count)
-        for r in 0..<rows {
-            let h = r / D, k = r % D
-            let hf = h * D + (k & 1) * (D / 2) + (k >> 1)
-            out.replaceSubrange(r * cols..<(r + 1) * cols, with: w[hf * cols..<(hf + 1) * cols])
-        }
-        return out
     }
 }

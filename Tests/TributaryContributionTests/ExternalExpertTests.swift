@@ -167,7 +167,7 @@ import TributaryRouting
         try FileManager.default.createDirectory(atPath: dir + "/missing", withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: dir + "/ok/config.json", toPath: dir + "/missing/config.json")
         try w.write(to: dir + "/missing/model.safetensors")
-        #expect(Self.code { _ = try Self.read(f, dir + "/missing") } == "contribute.missing_tensor")
+        #expect(Self.code { _ = try Self.read(f, dir + "/missing") } == "model.missing_tensor")
         w.add(TensorNames.finalNorm, shape: [f.anchor.model.config.hiddenSize], values: f.anchor.model.parameters.slice(f.anchor.model.layout.finalNorm, f.anchor.model.config.hiddenSize))
         w.add("model.rotary_emb.inv_freq", shape: [1], values: [1])
         try w.write(to: dir + "/missing/model.safetensors")
@@ -187,7 +187,7 @@ import TributaryRouting
         let index = dir + "/sharded/model.safetensors.index.json"
         let text = try String(contentsOfFile: index, encoding: .utf8).replacingOccurrences(of: "model-00002-of-00002.safetensors", with: "../ok/model.safetensors")
         try text.write(toFile: index, atomically: true, encoding: .utf8)
-        #expect(Self.code { _ = try Self.read(f, dir + "/sharded") } == "contribute.invalid_checkpoint")
+        #expect(Self.code { _ = try Self.read(f, dir + "/sharded") } == "model.invalid_config")
     }
 
     /// A PEFT adapter's layers must be within the policy's; its router rows are the ones published.

@@ -1,11 +1,13 @@
 import Foundation
 import TributaryCore
 
-/// The tensors of a Hugging Face checkpoint directory, as `save_pretrained` writes them: one
-/// `model.safetensors`, or shards named by `model.safetensors.index.json`'s `weight_map`.
-/// Shard names must be plain file names in the directory (no paths), so an index cannot point outside it.
-struct CheckpointTensors {
-    static let singleFile = "model.safetensors"
+/// The weights of a Hugging Face model directory, as `save_pretrained` writes them: one
+/// `model.safetensors`, or shards named by `model.safetensors.index.json`'s `weight_map`. Shard names
+/// must be plain safetensors file names in the directory, so an index cannot point outside it; every
+/// tensor must sit in the file the index names, and no shard may hold a tensor the index does not map
+/// (it would be silently ignored). Read by `anchor import --hf` and `contribute --checkpoint`.
+struct HuggingFaceWeights {
+    static let singleFile = ModelFiles.weights
     static let indexFile = "model.safetensors.index.json"
 
     let directory: String
@@ -17,33 +19,24 @@ struct CheckpointTensors {
 
     init(directory dir: String) throws {
         directory = dir
-        let fm = FileManager.default
         var files = [String: SafetensorsFile](), owner = [String: String]()
-        if fm.fileExists(atPath: dir + "/" + Self.indexFile) {
-            let path = dir + "/" + Self.indexFile
-            let map: [(String, JSONValue)]
-            do {
-                var r = try JSONObjectReader(try StrictJSONParser.parse(try readSmallFile(path, limit: 64 << 20, noFollow: false)), path: Self.indexFile)
-                guard case let .object(m) = try r.value("weight_map") else {
-                    throw JSONSchemaError(path: "\(Self.indexFile).weight_map", problem: "expected an object")
-                }
-                map = m
-            } catch {
-                throw TributaryError("contribute.invalid_checkpoint", "\(path): \(error)")
+        let indexPath = dir + "/" + Self.indexFile
+        if FileManager.default.fileExists(atPath: indexPath) {
+            guard case let .object(map)? = try StrictJSONParser.parse(try readSmallFile(indexPath, limit: 1 << 24, noFollow: false))["weight_map"] else {
+                throw TributaryError("model.invalid_config", "\(indexPath) has no weight_map object")
             }
             for (name, v) in map {
-                guard case let .string(file) = v, !file.isEmpty, !file.contains("/"), file != ".", file != ".." else {
-                    throw TributaryError("contribute.invalid_checkpoint", "\(path): tensor \(name) is mapped to \(v), not a file name in the directory")
+                guard let file = v.stringValue, BundleLayout.isAcceptableName(file), file.hasSuffix(".safetensors") else {
+                    throw TributaryError("model.invalid_config", "\(indexPath): tensor \(name) is mapped to \(v), not a safetensors file of this directory")
                 }
                 if files[file] == nil { files[file] = try Self.open(dir + "/" + file) }
                 guard files[file]!.tensors.contains(where: { $0.name == name }) else {
-                    throw TributaryError("contribute.invalid_checkpoint", "\(path): tensor \(name) is not in \(file)")
+                    throw TributaryError("model.missing_tensor", "\(indexPath) maps tensor \(name) to \(file), which does not hold it")
                 }
                 owner[name] = file
             }
-            // A shard's tensor the index does not name would be silently ignored: refuse it.
             for (file, f) in files { for t in f.tensors where owner[t.name] != file {
-                throw TributaryError("contribute.invalid_checkpoint", "\(file) holds \(t.name), which \(Self.indexFile) does not map to it")
+                throw TributaryError("model.unexpected_tensor", "\(dir)/\(file) holds \(t.name), which \(Self.indexFile) does not map to it")
             } }
         } else {
             let f = try Self.open(dir + "/" + Self.singleFile)
@@ -56,25 +49,21 @@ struct CheckpointTensors {
 
     private static func open(_ path: String) throws -> SafetensorsFile {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw TributaryError("contribute.invalid_checkpoint", "\(path) does not exist: a checkpoint directory holds \(singleFile) or \(indexFile) and its shards")
+            throw TributaryError("model.missing_tensor", "\(path) does not exist: a model directory holds \(singleFile), or \(indexFile) and its shards")
         }
-        do { return try SafetensorsFile(path: path) } catch {
-            throw TributaryError("contribute.invalid_checkpoint", "\(path): \(error)")
-        }
+        return try SafetensorsFile(path: path)
     }
 
-    /// The tensor `name` with its file, checked to have `shape` and a float dtype the import reads.
+    /// The tensor `name` with its file, checked to have `shape` and a float dtype (F32, BF16, F16).
     func tensor(_ name: String, shape: [Int]) throws -> (file: SafetensorsFile, info: TensorInfo) {
         guard let fileName = owner[name], let file = files[fileName] else {
-            throw TributaryError("contribute.missing_tensor", "\(directory): the checkpoint has no tensor \(name)")
+            throw TributaryError("model.missing_tensor", "\(directory): tensor \(name) is missing")
         }
         let info = try file.info(name)
         guard info.shape == shape else {
-            throw TributaryError("contribute.invalid_checkpoint", "\(directory): \(name) has shape \(info.shape), the anchor needs \(shape)")
+            throw TributaryError("model.shape_mismatch", "\(directory): tensor \(name) has shape \(info.shape), the config needs \(shape)")
         }
-        guard [.F32, .BF16, .F16].contains(info.dtype) else {
-            throw TributaryError("contribute.invalid_checkpoint", "\(directory): \(name) is \(info.dtype.rawValue); the import reads F32, BF16 and F16")
-        }
+        guard [.F32, .BF16, .F16].contains(info.dtype) else { throw SafetensorsError.unsupportedDType(tensor: name, dtype: info.dtype.rawValue) }
         return (file, info)
     }
 
@@ -82,6 +71,12 @@ struct CheckpointTensors {
     func floats(_ name: String, shape: [Int]) throws -> [Float] {
         let t = try tensor(name, shape: shape)
         return try t.file.floats(t.info)
+    }
+
+    /// Reads the tensor's values, widened to Float, into `out`.
+    func read(_ name: String, shape: [Int], into out: UnsafeMutablePointer<Float>) throws {
+        let t = try tensor(name, shape: shape)
+        try t.file.readFloats(t.info, into: out)
     }
 
     /// The first index where the stored tensor is not `reference` rounded to the tensor's dtype
@@ -97,14 +92,13 @@ struct CheckpointTensors {
                 let s = raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self), e = reference[i].bitPattern
                 if s != e { return (i, s, e) }
             }
-        case .BF16, .F16:
+        default:
             let bf16 = info.dtype == .BF16
             for i in 0..<n {
                 let s = raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)
                 let e = bf16 ? HalfConversion.floatToBF16(reference[i]) : Float16(reference[i]).bitPattern
                 if s != e { return (i, UInt32(s), UInt32(e)) }
             }
-        default: break
         }
         return nil
     }
