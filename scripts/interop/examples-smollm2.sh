@@ -26,7 +26,7 @@ for org in acme globex; do examples/owner/keygen.sh $org; examples/operator/enro
 examples/owner/contribute.sh acme "$WORK/corpora/linux-uapi" | tee "$WORK/acme.out"
 examples/owner/contribute.sh globex "$WORK/corpora/perl" | tee "$WORK/globex.out"
 examples/operator/release.sh
-mkdir -p "$WORK/eval" && cp "$(ls "$WORK"/corpora/public/* | head -n 2 | tail -n 1)" "$WORK/eval/"
+mkdir -p "$WORK/eval" && cp $(ls "$WORK"/corpora/public/* | head -n 20) "$WORK/eval/"   # enough files that the held-out split is not empty
 EVAL_TEXT=$WORK/eval examples/auditor/audit.sh
 examples/owner/opt-out.sh acme
 examples/operator/release.sh
