@@ -5,7 +5,7 @@ import TributaryCore
 import TributaryModel
 
 /// Greedy decoding from token ids, timed: what the llama.cpp interop compares token for token
-/// (scripts/interop/llama_cpp.py) and the decoder's speed beside llama.cpp's.
+/// (scripts/interop/llamacpp_release.py) and the decoder's speed beside llama.cpp's.
 struct GreedyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "greedy",
