@@ -58,7 +58,7 @@ public enum ReleaseDownload {
                 guard let rebuild else { throw error }
                 let inputs = staging + "/.inputs"
                 let (anchor, experts) = try await ReleaseRebuild.inputs(manifest, source: ServerLogSource(client: client), work: inputs)
-                try rebuild.rebuild(manifest, anchor: anchor, experts: experts, into: staging)
+                try await rebuild.rebuild(manifest, anchor: anchor, experts: experts, source: ServerLogSource(client: client), into: staging)
                 try fm.removeItem(atPath: inputs)
                 rebuilt = true
             }

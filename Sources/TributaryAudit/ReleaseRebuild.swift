@@ -47,8 +47,17 @@ public struct ReleaseRebuild: Sendable {
         return (anchorDir, experts)
     }
 
-    /// Rebuilds release `m` into `out` and checks every file against the manifest; returns the digests.
-    func rebuild(_ m: ReleaseManifest, anchor: String, experts: [(expert: String, routing: String)], into out: String) throws {
+    /// Rebuilds release `m` into `out` and checks every file against the manifest. A tuned release's
+    /// rows come from its router-tuning record, which pruning keeps: `source` serves it into `out`.
+    func rebuild(_ m: ReleaseManifest, anchor: String, experts: [(expert: String, routing: String)], source: LogSource, into out: String) async throws {
+        if let sha = m.files[ReleaseLayout.routerTuningFile] {
+            let path = out + "/" + ReleaseLayout.routerTuningFile
+            try await source.fetch("release/\(m.release)/\(ReleaseLayout.routerTuningFile)", to: path)
+            let got = Hex.encode(try SHA256.digest(fileAt: path).digest)
+            guard got == sha else {
+                throw TributaryError("release.rebuild_mismatch", "release \(m.release)'s \(ReleaseLayout.routerTuningFile) has SHA-256 \(got.prefix(16))…, its signed manifest says \(sha.prefix(16))…")
+            }
+        }
         try write(m, anchor, experts, out)
         for (name, sha) in m.files {
             let path = out + "/" + name

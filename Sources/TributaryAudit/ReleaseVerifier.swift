@@ -78,7 +78,7 @@ struct ReleaseVerifier {
                 guard let rebuild else {
                     return report.check("release \(n) was pruned by the server (its manifest stays): its membership is checked, its files are not (--rebuild-pruned rebuilds and checks them)")
                 }
-                try rebuild.rebuild(m, anchor: anchorDir, experts: experts, into: dir)
+                try await rebuild.rebuild(m, anchor: anchorDir, experts: experts, source: source, into: dir)
                 rebuilt = true
             }
             let anchorTokenizer = anchorDir + "/" + ModelFiles.tokenizer

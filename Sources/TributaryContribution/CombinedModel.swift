@@ -66,14 +66,46 @@ public enum ReleaseFiles {
         return UInt64(anchor.model.parameters.count * 4) + UInt64(experts) * ffn + (1 << 20)
     }
 
-    /// Writes release `number` of `contributions` (log order) into `dir`, `topK` experts per token at
-    /// most; returns each file's SHA-256 and the experts per token the model has.
-    public static func write(anchor: AnchorDirectory, contributions: [Source], number: Int, topK: Int,
-                             to dir: String) throws -> (files: [String: String], expertsPerToken: Int) {
+    /// How a release's contributed router rows come to be.
+    public enum Tuning: Sendable {
+        /// The owners' own rows.
+        case none
+        /// Tuned by `recipe` (§11.11), each expert's proxy samples seeded by its key (its contribution's
+        /// log index), on `publicTokens` too; the record is written beside the model.
+        case tune(recipe: RouterTuningRecipe, keys: [UInt64], publicTokens: [Int32])
+        /// The rows of an existing record (`dir`'s `ReleaseLayout.routerTuningFile`, already checked
+        /// against the manifest): how a pruned tuned release is rebuilt bit for bit.
+        case recorded
+    }
+
+    /// The untuned combined model of `contributions` (log order): what a release is before tuning.
+    public static func untuned(anchor: AnchorDirectory, contributions: [Source], topK: Int) throws -> (model: Model, index: RoutingIndex) {
         let parts = try contributions.map {
             try CombinedModel.Contribution(name: $0.organisation, expertFile: $0.expertFile, routingFile: $0.routingFile, anchor: anchor.model)
         }
-        let (model, index) = try CombinedModel.assemble(anchor: anchor, contributions: parts, topK: topK)
+        return try CombinedModel.assemble(anchor: anchor, contributions: parts, topK: topK)
+    }
+
+    /// Writes release `number` of `contributions` (log order) into `dir`, `topK` experts per token at
+    /// most; returns each file's SHA-256 and the experts per token the model has.
+    public static func write(anchor: AnchorDirectory, contributions: [Source], number: Int, topK: Int, tuning: Tuning = .none,
+                             progress: ProgressReporter? = nil, to dir: String) throws -> (files: [String: String], expertsPerToken: Int) {
+        var (model, index) = try untuned(anchor: anchor, contributions: contributions, topK: topK)
+        let recordPath = dir + "/" + ReleaseLayout.routerTuningFile
+        switch tuning {
+        case .none:
+            break
+        case let .tune(recipe, keys, publicTokens) where !contributions.isEmpty:
+            let (tuned, record) = try ReleaseRouterTuning.tune(model, recipe: recipe, keys: keys, publicTokens: publicTokens, progress: progress)
+            model = tuned
+            try record.write(to: recordPath, hidden: model.config.hiddenSize)
+        case .tune:
+            break  // no contributed rows to tune
+        case .recorded:
+            let c = model.config
+            try RouterTuningRecord.read(recordPath, experts: contributions.count, layers: c.moeLayers.count, hidden: c.hiddenSize, vocab: c.vocabSize)
+                .apply(to: model)
+        }
         try ModelDirectory.save(model, to: dir, metadata: ["tributary.release": String(number)])
         try index.write(to: dir + "/" + RoutingIndex.fileName)
         var files = [String: String]()

@@ -33,9 +33,12 @@ public struct ReleaseManifest: Equatable, Sendable {
     public let experts: [Expert]
     /// SHA-256 of every file of the release directory except the manifest itself.
     public let files: [String: String]
+    /// How the contributed router rows were tuned (§11.11), with the token ids it ran on in
+    /// `ReleaseLayout.routerTuningFile`; nil: the rows are the owners' own.
+    public let routerTuning: RouterTuningRecipe?
 
     public init(release: Int, createdAt: String, logSize: UInt64, anchorSHA256: String, expertsPerToken: Int,
-                experts: [Expert], files: [String: String]) {
+                experts: [Expert], files: [String: String], routerTuning: RouterTuningRecipe? = nil) {
         self.release = release
         self.createdAt = createdAt
         self.logSize = logSize
@@ -43,6 +46,7 @@ public struct ReleaseManifest: Equatable, Sendable {
         self.expertsPerToken = expertsPerToken
         self.experts = experts
         self.files = files
+        self.routerTuning = routerTuning
     }
 
     public var json: JSONValue {
@@ -55,7 +59,7 @@ public struct ReleaseManifest: Equatable, Sendable {
                          ("expertSHA256", .string(e.expertSHA256)), ("routingSHA256", .string(e.routingSHA256))])
             })),
             ("files", .object(files.keys.sorted().map { ($0, .string(files[$0]!)) })),
-        ])
+        ] + (routerTuning.map { [("routerTuning", $0.json)] } ?? []))
     }
 
     public func signed(by key: SigningKey) -> [UInt8] {
@@ -110,7 +114,13 @@ public struct ReleaseManifest: Equatable, Sendable {
                 for (name, _) in members { files[name] = try f.string(name) }
             }
             try f.finish()
+            var tuning: RouterTuningRecipe?
+            if let v = r.optionalValue("routerTuning") { tuning = try RouterTuningRecipe(json: v, path: "manifest.routerTuning") }
             try r.finish()
+            // A tuned release logs what its tuning ran on; an untuned one has no such file.
+            guard (tuning != nil) == (files[ReleaseLayout.routerTuningFile] != nil) else {
+                throw LogError.badEntry("the manifest \(tuning == nil ? "names \(ReleaseLayout.routerTuningFile) without a routerTuning recipe" : "has a routerTuning recipe without \(ReleaseLayout.routerTuningFile)")")
+            }
             for name in files.keys where !ReleaseLayout.digestedFiles.contains(name) {
                 throw LogError.badEntry("the manifest names a file \(name.debugDescription) no release has")
             }
@@ -128,7 +138,7 @@ public struct ReleaseManifest: Equatable, Sendable {
                 throw LogError.badEntry("the manifest names an organisation that is not canonical: \(e.organisation.debugDescription.prefix(80))")
             }
             return ReleaseManifest(release: release, createdAt: createdAt, logSize: logSize, anchorSHA256: anchor,
-                                   expertsPerToken: k, experts: experts, files: files)
+                                   expertsPerToken: k, experts: experts, files: files, routerTuning: tuning)
         } catch let e as JSONSchemaError {
             throw LogError.badEntry(e.description)
         }

@@ -75,7 +75,10 @@ public final class AggregationServer: Sendable {
         let removed = blobs.removeUnreferenced(keeping: referenced, olderThan: config.databaseLocation.isShared
             ? Date().addingTimeInterval(-TimeInterval(config.uploadDeadlineSeconds + 3600)) : nil)
         if removed > 0 { logger.notice("removed unreferenced blobs", metadata: ["count": "\(removed)"]) }
-        let releases = ReleaseBuilder(config: config, store: store, blobs: blobs, anchor: anchor, logKey: logKey, pool: pool)
+        // Router tuning replays the probe text's first tokens, which each tuned release logs.
+        let tuningPublic = config.policy.routerTuning.map { RouterTuning.publicStream(probeText, tokenizer: anchor.model.tokenizer, count: $0.publicTokens) } ?? []
+        let releases = ReleaseBuilder(config: config, store: store, blobs: blobs, anchor: anchor, logKey: logKey, pool: pool,
+                                      tuningPublicTokens: tuningPublic)
         try await releases.recover()
         let server = AggregationServer(
             config: config, store: store, blobs: blobs, anchor: anchor, logKey: logKey,

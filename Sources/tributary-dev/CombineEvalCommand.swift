@@ -120,7 +120,8 @@ extension CombineEvalCommand {
                               samples.reduce(0) { $0 + $1.count }, ProgressReporter.now() - t0) + text)
         }
         if tuningSamplesOnly { throw ExitCode(0) }
-        let (tuned, result) = try RouterTuning.tune(model: model, proxy: proxy, publicText: publicText, recipe: recipe,
+        let (tuned, result) = try RouterTuning.tune(model: model, proxy: proxy,
+                                                    publicTokens: RouterTuning.publicStream(publicText, tokenizer: model.tokenizer, count: Int.max), recipe: recipe,
                                                     progress: ProgressReporter(label: "router tuning"))
         printError(String(format: "router tuning: %d steps in %.1f s, loss %.3f → %.3f", result.steps, result.seconds, result.losses.first ?? 0, result.finalLoss))
         return tuned

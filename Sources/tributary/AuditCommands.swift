@@ -12,7 +12,7 @@ import TributaryLog
 let releaseRebuild = ReleaseRebuild { manifest, anchor, experts, out in
     _ = try ReleaseFiles.write(anchor: try AnchorDirectory.load(anchor), contributions: zip(manifest.experts, experts).map {
         .init(organisation: $0.0.organisation, expertFile: $0.1.expert, routingFile: $0.1.routing)
-    }, number: manifest.release, topK: manifest.expertsPerToken, to: out)
+    }, number: manifest.release, topK: manifest.expertsPerToken, tuning: manifest.routerTuning == nil ? .none : .recorded, to: out)
 }
 
 struct AuditCommand: AsyncParsableCommand {

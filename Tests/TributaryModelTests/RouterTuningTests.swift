@@ -47,7 +47,7 @@ import TributaryCore
         let proxy = try (1...2).flatMap { try RouterTuning.proxySamples(model: combined, expert: $0, recipe: recipe) }
         #expect(proxy.count == 8 && proxy.allSatisfy { $0.count <= 60 })
         #expect(try RouterTuning.proxySamples(model: combined, expert: 1, recipe: recipe) == Array(proxy.prefix(4)))
-        let (tuned, _) = try RouterTuning.tune(model: combined, proxy: proxy, publicText: nil, recipe: recipe, progress: nil)
+        let (tuned, _) = try RouterTuning.tune(model: combined, proxy: proxy, publicTokens: nil, recipe: recipe, progress: nil)
         for t in combined.layout.tensors where !t.name.hasSuffix("gate.weight") {
             #expect(differences(tuned.values(of: t.name)!, combined.values(of: t.name)!) == 0, "\(t.name) changed")
         }
@@ -65,9 +65,9 @@ import TributaryCore
         let untunedBPB = Evaluator.tokenScores(model: combined, corpus: text, workers: 1).bitsPerByte()
         let tunedBPB = Evaluator.tokenScores(model: tuned, corpus: text, workers: 1).bitsPerByte()
         #expect(tunedBPB < untunedBPB, "\(tunedBPB) vs \(untunedBPB)")
-        #expect(throws: TributaryError.self) { _ = try RouterTuning.tune(model: combined, proxy: [[1, 2]], publicText: nil, recipe: recipe, progress: nil) }
+        #expect(throws: TributaryError.self) { _ = try RouterTuning.tune(model: combined, proxy: [[1, 2]], publicTokens: nil, recipe: recipe, progress: nil) }
         var bad = recipe
         bad.publicEvery = 1
-        #expect(throws: TributaryError.self) { _ = try RouterTuning.tune(model: combined, proxy: proxy, publicText: nil, recipe: bad, progress: nil) }
+        #expect(throws: TributaryError.self) { _ = try RouterTuning.tune(model: combined, proxy: proxy, publicTokens: nil, recipe: bad, progress: nil) }
     }
 }

@@ -51,6 +51,9 @@ public struct ContributionPolicy: Sendable, Equatable {
     /// Refuse experts not trained with DP-SGD (`training.privacy`): then every published bit of a
     /// contribution is covered by its composed (ε, δ). Absent from older policies: false.
     public var requireDPTraining = false
+    /// Router tuning of every release (§11.11): only the contributed router rows train, on text
+    /// sampled from the experts and on public text, by this recipe. Nil: releases keep the owners' rows.
+    public var routerTuning: RouterTuningRecipe?
 
     public static let clockSkewSeconds: Int64 = 300
 
@@ -71,6 +74,9 @@ public struct ContributionPolicy: Sendable, Equatable {
         if let g = maxProbeGateShare { try check(g.isFinite && g > 0 && g <= 1, "the probe gate share must be in (0, 1]") }
         if let r = maxSignatureNoiseRatio { try check(r.isFinite && r > 0, "the signature noise ratio must be a positive number") }
         if let r = maxLoRARank { try check((1...LoRAParameters.maxRank).contains(r), "the LoRA rank limit must be in 1...\(LoRAParameters.maxRank)") }
+        if let t = routerTuning {
+            do { try t.validate() } catch let e as TributaryError { throw TributaryError("policy.invalid", e.message) }
+        }
         if let sets = expertLayerSets {
             try check(!sets.isEmpty && sets.count <= 64, "1 to 64 expert layer sets")
             for s in sets {
@@ -162,7 +168,8 @@ public struct ContributionPolicy: Sendable, Equatable {
                    ("maxSignatureNoiseRatio", maxSignatureNoiseRatio)]
                     .compactMap { name, v in v.map { (name, JSONValue.double($0)) } }
                 + (maxLoRARank.map { [("maxLoRARank", JSONValue.int($0))] } ?? [])
-                + (requireDPTraining ? [("requireDPTraining", JSONValue.bool(true))] : []))
+                + (requireDPTraining ? [("requireDPTraining", JSONValue.bool(true))] : [])
+                + (routerTuning.map { [("routerTuning", $0.json)] } ?? []))
     }
 
     public init(json: JSONValue) throws {
@@ -188,6 +195,7 @@ public struct ContributionPolicy: Sendable, Equatable {
             maxSignatureNoiseRatio = try r.optionalDouble("maxSignatureNoiseRatio")
             maxLoRARank = try r.optionalInt("maxLoRARank")
             requireDPTraining = try r.optionalBool("requireDPTraining") ?? false
+            if let v = r.optionalValue("routerTuning"), v != .null { routerTuning = try RouterTuningRecipe(json: v, path: "policy.routerTuning") }
             try r.finish()
         } catch let e as JSONSchemaError {
             throw TributaryError("policy.invalid", e.description)

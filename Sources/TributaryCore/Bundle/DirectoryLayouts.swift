@@ -38,15 +38,22 @@ public enum ModelFiles {
 public enum ReleaseLayout {
     public static let manifestFile = "manifest.json"
     public static let routingIndexFile = "routing-index.safetensors"
-    /// The files a release manifest gives digests of (the tokenizer when the anchor has one).
-    public static let digestedFiles = [ModelFiles.config, ModelFiles.weights, ModelFiles.tokenizer, routingIndexFile]
+    /// A tuned release's record of its router tuning (§11.11): the token ids it ran on and the tuned
+    /// rows. Small, and kept when the model files are pruned: rebuilding the release needs its rows.
+    public static let routerTuningFile = "router-tuning.safetensors"
+    /// The files a release manifest gives digests of (the tokenizer when the anchor has one, the
+    /// router-tuning record when the release was tuned).
+    public static let digestedFiles = [ModelFiles.config, ModelFiles.weights, ModelFiles.tokenizer, routingIndexFile, routerTuningFile]
+    /// The digested files pruning removes (the model's); the manifest and the tuning record stay.
+    public static let prunedFiles = [ModelFiles.config, ModelFiles.weights, ModelFiles.tokenizer, routingIndexFile]
     /// Those every release has.
     public static let requiredFiles = [ModelFiles.config, ModelFiles.weights, routingIndexFile]
     /// OpenSSF model signing's signature over every other file, the manifest included
     /// (`ModelSigningSignature`): present when the operator holds a release key (`--release-signing-key`).
     public static let modelSignatureFile = ModelSigningSignature.fileName
-    /// Files a release may lack: the tokenizer (byte-level anchors) and the model signature.
-    public static let optionalFiles: Set<String> = [ModelFiles.tokenizer, modelSignatureFile]
+    /// Files a release may lack: the tokenizer (byte-level anchors), the router-tuning record (untuned
+    /// releases) and the model signature.
+    public static let optionalFiles: Set<String> = [ModelFiles.tokenizer, routerTuningFile, modelSignatureFile]
     public static let allFiles = [manifestFile] + digestedFiles + [modelSignatureFile]
 }
 

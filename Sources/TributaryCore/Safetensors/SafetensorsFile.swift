@@ -46,6 +46,14 @@ public final class SafetensorsFile: @unchecked Sendable {
         }
     }
 
+    /// An I32 tensor's values.
+    public func int32s(_ name: String) throws -> [Int32] {
+        let info = try header.tensor(named: name)
+        guard info.dtype == .I32 else { throw SafetensorsError.unsupportedDType(tensor: name, dtype: info.dtype.rawValue) }
+        let raw = rawBytes(info)
+        return (0..<info.elementCount).map { raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self) }
+    }
+
     public func floats(_ name: String) throws -> [Float] {
         let info = try header.tensor(named: name)
         return try floats(info)

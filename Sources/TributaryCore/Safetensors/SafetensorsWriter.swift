@@ -1,4 +1,4 @@
-/// Builds a safetensors file from Float tensors, written as F32 or BF16.
+/// Builds a safetensors file from Float tensors, written as F32 or BF16, and Int32 tensors (I32).
 ///
 /// The header lists `__metadata__` first and then the tensors in the order they were added, with
 /// offsets in that order; it is padded with spaces to a multiple of 8 bytes, as the reference writer
@@ -7,7 +7,8 @@ public struct SafetensorsWriter {
     public enum OutputDType: String, Sendable {
         case f32 = "F32"
         case bf16 = "BF16"
-        var byteSize: Int { self == .f32 ? 4 : 2 }
+        case i32 = "I32"
+        var byteSize: Int { self == .bf16 ? 2 : 4 }
     }
 
     public struct Entry {
@@ -15,6 +16,9 @@ public struct SafetensorsWriter {
         public let shape: [Int]
         public let values: [Float]
         public let dtype: OutputDType
+        /// The values of an I32 tensor (`values` is then empty).
+        public let ints: [Int32]
+        var count: Int { dtype == .i32 ? ints.count : values.count }
     }
 
     public private(set) var entries: [Entry] = []
@@ -23,9 +27,16 @@ public struct SafetensorsWriter {
     public init(metadata: [String: String] = [:]) { self.metadata = metadata }
 
     public mutating func add(_ name: String, shape: [Int], values: [Float], dtype: OutputDType = .f32) {
+        precondition(dtype != .i32, "tensor \(name): I32 tensors are added from Int32 values")
         precondition(shape.reduce(1, *) == values.count, "tensor \(name): shape \(shape) does not hold \(values.count) values")
         precondition(!entries.contains { $0.name == name } && name != "__metadata__", "tensor \(name) added twice")
-        entries.append(Entry(name: name, shape: shape, values: values, dtype: dtype))
+        entries.append(Entry(name: name, shape: shape, values: values, dtype: dtype, ints: []))
+    }
+
+    public mutating func add(_ name: String, shape: [Int], ints: [Int32]) {
+        precondition(shape.reduce(1, *) == ints.count, "tensor \(name): shape \(shape) does not hold \(ints.count) values")
+        precondition(!entries.contains { $0.name == name } && name != "__metadata__", "tensor \(name) added twice")
+        entries.append(Entry(name: name, shape: shape, values: [], dtype: .i32, ints: ints))
     }
 
     /// The header bytes including the 8-byte length prefix.
@@ -37,7 +48,7 @@ public struct SafetensorsWriter {
         }
         var offset: UInt64 = 0
         for e in entries {
-            let size = UInt64(e.values.count * e.dtype.byteSize)
+            let size = UInt64(e.count * e.dtype.byteSize)
             members.append((e.name, .object([
                 ("dtype", .string(e.dtype.rawValue)),
                 ("shape", .array(e.shape.map { .int($0) })),
@@ -65,6 +76,8 @@ public struct SafetensorsWriter {
                 case .bf16:
                     let halves = e.values.map { HalfConversion.floatToBF16($0) }
                     try halves.withUnsafeBytes { try w.write($0) }
+                case .i32:
+                    try e.ints.withUnsafeBytes { try w.write($0) }
                 }
             }
             try w.commit()

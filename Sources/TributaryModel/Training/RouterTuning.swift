@@ -1,50 +1,6 @@
 import TributaryCore
 
-/// What router tuning does, fully determined: the operator publishes it so anyone can re-run it.
-public struct RouterTuningRecipe: Sendable, Equatable {
-    public enum ProxySource: String, Sendable {
-        /// The owner's 2-expert model as published (the release restricted to the anchor and it).
-        case ownerModel = "owner-model"
-        /// The anchor with that expert as its only FFN in the expert layers: text the expert alone
-        /// predicts, without the owner's router choosing the anchor for most of it.
-        case expertAlone = "expert-alone"
-    }
-
-    public var seed: UInt64 = 1
-    public var proxySource = ProxySource.expertAlone
-    /// Proxy text: this many samples from each contributed expert's model…
-    public var samplesPerExpert = 8
-    /// …of at most this many tokens each, at this temperature, from the `topK` likeliest tokens.
-    public var sampleTokens = 192
-    public var temperature: Float = 1
-    public var topK = 50
-    public var steps = 12
-    public var batchSize = 8
-    public var seqLen = 192
-    public var learningRate: Float = 1e-3
-    /// Every this many steps a batch of public text (0: none), so public text keeps the anchor.
-    public var publicEvery = 3
-    /// Tuned rows end at most this many times the anchor's row of their layer: the bound the server's
-    /// policy puts on contributed rows (`maxRouterRowRatio`) holds for the rows it tunes itself.
-    public var maxRowRatio: Float = 4
-    public init() {}
-
-    public var json: JSONValue {
-        .object([("seed", .uint64(seed)), ("proxySource", .string(proxySource.rawValue)), ("samplesPerExpert", .int(samplesPerExpert)), ("sampleTokens", .int(sampleTokens)),
-                 ("temperature", .double(Double(temperature))), ("topK", .int(topK)), ("steps", .int(steps)),
-                 ("batchSize", .int(batchSize)), ("seqLen", .int(seqLen)), ("learningRate", .double(Double(learningRate))),
-                 ("publicEvery", .int(publicEvery)), ("maxRowRatio", .double(Double(maxRowRatio)))])
-    }
-
-    public func validate() throws {
-        func check(_ ok: Bool, _ why: String) throws { if !ok { throw TributaryError("train.invalid_options", why) } }
-        try check(samplesPerExpert >= 1 && sampleTokens >= 1, "router tuning needs at least one sample of at least one token per expert")
-        try check(steps >= 1, "router tuning needs at least one step")
-        try check(temperature >= 0 && temperature.isFinite && topK >= 1, "router tuning's sampling temperature must be ≥ 0 and its top-k ≥ 1")
-        try check(publicEvery == 0 || publicEvery >= 2, "router tuning's public batch comes every 2nd step or less often (0: never)")
-        try check(maxRowRatio > 0 && maxRowRatio.isFinite, "router tuning's row bound must be a positive number")
-    }
-
+extension RouterTuningRecipe {
     var training: TrainingOptions {
         var o = TrainingOptions()
         o.steps = steps
@@ -64,34 +20,37 @@ public struct RouterTuningRecipe: Sendable, Equatable {
 /// every shared weight stay as they are, so opting out still removes exactly one expert and its rows.
 public enum RouterTuning {
     /// The proxy documents of expert e (1..<E), as token ids without framing: documents the expert
-    /// writes from nothing (`Generator.continuation` of an empty text).
-    public static func proxySamples(model: Model, expert e: Int, recipe r: RouterTuningRecipe) throws -> [[Int32]] {
+    /// writes from nothing (`Generator.continuation` of an empty text). `key` (a release passes the
+    /// contribution's log index) seeds them, so an expert's samples do not depend on its position.
+    public static func proxySamples(model: Model, expert e: Int, key: UInt64? = nil, recipe r: RouterTuningRecipe) throws -> [[Int32]] {
         try r.validate()
         let restricted = r.proxySource == .ownerModel ? try ExpertAssembly.restricted(model, to: [0, e])
             : ExpertAssembly.dense(sharing: model, ffn: ExpertWeights(expert: e, of: model))
         return (0..<r.samplesPerExpert).map { i in
             Generator.continuationIDs(model: restricted, text: [], maxTokens: r.sampleTokens, temperature: r.temperature,
-                                      topK: r.topK, seed: r.seed &* 1_000_003 &+ UInt64(e) &* 1009 &+ UInt64(i))
+                                      topK: r.topK, seed: r.seed &* 1_000_003 &+ (key ?? UInt64(e)) &* 1009 &+ UInt64(i))
         }
     }
 
     /// A copy of `model` whose contributed router rows are tuned on `proxy` (token ids per document,
-    /// every expert's samples) and, every `publicEvery` steps, on `publicText`.
-    public static func tune(model: Model, proxy: [[Int32]], publicText: Corpus?, recipe r: RouterTuningRecipe,
+    /// every expert's samples) and, every `publicEvery` steps, on the public token stream `publicTokens`.
+    /// Every batch is a function of these ids and the recipe (`Batcher`'s integer RNG), so the tuning
+    /// replays from what the release logs.
+    public static func tune(model: Model, proxy: [[Int32]], publicTokens: [Int32]?, recipe r: RouterTuningRecipe,
                             progress: ProgressReporter?) throws -> (model: Model, training: TrainingResult) {
         try r.validate()
         guard model.config.isMoE, model.config.numExperts >= 2 else { throw TributaryError("train.tuning_not_moe", "router tuning needs a model with contributed experts") }
         let t = model.tokenizer
-        let stream = proxy.flatMap { [t.documentStart] + $0 + [t.documentEnd] }
+        let stream = proxyStream(proxy, tokenizer: t)
         guard stream.count > r.seqLen + 1 else {
             throw TributaryError("train.tuning_too_little_text", "the proxy samples hold \(stream.count) tokens, fewer than one window of \(r.seqLen)")
         }
         let tuned = try ExpertAssembly.withTopK(model, model.config.expertsPerToken)   // a copy to train
         let options = r.training
         let batcher = try Batcher(stream: stream, batch: options.batchSize, seqLen: options.seqLen, seed: options.seed)
-        let replay = try publicText.flatMap { text -> Trainer.AuxiliaryBatches? in
+        let replay = try publicTokens.flatMap { stream -> Trainer.AuxiliaryBatches? in
             guard r.publicEvery > 0 else { return nil }
-            return .init(batcher: try Batcher(stream: text.tokenStream(t), batch: options.batchSize, seqLen: options.seqLen, seed: options.seed &+ 7919),
+            return .init(batcher: try Batcher(stream: stream, batch: options.batchSize, seqLen: options.seqLen, seed: options.seed &+ 7919),
                          every: r.publicEvery)
         }
         let trainer = try Trainer(model: tuned, mode: .routerRows(from: 1), options: options, batcher: batcher, auxiliary: replay,
@@ -99,6 +58,16 @@ public enum RouterTuning {
         let result = try trainer.run(progress: progress)
         boundRows(tuned, ratio: r.maxRowRatio)
         return (tuned, result)
+    }
+
+    /// The proxy documents as one token stream, each framed as a document.
+    public static func proxyStream(_ proxy: [[Int32]], tokenizer t: Tokenizer) -> [Int32] {
+        proxy.flatMap { [t.documentStart] + $0 + [t.documentEnd] }
+    }
+
+    /// The public text's first `count` tokens as one stream (documents framed), what tuning replays.
+    public static func publicStream(_ text: Corpus, tokenizer t: Tokenizer, count: Int) -> [Int32] {
+        Array(text.tokenStream(t).prefix(count))
     }
 
     /// Scales every contributed router row down to at most `ratio` times the anchor's row (row 0) of

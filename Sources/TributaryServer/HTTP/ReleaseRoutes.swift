@@ -38,7 +38,7 @@ struct ReleaseRoutes {
             }
             let path = server.config.releaseDirectory + "/" + ReleaseBuilder.directoryName(n) + "/" + name
             guard FileManager.default.fileExists(atPath: path) else {
-                if ReleaseLayout.digestedFiles.contains(name), await server.releases.isPruned(n) { throw ServerError.gone("\(name) of release \(n) was pruned: " + Self.rebuildHint(n)) }
+                if ReleaseLayout.prunedFiles.contains(name), await server.releases.isPruned(n) { throw ServerError.gone("\(name) of release \(n) was pruned: " + Self.rebuildHint(n)) }
                 throw ServerError.notFound("release \(n) has no \(name)")
             }
             return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: try await files.loadFile(path: path, context: context))

@@ -22,6 +22,8 @@ public actor ReleaseBuilder {
     let anchor: AnchorDirectory
     let logKey: SigningKey
     let pool: ComputePool
+    /// The public token stream router tuning replays (the probe text's first tokens; §11.11).
+    let tuningPublicTokens: [Int32]
     public private(set) var current: LoadedRelease?
     /// Contributions withdrawn or taken down since `current` was built: routing no longer names them.
     public private(set) var withdrawn: Set<UInt64> = []
@@ -32,8 +34,10 @@ public actor ReleaseBuilder {
     private var publisherRunning = false
     private var changedSincePublish = false
 
-    public init(config: ServerConfig, store: MetadataStore, blobs: BlobStore, anchor: AnchorDirectory, logKey: SigningKey, pool: ComputePool) {
+    public init(config: ServerConfig, store: MetadataStore, blobs: BlobStore, anchor: AnchorDirectory, logKey: SigningKey, pool: ComputePool,
+                tuningPublicTokens: [Int32] = []) {
         self.config = config
+        self.tuningPublicTokens = tuningPublicTokens
         self.store = store
         self.blobs = blobs
         self.anchor = anchor
@@ -204,16 +208,18 @@ public actor ReleaseBuilder {
         try? FileManager.default.removeItem(atPath: tmp)
         try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         let (anchor, blobs, k, releaseKey) = (self.anchor, self.blobs, config.expertsPerToken, config.releaseSigningKey)
+        let recipe = config.policy.routerTuning
+        let tuning: ReleaseFiles.Tuning = recipe.map { .tune(recipe: $0, keys: live.map(\.logIndex), publicTokens: tuningPublicTokens) } ?? .none
         let manifestBytes: [UInt8] = try await pool.run(.releases, ownWork: true) { [logKey] in
             let (files, perToken) = try ReleaseFiles.write(anchor: anchor, contributions: live.map {
                 .init(organisation: $0.organisation, expertFile: blobs.path($0.expertSHA256), routingFile: blobs.path($0.routingSHA256))
-            }, number: number, topK: k, to: tmp)
+            }, number: number, topK: k, tuning: tuning, to: tmp)
             let manifest = ReleaseManifest(
                 release: number, createdAt: Timestamp.nowRFC3339(), logSize: logSize, anchorSHA256: anchor.digest,
                 expertsPerToken: perToken,
                 experts: live.map { .init(organisation: $0.organisation, contribution: $0.logIndex, statementSHA256: $0.statementSHA256,
                                           expertSHA256: $0.expertSHA256, routingSHA256: $0.routingSHA256) },
-                files: files)
+                files: files, routerTuning: files[ReleaseLayout.routerTuningFile] == nil ? nil : recipe)
             let bytes = manifest.signed(by: logKey)
             try AtomicFileWriter.write(bytes, to: tmp + "/" + ReleaseLayout.manifestFile)
             if let releaseKey {
@@ -281,7 +287,7 @@ public actor ReleaseBuilder {
         guard let keep = config.keepReleases, newest > keep else { return }
         for n in 1...(newest - keep) {
             let dir = config.releaseDirectory + "/" + Self.directoryName(n)
-            for name in ReleaseLayout.digestedFiles {
+            for name in ReleaseLayout.prunedFiles {
                 try? FileManager.default.removeItem(atPath: dir + "/" + name)
             }
         }
