@@ -19,6 +19,8 @@ public struct AuditOptions: Sendable {
     public var maxNewEntries: UInt64 = 1_000_000
     /// Rebuilds releases the server pruned and checks them like the others (`--rebuild-pruned`).
     public var rebuild: ReleaseRebuild?
+    /// Replays tuned releases' router tuning (nil: `--skip-router-replay`, reported as such).
+    public var tuningReplay: RouterTuningReplay?
     /// The operator's release key for OpenSSF model signing, pinned out of band: every release must then
     /// carry a `model.sig` under it over exactly its logged files (`--model-signing-key`).
     public var modelSigningKey: P256PublicKey?
@@ -127,7 +129,7 @@ public struct Auditor: Sendable {
         let deep = Set(options.allReleases ? numbers : Array(numbers.suffix(1)))
         let work = NSTemporaryDirectory() + "tributary-audit-" + Hex.encode(secureRandomBytes(6))
         defer { try? FileManager.default.removeItem(atPath: work) }
-        let verifier = ReleaseVerifier(source: source, work: work, rebuild: options.rebuild)
+        let verifier = ReleaseVerifier(source: source, work: work, rebuild: options.rebuild, tuningReplay: options.tuningReplay)
         for n in numbers {
             guard let r = replay.releases[n], let manifest = await verifier.manifest(n, r, logKey: options.logKey, report: &report) else { continue }
             replay.checkMembership(manifest, of: r, report: &report)

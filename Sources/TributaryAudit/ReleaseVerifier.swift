@@ -10,6 +10,8 @@ struct ReleaseVerifier {
     let work: String
     /// Rebuilds releases whose files the server pruned (`--rebuild-pruned`); nil reports them pruned.
     var rebuild: ReleaseRebuild?
+    /// Replays tuned releases' router tuning; nil (`--skip-router-replay`) checks only the record and bounds.
+    var tuningReplay: RouterTuningReplay?
 
     /// Release `n`'s manifest as served, if it hashes to the digest its log entry records and carries
     /// the log key's signature.
@@ -86,7 +88,7 @@ struct ReleaseVerifier {
             guard m.files[ModelFiles.tokenizer] == anchorTokenizerSHA else {
                 return report.fail("audit.release_file_mismatch", "release \(n)'s tokenizer is not the anchor's")
             }
-            try compareTensors(release: dir, manifest: m, experts: experts, policies: policies, report: &report)
+            try compareTensors(release: dir, manifest: m, anchor: anchorDir, experts: experts, policies: policies, report: &report)
             if rebuilt { report.check("release \(n) was pruned by the server: rebuilt from the anchor and the logged bundles, every file bit-identical to its signed manifest") }
             report.releasesVerifiedDeeply.append(n)
         } catch let e as TributaryError where e.code == "audit.anchor_mismatch" || e.code == "audit.blob_mismatch" || e.code == "release.rebuild_mismatch" {
@@ -96,7 +98,7 @@ struct ReleaseVerifier {
         }
     }
 
-    func compareTensors(release dir: String, manifest m: ReleaseManifest, experts: [(expert: String, routing: String)],
+    func compareTensors(release dir: String, manifest m: ReleaseManifest, anchor anchorDir: String, experts: [(expert: String, routing: String)],
                         policies: [UInt64: ContributionPolicy], report: inout AuditReport) throws {
         let model = try SafetensorsFile(path: dir + "/model.safetensors")
         let anchor = try SafetensorsFile(path: dir + "/anchor/" + ModelFiles.weights)
@@ -163,6 +165,8 @@ struct ReleaseVerifier {
                 report.fail("audit.release_tensor_mismatch", "release \(m.release): contribution \(m.experts[i].contribution)'s expert does not cover exactly the release's expert layers")
             }
         }
+        // A tuned release's contributed rows are checked against its tuning record instead (below).
+        var releasedRows = [[Float]](repeating: [], count: E - 1)
         for l in expertLayers {
             let gate = TensorNames.router(l)
             expected.insert(gate)
@@ -188,12 +192,16 @@ struct ReleaseVerifier {
                     }
                 }
                 let rows = try routing.floats(TensorNames.routerRows)
-                if rows.count != L * C || g[e * C..<(e + 1) * C].map(\.bitPattern) != rows[l * C..<(l + 1) * C].map(\.bitPattern) {
+                if m.routerTuning != nil {
+                    releasedRows[i] += g[e * C..<(e + 1) * C]
+                } else if rows.count != L * C || g[e * C..<(e + 1) * C].map(\.bitPattern) != rows[l * C..<(l + 1) * C].map(\.bitPattern) {
                     report.fail("audit.release_tensor_mismatch", "release \(m.release): router row \(e) of layer \(l) differs from contribution \(c)'s")
                 }
                 compared += 1
             }
         }
+        checkRouterTuning(m, release: dir, released: releasedRows, anchorRows: anchorRows, expertLayers: expertLayers, hidden: C,
+                          anchor: anchorDir, experts: experts, report: &report)
         let extra = Set(model.tensors.map(\.name)).subtracting(expected)
         if !extra.isEmpty {
             report.fail("audit.release_tensor_mismatch", "release \(m.release) holds tensors no anchor or contribution accounts for: \(extra.sorted().prefix(5).joined(separator: ", "))")

@@ -107,4 +107,13 @@ public enum ReleaseRouterTuning {
                                                recipe: recipe, progress: nil)
         return Array(ExpertAssembly.routerRows(of: tuned).dropFirst())
     }
+
+    /// An auditor's replay from public material: the untuned release of `experts` (manifest order)
+    /// rebuilt from the anchor directory and the bundle files, then `recipe` on the record at `record`.
+    public static func replay(anchor: String, experts: [ReleaseFiles.Source], topK: Int, recipe: RouterTuningRecipe, record: String) throws -> [[Float]] {
+        let (model, _) = try ReleaseFiles.untuned(anchor: try AnchorDirectory.load(anchor), contributions: experts, topK: topK)
+        let c = model.config
+        let r = try RouterTuningRecord.read(record, experts: experts.count, layers: c.moeLayers.count, hidden: c.hiddenSize, vocab: c.vocabSize)
+        return try replay(model, recipe: recipe, record: r)
+    }
 }

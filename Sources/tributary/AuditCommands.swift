@@ -15,6 +15,15 @@ let releaseRebuild = ReleaseRebuild { manifest, anchor, experts, out in
     }, number: manifest.release, topK: manifest.expertsPerToken, tuning: manifest.routerTuning == nil ? .none : .recorded, to: out)
 }
 
+/// How this command line replays a tuned release's router tuning: the untuned release rebuilt from
+/// the anchor and the logged bundles, then the manifest's recipe on the record's token ids.
+let routerTuningReplay = RouterTuningReplay { manifest, anchor, experts, record in
+    guard let recipe = manifest.routerTuning else { return [] }
+    return try ReleaseRouterTuning.replay(anchor: anchor, experts: zip(manifest.experts, experts).map {
+        .init(organisation: $0.0.organisation, expertFile: $0.1.expert, routingFile: $0.1.routing)
+    }, topK: manifest.expertsPerToken, recipe: recipe, record: record)
+}
+
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
@@ -34,6 +43,8 @@ struct AuditCommand: AsyncParsableCommand {
     @Flag(help: "Check every release bit for bit, not only the latest.") var allReleases = false
     @Flag(help: "Rebuild releases whose files the server pruned (from the anchor and the logged bundles) and check them bit for bit too.")
     var rebuildPruned = false
+    @Flag(help: "Do not replay tuned releases' router tuning (it costs a tuning run per release); their rows are still checked against the release's tuning record and the recipe's bound, and the report says the replay was skipped.")
+    var skipRouterReplay = false
     @Option(help: "New log entries one audit reads at most (held in memory; a larger checkpoint is refused).") var maxNewEntries: UInt64 = 1_000_000
     @Flag(help: "Read the log through its tiles only (C2SP tlog-tiles: checkpoint, entry bundles, hash tiles), computing every proof here; what a static mirror serves.")
     var tiles = false
@@ -50,6 +61,7 @@ struct AuditCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        prepareCompute()  // a tuned release's replay trains; TRIBUTARY_BLAS_CORETYPE picks the kernels
         var passed = false
         try await reportingErrors { passed = try await audit() }
         if !passed { throw ExitCode(1) }
@@ -70,6 +82,7 @@ struct AuditCommand: AsyncParsableCommand {
         options.allReleases = allReleases
         options.maxNewEntries = maxNewEntries
         if rebuildPruned { options.rebuild = releaseRebuild }
+        if !skipRouterReplay { options.tuningReplay = routerTuningReplay }
         options.modelSigningKey = try modelSigningKey.map(loadP256PublicKey)
         if !witness.isEmpty {
             options.witnessPolicy = try WitnessPolicy(witnesses: try witness.map(loadCosignerKey), quorum: witnessQuorum ?? witness.count)

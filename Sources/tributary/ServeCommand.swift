@@ -51,6 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
     var maxSignatureNoiseRatio = ContributionPolicy().maxSignatureNoiseRatio!
     @Flag(help: "Accept routing signatures that cannot route (no centroid, or noise beyond --max-signature-noise-ratio).")
     var allowUnroutableSignatures = false
+    @OptionGroup var tuning: RouterTuningArguments
     @Option(help: "Experts per token in releases.") var expertsPerToken = 2
     @Option(help: "A set of anchor layers experts may cover: all, 22-29, 0,4-7 (repeat for several; default: all).") var expertLayers: [LayerSet] = []
     @Flag(help: "Do not publish a release after every change (use POST /v1/releases).") var noAutoRelease = false
@@ -107,6 +108,7 @@ struct ServeCommand: AsyncParsableCommand {
         c.policy.maxProbeGateShare = maxProbeGateShare
         c.policy.maxLoRARank = maxLoraRank
         c.policy.maxSignatureNoiseRatio = allowUnroutableSignatures ? nil : maxSignatureNoiseRatio
+        c.policy.routerTuning = try tuning.recipe()
         if !expertLayers.isEmpty {
             // Resolved against the anchor when the server starts (`all` needs its layer count).
             let n = try ModelDirectory.loadConfig(anchor).numLayers

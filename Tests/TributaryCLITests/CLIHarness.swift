@@ -2,18 +2,6 @@ import Foundation
 import TributaryCore
 @_exported import TributaryTestSupport
 
-/// The `tributary` binary next to the test bundle (SwiftPM builds it for the test run), or $TRIBUTARY_BIN.
-let tributaryBinary: String = {
-    if let p = ProcessInfo.processInfo.environment["TRIBUTARY_BIN"], !p.isEmpty { return p }
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    while dir.path != "/" {
-        dir.deleteLastPathComponent()
-        let candidate = dir.appendingPathComponent("tributary").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-    }
-    fatalError("tributary binary not found near \(CommandLine.arguments[0]); set TRIBUTARY_BIN")
-}()
-
 struct CLIResult {
     let status: Int32
     let stdout: String
