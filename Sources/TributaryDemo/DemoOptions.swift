@@ -61,6 +61,9 @@ public struct DemoOptions: Sendable {
     /// Prompts per private domain continued by the anchor and by the combined model in the report.
     public var samplePrompts = 1
     public var epsilon = 1.0
+    /// The operator tunes each release's router rows (`serve --router-tuning`, §11.11): these are the
+    /// options it serves with; nil: releases keep the owners' rows.
+    public var routerTuning: [String]?
 
     /// Sizes for each anchor. SmolLM2 (measured on 2 cores, release): ~400 tokens/s forward, 10-12 s a
     /// training step of 8 × 256 tokens on layers 22-29. 8 steps per owner (6 private, 2 public) is
@@ -79,6 +82,9 @@ public struct DemoOptions: Sendable {
             routeDocuments = 20
             dpSGDOwners = ["globex": 8]
             leakageCandidates = 300
+            // Windows within the smallest built-in context (64 tokens).
+            routerTuning = ["--router-tuning", "--router-tuning-samples", "4", "--router-tuning-sample-tokens", "48", "--router-tuning-seq-len", "32",
+                            "--router-tuning-public-tokens", "512"]
         case .smollm2:
             expertSteps = 8
             expertBatch = 8
@@ -100,6 +106,8 @@ public struct DemoOptions: Sendable {
             // rank 4 at ε = 8 kept 2% of the non-DP gain on locales). Its leakage audit is in the report.
             loraExperts = ["acme": .standard, "globex": DemoLoRA(rank: 4, learningRate: 1e-2)]
             dpSGDOwners = ["globex": 8]
+            // Sampling is the cost (one core, ~40 ms a token): 6 samples of 160 tokens per expert.
+            routerTuning = ["--router-tuning", "--router-tuning-samples", "6", "--router-tuning-sample-tokens", "160"]
         }
     }
 

@@ -33,7 +33,7 @@ public struct DemoOutcome: Sendable {
     public var leakageAudits: [LeakageAudit] = []
     public var contributions: [Contribution] = []
     /// Release number → organisations of its experts (after the anchor), in order.
-    public var releases: [(number: Int, organisations: [String])] = []
+    public var releases: [(number: Int, organisations: [String], tuning: String)] = []
     public var audits: [(afterRelease: Int, logSize: UInt64, checks: Int)] = []
     public var stageSeconds: [(stage: String, seconds: Double)] = []
     public var anchorCached = false

@@ -112,7 +112,7 @@ struct DemoReport {
             md.append(String(format: "- **%@** %@ (%@; %@) on `%@` (%.0f s), signed, submitted: log index %llu.", c.organisation,
                              c.reused ? "reused the expert an earlier run trained" : "trained its expert", c.kind, privacy, c.domain, c.trainingSeconds, c.logIndex))
         }
-        for r in outcome.releases { md.append("- Release \(r.number): experts anchor, \(r.organisations.joined(separator: ", ")).") }
+        for r in outcome.releases { md.append("- Release \(r.number): experts anchor, \(r.organisations.joined(separator: ", "))\(r.tuning).") }
         for a in outcome.audits { md.append("- Audit after release \(a.afterRelease): verified (log size \(a.logSize), \(a.checks) checks).") }
         md += leakageSection
         md += ["", "## Held-out bits per byte (lower is better)", "", table.markdown, "", "![chart](\(chart))", "", "What each row is:", ""]

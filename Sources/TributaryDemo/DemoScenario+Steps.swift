@@ -11,8 +11,11 @@ extension DemoScenario {
     func release(url: String, operatorKey: String) throws -> Int {
         let r = try ReleaseAnswer(json: try json(["admin", "release", "--server", url, "--operator-key", operatorKey]))
         let n = r.release, names = r.manifest.experts.map(\.organisation)
-        outcome.releases.append((n, names))
-        say("      release \(n): experts anchor, \(names.joined(separator: ", "))")
+        let tuned = r.manifest.routerTuning.map { t in
+            " (router rows tuned: \(t.samplesPerExpert) samples × \(t.sampleTokens) tokens per expert, \(t.steps) steps of \(t.batchSize) × \(t.seqLen), a public batch every \(t.publicEvery))"
+        } ?? ""
+        outcome.releases.append((n, names, tuned))
+        say("      release \(n): experts anchor, \(names.joined(separator: ", "))" + tuned)
         return n
     }
 

@@ -84,7 +84,7 @@ public final class DemoScenario: @unchecked Sendable {
             let s = ServerProcess(binary: options.binary, arguments: [
                 "--dir", options.run + "/server", "--anchor", options.anchor, "--probe", DemoCorpora.directory(options.workdir, DemoCorpora.publicDomain),
                 "--origin", DemoOptions.origin, "--operator-key", keys + "/operator.pub", "--no-auto-release", "--log-level", "warning",
-                "--probe-bytes", String(options.probeBytes)] + (options.expertLayers.map { ["--expert-layers", $0] } ?? []),
+                "--probe-bytes", String(options.probeBytes)] + (options.expertLayers.map { ["--expert-layers", $0] } ?? []) + (options.routerTuning ?? []),
                 port: try ServerProcess.freePort(), logFile: options.run + "/server.log")
             try await s.start()
             say("      serving on \(s.url) (log: \(options.run)/server.log)")

@@ -75,6 +75,9 @@ public final class AggregationServer: Sendable {
         let removed = blobs.removeUnreferenced(keeping: referenced, olderThan: config.databaseLocation.isShared
             ? Date().addingTimeInterval(-TimeInterval(config.uploadDeadlineSeconds + 3600)) : nil)
         if removed > 0 { logger.notice("removed unreferenced blobs", metadata: ["count": "\(removed)"]) }
+        if let r = config.policy.routerTuning, r.seqLen >= anchor.model.config.contextLength {
+            throw TributaryError("server.invalid_config", "--router-tuning-seq-len \(r.seqLen) must be below the anchor's context of \(anchor.model.config.contextLength) tokens")
+        }
         // Router tuning replays the probe text's first tokens, which each tuned release logs.
         let tuningPublic = config.policy.routerTuning.map { RouterTuning.publicStream(probeText, tokenizer: anchor.model.tokenizer, count: $0.publicTokens) } ?? []
         let releases = ReleaseBuilder(config: config, store: store, blobs: blobs, anchor: anchor, logKey: logKey, pool: pool,

@@ -35,6 +35,8 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Organisations that train with DP-SGD and audit their expert for leakage (default: globex; 'none' for no DP-SGD owner).")
     var dpSgdOwners: [String] = []
     @Option(help: "ε of everything a DP-SGD owner uploads (expert, router rows and signature, composed; default 8).") var dpSgdEpsilon: Double?
+    @Flag(inversion: .prefixedNo, help: "The operator tunes each release's router rows on text sampled from the experts (logged; the audits replay it).")
+    var routerTuning = true
     @Option(help: "Worker threads per process.") var threads = 2
     @Flag(help: "Print the evaluation table as JSON at the end.") var json = false
 
@@ -80,6 +82,7 @@ struct DemoCommand: AsyncParsableCommand {
                 o.dpSGDOwners = o.dpSGDOwners.mapValues { _ in dpSgdEpsilon }
             }
             if let publicBytes { o.corpora.publicBytes = publicBytes }
+            if !routerTuning { o.routerTuning = nil }
             try FileManager.default.createDirectory(atPath: workdir, withIntermediateDirectories: true)
             let t0 = Date()
             let outcome = try await DemoScenario(options: o, log: { printError($0) }).run()
