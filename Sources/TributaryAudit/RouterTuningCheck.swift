@@ -2,7 +2,7 @@ import Foundation
 import TributaryCore
 import TributaryLog
 
-/// Re-runs a release's router tuning from what it logged (protocol/SPEC.md §11.11): model code the
+/// Re-runs a release's router tuning from what it logged (protocol/SPEC.md §11.12): model code the
 /// command line passes in, as it does `ReleaseRebuild`. Given the manifest, the anchor directory, the
 /// experts' bundle files (manifest order) and the release's router-tuning record, returns the rows
 /// the recipe produces from the untuned release, per contributed expert [S * H] over the expert layers.

@@ -1,7 +1,7 @@
 import ArgumentParser
 import TributaryCore
 
-/// `serve --router-tuning`: the recipe every release's router rows are tuned by (policy, §11.11).
+/// `serve --router-tuning`: the recipe every release's router rows are tuned by (policy, §11.12).
 public struct RouterTuningArguments: ParsableArguments, Sendable {
     @Flag(help: "Tune every release's contributed router rows on text sampled from each expert and on the probe's public text (logged, replayed by auditors).")
     public var routerTuning = false

@@ -70,7 +70,7 @@ public enum ReleaseFiles {
     public enum Tuning: Sendable {
         /// The owners' own rows.
         case none
-        /// Tuned by `recipe` (§11.11), each expert's proxy samples seeded by its key (its contribution's
+        /// Tuned by `recipe` (§11.12), each expert's proxy samples seeded by its key (its contribution's
         /// log index), on `publicTokens` too; the record is written beside the model.
         case tune(recipe: RouterTuningRecipe, keys: [UInt64], publicTokens: [Int32])
         /// The rows of an existing record (`dir`'s `ReleaseLayout.routerTuningFile`, already checked

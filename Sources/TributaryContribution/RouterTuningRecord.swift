@@ -3,7 +3,7 @@ import TributaryCore
 import TributaryModel
 
 /// What a tuned release logs of its router tuning (`ReleaseLayout.routerTuningFile`, protocol/SPEC.md
-/// §11.11): every token id the tuning ran on and the rows it produced. With the manifest's recipe and
+/// §11.12): every token id the tuning ran on and the rows it produced. With the manifest's recipe and
 /// the untuned release (the anchor and the logged bundles), anyone replays the tuning; with the rows,
 /// anyone rebuilds the release bit for bit without replaying it.
 ///

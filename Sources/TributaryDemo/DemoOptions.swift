@@ -61,7 +61,7 @@ public struct DemoOptions: Sendable {
     /// Prompts per private domain continued by the anchor and by the combined model in the report.
     public var samplePrompts = 1
     public var epsilon = 1.0
-    /// The operator tunes each release's router rows (`serve --router-tuning`, §11.11): these are the
+    /// The operator tunes each release's router rows (`serve --router-tuning`, §11.12): these are the
     /// options it serves with; nil: releases keep the owners' rows.
     public var routerTuning: [String]?
 

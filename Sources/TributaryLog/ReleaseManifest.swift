@@ -33,7 +33,7 @@ public struct ReleaseManifest: Equatable, Sendable {
     public let experts: [Expert]
     /// SHA-256 of every file of the release directory except the manifest itself.
     public let files: [String: String]
-    /// How the contributed router rows were tuned (§11.11), with the token ids it ran on in
+    /// How the contributed router rows were tuned (§11.12), with the token ids it ran on in
     /// `ReleaseLayout.routerTuningFile`; nil: the rows are the owners' own.
     public let routerTuning: RouterTuningRecipe?
 

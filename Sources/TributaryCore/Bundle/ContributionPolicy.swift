@@ -51,7 +51,7 @@ public struct ContributionPolicy: Sendable, Equatable {
     /// Refuse experts not trained with DP-SGD (`training.privacy`): then every published bit of a
     /// contribution is covered by its composed (ε, δ). Absent from older policies: false.
     public var requireDPTraining = false
-    /// Router tuning of every release (§11.11): only the contributed router rows train, on text
+    /// Router tuning of every release (§11.12): only the contributed router rows train, on text
     /// sampled from the experts and on public text, by this recipe. Nil: releases keep the owners' rows.
     public var routerTuning: RouterTuningRecipe?
 

@@ -38,7 +38,7 @@ public enum ModelFiles {
 public enum ReleaseLayout {
     public static let manifestFile = "manifest.json"
     public static let routingIndexFile = "routing-index.safetensors"
-    /// A tuned release's record of its router tuning (§11.11): the token ids it ran on and the tuned
+    /// A tuned release's record of its router tuning (§11.12): the token ids it ran on and the tuned
     /// rows. Small, and kept when the model files are pruned: rebuilding the release needs its rows.
     public static let routerTuningFile = "router-tuning.safetensors"
     /// The files a release manifest gives digests of (the tokenizer when the anchor has one, the

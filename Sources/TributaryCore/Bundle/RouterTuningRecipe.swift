@@ -1,4 +1,4 @@
-/// What router tuning does, fully determined (protocol/SPEC.md §11.11): the operator's policy holds
+/// What router tuning does, fully determined (protocol/SPEC.md §11.12): the operator's policy holds
 /// it, each release's signed manifest records it, and an auditor re-runs it from the release's
 /// logged token ids (`ReleaseLayout.routerTuningFile`).
 public struct RouterTuningRecipe: Sendable, Equatable {

@@ -22,7 +22,7 @@ public actor ReleaseBuilder {
     let anchor: AnchorDirectory
     let logKey: SigningKey
     let pool: ComputePool
-    /// The public token stream router tuning replays (the probe text's first tokens; §11.11).
+    /// The public token stream router tuning replays (the probe text's first tokens; §11.12).
     let tuningPublicTokens: [Int32]
     public private(set) var current: LoadedRelease?
     /// Contributions withdrawn or taken down since `current` was built: routing no longer names them.
