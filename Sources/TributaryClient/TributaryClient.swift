@@ -24,8 +24,17 @@ public struct TributaryClient: Sendable {
         set { timeout = .seconds(newValue) }
     }
 
+    /// AsyncHTTPClient's shared client with its 90-second read timeout raised: the server answers some
+    /// requests only when their work is done (a release with router tuning takes minutes on SmolLM2),
+    /// and `timeout` bounds every request anyway. Never shut down, like `.shared`.
+    public static let patientHTTP: HTTPClient = {
+        var c = HTTPClient.Configuration.singletonConfiguration
+        c.timeout = .init(connect: .seconds(90), read: .hours(2))
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: c)
+    }()
+
     /// `server` like `http://127.0.0.1:8080`.
-    public init(server: String, http: HTTPClient = .shared) throws {
+    public init(server: String, http: HTTPClient = TributaryClient.patientHTTP) throws {
         guard let url = URL(string: server), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
             throw TributaryError("client.bad_url", "\(server) is not an http(s) URL")
         }

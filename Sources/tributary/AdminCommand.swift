@@ -128,7 +128,9 @@ struct ReleaseCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let r = try await TributaryClient(server: server).publishRelease(operatorKey: try loadSigningKey(operatorKey))
+            var client = try TributaryClient(server: server)
+            client.timeoutSeconds = 3600  // a release is built, and tuned, before the server answers
+            let r = try await client.publishRelease(operatorKey: try loadSigningKey(operatorKey))
             print(JSONWriter.string(r.json))
         }
     }

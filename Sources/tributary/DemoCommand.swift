@@ -35,8 +35,8 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(parsing: .upToNextOption, help: "Organisations that train with DP-SGD and audit their expert for leakage (default: globex; 'none' for no DP-SGD owner).")
     var dpSgdOwners: [String] = []
     @Option(help: "ε of everything a DP-SGD owner uploads (expert, router rows and signature, composed; default 8).") var dpSgdEpsilon: Double?
-    @Flag(inversion: .prefixedNo, help: "The operator tunes each release's router rows on text sampled from the experts (logged; the audits replay it).")
-    var routerTuning = true
+    @Flag(inversion: .prefixedNo, help: "The operator tunes each release's router rows on text sampled from the experts (logged; the audits replay it). Default: on for the built-in anchor, off for SmolLM2 (not yet measured there).")
+    var routerTuning: Bool?
     @Option(help: "Worker threads per process.") var threads = 2
     @Flag(help: "Print the evaluation table as JSON at the end.") var json = false
 
@@ -82,7 +82,8 @@ struct DemoCommand: AsyncParsableCommand {
                 o.dpSGDOwners = o.dpSGDOwners.mapValues { _ in dpSgdEpsilon }
             }
             if let publicBytes { o.corpora.publicBytes = publicBytes }
-            if !routerTuning { o.routerTuning = nil }
+            if routerTuning == false { o.routerTuning = nil }
+            if routerTuning == true, o.routerTuning == nil { o.routerTuning = DemoOptions.smollm2RouterTuning }
             try FileManager.default.createDirectory(atPath: workdir, withIntermediateDirectories: true)
             let t0 = Date()
             let outcome = try await DemoScenario(options: o, log: { printError($0) }).run()
