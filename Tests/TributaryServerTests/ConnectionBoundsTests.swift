@@ -123,7 +123,9 @@ import TributaryTestSupport
         #expect(throws: TributaryError.self) { _ = try WitnessApplication.make(witness: witness, listener: Listener(host: "0.0.0.0", port: 0), logger: logger) }
         #expect(try Listener(host: "0.0.0.0", port: 0, allowPlainHTTP: true).checkTransport("the witness"))
         let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = try WitnessApplication.make(witness: witness, listener: Listener(host: "127.0.0.1", port: 0, idleTimeoutSeconds: 5),
+        // The idle timeout far beyond the body deadline: on 2 loaded cores (a CI run with a child
+        // process training beside the suites) a 5-second idle timeout once closed the connection first.
+        let app = try WitnessApplication.make(witness: witness, listener: Listener(host: "127.0.0.1", port: 0, idleTimeoutSeconds: 20),
                                               bodyDeadlineSeconds: 1, logger: logger) { continuation.yield($0) }
         let run = ServiceRun(app, logger: logger)
         var it = ports.makeAsyncIterator()
@@ -131,7 +133,7 @@ import TributaryTestSupport
         let c = try RawConnection(port: port)
         #expect(c.send("POST /add-checkpoint HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\nold 0\n"))
         let start = Date()
-        let (bytes, closed) = await c.readUntilClosed(timeout: 20)
+        let (bytes, closed) = await c.readUntilClosed(timeout: 30)
         // The 408 is the body deadline's (the idle timeout closes without an answer). The time bound
         // only says the connection did not wait for its 500 bytes: a CI run with every suite in
         // parallel on 2 cores once took 7.5 s to close it.
