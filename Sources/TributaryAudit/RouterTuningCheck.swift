@@ -22,11 +22,8 @@ public struct RouterTuningReplay: Sendable {
 }
 
 /// The tuned rows of a release against its record, its recipe's bound and (unless skipped) a replay.
-struct RouterTuningCheck {
-    let manifest: ReleaseManifest
-    let recipe: RouterTuningRecipe
-
-    /// The record's rows, [E-1][S * H]; nil with a finding when they are not what the release holds.
+enum RouterTuningCheck {
+    /// The record's rows, [E-1][S * H]; throws when their shape is not the release's.
     static func recordRows(_ path: String, experts: Int, layers: Int, hidden C: Int) throws -> [[Float]] {
         let f = try SafetensorsFile(path: path)
         let info = try f.info("router_rows")

@@ -68,18 +68,12 @@ public struct ExternalExpert: Sendable {
         let p = anchor.parameters.pointer
         var expected = Set<String>()
 
-        func requireFrozen(_ name: String, shape: [Int], _ reference: UnsafePointer<Float>, _ what: String) throws {
+        /// `name` (its first `prefix` elements when given) must be `reference` rounded to its dtype.
+        func requireFrozen(_ name: String, shape: [Int], _ reference: UnsafePointer<Float>, _ what: String, prefix: Int? = nil) throws {
             expected.insert(name)
-            if let m = try ckpt.firstMismatch(name, shape: shape, reference: reference) {
+            if let m = try ckpt.firstMismatch(name, shape: shape, reference: reference, prefix: prefix) {
                 let dtype = ckpt.dtype(name)?.rawValue ?? "?"
                 throw TributaryError("contribute.frozen_mismatch", "\(dir): \(name) (\(what), frozen by the recipe) differs from the anchor's\(dtype == "F32" ? "" : " rounded to \(dtype)") at element \(m.index): stored 0x\(String(m.stored, radix: 16)), expected 0x\(String(m.expected, radix: 16))")
-            }
-        }
-
-        func requireFrozenRow(_ router: String, _ C: Int, _ reference: UnsafePointer<Float>) throws {
-            if let m = try ckpt.firstMismatch(router, shape: [2, C], reference: reference, prefix: C) {
-                let dtype = ckpt.dtype(router)?.rawValue ?? "?"
-                throw TributaryError("contribute.frozen_mismatch", "\(dir): \(router) row 0 (the anchor's router row, frozen by the recipe) differs from the anchor's\(dtype == "F32" ? "" : " rounded to \(dtype)") at element \(m.index): stored 0x\(String(m.stored, radix: 16)), expected 0x\(String(m.expected, radix: 16))")
             }
         }
 
@@ -124,7 +118,7 @@ public struct ExternalExpert: Sendable {
                 if changed {
                     trained.append(l)
                     try anchorRows.withUnsafeBufferPointer { r in
-                        try requireFrozenRow(router, C, r.baseAddress! + l * C)
+                        try requireFrozen(router, shape: [2, C], r.baseAddress! + l * C, "row 0, the anchor's router row", prefix: C)
                     }
                 }
                 experts[l] = (own[0], own[1], own[2], Array(rows[C..<2 * C]))
