@@ -4,15 +4,20 @@ import TributaryCommandLine
 import TributaryCore
 import TributaryModel
 
-/// One token at a time (generation's `Decoder`): milliseconds a token, and, measured in the same run,
+/// Generation's `Decoder`, measured in one run: one prompt a token at a time on one core (the
+/// baseline: every decoder before the products were split) and on `--parts` cores; several prompts
+/// decoded together (tokens/s over all of them); a prompt fed token by token against one pass. And
 /// one token's linear layers (every dense layer's q/k/v, o, MLP and the lm_head) through sgemm with
-/// one row — what `Linear.forward` did before — against sgemv, what it does now.
+/// one row against sgemv, what a one-row product uses.
 struct BenchDecodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench-decode",
-        abstract: "Decoder milliseconds a token; one token's matrix products through sgemm (1 row) against sgemv.")
+        abstract: "Decoder tokens/s: one prompt on one core and on several, several prompts together, prompt passes.")
     @Option(help: "Model directory (an anchor: every layer dense).") var model: String
     @Option(help: "Tokens decoded.") var tokens = 64
     @Option(help: "Repeats of the matrix-product comparison.") var repeats = 20
+    @Option(help: "Cores a product is split across.") var parts = 2
+    @Option(help: "Prompts decoded together, comma-separated counts.") var batches = "4,8,16"
+    @Option(help: "Prompt tokens for the prefill comparison.") var promptTokens = 128
 
     func run() async throws {
         prepareCompute()
@@ -36,14 +41,41 @@ struct BenchDecodeCommand: AsyncParsableCommand {
         }
         let viaGEMM = time { for w in mats { sgemm(transB: true, m: 1, n: w.rows, k: w.cols, a: x.pointer, lda: w.cols, b: m.pointer(w.offset), ldb: w.cols, c: y.pointer, ldc: w.rows) } }
         let viaGEMV = time { for w in mats { sgemv(m: w.rows, n: w.cols, a: m.pointer(w.offset), lda: w.cols, x: x.pointer, y: y.pointer) } }
+        let viaSplit = time { for w in mats { Linear.forward(out: y.pointer, inp: x.pointer, weight: m.pointer(w.offset), n: 1, ic: w.cols, oc: w.rows, parts: parts) } }
         let bytes = mats.reduce(0) { $0 + $1.rows * $1.cols } * 4
         print(String(format: "one token's matrix products (%d matrices, %.0f MB of weights): sgemm with 1 row %.1f ms, sgemv %.1f ms (%.2fx)",
                      mats.count, Double(bytes) / 1e6, viaGEMM, viaGEMV, viaGEMM / viaGEMV))
-        let decoder = Decoder(model: m)
-        decoder.step(Int32(c.bosTokenID))
-        let t = ProgressReporter.now()
-        for i in 0..<tokens { decoder.step(Int32((i * 31 + 7) % c.vocabSize)) }
-        let perToken = (ProgressReporter.now() - t) / Double(tokens) * 1000
-        print(String(format: "decoder: %.1f ms a token over %d tokens (%.0f tokens/s)", perToken, tokens, 1000 / perToken))
+        print(String(format: "the same products split across %d cores: %.1f ms (%.2fx one core's sgemv; weights read at %.1f GB/s)",
+                     parts, viaSplit, viaGEMV / viaSplit, Double(bytes) / viaSplit / 1e6))
+        let tokenAt = { (i: Int) in Int32((i * 31 + 7) % c.vocabSize) }
+        func perToken(parts: Int) -> Double {
+            let decoder = Decoder(model: m, capacity: tokens + 1, parts: parts)
+            decoder.step(Int32(c.bosTokenID))
+            let t = ProgressReporter.now()
+            for i in 0..<tokens { decoder.step(tokenAt(i)) }
+            return (ProgressReporter.now() - t) / Double(tokens) * 1000
+        }
+        let one = perToken(parts: 1), split = perToken(parts: parts)
+        print(String(format: "one prompt, 1 core (baseline): %.1f ms a token (%.1f tokens/s) over %d tokens", one, 1000 / one, tokens))
+        print(String(format: "one prompt, %d cores: %.1f ms a token (%.1f tokens/s), %.2fx the baseline", parts, split, 1000 / split, one / split))
+        for s in batches.split(separator: ",").compactMap({ Int($0) }) where s > 0 {
+            let decoder = Decoder(model: m, sequences: s, capacity: tokens + 1, parts: parts)
+            decoder.feed((0..<s).map { ($0, Int32(c.bosTokenID)) })
+            let t = ProgressReporter.now()
+            for i in 0..<tokens { decoder.feed((0..<s).map { ($0, tokenAt(i + $0)) }) }
+            let seconds = ProgressReporter.now() - t, rate = Double(s * tokens) / seconds
+            print(String(format: "%d prompts together, %d cores: %.1f ms a step, %.1f tokens/s over all, %.2fx the baseline",
+                         s, parts, seconds / Double(tokens) * 1000, rate, rate / (1000 / one)))
+        }
+        let prompt = (0..<promptTokens).map(tokenAt)
+        let byToken = Decoder(model: m, capacity: promptTokens, parts: parts), byPass = Decoder(model: m, capacity: promptTokens, parts: parts)
+        var t = ProgressReporter.now()
+        for token in prompt { byToken.step(token) }
+        let tokenSeconds = ProgressReporter.now() - t
+        t = ProgressReporter.now()
+        byPass.prefill(0, prompt)
+        let passSeconds = ProgressReporter.now() - t
+        print(String(format: "a %d-token prompt: token by token %.2f s, in passes of %d rows %.2f s (%.2fx)",
+                     promptTokens, tokenSeconds, byPass.maxRows, passSeconds, tokenSeconds / passSeconds))
     }
 }

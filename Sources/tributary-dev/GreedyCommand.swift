@@ -10,7 +10,7 @@ struct GreedyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "greedy",
         abstract: "Greedy continuations of token-id prompts, as JSON with the decoder's tokens/s (for interop checks).",
-        discussion: "Each prompt is fed to the key/value-cache decoder one token at a time; exactly --max-tokens tokens follow (no stop token), each the argmax.")
+        discussion: "Each prompt is fed to the key/value-cache decoder in one pass; exactly --max-tokens tokens follow one at a time (no stop token), each the argmax.")
 
     @Option(help: "Model directory.") var model: String
     @Option(parsing: .upToNextOption, help: "Prompts: comma-separated token ids, one argument per prompt.") var prompts: [String]
@@ -32,7 +32,7 @@ struct GreedyCommand: AsyncParsableCommand {
                     throw ValidationError("a prompt of \(ids.count) tokens plus \(maxTokens) does not fit the decoder's \(decoder.capacity)")
                 }
                 let start = DispatchTime.now().uptimeNanoseconds
-                for t in ids { decoder.step(t) }
+                decoder.prefill(0, ids)
                 let prefilled = DispatchTime.now().uptimeNanoseconds
                 var out = [Int32]()
                 for i in 0..<maxTokens {

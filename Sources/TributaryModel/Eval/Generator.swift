@@ -5,27 +5,63 @@ public enum Generator {
     /// key/value cache; when the context fills, the last half of it is fed again and generation goes on.
     public static func generate(model: Model, prompt: [Int32], maxTokens: Int, temperature: Float = 0.8, topK: Int = 40,
                                 seed: UInt64 = 1, stop: Set<Int32> = [], allowed: ExpertSet = .all) -> [Int32] {
-        let V = model.config.vocabSize
-        let decoder = Decoder(model: model, allowed: allowed)
-        var rng = RNG(seed: seed)
-        var context = prompt.isEmpty ? [Int32(model.config.bosTokenID)] : prompt
-        if context.count > decoder.capacity { context = Array(context.suffix(decoder.capacity / 2)) }
-        for t in context { decoder.step(t) }
-        var out = [Int32]()
-        for _ in 0..<maxTokens {
-            let next = Int32(sample(UnsafeBufferPointer(start: decoder.logits.pointer, count: V), temperature: temperature, topK: topK, rng: &rng))
-            if stop.contains(next) { break }
-            out.append(next)
-            context.append(next)
-            if decoder.isFull {
-                context = Array(context.suffix(decoder.capacity / 2))
-                decoder.reset()
-                for t in context { decoder.step(t) }
-            } else {
-                decoder.step(next)
-            }
+        generate(model: model, prompts: [prompt], maxTokens: maxTokens, temperature: temperature, topK: topK, seeds: [seed],
+                 stop: stop, allowed: allowed)[0]
+    }
+
+    /// `generate` for several prompts decoded together (one pass per step feeds every unfinished
+    /// sequence, so each weight is read once for all of them); prompt i samples with `seeds[i]`.
+    /// Each continuation is what `generate` gives its prompt alone, up to float rounding (a product
+    /// of several rows groups its sums differently from one of a single row).
+    public static func generate(model: Model, prompts: [[Int32]], maxTokens: Int, temperature: Float = 0.8, topK: Int = 40,
+                                seeds: [UInt64], stop: Set<Int32> = [], allowed: ExpertSet = .all) -> [[Int32]] {
+        precondition(seeds.count == prompts.count, "one seed per prompt")
+        guard !prompts.isEmpty else { return [] }
+        let c = model.config, limit = min(c.contextLength, 4096)
+        let contexts = prompts.map { $0.isEmpty ? [Int32(c.bosTokenID)] : $0.count > limit ? Array($0.suffix(limit / 2)) : $0 }
+        let capacity = min(limit, contexts.map(\.count).max()! + maxTokens)
+        // Up to 16 sequences a pass (the gain flattens once the weights' reading is shared), fewer
+        // when their key/value caches would pass 512 MiB.
+        let cacheBytes = 2 * c.numLayers * capacity * c.kvDim * 4
+        let group = max(1, min(16, (512 << 20) / max(cacheBytes, 1)))
+        return stride(from: 0, to: prompts.count, by: group).flatMap { i in
+            let j = min(prompts.count, i + group)
+            return generateGroup(model: model, contexts: Array(contexts[i..<j]), capacity: capacity, maxTokens: maxTokens,
+                                 temperature: temperature, topK: topK, seeds: Array(seeds[i..<j]), stop: stop, allowed: allowed)
         }
-        return out
+    }
+
+    private static func generateGroup(model: Model, contexts: [[Int32]], capacity: Int, maxTokens: Int, temperature: Float, topK: Int,
+                                      seeds: [UInt64], stop: Set<Int32>, allowed: ExpertSet) -> [[Int32]] {
+        let V = model.config.vocabSize
+        var contexts = contexts
+        let decoder = Decoder(model: model, allowed: allowed, sequences: contexts.count, capacity: capacity)
+        var rngs = seeds.map { RNG(seed: $0) }
+        var outs = [[Int32]](repeating: [], count: contexts.count)
+        var live = Array(contexts.indices)
+        for s in live { decoder.prefill(s, contexts[s]) }
+        while maxTokens > 0 && !live.isEmpty {
+            var rows = [(sequence: Int, token: Int32)](), unfinished = [Int]()
+            for s in live {
+                let next = Int32(sample(UnsafeBufferPointer(start: decoder.sequenceLogits(s), count: V), temperature: temperature,
+                                        topK: topK, rng: &rngs[s]))
+                if stop.contains(next) { continue }
+                outs[s].append(next)
+                contexts[s].append(next)
+                if outs[s].count == maxTokens { continue }
+                unfinished.append(s)
+                if decoder.isFull(s) {
+                    contexts[s] = Array(contexts[s].suffix(decoder.capacity / 2))
+                    decoder.reset(s)
+                    decoder.prefill(s, contexts[s])
+                } else {
+                    rows.append((s, next))
+                }
+            }
+            if !rows.isEmpty { decoder.feed(rows) }
+            live = unfinished
+        }
+        return outs
     }
 
     /// Continues `text` as the beginning of a document (`Tokenizer.documentPrefix`: the framing the
@@ -44,6 +80,14 @@ public enum Generator {
         let t = model.tokenizer
         return generate(model: model, prompt: t.documentPrefix(text), maxTokens: maxTokens, temperature: temperature,
                         topK: topK, seed: seed, stop: [t.documentEnd], allowed: allowed)
+    }
+
+    /// `continuationIDs` of several texts decoded together (text i with `seeds[i]`).
+    public static func continuationIDs(model: Model, texts: [[UInt8]], maxTokens: Int, temperature: Float = 0.8,
+                                       topK: Int = 40, seeds: [UInt64], allowed: ExpertSet = .all) -> [[Int32]] {
+        let t = model.tokenizer
+        return generate(model: model, prompts: texts.map { t.documentPrefix($0) }, maxTokens: maxTokens, temperature: temperature,
+                        topK: topK, seeds: seeds, stop: [t.documentEnd], allowed: allowed)
     }
 
     /// A chat model's answer to one user message (its template's framing; stops at the end of the

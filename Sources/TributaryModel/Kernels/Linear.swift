@@ -12,6 +12,22 @@ public enum Linear {
               beta: accumulate ? 1 : 0, c: out, ldc: ldo ?? oc)
     }
 
+    /// `forward` with W's rows (out's columns) split into `parts` blocks, one per core. Decoding runs
+    /// a few rows through each weight matrix, so the product is bound by reading the weights, and one
+    /// core cannot draw the memory bandwidth two do. Each output element is the same dot product as
+    /// unsplit (blocks start at multiples of 16 rows); small matrices are not worth a thread handoff.
+    public static func forward(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                               n: Int, ic: Int, oc: Int, accumulate: Bool = false, parts: Int) {
+        guard parts > 1, oc >= 32, oc * ic >= 1 << 16 else {
+            return forward(out: out, inp: inp, weight: weight, n: n, ic: ic, oc: oc, accumulate: accumulate)
+        }
+        let block = ((oc + parts - 1) / parts + 15) / 16 * 16
+        parallelFor((oc + block - 1) / block) { p in
+            let r0 = p * block, rows = min(block, oc - r0)
+            forward(out: out + r0, inp: inp, weight: weight + r0 * ic, n: n, ic: ic, oc: rows, accumulate: accumulate, ldo: oc)
+        }
+    }
+
     /// dinp[N,IC] (+)= dout[N,OC] · W[OC,IC]
     @inline(__always)
     public static func backwardInput(dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>, weight: UnsafePointer<Float>,

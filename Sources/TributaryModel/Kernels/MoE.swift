@@ -3,7 +3,13 @@
 /// MLP. Tokens are gathered per expert so every expert runs one sgemm per projection; when an expert
 /// receives every token (training's 2 experts, top-2) no gather happens at all.
 public final class MoEWorkspace: @unchecked Sendable {
-    let n: Int, d: Int, f: Int, experts: Int, topK: Int
+    let d: Int, f: Int, experts: Int, topK: Int
+    /// Tokens the next pass runs (at most `capacity`, what the buffers hold); the decoder varies it.
+    private(set) var n: Int
+    let capacity: Int
+    /// Cores each expert product is split across (the decoder's few rows cannot fill one core's
+    /// memory bandwidth otherwise); training keeps 1 and parallelises over sequences instead.
+    public var parts = 1
     let logits: FloatBuffer        // [N, E]
     var selected: [Int32]          // [N, k] expert per slot
     let gates: FloatBuffer         // [N, k]
@@ -22,7 +28,7 @@ public final class MoEWorkspace: @unchecked Sendable {
     let loraScratch: FloatBuffer   // LoRA.scratchCount(N, r) when an expert trains a rank-r update, else empty
 
     public init(tokens n: Int, hidden d: Int, intermediate f: Int, experts: Int, topK: Int, loraRank: Int = 0) {
-        self.n = n; self.d = d; self.f = f; self.experts = experts; self.topK = topK
+        self.n = n; self.capacity = n; self.d = d; self.f = f; self.experts = experts; self.topK = topK
         logits = FloatBuffer(count: n * experts)
         selected = [Int32](repeating: 0, count: n * topK)
         gates = FloatBuffer(count: n * topK)
@@ -93,6 +99,12 @@ public final class MoEWorkspace: @unchecked Sendable {
     /// can read x directly.
     func takesEveryToken(_ e: Int) -> Bool { count[e] == n }
 
+    /// The next pass runs `rows` tokens (at most the capacity the workspace was made for).
+    func use(rows: Int) {
+        precondition(rows >= 1 && rows <= capacity, "\(rows) rows in a workspace for \(capacity)")
+        n = rows
+    }
+
     /// x[N, D] → out[N, D] (overwritten; pass `accumulate` to add into out instead). With `allowed`
     /// ([N] expert sets), token t chooses its top-k among its allowed experts only; a token allowed
     /// fewer than k experts uses the ones it has (the unused slots are -1, gate 0).
@@ -126,9 +138,9 @@ public final class MoEWorkspace: @unchecked Sendable {
             let rows = count[e], base = offset[e]
             let input = expertInput(e, x: x)
             let h = self.h.pointer + base * 2 * f, a = self.a.pointer + base * f, y = self.y.pointer + base * d
-            Linear.forward(out: h, inp: input, weight: weights.w13[e], n: rows, ic: d, oc: 2 * f)
+            Linear.forward(out: h, inp: input, weight: weights.w13[e], n: rows, ic: d, oc: 2 * f, parts: parts)
             SwiGLU.forward(out: a, h: h, n: rows, f: f)
-            Linear.forward(out: y, inp: a, weight: weights.w2[e], n: rows, ic: f, oc: d)
+            Linear.forward(out: y, inp: a, weight: weights.w2[e], n: rows, ic: f, oc: d, parts: parts)
             for r in 0..<rows {
                 let t = Int(rowToken[base + r]), s = Int(rowSlot[base + r])
                 FastMath.axpy(gates.pointer[t * k + s], y + r * d, out + t * d, d)

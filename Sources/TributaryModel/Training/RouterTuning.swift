@@ -26,10 +26,10 @@ public enum RouterTuning {
         try r.validate()
         let restricted = r.proxySource == .ownerModel ? try ExpertAssembly.restricted(model, to: [0, e])
             : ExpertAssembly.dense(sharing: model, ffn: ExpertWeights(expert: e, of: model))
-        return (0..<r.samplesPerExpert).map { i in
-            Generator.continuationIDs(model: restricted, text: [], maxTokens: r.sampleTokens, temperature: r.temperature,
-                                      topK: r.topK, seed: r.seed &* 1_000_003 &+ (key ?? UInt64(e)) &* 1009 &+ UInt64(i))
-        }
+        // Decoded together: one pass per token for all of them (decoding is bound by reading the weights).
+        let seeds = (0..<r.samplesPerExpert).map { i in r.seed &* 1_000_003 &+ (key ?? UInt64(e)) &* 1009 &+ UInt64(i) }
+        return Generator.continuationIDs(model: restricted, texts: seeds.map { _ in [] }, maxTokens: r.sampleTokens,
+                                         temperature: r.temperature, topK: r.topK, seeds: seeds)
     }
 
     /// A copy of `model` whose contributed router rows are tuned on `proxy` (token ids per document,
