@@ -25,6 +25,8 @@ public final class AggregationServer: Sendable {
     public let policyIndex: UInt64
     /// Gathers witness cosignatures (nil without witnesses).
     let witnessing: CheckpointWitnessing?
+    /// Embeds `/v1/route` queries that arrive together in one anchor pass.
+    let routeBatcher: RouteBatcher
     let background: BackgroundTasks
 
     public var logVerifierKey: VerifierKey { logKey.verifierKey }
@@ -165,6 +167,8 @@ public final class AggregationServer: Sendable {
         self.policyDocument = policyDocument
         self.policyIndex = policyIndex
         self.witnessing = witnessing
+        routeBatcher = RouteBatcher(pool: pool, windowMilliseconds: config.routeBatchWindowMilliseconds, maxTokens: config.maxRouteTokens,
+                                    maxWaiting: pool.width + pool.queue, workers: pool.width)
         background = BackgroundTasks(executor: config.taskExecutor)
     }
 

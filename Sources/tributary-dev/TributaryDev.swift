@@ -16,7 +16,7 @@ struct TributaryDev: AsyncParsableCommand {
         abstract: "Benchmarks, drills and research evaluations for Tributary's own developers (not part of the product).",
         subcommands: [TestVectorsCommand.self, BLASInfoCommand.self, LogitsCommand.self, GreedyCommand.self, PrepareCorporaCommand.self, RoutingEvalCommand.self,
                       CombineEvalCommand.self, HeldOutWindowsCommand.self, BenchSgemmCommand.self, BenchTrainCommand.self, BenchEvalCommand.self, BenchTokenizeCommand.self, BenchRoutingCommand.self,
-                      BenchLogCommand.self, BenchAppendCommand.self, BenchTilesCommand.self, BenchWitnessCommand.self, BenchExpertsCommand.self, BenchServerExpertsCommand.self, BenchDecodeCommand.self, BenchFixturesCommand.self, BenchSignatureCommand.self, RoutingBoundsCommand.self, FaultDrillCommand.self, ReplicaDrillCommand.self, LoadTestCommand.self, SmallDeploymentCommand.self, PlantCanariesCommand.self])
+                      BenchLogCommand.self, BenchAppendCommand.self, BenchTilesCommand.self, BenchWitnessCommand.self, BenchExpertsCommand.self, BenchServerExpertsCommand.self, BenchDecodeCommand.self, BenchRouteCommand.self, BenchFixturesCommand.self, BenchSignatureCommand.self, RoutingBoundsCommand.self, FaultDrillCommand.self, ReplicaDrillCommand.self, LoadTestCommand.self, SmallDeploymentCommand.self, PlantCanariesCommand.self])
 }
 
 struct TestVectorsCommand: AsyncParsableCommand {

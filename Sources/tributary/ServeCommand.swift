@@ -67,6 +67,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Computations of each lane (routing; scoring, generation, verification) that may wait beyond the running ones.") var computeQueue = 64
     @Option(help: "Tokens one /v1/generate request may ask for.") var maxGenerateTokens = 512
     @Option(help: "Tokens one /v1/route request may have embedded, all its texts together.") var maxRouteTokens = 8192
+    @Option(name: .customLong("route-batch-window-ms"), help: "Milliseconds the first /v1/route query that finds the server idle waits for others to share its anchor pass (0-10).")
+    var routeBatchWindowMilliseconds = 5
     @Option(help: "Release directories to keep whole (older ones keep their manifest and are rebuilt bit for bit by `tributary fetch-release`); 0 keeps all.") var keepReleases = 3
     @Option(help: "Bytes all release directories may take together (a publish that would pass it is refused, 507).") var releaseDiskBudget: UInt64?
     @Option(help: "An ECDSA P-256 private key (PEM, mode 0600; `tributary keygen --release-key`): each release then carries an OpenSSF model signature (model.sig) that `model_signing verify key` checks.")
@@ -128,6 +130,7 @@ struct ServeCommand: AsyncParsableCommand {
         c.computeQueue = computeQueue
         c.maxGenerateTokens = maxGenerateTokens
         c.maxRouteTokens = maxRouteTokens
+        c.routeBatchWindowMilliseconds = routeBatchWindowMilliseconds
         c.keepReleases = keepReleases == 0 ? nil : keepReleases
         c.releaseDiskBudget = releaseDiskBudget
         c.releaseSigningKey = try releaseSigningKey.map(loadP256PrivateKey)

@@ -82,6 +82,43 @@ import Testing
         expectGradientsMatch("dqkv", analytic: dqkv, x: qkv.pointer, indices: Array(0..<qkv.count), f: loss)
     }
 
+    /// Sequences longer than the forward's causal block (rows 0..<64 see keys 0..<64, the next block
+    /// keys 0..<128, ...): every output and probability is plain causal attention, computed here in
+    /// Double one row at a time, including rows at the block edges and a ragged last block.
+    @Test func causalBlocksGiveCausalAttention() {
+        var rng = RNG(seed: 17)
+        let shape = AttentionShape(heads: 4, kvHeads: 2, headDim: 8), b = 2, t = Attention.causalBlock * 2 + 13
+        let W = shape.width, Q = shape.qDim, D = shape.headDim
+        let qkv = randomBuffer(b * t * W, &rng)
+        let out = FloatBuffer(count: b * t * Q), probs = FloatBuffer(count: b * shape.heads * t * t)
+        Attention.forward(out: out.pointer, probs: probs.pointer, qkv: qkv.pointer, batch: b, seqLen: t, shape: shape)
+        var worst = 0.0
+        for s in 0..<b {
+            for h in 0..<shape.heads {
+                for i in 0..<t {
+                    let q = (s * t + i) * W + shape.q(h)
+                    var scores = (0...i).map { j -> Double in
+                        let k = (s * t + j) * W + shape.k(h)
+                        return (0..<D).reduce(0.0) { $0 + Double(qkv[q + $1]) * Double(qkv[k + $1]) } / Double(D).squareRoot()
+                    }
+                    let m = scores.max()!
+                    scores = scores.map { Foundation.exp($0 - m) }
+                    let sum = scores.reduce(0, +)
+                    for j in 0..<t {
+                        let want = j <= i ? scores[j] / sum : 0
+                        worst = max(worst, abs(Double(probs[((s * shape.heads + h) * t + i) * t + j]) - want))
+                    }
+                    for d in 0..<D {
+                        let want = (0...i).reduce(0.0) { $0 + scores[$1] / sum * Double(qkv[(s * t + $1) * W + shape.v(h) + d]) }
+                        worst = max(worst, abs(Double(out[(s * t + i) * Q + h * D + d]) - want))
+                    }
+                }
+            }
+        }
+        // Float32 sums of at most 141 terms of magnitude ≲ 1: rounding stays below 1e-5.
+        #expect(worst < 1e-5, "max |difference| = \(worst)")
+    }
+
     /// Grouped-query attention equals multi-head attention with each key/value head repeated for
     /// the query heads that share it (what transformers' `repeat_kv` does).
     @Test func groupedQueryIsRepeatedKeysAndValues() {

@@ -17,6 +17,25 @@ import Testing
                         "layers \(config.moeLayers), keep from \(keepFrom), training \(training)")
             }
         }
+        // Inference passes that stop at a layer: the streams above it and the logits are left out, and
+        // such a pass reads what a full-size pass reads (the statistics tests check the values).
+        for stop in [0, 2, 4] {
+            let acts = Activations(config: moe, batch: 3, seqLen: 5, training: false, throughLayer: stop)
+            #expect(Activations.floatCount(config: moe, batch: 3, seqLen: 5, training: false, throughLayer: stop) == acts.allocatedFloats)
+            #expect(acts.allocatedFloats < Activations.floatCount(config: moe, batch: 3, seqLen: 5, training: false))
+            let full = Activations(config: moe, batch: 3, seqLen: 5, training: false)
+            let model = Model.initialised(config: moe, seed: 3)
+            let tokens = (0..<15).map { Int32($0 % 7) }, targets = [Int32](repeating: -1, count: 15)
+            var seen = [[Float]]()
+            for a in [acts, full] {
+                tokens.withUnsafeBufferPointer { t in targets.withUnsafeBufferPointer { a.load(tokens: t, targets: $0) } }
+                _ = model.forward(a, computeLoss: false, throughLayer: stop) { l, x in
+                    if l == stop { seen.append(Array(UnsafeBufferPointer(start: x, count: 15 * moe.hiddenSize))) }
+                }
+            }
+            // The same kernels on the same inputs in the same order: the same values.
+            #expect(seen.count == 2 && seen[0] == seen[1])
+        }
         // Keeping layers 2 and 3 only costs less than keeping all four.
         #expect(Activations.floatCount(config: moe, batch: 3, seqLen: 5, keepFrom: 2) < Activations.floatCount(config: moe, batch: 3, seqLen: 5))
     }

@@ -12,7 +12,8 @@ public enum Evaluator {
     /// Runs `body(worker, activations, windows)` over shards of the windows, `batch` windows at a time.
     /// `shouldStop` is asked before each batch: work for a client that left ends there. `allowed`:
     /// the experts every token may choose among (a withdrawn expert is left out at once).
-    static func sweep(model: Model, windows: [DocumentWindow], batch: Int, workers: Int, allowed: ExpertSet = .all,
+    /// `throughLayer`: every pass `body` runs stops after that layer (the activations above it are not allocated).
+    static func sweep(model: Model, windows: [DocumentWindow], batch: Int, workers: Int, allowed: ExpertSet = .all, throughLayer: Int? = nil,
                       shouldStop: () -> Bool = { false }, body: (Int, Activations, ArraySlice<DocumentWindow>) -> Void) {
         guard !windows.isEmpty else { return }
         let T = windows[0].inputs.count
@@ -20,7 +21,7 @@ public enum Evaluator {
         let batch = max(1, min(batch, (windows.count + workers - 1) / max(workers, 1)))
         let w = max(1, min(workers, (windows.count + batch - 1) / batch))
         parallelFor(w) { worker in
-            let acts = Activations(config: model.config, batch: batch, seqLen: T, training: false)
+            let acts = Activations(config: model.config, batch: batch, seqLen: T, training: false, throughLayer: throughLayer)
             var i = worker * batch
             while i < windows.count && !shouldStop() {
                 let chunk = windows[i..<min(i + batch, windows.count)]

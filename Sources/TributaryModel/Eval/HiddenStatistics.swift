@@ -38,11 +38,13 @@ extension Evaluator {
         }
         for p in perWorker { p.tokens.initialize(repeating: 0) }
         defer { for p in perWorker { p.tokens.deallocate() } }
-        sweep(model: model, windows: windows, batch: batch, workers: workers, shouldStop: shouldStop) { worker, acts, chunk in
+        // No pass needs the logits: it stops after the final norm at the latest.
+        let stop = throughLayer ?? L
+        sweep(model: model, windows: windows, batch: batch, workers: workers, throughLayer: stop, shouldStop: shouldStop) { worker, acts, chunk in
             let sums = perWorker[worker]
             let rows = Array(chunk)
-            model.forward(acts, computeLoss: false, throughLayer: throughLayer) { l, x in
-                if let stop = throughLayer, l != stop { return }
+            model.forward(acts, computeLoss: false, throughLayer: stop) { l, x in
+                if let only = throughLayer, l != only { return }
                 for (b, win) in rows.enumerated() {
                     let dst = l < L ? sums.layer.pointer + (win.document * L + l) * C : sums.final.pointer + win.document * C
                     for t in 0..<T where win.targets[t] >= 0 { FastMath.axpy(1, x + (b * T + t) * C, dst, C) }

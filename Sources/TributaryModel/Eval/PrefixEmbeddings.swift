@@ -12,7 +12,7 @@ extension Evaluator {
         // One buffer per document; windows write disjoint rows, so workers never share a row.
         let counts = Windows.predictedTokenCounts(corpus, tokenizer: model.tokenizer)
         let buffers = counts.map { FloatBuffer(count: max($0, 0) * C) }
-        sweep(model: model, windows: windows, batch: batch, workers: workers) { _, acts, chunk in
+        sweep(model: model, windows: windows, batch: batch, workers: workers, throughLayer: layer) { _, acts, chunk in
             let T = acts.seqLen
             let rows = Array(chunk)
             model.forward(acts, computeLoss: false, throughLayer: layer) { l, x in

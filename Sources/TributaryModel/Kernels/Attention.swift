@@ -22,6 +22,9 @@ public struct AttentionShape: Sendable {
 }
 
 public enum Attention {
+    /// Query rows per causal block of the forward pass (see `forward`).
+    static let causalBlock = 64
+
     /// qkv[B*T, W] (rotary already applied) → out[B*T, H·D]; saves probs[B, H, T, T].
     public static func forward(out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
                                qkv: UnsafePointer<Float>, batch: Int, seqLen T: Int, shape s: AttentionShape) {
@@ -32,19 +35,24 @@ public enum Attention {
             for h in 0..<H {
                 let q = row0 + s.q(h), k = row0 + s.k(h), v = row0 + s.v(h)
                 let p = probs + (b * H + h) * T * T
-                // S = scale · Q Kᵀ  [T, T]
-                sgemm(transB: true, m: T, n: T, k: D, alpha: scale, a: q, lda: W, b: k, ldb: W, c: p, ldc: T)
-                // Causal softmax: row i sees keys 0...i; the rest of the row becomes 0.
-                for i in 0..<T {
-                    let row = p + i * T
-                    let m = FastMath.max(row, i + 1)
-                    let sum = FastMath.expShifted(row, row, i + 1, shift: m)
-                    let inv = 1 / sum
-                    for j in 0...i { row[j] *= inv }
-                    if i + 1 < T { (row + i + 1).update(repeating: 0, count: T - i - 1) }
+                // In blocks of `causalBlock` query rows: rows r0..<r1 see keys 0..<r1 only, so the
+                // scores above the diagonal's block are never computed (half the work at T ≫ block).
+                for r0 in stride(from: 0, to: T, by: causalBlock) {
+                    let r1 = min(T, r0 + causalBlock)
+                    // S = scale · Q Kᵀ  [r1 - r0, r1]
+                    sgemm(transB: true, m: r1 - r0, n: r1, k: D, alpha: scale, a: q + r0 * W, lda: W, b: k, ldb: W, c: p + r0 * T, ldc: T)
+                    // Causal softmax: row i sees keys 0...i; the rest of the row becomes 0.
+                    for i in r0..<r1 {
+                        let row = p + i * T
+                        let m = FastMath.max(row, i + 1)
+                        let sum = FastMath.expShifted(row, row, i + 1, shift: m)
+                        let inv = 1 / sum
+                        for j in 0...i { row[j] *= inv }
+                        if i + 1 < T { (row + i + 1).update(repeating: 0, count: T - i - 1) }
+                    }
+                    // O = P V  [r1 - r0, D] into out's column block of this head.
+                    sgemm(m: r1 - r0, n: D, k: r1, a: p + r0 * T, lda: T, b: v, ldb: W, c: out + (b * T + r0) * Q + h * D, ldc: Q)
                 }
-                // O = P V  [T, D] into out's column block of this head.
-                sgemm(m: T, n: D, k: T, a: p, lda: T, b: v, ldb: W, c: out + b * T * Q + h * D, ldc: Q)
             }
         }
     }

@@ -28,7 +28,12 @@ public final class Activations: @unchecked Sendable {
     /// `training`: every layer from `keepFrom` up keeps its intermediates for the backward pass; the
     /// layers below it share one slot, as inference does for every layer (a backward pass that stops at
     /// layer `keepFrom` — expert training in layers 22-29 — never reads theirs).
-    public init(config c: ModelConfig, batch: Int, seqLen: Int, training: Bool = true, keepFrom: Int = 0) {
+    ///
+    /// `throughLayer` (inference): every pass stops after that layer (`Model.forward(throughLayer:)`),
+    /// so the residual streams above it and the logits are not allocated — reading layer 4 of
+    /// SmolLM2's 30 for a routing query needed 700 MB of zeroed buffers otherwise, 40 MB so.
+    public init(config c: ModelConfig, batch: Int, seqLen: Int, training: Bool = true, keepFrom: Int = 0, throughLayer: Int? = nil) {
+        precondition(throughLayer == nil || !training, "a pass stopping at a layer is for inference")
         self.config = c
         self.batch = batch
         self.seqLen = seqLen
@@ -36,11 +41,13 @@ public final class Activations: @unchecked Sendable {
         let W = c.qkvDim, Q = c.qDim
         forTraining = training
         self.keepFrom = training ? max(0, min(keepFrom, L - 1)) : 0
-        func many(_ count: Int, _ size: Int) -> [FloatBuffer] { (0..<count).map { _ in FloatBuffer(count: size) } }
+        self.throughLayer = throughLayer
+        func many(_ count: Int, _ size: Int, used: Int = .max) -> [FloatBuffer] { (0..<count).map { FloatBuffer(count: $0 < used ? size : 0) } }
         tokens = [Int32](repeating: 0, count: N)
         targets = [Int32](repeating: 0, count: N)
-        resid = many(L + 1, N * C)
-        mid = many(L, N * C)
+        let streams = Self.streamsUsed(layers: L, throughLayer: throughLayer)
+        resid = many(L + 1, N * C, used: streams.resid)
+        mid = many(L, N * C, used: streams.mid)
         let slots = Self.slotLayers(config: c, training: training, keepFrom: self.keepFrom)
         let kept = slots.count
         ln1 = many(kept, N * C); rstd1 = many(kept, N)
@@ -58,7 +65,7 @@ public final class Activations: @unchecked Sendable {
                               loraRank: training ? c.lora?.rank ?? 0 : 0) : nil
         }
         lnf = FloatBuffer(count: N * C); rstdf = FloatBuffer(count: N)
-        logits = FloatBuffer(count: N * c.vocabSize)
+        logits = FloatBuffer(count: throughLayer == nil ? N * c.vocabSize : 0)
         let g = training ? 1 : 0
         dresid = FloatBuffer(count: g * N * C); dln = FloatBuffer(count: g * N * C); datt = FloatBuffer(count: g * N * Q)
         dqkv = FloatBuffer(count: g * N * W)
@@ -68,6 +75,15 @@ public final class Activations: @unchecked Sendable {
 
     /// For training (the backward pass reads them) or inference.
     let forTraining: Bool
+    /// The layer every pass stops after, when the buffers above it were left out.
+    let throughLayer: Int?
+
+    /// Residual streams entering layers (and the output) and after attention that a pass through
+    /// `throughLayer` writes: layer l < L reads resid[0...l] and mid[0...l].
+    static func streamsUsed(layers L: Int, throughLayer: Int?) -> (resid: Int, mid: Int) {
+        guard let stop = throughLayer, stop < L else { return (L + 1, L) }
+        return (stop + 1, stop + 1)
+    }
     /// The lowest layer with intermediates of its own (training).
     let keepFrom: Int
 
@@ -90,11 +106,13 @@ public final class Activations: @unchecked Sendable {
 
     /// The Floats `init` allocates, from the shapes alone: training's memory estimate uses it before
     /// anything is allocated, and a test holds it to what `init` really allocates.
-    public static func floatCount(config c: ModelConfig, batch: Int, seqLen: Int, training: Bool = true, keepFrom: Int = 0) -> Int {
+    public static func floatCount(config c: ModelConfig, batch: Int, seqLen: Int, training: Bool = true, keepFrom: Int = 0,
+                                  throughLayer: Int? = nil) -> Int {
         let N = batch * seqLen, C = c.hiddenSize, F = c.intermediateSize, L = c.numLayers, W = c.qkvDim, Q = c.qDim
         let slots = slotLayers(config: c, training: training, keepFrom: training ? max(0, min(keepFrom, L - 1)) : 0)
         let moeLayers = Set(c.moeLayers)
-        var n = (L + 1) * N * C + L * N * C
+        let streams = streamsUsed(layers: L, throughLayer: throughLayer)
+        var n = streams.resid * N * C + streams.mid * N * C
         n += slots.count * (N * C + N + N * W + batch * c.numHeads * seqLen * seqLen + N * Q + N * C + N)
         for s in slots {
             if s.contains(where: { !moeLayers.contains($0) }) { n += N * 3 * F }
@@ -103,7 +121,7 @@ public final class Activations: @unchecked Sendable {
                                            loraRank: training ? c.lora?.rank ?? 0 : 0)
             }
         }
-        n += N * C + N + N * c.vocabSize
+        n += N * C + N + (throughLayer == nil ? N * c.vocabSize : 0)
         if training { n += 2 * N * C + N * Q + N * W + 3 * N * F + seqLen * seqLen }
         return n
     }

@@ -16,6 +16,8 @@ extension Model {
         precondition(T <= c.contextLength, "sequence of \(T) tokens exceeds the context of \(c.contextLength)")
         precondition((0...c.numLayers).contains(start) && (start == 0 || gradScale == nil), "forward from layer \(start) is for inference")
         precondition(stop.map { (start...c.numLayers).contains($0) && gradScale == nil } ?? true, "forward through layer \(stop ?? 0) is for inference")
+        precondition(acts.throughLayer.map { limit in stop.map { $0 <= limit } ?? false } ?? true,
+                     "activations made for passes through layer \(acts.throughLayer ?? 0) cannot run through \(stop.map(String.init) ?? "the output head")")
         // Token embedding: resid0[t] = E[token[t]]
         if start == 0 {
             let emb = pointer(layout.embed)

@@ -58,6 +58,9 @@ public struct ServerConfig: Sendable {
     /// `/v1/route`: tokens one request may have embedded, all texts together (each text counts at
     /// most its embedding's tokens, 256 on SmolLM2). 8,192 is ~20 s of SmolLM2 on 2 cores.
     public var maxRouteTokens = 8192
+    /// `/v1/route`: how long the first query that finds the batcher idle waits for others to share its
+    /// anchor pass (queries arriving while a pass runs join the next one without waiting). 0 to 10 ms.
+    public var routeBatchWindowMilliseconds = 5
     /// Release directories kept whole (older ones keep their signed manifest and lose their model
     /// files, 410 `api.gone`; anyone rebuilds them bit for bit from the logged bundles and the anchor,
     /// `tributary fetch-release`, and `audit --rebuild-pruned` checks such rebuilds); nil keeps every
@@ -134,6 +137,7 @@ public struct ServerConfig: Sendable {
         if let probeBytes { try check((1024...(1 << 30)).contains(probeBytes), "the probe must read 1 KiB to 1 GiB (--probe-bytes)") }
         try check((1...8192).contains(maxGenerateTokens), "generated tokens per request must be in 1...8192")
         try check((1...1 << 24).contains(maxRouteTokens), "routing tokens per request must be in 1...16777216 (--max-route-tokens)")
+        try check((0...10).contains(routeBatchWindowMilliseconds), "the routing batch window must be 0 to 10 ms (--route-batch-window-ms)")
         if let k = keepReleases { try check(k >= 1, "keep at least one release") }
         try check(ReplicaName.isValid(replica), "the replica name must be 1 to 64 characters of a-z, A-Z, 0-9, '.', '_' or '-' (--replica)")
         try check((0.05...60).contains(replicaPollSeconds), "the replica poll interval must be 0.05 to 60 s")

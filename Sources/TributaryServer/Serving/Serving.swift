@@ -39,23 +39,19 @@ extension AggregationServer {
 
     /// Sequence-level routing of texts against the current release's routing index. Each text is read
     /// only as far as its embedding does (`Tokenizer.leadingDocumentTokens`); a request holding more
-    /// than `maxRouteTokens` in all is refused; and `abandoned` (the client hung up) drops the work
-    /// before it starts and between batches.
+    /// than `maxRouteTokens` in all is refused; queries arriving together share one anchor pass
+    /// (`RouteBatcher`); and `abandoned` (the client hung up) drops the work before its pass starts.
     public func route(texts: [String], topK: Int, temperature: Double, abandoned: (@Sendable () -> Bool)? = nil) async throws -> [[RoutedExpert]] {
         let r = try await currentRelease()
         let excluded = await excludedExperts(r)
         let limit = config.maxRouteTokens
-        let routes = try await pool.run(.interactive, abandoned: abandoned) {
-            let t = r.anchor.tokenizer, n = t.embeddingTokens
-            let tokens = texts.reduce(0) { $0 + t.leadingDocumentTokens(Array($1.utf8), count: n).count - 1 }
-            guard tokens <= limit else {
-                throw ServerError.badRequest("the texts hold \(tokens) tokens to embed, more than the \(limit) one routing request may (send fewer texts)")
-            }
-            let corpus = Corpus(documents: texts.enumerated().map { Corpus.Document(source: "query \($0.offset)", bytes: Array($0.element.utf8)) })
-            let q = r.index.space.embed(model: r.anchor, corpus: corpus, batch: 8, workers: 1, shouldStop: { abandoned?() == true })
-            if abandoned?() == true { throw ServerError.clientGone }
-            return Self.router(r, temperature: temperature, topK: topK + excluded.count).route(q, count: texts.count, workers: 1)
+        let t = r.anchor.tokenizer, n = t.embeddingTokens
+        let tokens = texts.reduce(0) { $0 + t.leadingDocumentTokens(Array($1.utf8), count: n).count - 1 }
+        guard tokens <= limit else {
+            throw ServerError.badRequest("the texts hold \(tokens) tokens to embed, more than the \(limit) one routing request may (send fewer texts)")
         }
+        let q = try await routeBatcher.embed(texts, tokens: tokens, release: r, abandoned: abandoned)
+        let routes = Self.router(r, temperature: temperature, topK: topK + excluded.count).route(q, count: texts.count, workers: 1)
         return routes.map { Self.keep($0, excluding: excluded, topK: topK).map { describe(r, $0) } }
     }
 
