@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # SmolLM2-135M on this machine, Tributary against PyTorch + transformers measured in the same run:
 # expert training (layers 22-29, batch 8 x 256 tokens, 2 threads), forward-only evaluation, where
-# Tributary's time goes (shares per part of the pass), and tokenizer encoding against Hugging Face
-# `tokenizers` (Rust, one thread) on the same text. Release build; installs torch into .venv-bench.
+# Tributary's time goes (shares per part of the pass), peak memory of each, greedy decoding (one
+# prompt, several together; llama.cpp on the same weights as F32 GGUF when llama-cpp-python is in
+# .venv-bench, see scripts/interop/llama-cpp.sh), tokenizer encoding against Hugging Face `tokenizers`
+# (Rust, one thread) on the same text, and /v1/route under load (benchmarks/route.sh) when a SmolLM2
+# demo run exists in DEMO (.demo). Release build; installs torch into .venv-bench.
 #   benchmarks/smollm2.sh
 source "$(dirname "$0")/common.sh"
 bench_build tributary tributary-dev
@@ -20,6 +23,12 @@ for i in 1 2; do
   "$bin" bench-eval --model "$anchor" --batch 4 --seq-len 256 --threads "$threads" --json >> "$out/ours-eval.json"
   "$py" benchmarks/torch_smollm2.py --anchor "$anchor" --mode eval --batch 4 --seq 256 --steps 3 --repeats 2 --threads "$threads" >> "$out/torch-eval.json"
 done
+"$bin" bench-decode --model "$anchor" --tokens 64 --batches 8 --parts "$threads" --json > "$out/ours-decode.json"
+"$py" benchmarks/decode_reference.py torch "$anchor" "$threads" 64 8 > "$out/torch-decode.json"
+if "$py" -c 'import llama_cpp' 2>/dev/null; then
+  .build/release/tributary export --format gguf --model "$anchor" --out "$out/anchor-f32.gguf" --type f32 >/dev/null 2>&1
+  "$py" benchmarks/decode_reference.py llama "$out/anchor-f32.gguf" "$threads" 64 > "$out/llama-decode.json"
+fi
 "$bin" bench-train --mode expert --anchor "$anchor" --expert-layers 22-29 "${train[@]}" --profile --json > "$out/profile-train.json"
 "$bin" bench-eval --model "$anchor" --batch 4 --seq-len 256 --threads "$threads" --profile --json > "$out/profile-eval.json"
 # Tokenizer: the same 2 MB of mixed text (licences, Python, C headers, locales) through both.
@@ -67,6 +76,22 @@ print(f"  ratio Tributary / PyTorch: {ot['tokensPerSecond']/tt['tokensPerSecond'
 oe, te = best("ours-eval.json"), best("torch-eval.json")
 print(f"forward-only evaluation, {oe['threads']} x batch 4 x 256:")
 print(f"  Tributary {oe['tokensPerSecond']:8.1f} tok/s   PyTorch {te['tokensPerSecond']:8.1f} tok/s   ratio {oe['tokensPerSecond']/te['tokensPerSecond']:.2f}x")
+od, td = load("ours-decode.json")[0], load("torch-decode.json")[0]
+ob = next(b["tokensPerSecond"] for b in od["batched"] if b["prompts"] == td["batch"])
+print(f"greedy decoding, KV cache, F32, {od['parts']} threads (tokens/s; one prompt: one sequence's speed):")
+print(f"  Tributary one prompt {od['onePrompt']:6.1f}  ({od['onePrompt']/od['onePromptOneCore']:.2f}x its decoder on one core, {od['onePromptOneCore']:.1f}; "
+      f"products read the weights at {od['weightsMB']/od['productsSplitMs']:.1f} GB/s)   {td['batch']} prompts together {ob:6.1f}")
+print(f"  PyTorch   one prompt {td['onePrompt']:6.1f}   {td['batch']} prompts together {td['batched']:6.1f}   "
+      f"ratio {od['onePrompt']/td['onePrompt']:.2f}x one prompt, {ob/td['batched']:.2f}x batched")
+if os.path.exists(os.path.join(d, "llama-decode.json")):
+    ld = load("llama-decode.json")[0]
+    print(f"  llama.cpp {ld['version']} (F32 GGUF of the same weights) one prompt {ld['onePrompt']:6.1f}   ratio {od['onePrompt']/ld['onePrompt']:.2f}x")
+print(f"  a {od['promptTokens']}-token prompt: fed token by token {od['prefillTokenByTokenSeconds']:.2f} s, in passes {od['prefillPassSeconds']:.2f} s")
+oe_rss, te_rss = best("ours-eval.json")["peakRSSMiB"], best("torch-eval.json")["peakRSSMiB"]
+print("peak RSS, MiB (Tributary / PyTorch, each its own process):")
+print(f"  expert training {ot['peakRSSMiB']:6.0f} / {tt['peakRSSMiB']:6.0f} ({ot['peakRSSMiB']/tt['peakRSSMiB']:.2f}x)   "
+      f"evaluation {oe_rss:6.0f} / {te_rss:6.0f} ({oe_rss/te_rss:.2f}x)   decoding {od['peakRSSMiB']:6.0f} / {td['peakRSSMiB']:6.0f} ({od['peakRSSMiB']/td['peakRSSMiB']:.2f}x)")
+print(f"  Tributary's training memory from the shapes: {ot['memoryEstimate']}")
 for name, f in [("training", "profile-train.json"), ("evaluation", "profile-eval.json")]:
     p = load(f)[0]["profile"]
     print(f"where Tributary's {name} time goes (share of the workers' time):")
@@ -81,3 +106,10 @@ print(f"tokenizer, adversarial: {to['bytes']:,} bytes of random letters (one pre
 print(f"  Tributary {1000*to['bytes']/to['bytesPerSecond']:7.1f} ms ({to['tokens']:,} tokens)   tokenizers {1000*th['seconds']:7.1f} ms ({th['tokens']:,} tokens)"
       f"   Tributary takes {th['bytesPerSecond']/to['bytesPerSecond']:.2f}x tokenizers' time (target: within 2x)")
 PY
+demo=${DEMO:-.demo}
+if [ -d "$demo/run/server/releases" ] && grep -q SmolLM2 "$demo/report.md" 2>/dev/null; then
+  echo "/v1/route on the demo's SmolLM2 release (benchmarks/route.sh):"
+  DEMO="$demo" benchmarks/route.sh 2>/dev/null
+else
+  echo "/v1/route: no SmolLM2 demo run in $demo (scripts/demo.sh), skipped"
+fi

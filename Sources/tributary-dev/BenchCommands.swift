@@ -115,13 +115,18 @@ struct BenchTrainCommand: AsyncParsableCommand {
             // The MFU baseline in this process, after the timed steps: the same kernels, the same threads.
             let peak = SgemmPeak.measure(workers: threads)
             let gflops = flops * tokensPerSecond / 1e9
+            // Where the memory goes, from the shapes (what `tributary train` checks before it starts).
+            let memory = TrainingMemory.estimate(model: model.config, mode: trainMode, sourceParameters: loaded?.parameters.count ?? 0,
+                                                 options: o, dataTokens: stream.count)
             if json {
                 printJSON(.object([("mode", .string(mode.rawValue)), ("loraRank", loraRank.map { .int($0) } ?? .null), ("dpSGD", .bool(dpSgd)), ("tokensPerSecond", .double(tokensPerSecond)), ("flopsPerToken", .double(flops)),
                                    ("gflops", .double(gflops)), ("sgemmPeak", .double(peak)), ("mfu", .double(gflops / peak)), ("threads", .int(threads)),
-                                   ("peakRSSMiB", .double(peakRSSMiB())), ("core", .string(BLASThreads.coreName)), ("profile", sharesJSON(shares))]))
+                                   ("peakRSSMiB", .double(peakRSSMiB())), ("core", .string(BLASThreads.coreName)), ("profile", sharesJSON(shares)),
+                                   ("memoryEstimate", .string(memory.description))]))
             } else {
                 print(String(format: "%@%@ (%@): %.0f tokens/s, %.2f MFLOP/token, %.1f GFLOP/s (MFU %.1f%% of the %.0f GFLOP/s sgemm peak measured here on %@), peak RSS %.0f MiB",
                              mode.rawValue, dpSgd ? " DP-SGD" : "", anchor ?? config, tokensPerSecond, flops / 1e6, gflops, 100 * gflops / peak, peak, BLASThreads.coreName, peakRSSMiB()))
+                print("  memory estimate from the shapes: \(memory)")
                 printShares(shares)
             }
         }

@@ -18,6 +18,7 @@ struct BenchDecodeCommand: AsyncParsableCommand {
     @Option(help: "Cores a product is split across.") var parts = 2
     @Option(help: "Prompts decoded together, comma-separated counts.") var batches = "4,8,16"
     @Option(help: "Prompt tokens for the prefill comparison.") var promptTokens = 128
+    @Flag(help: "One JSON object instead of text.") var json = false
 
     func run() async throws {
         prepareCompute()
@@ -25,6 +26,12 @@ struct BenchDecodeCommand: AsyncParsableCommand {
     }
 
     @inline(never) func measure() throws {
+        var fields = [(String, JSONValue)](), lines = [String]()
+        func say(_ line: String) { lines.append(line) }
+        defer {
+            if json { printJSON(.object(fields + [("peakRSSMiB", .double(peakRSSMiB())), ("core", .string(BLASThreads.coreName))])) }
+            else { lines.forEach { print($0) } }
+        }
         let m = try ModelDirectory.load(model), c = m.config, C = c.hiddenSize, F = c.intermediateSize
         var mats = [(offset: Int, rows: Int, cols: Int)]()
         for ly in m.layout.layers where !ly.isMoE {
@@ -43,9 +50,10 @@ struct BenchDecodeCommand: AsyncParsableCommand {
         let viaGEMV = time { for w in mats { sgemv(m: w.rows, n: w.cols, a: m.pointer(w.offset), lda: w.cols, x: x.pointer, y: y.pointer) } }
         let viaSplit = time { for w in mats { Linear.forward(out: y.pointer, inp: x.pointer, weight: m.pointer(w.offset), n: 1, ic: w.cols, oc: w.rows, parts: parts) } }
         let bytes = mats.reduce(0) { $0 + $1.rows * $1.cols } * 4
-        print(String(format: "one token's matrix products (%d matrices, %.0f MB of weights): sgemm with 1 row %.1f ms, sgemv %.1f ms (%.2fx)",
+        say(String(format: "one token's matrix products (%d matrices, %.0f MB of weights): sgemm with 1 row %.1f ms, sgemv %.1f ms (%.2fx)",
                      mats.count, Double(bytes) / 1e6, viaGEMM, viaGEMV, viaGEMM / viaGEMV))
-        print(String(format: "the same products split across %d cores: %.1f ms (%.2fx one core's sgemv; weights read at %.1f GB/s)",
+        fields += [("productsOneCoreMs", .double(viaGEMV)), ("productsSplitMs", .double(viaSplit)), ("weightsMB", .double(Double(bytes) / 1e6))]
+        say(String(format: "the same products split across %d cores: %.1f ms (%.2fx one core's sgemv; weights read at %.1f GB/s)",
                      parts, viaSplit, viaGEMV / viaSplit, Double(bytes) / viaSplit / 1e6))
         let tokenAt = { (i: Int) in Int32((i * 31 + 7) % c.vocabSize) }
         func perToken(parts: Int) -> Double {
@@ -56,15 +64,19 @@ struct BenchDecodeCommand: AsyncParsableCommand {
             return (ProgressReporter.now() - t) / Double(tokens) * 1000
         }
         let one = perToken(parts: 1), split = perToken(parts: parts)
-        print(String(format: "one prompt, 1 core (baseline): %.1f ms a token (%.1f tokens/s) over %d tokens", one, 1000 / one, tokens))
-        print(String(format: "one prompt, %d cores: %.1f ms a token (%.1f tokens/s), %.2fx the baseline", parts, split, 1000 / split, one / split))
+        fields += [("parts", .int(parts)), ("onePromptOneCore", .double(1000 / one)), ("onePrompt", .double(1000 / split))]
+        say(String(format: "one prompt, 1 core (baseline): %.1f ms a token (%.1f tokens/s) over %d tokens", one, 1000 / one, tokens))
+        say(String(format: "one prompt, %d cores: %.1f ms a token (%.1f tokens/s), %.2fx the baseline", parts, split, 1000 / split, one / split))
+        var batched = [JSONValue]()
+        defer { fields.append(("batched", .array(batched))) }
         for s in batches.split(separator: ",").compactMap({ Int($0) }) where s > 0 {
             let decoder = Decoder(model: m, sequences: s, capacity: tokens + 1, parts: parts)
             decoder.feed((0..<s).map { ($0, Int32(c.bosTokenID)) })
             let t = ProgressReporter.now()
             for i in 0..<tokens { decoder.feed((0..<s).map { ($0, tokenAt(i + $0)) }) }
             let seconds = ProgressReporter.now() - t, rate = Double(s * tokens) / seconds
-            print(String(format: "%d prompts together, %d cores: %.1f ms a step, %.1f tokens/s over all, %.2fx the baseline",
+            batched.append(.object([("prompts", .int(s)), ("tokensPerSecond", .double(rate))]))
+            say(String(format: "%d prompts together, %d cores: %.1f ms a step, %.1f tokens/s over all, %.2fx the baseline",
                          s, parts, seconds / Double(tokens) * 1000, rate, rate / (1000 / one)))
         }
         let prompt = (0..<promptTokens).map(tokenAt)
@@ -75,7 +87,8 @@ struct BenchDecodeCommand: AsyncParsableCommand {
         t = ProgressReporter.now()
         byPass.prefill(0, prompt)
         let passSeconds = ProgressReporter.now() - t
-        print(String(format: "a %d-token prompt: token by token %.2f s, in passes of %d rows %.2f s (%.2fx)",
+        fields += [("promptTokens", .int(promptTokens)), ("prefillTokenByTokenSeconds", .double(tokenSeconds)), ("prefillPassSeconds", .double(passSeconds))]
+        say(String(format: "a %d-token prompt: token by token %.2f s, in passes of %d rows %.2f s (%.2fx)",
                      promptTokens, tokenSeconds, byPass.maxRows, passSeconds, tokenSeconds / passSeconds))
     }
 }
