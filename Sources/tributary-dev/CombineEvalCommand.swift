@@ -24,12 +24,8 @@ struct CombineEvalCommand: AsyncParsableCommand {
     @Option(help: "Read only the first this many bytes of each held-out document (the SmolLM2 demo: 1000).") var heldOutDocumentBytes = Int.max
     @Option(help: "Also evaluate the merge without this organisation.") var optOut: String?
     @Option(parsing: .upToNextOption, help: "Experiment: signature routing allowing this many contributed experts per token.") var routeExperts: [Int] = []
-    @Flag(help: "Experiment: tune the release's router rows (RouterTuning) on text sampled from each owner's model before evaluating.") var routerTuning = false
-    @Option(help: "Router tuning: steps.") var tuningSteps = 12
-    @Option(help: "Router tuning: samples per expert.") var tuningSamples = 8
-    @Option(help: "Router tuning: tokens per sample.") var tuningSampleTokens = 192
-    @Option(help: "Router tuning: learning rate.") var tuningLr: Float = 1e-3
-    @Option(help: "Router tuning: a public batch every this many steps (0: none).") var tuningPublicEvery = 3
+    @OptionGroup(title: "Experiment: tune the merged model's router rows as a server with this recipe would (serve's options)")
+    var tuning: RouterTuningArguments
     @Option(help: "Router tuning: sample the proxy text from expert-alone or owner-model.") var tuningProxy = "expert-alone"
     @Flag(help: "Router tuning: print the proxy samples and stop.") var tuningSamplesOnly = false
     @Flag(help: "Print only the experiments, not the table.") var onlyExperiments = false
@@ -53,11 +49,13 @@ struct CombineEvalCommand: AsyncParsableCommand {
             if let optOut {
                 after = (optOut, try CombinedModel.assemble(anchor: a, contributions: contributions.filter { $0.name != optOut }, topK: topK).model)
             }
-            if routerTuning {
-                combined = try tuneRouter(combined, names: ["anchor"] + orgs.map(\.name), publicText: try Corpus.load(paths: [corpora + "/" + DemoCorpora.publicDomain]).split(heldOutFraction: heldOut).train)
-                if let optOut, let e = orgs.firstIndex(where: { $0.name == optOut }) {
-                    // The opt-out release keeps the other experts' tuned rows (a server would tune it anew).
-                    after = (optOut, try ExpertAssembly.restricted(combined, to: (0..<combined.config.numExperts).filter { $0 != e + 1 }))
+            if let recipe = try tuning.recipe() {
+                let publicText = try Corpus.load(paths: [corpora + "/" + DemoCorpora.publicDomain]).split(heldOutFraction: heldOut).train
+                let names = ["anchor"] + orgs.map(\.name)
+                combined = try tuneRouter(combined, names: names, recipe: recipe, publicText: publicText)
+                if let (name, model) = after {
+                    // The opt-out release is tuned anew without the withdrawn expert's samples, as a server tunes it.
+                    after = (name, try tuneRouter(model, names: names.filter { $0 != name }, recipe: recipe, publicText: publicText))
                 }
             }
             let domains = [DemoCorpora.publicDomain] + orgs.map(\.domain)
@@ -101,13 +99,8 @@ struct CombineEvalCommand: AsyncParsableCommand {
 }
 
 extension CombineEvalCommand {
-    @inline(never) func tuneRouter(_ model: Model, names: [String], publicText: Corpus) throws -> Model {
-        var recipe = RouterTuningRecipe()
-        recipe.steps = tuningSteps
-        recipe.samplesPerExpert = tuningSamples
-        recipe.sampleTokens = tuningSampleTokens
-        recipe.learningRate = tuningLr
-        recipe.publicEvery = tuningPublicEvery
+    @inline(never) func tuneRouter(_ model: Model, names: [String], recipe: RouterTuningRecipe, publicText: Corpus) throws -> Model {
+        var recipe = recipe
         guard let source = RouterTuningRecipe.ProxySource(rawValue: tuningProxy) else { throw ValidationError("--tuning-proxy takes expert-alone or owner-model") }
         recipe.proxySource = source
         var proxy = [[Int32]]()
@@ -121,7 +114,7 @@ extension CombineEvalCommand {
         }
         if tuningSamplesOnly { throw ExitCode(0) }
         let (tuned, result) = try RouterTuning.tune(model: model, proxy: proxy,
-                                                    publicTokens: RouterTuning.publicStream(publicText, tokenizer: model.tokenizer, count: Int.max), recipe: recipe,
+                                                    publicTokens: RouterTuning.publicStream(publicText, tokenizer: model.tokenizer, count: recipe.publicTokens), recipe: recipe,
                                                     progress: ProgressReporter(label: "router tuning"))
         printError(String(format: "router tuning: %d steps in %.1f s, loss %.3f → %.3f", result.steps, result.seconds, result.losses.first ?? 0, result.finalLoss))
         return tuned

@@ -53,6 +53,7 @@ import TributaryTestSupport
         #expect(raw["experts"]?.arrayValue?.allSatisfy { $0["centroids"] == nil } == true)
         let batch = try await s.client.route(RouteRequest(.texts(["def f(x):\n    return x\n", "hello"])))
         #expect(batch.isBatch && batch.results.count == 2)
+        try await queriesArrivingTogetherShareAPass(s)
         let score = try await s.client.score(ScoreRequest(text: "The quick brown fox jumps over the lazy dog."))
         #expect(score.bitsPerByte > 0 && score.bitsPerByte < 9)
         #expect(score.routing == "rows")   // the release's router rows, as a Mixtral runtime runs them
@@ -77,4 +78,52 @@ import TributaryTestSupport
         #expect(number == n && sha == manifestSHA)
         #expect(release.logIndex == 5)
     }
+
+    /// `/v1/route` queries arriving together share one anchor pass (`RouteBatcher`), and each gets the
+    /// points it gets alone (float rounding apart: other rows in the same products); past the
+    /// batcher's queue the next query is refused with api.busy at once.
+    func queriesArrivingTogetherShareAPass(_ s: RunningServer) async throws {
+        let texts = ["#include <stdio.h>\n", "def f(x):\n    return x\n", "hello", "SELECT * FROM t;", "fn main() {}", "The quick brown fox"]
+        guard let r = await s.server.releases.current else { Issue.record("no release"); return }
+        var single = [[Float]]()
+        let one = RouteBatcher(pool: s.server.pool, windowMilliseconds: 0, maxTokens: 1 << 20, maxWaiting: 16, workers: 2)
+        for t in texts { single.append(try await one.embed([t], tokens: 1, release: r, abandoned: nil)) }
+        #expect(one.passes == texts.count)
+        // A window far longer than it takes to start six tasks: all six wait for the same pass.
+        let shared = RouteBatcher(pool: s.server.pool, windowMilliseconds: 300, maxTokens: 1 << 20, maxWaiting: 16, workers: 2)
+        let together = try await withThrowingTaskGroup(of: (Int, [Float]).self) { g in
+            for (i, t) in texts.enumerated() { g.addTask { (i, try await shared.embed([t], tokens: 1, release: r, abandoned: nil)) } }
+            var out = [[Float]](repeating: [], count: texts.count)
+            for try await (i, p) in g { out[i] = p }
+            return out
+        }
+        #expect(shared.passes == 1)
+        var worst: Float = 0
+        for (a, b) in zip(single, together) {
+            #expect(a.count == b.count && !a.isEmpty)
+            for (x, y) in zip(a, b) { worst = max(worst, abs(x - y)) }
+        }
+        // Unit-length points; other rows in the same sgemm change float rounding only.
+        #expect(worst < 1e-4, "max |difference| = \(worst)")
+        // Two may wait; the third is refused at once and nothing else changes.
+        let small = RouteBatcher(pool: s.server.pool, windowMilliseconds: 300, maxTokens: 1 << 20, maxWaiting: 2, workers: 2)
+        let outcomes = await withTaskGroup(of: String.self) { g in
+            for t in texts.prefix(3) {
+                g.addTask {
+                    do { _ = try await small.embed([t], tokens: 1, release: r, abandoned: nil); return "ok" }
+                    catch let e as ServerError { return e.code } catch { return "\(error)" }
+                }
+            }
+            return await g.reduce(into: [String]()) { $0.append($1) }.sorted()
+        }
+        #expect(outcomes == ["api.busy", "ok", "ok"])
+        #expect(small.passes == 1)
+        // Through HTTP: the same texts sent at once all answer.
+        let answers = try await withThrowingTaskGroup(of: Int.self) { g in
+            for t in texts { g.addTask { try await s.client.route(RouteRequest(.text(t))).results.count } }
+            return try await g.reduce(0, +)
+        }
+        #expect(answers == texts.count)
+    }
 }
+

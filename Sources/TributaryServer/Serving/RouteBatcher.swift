@@ -27,6 +27,10 @@ final class RouteBatcher: @unchecked Sendable {
     private let lock = NSLock()
     private var waiting: [Query] = []
     private var draining = false
+    private var passCount = 0
+
+    /// Anchor passes run so far (each serving one or more queries).
+    var passes: Int { lock.withLock { passCount } }
 
     init(pool: ComputePool, windowMilliseconds: Int, maxTokens: Int, maxWaiting: Int, workers: Int) {
         self.pool = pool
@@ -86,6 +90,7 @@ final class RouteBatcher: @unchecked Sendable {
             if q.abandoned?() == true { q.answer.resume(throwing: ServerError.clientGone) } else { live.append(q) }
         }
         guard let r = live.first?.release else { return }
+        lock.withLock { passCount += 1 }
         let texts = live.flatMap(\.texts), workers = workers
         do {
             let points = try await pool.run(.interactive, ownWork: true) { () -> [Float] in
