@@ -111,11 +111,12 @@ let package = Package(
                 "TributaryAudit", "TributaryHarness",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]),
-        // Option groups and error reporting shared by both executables.
+        // Option groups, error reporting and the auditor's model hooks shared by both executables
+        // (and the tests that audit as they do).
         .target(
             name: "TributaryCommandLine",
             dependencies: [
-                "TributaryCore", "TributaryModel", "TributaryRouting",
+                "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
@@ -159,6 +160,7 @@ let package = Package(
         .testTarget(name: "TributaryServerTests", dependencies: [
             "TributaryCore", "TributaryModel", "TributaryRouting", "TributaryContribution", "TributaryLog", "TributaryAPI",
             "TributaryServer", "TributaryWitness", "TributaryHTTP", "TributaryClient", "TributaryAudit", "TributaryDevTools", "TributaryTestSupport",
+            "TributaryCommandLine",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),

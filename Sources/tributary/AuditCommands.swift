@@ -7,23 +7,6 @@ import TributaryContribution
 import TributaryCore
 import TributaryLog
 
-/// How this command line rebuilds a release the server pruned: the same `ReleaseFiles` the server
-/// wrote it with, from the anchor and the logged bundles the audit module fetched and checked.
-let releaseRebuild = ReleaseRebuild { manifest, anchor, experts, out in
-    _ = try ReleaseFiles.write(anchor: try AnchorDirectory.load(anchor), contributions: zip(manifest.experts, experts).map {
-        .init(organisation: $0.0.organisation, expertFile: $0.1.expert, routingFile: $0.1.routing)
-    }, number: manifest.release, topK: manifest.expertsPerToken, tuning: manifest.routerTuning == nil ? .none : .recorded, to: out)
-}
-
-/// How this command line replays a tuned release's router tuning: the untuned release rebuilt from
-/// the anchor and the logged bundles, then the manifest's recipe on the record's token ids.
-let routerTuningReplay = RouterTuningReplay { manifest, anchor, experts, record in
-    guard let recipe = manifest.routerTuning else { return [] }
-    return try ReleaseRouterTuning.replay(anchor: anchor, experts: zip(manifest.experts, experts).map {
-        .init(organisation: $0.0.organisation, expertFile: $0.1.expert, routingFile: $0.1.routing)
-    }, topK: manifest.expertsPerToken, recipe: recipe, record: record)
-}
-
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",

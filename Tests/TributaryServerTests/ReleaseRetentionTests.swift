@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TributaryCommandLine
 import TributaryAudit
 import TributaryClient
 import TributaryContribution
@@ -13,11 +14,7 @@ import TributaryTestSupport
 /// from the logged bundles and the anchor; a disk budget refuses a release before a byte is written.
 @Suite(.serialized) struct ReleaseRetentionTests {
     /// The command line's rebuild, as `tributary fetch-release` and `audit --rebuild-pruned` run it.
-    static let rebuild = ReleaseRebuild { manifest, anchor, experts, out in
-        _ = try ReleaseFiles.write(anchor: try AnchorDirectory.load(anchor), contributions: zip(manifest.experts, experts).map {
-            .init(organisation: $0.0.organisation, expertFile: $0.1.expert, routingFile: $0.1.routing)
-        }, number: manifest.release, topK: manifest.expertsPerToken, tuning: manifest.routerTuning == nil ? .none : .recorded, to: out)
-    }
+    static let rebuild = releaseRebuild
 
     @Test func aPrunedReleaseIsRebuiltBitForBitAndAudited() async throws {
         let f = try await Fixture.shared.value

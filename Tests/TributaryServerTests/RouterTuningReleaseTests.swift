@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TributaryCommandLine
 import TributaryAudit
 import TributaryClient
 import TributaryContribution
@@ -27,11 +28,7 @@ import TributaryTestSupport
 
     /// The command line's rebuild and replay (`tributary audit --rebuild-pruned`).
     static let rebuild = ReleaseRetentionTests.rebuild
-    static let replay = RouterTuningReplay { manifest, anchor, experts, record in
-        try ReleaseRouterTuning.replay(anchor: anchor, experts: zip(manifest.experts, experts).map {
-            .init(organisation: $0.0.organisation, expertFile: $0.1.expert, routingFile: $0.1.routing)
-        }, topK: manifest.expertsPerToken, recipe: manifest.routerTuning!, record: record)
-    }
+    static let replay = routerTuningReplay
 
     /// `tributary audit` in a child process whose OpenBLAS runs `core`'s kernels.
     static func auditProcess(server: String, logKey: String, state: String, core: String) throws -> (status: Int32, output: String) {
