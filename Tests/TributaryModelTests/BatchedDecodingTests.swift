@@ -83,3 +83,48 @@ import TributaryCore
         }
     }
 }
+
+/// Contrastive sampling (router tuning's `contrast`): each greedy token is the argmax of
+/// (1 + s)·model − s·base among the tokens the model gives at least a tenth of its likeliest's
+/// probability, under full forward passes of both models over the text so far.
+@Suite struct ContrastiveDecodingTests {
+    @Test func greedyTokensAreTheContrastsArgmaxAmongPlausibleTokens() {
+        let (_, config) = ReferenceLogitsTests.configs[1]
+        let model = BatchedDecodingTests.perturbed(config, seed: 41), base = BatchedDecodingTests.perturbed(config, seed: 43)
+        let prompts: [[Int32]] = [[256, 84], [256, 10, 20, 30]], s: Float = 2
+        let outs = Generator.generate(model: model, prompts: prompts, maxTokens: 8, temperature: 0, seeds: [1, 2], contrast: (base, s))
+        let plain = Generator.generate(model: model, prompts: prompts, maxTokens: 8, temperature: 0, seeds: [1, 2])
+        #expect(outs != plain, "the contrast changed no token: the test would not see it")
+        for (prompt, out) in zip(prompts, outs) {
+            #expect(out.count == 8)
+            let lm = ReferenceLogitsTests().ourLogits(model, prompt + out), lb = ReferenceLogitsTests().ourLogits(base, prompt + out)
+            for (i, token) in out.enumerated() {
+                let m = lm[prompt.count - 1 + i], b = lb[prompt.count - 1 + i]
+                let floor = m.max()! - 2.302585
+                let score = { (v: Int) in Double(1 + s) * m[v] - Double(s) * b[v] }
+                let best = m.indices.filter { m[$0] >= floor }.map(score).max()!
+                // Within float rounding of the decoder against the full pass (near-ties at the floor aside).
+                #expect(m[Int(token)] >= floor - 1e-4 && score(Int(token)) >= best - 1e-3, "token \(i) of \(prompt)")
+            }
+        }
+    }
+}
+
+@Suite struct RouterTuningRecipeTests {
+    /// A recipe without contrast keeps the JSON it was logged in before the field existed; with it,
+    /// it round-trips; 0 written out, or a negative strength, is refused.
+    @Test func contrastIsWrittenOnlyWhenUsed() throws {
+        var r = RouterTuningRecipe()
+        let plain = JSONWriter.string(r.json)
+        #expect(!plain.contains("contrast"))
+        #expect(try RouterTuningRecipe(json: try StrictJSONParser.parse(Array(plain.utf8)), path: "r") == r)
+        r.contrast = 1.5
+        let text = JSONWriter.string(r.json)
+        #expect(text.contains("\"contrast\":1.5"))
+        #expect(try RouterTuningRecipe(json: try StrictJSONParser.parse(Array(text.utf8)), path: "r") == r)
+        let zero = text.replacingOccurrences(of: "\"contrast\":1.5", with: "\"contrast\":0")
+        #expect(throws: JSONSchemaError.self) { _ = try RouterTuningRecipe(json: try StrictJSONParser.parse(Array(zero.utf8)), path: "r") }
+        r.contrast = -1
+        #expect(throws: TributaryError.self) { try r.validate() }
+    }
+}
