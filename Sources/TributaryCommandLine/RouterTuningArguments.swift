@@ -14,8 +14,6 @@ public struct RouterTuningArguments: ParsableArguments, Sendable {
     @Option(help: "Router tuning: a public batch every this many steps (0: none).") public var routerTuningPublicEvery = RouterTuningRecipe().publicEvery
     @Option(help: "Router tuning: tokens of the probe's public text replayed (and logged with each release).") public var routerTuningPublicTokens = RouterTuningRecipe().publicTokens
     @Option(help: "Router tuning: seed of the samples and the batches.") public var routerTuningSeed = RouterTuningRecipe().seed
-    @Option(help: "Router tuning: contrastive sampling strength (0: plain samples; s: (1+s)·expert − s·anchor logits).")
-    public var routerTuningContrast = RouterTuningRecipe().contrast
 
     public init() {}
 
@@ -31,7 +29,6 @@ public struct RouterTuningArguments: ParsableArguments, Sendable {
         r.publicEvery = routerTuningPublicEvery
         r.publicTokens = routerTuningPublicTokens
         r.seed = routerTuningSeed
-        r.contrast = routerTuningContrast
         guard routerTuning else {
             guard r == RouterTuningRecipe() else { throw ValidationError("the --router-tuning-* options need --router-tuning") }
             return nil

@@ -18,10 +18,6 @@ public struct RouterTuningRecipe: Sendable, Equatable {
     public var sampleTokens = 192
     public var temperature: Float = 1
     public var topK = 50
-    /// Contrastive sampling strength s (0: plain sampling): proxy tokens are drawn from
-    /// (1 + s)·expert − s·anchor logits among the tokens the expert finds plausible, so the text
-    /// shows what the expert changed rather than the anchor's prior it shares (`Generator.generate`).
-    public var contrast: Float = 0
     public var steps = 12
     public var batchSize = 8
     public var seqLen = 192
@@ -40,9 +36,7 @@ public struct RouterTuningRecipe: Sendable, Equatable {
         .object([("seed", .uint64(seed)), ("proxySource", .string(proxySource.rawValue)), ("samplesPerExpert", .int(samplesPerExpert)), ("sampleTokens", .int(sampleTokens)),
                  ("temperature", .double(Double(temperature))), ("topK", .int(topK)), ("steps", .int(steps)),
                  ("batchSize", .int(batchSize)), ("seqLen", .int(seqLen)), ("learningRate", .double(Double(learningRate))),
-                 ("publicEvery", .int(publicEvery)), ("publicTokens", .int(publicTokens)), ("maxRowRatio", .double(Double(maxRowRatio)))]
-                // Written only when used, so recipes without it keep the form they were logged in.
-                + (contrast == 0 ? [] : [("contrast", .double(Double(contrast)))]))
+                 ("publicEvery", .int(publicEvery)), ("publicTokens", .int(publicTokens)), ("maxRowRatio", .double(Double(maxRowRatio)))])
     }
 
     /// Floats are read as Float from their text, as they were written from a Float.
@@ -69,10 +63,6 @@ public struct RouterTuningRecipe: Sendable, Equatable {
         publicEvery = try r.int("publicEvery", in: 0...1_000_000)
         publicTokens = try r.int("publicTokens", in: 0...1 << 24)
         maxRowRatio = try float("maxRowRatio")
-        if r.optionalValue("contrast") != nil {
-            contrast = try float("contrast")
-            guard contrast != 0 else { throw JSONSchemaError(path: "\(path).contrast", problem: "0 is written by leaving contrast out") }
-        }
         try r.finish()
     }
 
@@ -85,6 +75,5 @@ public struct RouterTuningRecipe: Sendable, Equatable {
         try check(publicEvery == 0 || publicEvery >= 2, "router tuning's public batch comes every 2nd step or less often (0: never)")
         try check(publicEvery == 0 || publicTokens > seqLen + 1, "router tuning's public text must hold more than one window (publicTokens > seqLen + 1)")
         try check(maxRowRatio > 0 && maxRowRatio.isFinite, "router tuning's row bound must be a positive number")
-        try check(contrast >= 0 && contrast <= 100 && contrast.isFinite, "router tuning's contrast must be 0 to 100")
     }
 }

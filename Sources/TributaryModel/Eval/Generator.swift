@@ -13,14 +13,8 @@ public enum Generator {
     /// sequence, so each weight is read once for all of them); prompt i samples with `seeds[i]`.
     /// Each continuation is what `generate` gives its prompt alone, up to float rounding (a product
     /// of several rows groups its sums differently from one of a single row).
-    ///
-    /// With `contrast` (a base model and a strength s > 0), tokens are drawn from what `model` prefers
-    /// over the base: logits (1 + s)·model − s·base, among the tokens `model` itself finds plausible
-    /// (probability at least a tenth of its likeliest token's) — contrastive decoding, so a fine-tuned
-    /// model's text shows what its fine-tuning changed rather than what it shares with the base.
     public static func generate(model: Model, prompts: [[Int32]], maxTokens: Int, temperature: Float = 0.8, topK: Int = 40,
-                                seeds: [UInt64], stop: Set<Int32> = [], allowed: ExpertSet = .all,
-                                contrast: (base: Model, strength: Float)? = nil) -> [[Int32]] {
+                                seeds: [UInt64], stop: Set<Int32> = [], allowed: ExpertSet = .all) -> [[Int32]] {
         precondition(seeds.count == prompts.count, "one seed per prompt")
         guard !prompts.isEmpty else { return [] }
         let c = model.config, limit = min(c.contextLength, 4096)
@@ -33,37 +27,24 @@ public enum Generator {
         return stride(from: 0, to: prompts.count, by: group).flatMap { i in
             let j = min(prompts.count, i + group)
             return generateGroup(model: model, contexts: Array(contexts[i..<j]), capacity: capacity, maxTokens: maxTokens,
-                                 temperature: temperature, topK: topK, seeds: Array(seeds[i..<j]), stop: stop, allowed: allowed, contrast: contrast)
+                                 temperature: temperature, topK: topK, seeds: Array(seeds[i..<j]), stop: stop, allowed: allowed)
         }
     }
 
     private static func generateGroup(model: Model, contexts: [[Int32]], capacity: Int, maxTokens: Int, temperature: Float, topK: Int,
-                                      seeds: [UInt64], stop: Set<Int32>, allowed: ExpertSet, contrast: (base: Model, strength: Float)?) -> [[Int32]] {
+                                      seeds: [UInt64], stop: Set<Int32>, allowed: ExpertSet) -> [[Int32]] {
         let V = model.config.vocabSize
         var contexts = contexts
         let decoder = Decoder(model: model, allowed: allowed, sequences: contexts.count, capacity: capacity)
-        // The base model reads the same tokens in step (contrastive decoding).
-        let base = contrast.map { Decoder(model: $0.base, sequences: contexts.count, capacity: capacity) }
-        let mixed = FloatBuffer(count: contrast == nil ? 0 : V)
         var rngs = seeds.map { RNG(seed: $0) }
         var outs = [[Int32]](repeating: [], count: contexts.count)
         var live = Array(contexts.indices)
-        for s in live {
-            decoder.prefill(s, contexts[s])
-            base?.prefill(s, contexts[s])
-        }
-        func logits(_ s: Int) -> UnsafeBufferPointer<Float> {
-            guard let base, let strength = contrast?.strength else { return UnsafeBufferPointer(start: decoder.sequenceLogits(s), count: V) }
-            let l = decoder.sequenceLogits(s), b = base.sequenceLogits(s)
-            // Plausible: probability ≥ 0.1 × the likeliest's under `model`, i.e. logit ≥ max + ln 0.1.
-            let floor = FastMath.max(l, V) - 2.302585
-            for v in 0..<V { mixed[v] = l[v] >= floor ? (1 + strength) * l[v] - strength * b[v] : -Float.greatestFiniteMagnitude }
-            return UnsafeBufferPointer(start: mixed.pointer, count: V)
-        }
+        for s in live { decoder.prefill(s, contexts[s]) }
         while maxTokens > 0 && !live.isEmpty {
             var rows = [(sequence: Int, token: Int32)](), unfinished = [Int]()
             for s in live {
-                let next = Int32(sample(logits(s), temperature: temperature, topK: topK, rng: &rngs[s]))
+                let next = Int32(sample(UnsafeBufferPointer(start: decoder.sequenceLogits(s), count: V), temperature: temperature,
+                                        topK: topK, rng: &rngs[s]))
                 if stop.contains(next) { continue }
                 outs[s].append(next)
                 contexts[s].append(next)
@@ -71,18 +52,13 @@ public enum Generator {
                 unfinished.append(s)
                 if decoder.isFull(s) {
                     contexts[s] = Array(contexts[s].suffix(decoder.capacity / 2))
-                    for d in [decoder] + (base.map { [$0] } ?? []) {
-                        d.reset(s)
-                        d.prefill(s, contexts[s])
-                    }
+                    decoder.reset(s)
+                    decoder.prefill(s, contexts[s])
                 } else {
                     rows.append((s, next))
                 }
             }
-            if !rows.isEmpty {
-                decoder.feed(rows)
-                base?.feed(rows)
-            }
+            if !rows.isEmpty { decoder.feed(rows) }
             live = unfinished
         }
         return outs
@@ -108,11 +84,10 @@ public enum Generator {
 
     /// `continuationIDs` of several texts decoded together (text i with `seeds[i]`).
     public static func continuationIDs(model: Model, texts: [[UInt8]], maxTokens: Int, temperature: Float = 0.8,
-                                       topK: Int = 40, seeds: [UInt64], allowed: ExpertSet = .all,
-                                       contrast: (base: Model, strength: Float)? = nil) -> [[Int32]] {
+                                       topK: Int = 40, seeds: [UInt64], allowed: ExpertSet = .all) -> [[Int32]] {
         let t = model.tokenizer
         return generate(model: model, prompts: texts.map { t.documentPrefix($0) }, maxTokens: maxTokens, temperature: temperature,
-                        topK: topK, seeds: seeds, stop: [t.documentEnd], allowed: allowed, contrast: contrast)
+                        topK: topK, seeds: seeds, stop: [t.documentEnd], allowed: allowed)
     }
 
     /// A chat model's answer to one user message (its template's framing; stops at the end of the

@@ -28,10 +28,8 @@ public enum RouterTuning {
             : ExpertAssembly.dense(sharing: model, ffn: ExpertWeights(expert: e, of: model))
         // Decoded together: one pass per token for all of them (decoding is bound by reading the weights).
         let seeds = (0..<r.samplesPerExpert).map { i in r.seed &* 1_000_003 &+ (key ?? UInt64(e)) &* 1009 &+ UInt64(i) }
-        let anchor = r.contrast > 0 ? ExpertAssembly.dense(sharing: model, ffn: ExpertWeights(expert: 0, of: model)) : nil
         return Generator.continuationIDs(model: restricted, texts: seeds.map { _ in [] }, maxTokens: r.sampleTokens,
-                                         temperature: r.temperature, topK: r.topK, seeds: seeds,
-                                         contrast: anchor.map { ($0, r.contrast) })
+                                         temperature: r.temperature, topK: r.topK, seeds: seeds)
     }
 
     /// A copy of `model` whose contributed router rows are tuned on `proxy` (token ids per document,
