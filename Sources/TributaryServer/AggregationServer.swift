@@ -27,6 +27,8 @@ public final class AggregationServer: Sendable {
     let witnessing: CheckpointWitnessing?
     /// Embeds `/v1/route` queries that arrive together in one anchor pass.
     let routeBatcher: RouteBatcher
+    /// Decodes `/v1/generate` requests together, each in a slot of its own.
+    let generation: GenerationEngine
     let background: BackgroundTasks
 
     public var logVerifierKey: VerifierKey { logKey.verifierKey }
@@ -169,6 +171,7 @@ public final class AggregationServer: Sendable {
         self.witnessing = witnessing
         routeBatcher = RouteBatcher(pool: pool, windowMilliseconds: config.routeBatchWindowMilliseconds, maxTokens: config.maxRouteTokens,
                                     maxWaiting: pool.width + pool.queue, workers: pool.width)
+        generation = GenerationEngine(pool: pool, maxWaiting: pool.width + pool.queue)
         background = BackgroundTasks(executor: config.taskExecutor)
     }
 

@@ -20,6 +20,7 @@ struct BenchRouteCommand: AsyncParsableCommand {
     @Option(help: "Bytes of text per query.") var queryBytes = 1000
     @Option(help: "Concurrent clients (each sends its next request when the last is answered).") var clients = 8
     @Option(help: "Seconds of load per endpoint.") var seconds = 20.0
+    @Option(help: "Tokens per /v1/generate request in the generation phase (0: no generation phase).") var generateTokens = 32
     @Flag(help: "One JSON object instead of text.") var json = false
 
     func run() async throws {
@@ -39,7 +40,9 @@ struct BenchRouteCommand: AsyncParsableCommand {
         }
     }
 
-    func load(_ body: @escaping @Sendable (Int) async throws -> Void) async -> Load {
+    /// `clients` (default: --clients) each sending its next request when the last is answered, for --seconds.
+    func load(clients: Int? = nil, _ body: @escaping @Sendable (Int) async throws -> Void) async -> Load {
+        let clients = clients ?? self.clients
         let t0 = Date(), deadline = t0.addingTimeInterval(seconds)
         var total = Load()
         await withTaskGroup(of: Load.self) { group in
@@ -118,7 +121,18 @@ struct BenchRouteCommand: AsyncParsableCommand {
         let qs = queries
         let route = await load { i in
             let r = try await client.route(RouteRequest(.texts([qs[i % qs.count]]), topK: 2))
-            guard r.results.count == 1 else { throw TributaryError("bench.bad_answer", "one result expected") }
+            guard r.results.count == 1 else { throw TributaryError("client.bad_response", "the /v1/route answer does not hold one result") }
+        }
+        // /v1/generate: one client alone, then every client at once (the server decodes them together).
+        var generation: (one: Load, all: Load)?
+        if generateTokens > 0 {
+            let n = generateTokens
+            let ask = { @Sendable (i: Int) async throws in
+                _ = try await client.generate(GenerateRequest(prompt: String(qs[i % qs.count].prefix(200)), maxTokens: n, temperature: 0.8, seed: i))
+            }
+            let all = await load(ask)
+            let one = await load(clients: 1, ask)
+            generation = (one, all)
         }
         let meanTokens = tokens.reduce(0, +) / Double(tokens.count)
         if json {
@@ -129,6 +143,8 @@ struct BenchRouteCommand: AsyncParsableCommand {
                 ("inProcessPerSecond", .double(inProcess)), ("routePerSecond", .double(route.perSecond)), ("routeP50ms", .double(route.percentile(0.5))), ("routeP99ms", .double(route.percentile(0.99))),
                 ("healthPerSecond", .double(health.perSecond)), ("healthP99ms", .double(health.percentile(0.99))),
                 ("routeOutcomes", .object(route.outcomes.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })),
+                ("generateTokensPerSecondOneClient", .double(generation.map { $0.one.perSecond * Double(generateTokens) } ?? 0)),
+                ("generateTokensPerSecondAllClients", .double(generation.map { $0.all.perSecond * Double(generateTokens) } ?? 0)),
             ]))
             return
         }
@@ -144,5 +160,12 @@ struct BenchRouteCommand: AsyncParsableCommand {
         print(String(format: "  /v1/route  %8.1f req/s  p50 %7.1f ms  p99 %7.1f ms  = %.0f%% of the model-bound limit  %@", route.perSecond,
                      route.percentile(0.5), route.percentile(0.99), 100 * route.perSecond / limit,
                      route.outcomes.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " ")))
+        if let g = generation {
+            // Requests stopped by the end of a document early count as full ones: an upper bound on both sides.
+            print(String(format: "  /v1/generate (%d tokens a request, sampled): 1 client %.1f tokens/s (p50 %.0f ms); %d clients %.1f tokens/s (p50 %.0f ms, p99 %.0f ms), %.2fx  %@",
+                         generateTokens, g.one.perSecond * Double(generateTokens), g.one.percentile(0.5), clients, g.all.perSecond * Double(generateTokens),
+                         g.all.percentile(0.5), g.all.percentile(0.99), g.all.perSecond / max(g.one.perSecond, 1e-9),
+                         g.all.outcomes.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " ")))
+        }
     }
 }

@@ -66,6 +66,40 @@ import TributaryCore
         }
     }
 
+    /// A generation that enters a slot while another is mid-way (the server's continuous batching),
+    /// one cancelled, and one of no tokens: each that runs picks, at every token, the most likely one
+    /// under the full forward pass of its own text, and ends at its own budget.
+    @Test func generationsEnterAndLeaveSlotsIndependently() {
+        let (_, config) = ReferenceLogitsTests.configs[3]
+        let m = Self.perturbed(config, seed: 51)
+        let slots = GenerationSlots(model: m, slots: 2, capacity: 16)
+        func settings(_ n: Int) -> GenerationSlots.Settings { .init(maxTokens: n, temperature: 0, topK: 40, seed: 1, stop: []) }
+        let a: [Int32] = [256, 72, 105], b: [Int32] = [256, 33], c: [Int32] = [256, 10, 11, 12]
+        slots.start(slot: 0, prompt: a, settings: settings(9))
+        var done = [Int: [Int32]]()
+        for _ in 0..<3 { for (s, t) in slots.step() { done[s] = t } }
+        #expect(slots.freeSlot == 1)
+        slots.start(slot: 1, prompt: b, settings: settings(4))
+        var bTokens: [Int32]?, aTokens: [Int32]?
+        while slots.busySlots > 0 {
+            for (s, t) in slots.step() { if s == 1 { bTokens = t } else { aTokens = t } }
+            if bTokens != nil && slots.freeSlot == 1 && done[1] == nil {
+                done[1] = bTokens
+                slots.start(slot: 1, prompt: c, settings: settings(5))
+                slots.cancel(slot: 1)
+                slots.start(slot: 1, prompt: c, settings: settings(0))
+            }
+        }
+        #expect(aTokens?.count == 9 && done[1]?.count == 4 && bTokens == [])
+        for (prompt, out) in [(a, aTokens ?? []), (b, done[1] ?? [])] {
+            let logits = ReferenceLogitsTests().ourLogits(m, prompt + out)
+            for (i, token) in out.enumerated() {
+                let row = logits[prompt.count - 1 + i]
+                #expect(row[Int(token)] >= row.max()! - 1e-4, "token \(i) of \(prompt) is not the most likely")
+            }
+        }
+    }
+
     /// A product split across cores gives every output element of the unsplit product, including the
     /// block boundaries and a ragged last block.
     @Test func splitProductsMatchTheWholeProduct() {

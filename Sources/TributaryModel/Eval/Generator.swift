@@ -33,33 +33,16 @@ public enum Generator {
 
     private static func generateGroup(model: Model, contexts: [[Int32]], capacity: Int, maxTokens: Int, temperature: Float, topK: Int,
                                       seeds: [UInt64], stop: Set<Int32>, allowed: ExpertSet) -> [[Int32]] {
-        let V = model.config.vocabSize
-        var contexts = contexts
-        let decoder = Decoder(model: model, allowed: allowed, sequences: contexts.count, capacity: capacity)
-        var rngs = seeds.map { RNG(seed: $0) }
-        var outs = [[Int32]](repeating: [], count: contexts.count)
-        var live = Array(contexts.indices)
-        for s in live { decoder.prefill(s, contexts[s]) }
-        while maxTokens > 0 && !live.isEmpty {
-            var rows = [(sequence: Int, token: Int32)](), unfinished = [Int]()
-            for s in live {
-                let next = Int32(sample(UnsafeBufferPointer(start: decoder.sequenceLogits(s), count: V), temperature: temperature,
-                                        topK: topK, rng: &rngs[s]))
-                if stop.contains(next) { continue }
-                outs[s].append(next)
-                contexts[s].append(next)
-                if outs[s].count == maxTokens { continue }
-                unfinished.append(s)
-                if decoder.isFull(s) {
-                    contexts[s] = Array(contexts[s].suffix(decoder.capacity / 2))
-                    decoder.reset(s)
-                    decoder.prefill(s, contexts[s])
-                } else {
-                    rows.append((s, next))
-                }
+        let slots = GenerationSlots(model: model, allowed: allowed, slots: contexts.count, capacity: capacity)
+        for (i, context) in contexts.enumerated() {
+            slots.start(slot: i, prompt: context, settings: .init(maxTokens: maxTokens, temperature: temperature, topK: topK, seed: seeds[i], stop: stop))
+        }
+        var outs = [[Int32]](repeating: [], count: contexts.count), ended = 0
+        while ended < contexts.count {
+            for (slot, tokens) in slots.step() {
+                outs[slot] = tokens
+                ended += 1
             }
-            if !rows.isEmpty { decoder.feed(rows) }
-            live = unfinished
         }
         return outs
     }

@@ -91,10 +91,11 @@ extension AggregationServer {
                          abandoned: (@Sendable () -> Bool)? = nil) async throws -> (release: Int, text: String) {
         let r = try await currentRelease()
         let allowed = await servedExperts(r)
-        let out = try await pool.run(abandoned: abandoned) {
-            Generator.continuation(model: r.model, text: Array(prompt.utf8), maxTokens: maxTokens, temperature: temperature, topK: topK, seed: seed,
-                                   allowed: allowed)
-        }
-        return (r.manifest.release, String(decoding: out, as: UTF8.self))
+        // As `Generator.continuation` frames it: the text as a document's beginning, until the document ends.
+        let t = r.model.tokenizer
+        let out = try await generation.generate(prompt: t.documentPrefix(Array(prompt.utf8)),
+                                                settings: .init(maxTokens: maxTokens, temperature: temperature, topK: topK, seed: seed, stop: [t.documentEnd]),
+                                                model: r.model, key: .init(release: r.manifest.release, allowed: allowed), abandoned: abandoned)
+        return (r.manifest.release, String(decoding: t.decode(out), as: UTF8.self))
     }
 }
