@@ -224,11 +224,12 @@ struct ReleaseVerifier {
             // The routing bounds of the policy it was accepted under, as the server checked them.
             if let policy = policies[m.experts[i].contribution] {
                 do {
+                    let noise = try RoutingParameters(file: routing, path: files.routing).privacy.noiseMultipliers
                     try policy.checkRouting(rows: try routing.floats(TensorNames.routerRows), anchorRows: anchorRows, expertLayers: expertLayers,
                                             hidden: C, centroids: try routing.floats(TensorNames.centroids),
                                             counts: try routing.floats(TensorNames.centroidCounts),
                                             centroidDimension: try routing.info(TensorNames.centroids).shape.last ?? C,
-                                            sumNoise: try RoutingParameters(file: routing, path: files.routing).privacy.noiseMultipliers[.centroidSums])
+                                            sumNoise: noise[.centroidSums], countNoise: noise[.centroidCounts])
                 } catch {
                     report.fail("audit.policy_violation", "release \(m.release): contribution \(m.experts[i].contribution) was accepted beyond the routing bounds of its policy: \(error)")
                 }

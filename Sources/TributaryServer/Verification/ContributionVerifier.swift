@@ -123,7 +123,8 @@ public struct ContributionVerifier: Sendable {
                 try policy.checkRouting(rows: signature.routerRows, anchorRows: anchor.routerRows, expertLayers: expert.layers,
                                         hidden: c.hiddenSize, centroids: signature.centroids, counts: signature.counts,
                                         centroidDimension: signature.centroidDimension,
-                                        sumNoise: signature.parameters.privacy.noiseMultipliers[.centroidSums])
+                                        sumNoise: signature.parameters.privacy.noiseMultipliers[.centroidSums],
+                                        countNoise: signature.parameters.privacy.noiseMultipliers[.centroidCounts])
             } catch let v as PolicyViolation { throw ContributionError.from(v) }
             // 12. Harmful-expert probe: the public text's bits per byte, and the share of its tokens the
             // expert's rows take.
