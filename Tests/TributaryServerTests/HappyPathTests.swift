@@ -59,15 +59,16 @@ import TributaryTestSupport
         #expect(score.routing == "rows")   // the release's router rows, as a Mixtral runtime runs them
         let gen = try await s.client.generate(GenerateRequest(prompt: "The ", maxTokens: 20))
         #expect(gen.routing == "rows" && gen.release == n)
-        // More requests than the engine's slots at once, of different lengths: each is answered from
+        // More requests than the engine's slots at once, of different lengths (up to 41 tokens: the
+        // engine gives its thread back every 32 steps and resumes): each is answered from
         // its own slot, greedily, as when it ran alone (only a tie within float rounding between two
         // tokens could part them; the byte model's logits have none here).
         let prompts = ["The ", "int ", "def ", "# ", "Hello", "x = "]
         var alone = [String]()
-        for (i, p) in prompts.enumerated() { alone.append(try await s.client.generate(GenerateRequest(prompt: p, maxTokens: 6 + i, temperature: 0)).text) }
+        for (i, p) in prompts.enumerated() { alone.append(try await s.client.generate(GenerateRequest(prompt: p, maxTokens: 6 + 7 * i, temperature: 0)).text) }
         let together = try await withThrowingTaskGroup(of: (Int, String).self) { g in
             for (i, p) in prompts.enumerated() {
-                g.addTask { (i, try await s.client.generate(GenerateRequest(prompt: p, maxTokens: 6 + i, temperature: 0)).text) }
+                g.addTask { (i, try await s.client.generate(GenerateRequest(prompt: p, maxTokens: 6 + 7 * i, temperature: 0)).text) }
             }
             return try await g.reduce(into: [String](repeating: "", count: prompts.count)) { $0[$1.0] = $1.1 }
         }

@@ -5,7 +5,9 @@ import TributaryModel
 /// is free — also while others are mid-generation — and every step feeds all of them in one pass, so
 /// each weight is read once per step for every request (decoding is bound by reading the weights).
 /// A request leaves as soon as its own generation ends. The loop runs on one of the bulk lane's
-/// threads while there is work, its products split across the cores.
+/// threads, its products split across the cores, and gives the thread back every `stepsPerTurn`
+/// steps (queued behind the lane's other work) so uploads and scoring never wait for generation
+/// traffic to stop. A prompt is tokenized by the loop, not by the request's HTTP task.
 ///
 /// Slots serve one model at a time (a release, with the experts it may use): a request for another
 /// waits until the slots drain. At most `maxWaiting` requests wait for a slot; the next gets 503
@@ -17,7 +19,8 @@ final class GenerationEngine: @unchecked Sendable {
     }
 
     struct Request {
-        let prompt: [Int32]
+        /// The text a document begins with (`Tokenizer.documentPrefix` frames it).
+        let text: [UInt8]
         let settings: GenerationSlots.Settings
         let model: Model
         let key: Key
@@ -29,43 +32,50 @@ final class GenerationEngine: @unchecked Sendable {
     /// half and goes on): 4 × 2,048 on SmolLM2 is the 377 MB two requests' caches of 4,096 took before.
     static let slots = 4
     static let capacity = 2048
+    static let stepsPerTurn = 32
 
     let maxWaiting: Int
     private let pool: ComputePool
     private let lock = NSLock()
     private var waiting: [Request] = []
     private var running = false
+    // Touched only by the loop, which runs on one thread at a time.
+    private var current: (slots: GenerationSlots, key: Key)?
+    private var owners = [Int: Request]()
 
     init(pool: ComputePool, maxWaiting: Int) {
         self.pool = pool
         self.maxWaiting = maxWaiting
     }
 
-    func generate(prompt: [Int32], settings: GenerationSlots.Settings, model: Model, key: Key,
+    func generate(text: [UInt8], settings: GenerationSlots.Settings, model: Model, key: Key,
                   abandoned: (@Sendable () -> Bool)?) async throws -> [Int32] {
         try await withCheckedThrowingContinuation { answer in
             let limit = maxWaiting
             let admitted = lock.withLock { () -> Bool? in
                 guard waiting.count < limit else { return nil }
-                waiting.append(Request(prompt: prompt, settings: settings, model: model, key: key, abandoned: abandoned, answer: answer))
+                waiting.append(Request(text: text, settings: settings, model: model, key: key, abandoned: abandoned, answer: answer))
                 if running { return false }
                 running = true
                 return true
             }
             switch admitted {
             case nil: answer.resume(throwing: ServerError.busy("\(limit) generation requests are waiting for a slot, the most this server queues"))
-            case true?: Task { try? await pool.run(.bulk, ownWork: true) { self.loop() } }
+            case true?: Task { await self.drive() }
             case false?: break
             }
         }
     }
 
-    /// Admits waiting requests into free slots, steps, answers those that ended; returns when no
-    /// request is running or waiting.
-    private func loop() {
-        var current: (slots: GenerationSlots, key: Key)?
-        var owners = [Int: Request]()
-        while true {
+    /// Turns of the loop on the bulk lane until no request is running or waiting.
+    private func drive() async {
+        while (try? await pool.run(.bulk, ownWork: true, { self.loop() })) == true {}
+    }
+
+    /// Admits waiting requests into free slots, steps, answers those that ended, for at most
+    /// `stepsPerTurn` steps; returns whether requests remain (false: `running` was cleared).
+    private func loop() -> Bool {
+        for _ in 0..<Self.stepsPerTurn {
             var admit = [Request]()
             let goOn = lock.withLock { () -> Bool in
                 // Drained: the slots may serve another model now.
@@ -86,7 +96,7 @@ final class GenerationEngine: @unchecked Sendable {
                 }
                 return true
             }
-            guard goOn else { return }
+            guard goOn else { return false }
             if current == nil, let first = admit.first {
                 let capacity = min(Self.capacity, first.model.config.contextLength)
                 current = (GenerationSlots(model: first.model, allowed: first.key.allowed, slots: Self.slots, capacity: capacity), first.key)
@@ -98,7 +108,7 @@ final class GenerationEngine: @unchecked Sendable {
                     continue
                 }
                 let s = g.freeSlot!
-                g.start(slot: s, prompt: q.prompt, settings: q.settings)
+                g.start(slot: s, prompt: q.model.tokenizer.documentPrefix(q.text), settings: q.settings)
                 owners[s] = q
             }
             for (s, q) in owners where q.abandoned?() == true {
@@ -108,5 +118,6 @@ final class GenerationEngine: @unchecked Sendable {
             }
             for (s, tokens) in g.step() { owners.removeValue(forKey: s)?.answer.resume(returning: tokens) }
         }
+        return true
     }
 }

@@ -93,7 +93,7 @@ extension AggregationServer {
         let allowed = await servedExperts(r)
         // As `Generator.continuation` frames it: the text as a document's beginning, until the document ends.
         let t = r.model.tokenizer
-        let out = try await generation.generate(prompt: t.documentPrefix(Array(prompt.utf8)),
+        let out = try await generation.generate(text: Array(prompt.utf8),
                                                 settings: .init(maxTokens: maxTokens, temperature: temperature, topK: topK, seed: seed, stop: [t.documentEnd]),
                                                 model: r.model, key: .init(release: r.manifest.release, allowed: allowed), abandoned: abandoned)
         return (r.manifest.release, String(decoding: t.decode(out), as: UTF8.self))
