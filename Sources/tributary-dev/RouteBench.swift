@@ -106,9 +106,7 @@ struct BenchRouteCommand: AsyncParsableCommand {
             PassProfile.reset()
             let t0 = ProgressReporter.now()
             for start in stride(from: 0, to: queries.count, by: 16) {
-                let chunk = queries[start..<min(queries.count, start + 16)]
-                let corpus = Corpus(documents: chunk.enumerated().map { Corpus.Document(source: "q\($0.offset)", bytes: Array($0.element.utf8)) })
-                _ = a.space.embed(model: m, corpus: corpus, batch: 8, workers: cores)
+                _ = a.space.embed(model: m, texts: Array(queries[start..<min(queries.count, start + 16)]), workers: cores)
             }
             inProcess = max(inProcess, Double(queries.count) / (ProgressReporter.now() - t0))
         }

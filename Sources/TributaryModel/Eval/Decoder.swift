@@ -52,13 +52,8 @@ public final class Decoder: @unchecked Sendable {
         logits = FloatBuffer(count: S * c.vocabSize)
     }
 
-    /// Sequence 0's tokens fed so far.
-    public var position: Int { positions[0] }
-    public var isFull: Bool { positions[0] >= capacity }
     public func isFull(_ sequence: Int) -> Bool { positions[sequence] >= capacity }
 
-    /// Forgets every cached token.
-    public func reset() { for s in positions.indices { positions[s] = 0 } }
     /// Forgets one sequence's cached tokens.
     public func reset(_ sequence: Int) { positions[sequence] = 0 }
 

@@ -44,15 +44,19 @@ public final class GenerationSlots: @unchecked Sendable {
     /// token is sampled by the next `step`.
     public func start(slot s: Int, prompt: [Int32], settings: Settings) {
         precondition(generations[s] == nil, "slot \(s) is busy")
-        let limit = decoder.capacity
-        var context = prompt.isEmpty ? [Int32(decoder.model.config.bosTokenID)] : prompt
-        if context.count > limit { context = Array(context.suffix(limit / 2)) }
+        let context = Self.context(prompt, model: decoder.model, limit: decoder.capacity)
         // A generation of no tokens still holds its slot until the next step reports it.
         if settings.maxTokens > 0 {
             decoder.reset(s)
             decoder.prefill(s, context)
         }
         generations[s] = Generation(context: context, rng: RNG(seed: settings.seed), settings: settings)
+    }
+
+    /// What a prompt starts from: the beginning-of-sequence token for an empty one, the last half of
+    /// `limit` positions for one longer than that.
+    static func context(_ prompt: [Int32], model: Model, limit: Int) -> [Int32] {
+        prompt.isEmpty ? [Int32(model.config.bosTokenID)] : prompt.count > limit ? Array(prompt.suffix(limit / 2)) : prompt
     }
 
     /// Drops a slot's generation (its client left).

@@ -18,7 +18,7 @@ public enum Generator {
         precondition(seeds.count == prompts.count, "one seed per prompt")
         guard !prompts.isEmpty else { return [] }
         let c = model.config, limit = min(c.contextLength, 4096)
-        let contexts = prompts.map { $0.isEmpty ? [Int32(c.bosTokenID)] : $0.count > limit ? Array($0.suffix(limit / 2)) : $0 }
+        let contexts = prompts.map { GenerationSlots.context($0, model: model, limit: limit) }
         let capacity = min(limit, contexts.map(\.count).max()! + maxTokens)
         // Up to 16 sequences a pass (the gain flattens once the weights' reading is shared), fewer
         // when their key/value caches would pass 512 MiB.

@@ -80,6 +80,12 @@ public struct SignatureSpace: Sendable, Equatable {
             .flatMap { point($0[...]) }
     }
 
+    /// The points of query texts, [texts, d]: what `/v1/route` embeds (and `bench-route` times).
+    public func embed(model: Model, texts: [String], batch: Int = 8, workers: Int = 2) -> [Float] {
+        embed(model: model, corpus: Corpus(documents: texts.enumerated().map { Corpus.Document(source: "query \($0.offset)", bytes: Array($0.element.utf8)) }),
+              batch: batch, workers: workers)
+    }
+
     /// [document] → [predicted tokens × d]: the point of every causal prefix (`Evaluator.prefixMeans`).
     public func prefixPoints(model: Model, corpus: Corpus, workers: Int = 2) -> [[Float]] {
         Evaluator.prefixMeans(model: model, corpus: corpus, layer: layer, workers: workers).map(points)

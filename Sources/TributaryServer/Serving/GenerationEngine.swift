@@ -34,37 +34,22 @@ final class GenerationEngine: @unchecked Sendable {
     static let capacity = 2048
     static let stepsPerTurn = 32
 
-    let maxWaiting: Int
     private let pool: ComputePool
-    private let lock = NSLock()
-    private var waiting: [Request] = []
-    private var running = false
+    private let line: WaitingLine<Request>
     // Touched only by the loop, which runs on one thread at a time.
     private var current: (slots: GenerationSlots, key: Key)?
     private var owners = [Int: Request]()
 
     init(pool: ComputePool, maxWaiting: Int) {
         self.pool = pool
-        self.maxWaiting = maxWaiting
+        line = WaitingLine(limit: maxWaiting)
     }
 
     func generate(text: [UInt8], settings: GenerationSlots.Settings, model: Model, key: Key,
                   abandoned: (@Sendable () -> Bool)?) async throws -> [Int32] {
-        try await withCheckedThrowingContinuation { answer in
-            let limit = maxWaiting
-            let admitted = lock.withLock { () -> Bool? in
-                guard waiting.count < limit else { return nil }
-                waiting.append(Request(text: text, settings: settings, model: model, key: key, abandoned: abandoned, answer: answer))
-                if running { return false }
-                running = true
-                return true
-            }
-            switch admitted {
-            case nil: answer.resume(throwing: ServerError.busy("\(limit) generation requests are waiting for a slot, the most this server queues"))
-            case true?: Task { await self.drive() }
-            case false?: break
-            }
-        }
+        try await line.enter(busy: "\(line.limit) generation requests are waiting for a slot, the most this server queues", {
+            Request(text: text, settings: settings, model: model, key: key, abandoned: abandoned, answer: $0)
+        }, work: { await self.drive() })
     }
 
     /// Turns of the loop on the bulk lane until no request is running or waiting.
@@ -73,11 +58,11 @@ final class GenerationEngine: @unchecked Sendable {
     }
 
     /// Admits waiting requests into free slots, steps, answers those that ended, for at most
-    /// `stepsPerTurn` steps; returns whether requests remain (false: `running` was cleared).
+    /// `stepsPerTurn` steps; returns whether requests remain (false: the line's worker stopped).
     private func loop() -> Bool {
         for _ in 0..<Self.stepsPerTurn {
             var admit = [Request]()
-            let goOn = lock.withLock { () -> Bool in
+            let goOn = line.take { waiting -> (taken: Bool, stop: Bool) in
                 // Drained: the slots may serve another model now.
                 if owners.isEmpty, let first = waiting.first, current?.key != first.key { current = nil }
                 let key = current?.key ?? waiting.first?.key
@@ -90,11 +75,8 @@ final class GenerationEngine: @unchecked Sendable {
                         i += 1
                     }
                 }
-                if owners.isEmpty && admit.isEmpty {
-                    running = false
-                    return false
-                }
-                return true
+                let stop = owners.isEmpty && admit.isEmpty
+                return (!stop, stop)
             }
             guard goOn else { return false }
             if current == nil, let first = admit.first {

@@ -21,12 +21,10 @@ final class RouteBatcher: @unchecked Sendable {
 
     let window: Duration
     let maxTokens: Int
-    let maxWaiting: Int
     let workers: Int
     private let pool: ComputePool
-    private let lock = NSLock()
-    private var waiting: [Query] = []
-    private var draining = false
+    private let line: WaitingLine<Query>
+    private let lock = NSLock()   // guards passCount
     private var passCount = 0
 
     /// Anchor passes run so far (each serving one or more queries).
@@ -36,38 +34,23 @@ final class RouteBatcher: @unchecked Sendable {
         self.pool = pool
         window = .milliseconds(windowMilliseconds)
         self.maxTokens = maxTokens
-        self.maxWaiting = maxWaiting
+        line = WaitingLine(limit: maxWaiting)
         self.workers = workers
     }
 
     /// The points of `texts` ([texts × d] row-major) in `release`'s signature space; `tokens` is what
     /// they embed (the caller has checked it against the per-request bound).
     func embed(_ texts: [String], tokens: Int, release: LoadedRelease, abandoned: (@Sendable () -> Bool)?) async throws -> [Float] {
-        try await withCheckedThrowingContinuation { answer in
-            let limit = maxWaiting
-            let admitted = lock.withLock { () -> Bool? in
-                guard waiting.count < limit else { return nil }
-                waiting.append(Query(texts: texts, tokens: tokens, release: release, abandoned: abandoned, answer: answer))
-                if draining { return false }
-                draining = true
-                return true
-            }
-            switch admitted {
-            case nil: answer.resume(throwing: ServerError.busy("\(limit) routing queries are waiting for the next batch, the most this server queues"))
-            case true?: Task { await drain() }
-            case false?: break
-            }
-        }
+        try await line.enter(busy: "\(line.limit) routing queries are waiting for the next batch, the most this server queues", {
+            Query(texts: texts, tokens: tokens, release: release, abandoned: abandoned, answer: $0)
+        }, work: { await self.drain() })
     }
 
     private func drain() async {
         if window > .zero { try? await Task.sleep(for: window) }
         while true {
-            let batch = lock.withLock { () -> [Query] in
-                guard let first = waiting.first else {
-                    draining = false
-                    return []
-                }
+            let batch = line.take { waiting -> (taken: [Query], stop: Bool) in
+                guard let first = waiting.first else { return ([], true) }
                 // Queries of the first one's release, in arrival order, up to the token bound.
                 var taken = [Int](), tokens = 0
                 for (i, q) in waiting.enumerated() where q.release.manifest.release == first.release.manifest.release {
@@ -77,7 +60,7 @@ final class RouteBatcher: @unchecked Sendable {
                 }
                 let out = taken.map { waiting[$0] }
                 for i in taken.reversed() { waiting.remove(at: i) }
-                return out
+                return (out, false)
             }
             if batch.isEmpty { return }
             await run(batch)
@@ -93,10 +76,7 @@ final class RouteBatcher: @unchecked Sendable {
         lock.withLock { passCount += 1 }
         let texts = live.flatMap(\.texts), workers = workers
         do {
-            let points = try await pool.run(.interactive, ownWork: true) { () -> [Float] in
-                let corpus = Corpus(documents: texts.enumerated().map { Corpus.Document(source: "query \($0.offset)", bytes: Array($0.element.utf8)) })
-                return r.index.space.embed(model: r.anchor, corpus: corpus, batch: 8, workers: workers)
-            }
+            let points = try await pool.run(.interactive, ownWork: true) { r.index.space.embed(model: r.anchor, texts: texts, workers: workers) }
             let d = r.index.space.dimension
             var at = 0
             for q in live {
