@@ -14,6 +14,8 @@ public struct RouterTuningArguments: ParsableArguments, Sendable {
     @Option(help: "Router tuning: a public batch every this many steps (0: none).") public var routerTuningPublicEvery = RouterTuningRecipe().publicEvery
     @Option(help: "Router tuning: tokens of the probe's public text replayed (and logged with each release).") public var routerTuningPublicTokens = RouterTuningRecipe().publicTokens
     @Option(help: "Router tuning: seed of the samples and the batches.") public var routerTuningSeed = RouterTuningRecipe().seed
+    @Option(help: "Router tuning: weight of the routing loss (each proxy token's own expert should outrank the other contributed experts) beside the next-token loss; 0: none.")
+    public var routerTuningRoutingWeight = RouterTuningRecipe().routingLossWeight
 
     public init() {}
 
@@ -29,6 +31,7 @@ public struct RouterTuningArguments: ParsableArguments, Sendable {
         r.publicEvery = routerTuningPublicEvery
         r.publicTokens = routerTuningPublicTokens
         r.seed = routerTuningSeed
+        r.routingLossWeight = routerTuningRoutingWeight
         guard routerTuning else {
             guard r == RouterTuningRecipe() else { throw ValidationError("the --router-tuning-* options need --router-tuning") }
             return nil

@@ -95,7 +95,7 @@ public enum ReleaseRouterTuning {
             progress?.log("router tuning: \(samples.count) proxy samples of expert \(e) (\(samples.reduce(0) { $0 + $1.count }) tokens)")
         }
         let pub = recipe.publicEvery > 0 ? publicTokens : []
-        let (tuned, result) = try RouterTuning.tune(model: model, proxy: proxy, publicTokens: pub.isEmpty ? nil : pub, recipe: recipe, progress: progress)
+        let (tuned, result) = try RouterTuning.tune(model: model, proxy: proxy, proxyExperts: owners, publicTokens: pub.isEmpty ? nil : pub, recipe: recipe, progress: progress)
         let rows = Array(ExpertAssembly.routerRows(of: tuned).dropFirst())
         return (tuned, RouterTuningRecord(proxy: proxy, proxyExperts: owners, publicTokens: pub, rows: rows, losses: result.losses))
     }
@@ -103,7 +103,7 @@ public enum ReleaseRouterTuning {
     /// The tuning replayed from a record: the same recipe on the record's token ids, from the untuned
     /// `model`. Its rows match the record's within `RouterTuningReplay.tolerance` on any CPU.
     public static func replay(_ model: Model, recipe: RouterTuningRecipe, record: RouterTuningRecord) throws -> [[Float]] {
-        let (tuned, _) = try RouterTuning.tune(model: model, proxy: record.proxy, publicTokens: record.publicTokens.isEmpty ? nil : record.publicTokens,
+        let (tuned, _) = try RouterTuning.tune(model: model, proxy: record.proxy, proxyExperts: record.proxyExperts, publicTokens: record.publicTokens.isEmpty ? nil : record.publicTokens,
                                                recipe: recipe, progress: nil)
         return Array(ExpertAssembly.routerRows(of: tuned).dropFirst())
     }

@@ -103,17 +103,18 @@ extension CombineEvalCommand {
         var recipe = recipe
         guard let source = RouterTuningRecipe.ProxySource(rawValue: tuningProxy) else { throw ValidationError("--tuning-proxy takes expert-alone or owner-model") }
         recipe.proxySource = source
-        var proxy = [[Int32]]()
+        var proxy = [[Int32]](), owners = [Int]()
         for e in 1..<model.config.numExperts {
             let t0 = ProgressReporter.now()
             let samples = try RouterTuning.proxySamples(model: model, expert: e, recipe: recipe)
             proxy += samples
+            owners += Array(repeating: e, count: samples.count)
             let text = String(decoding: model.tokenizer.decode((samples.first ?? []).prefix(40)), as: UTF8.self).replacingOccurrences(of: "\n", with: "⏎")
             printError(String(format: "router tuning: %d samples of %@ (%d tokens) in %.1f s; the first: ", samples.count, names[e],
                               samples.reduce(0) { $0 + $1.count }, ProgressReporter.now() - t0) + text)
         }
         if tuningSamplesOnly { throw ExitCode(0) }
-        let (tuned, result) = try RouterTuning.tune(model: model, proxy: proxy,
+        let (tuned, result) = try RouterTuning.tune(model: model, proxy: proxy, proxyExperts: owners,
                                                     publicTokens: RouterTuning.publicStream(publicText, tokenizer: model.tokenizer, count: recipe.publicTokens), recipe: recipe,
                                                     progress: ProgressReporter(label: "router tuning"))
         printError(String(format: "router tuning: %d steps in %.1f s, loss %.3f → %.3f", result.steps, result.seconds, result.losses.first ?? 0, result.finalLoss))

@@ -214,6 +214,45 @@ import Testing
             expectGradientsMatch("dw2[\(e)]", analytic: d2[e], x: w2[e].pointer, indices: Array(stride(from: 0, to: d * f, by: 2)), eps: 1e-3, f: loss)
         }
     }
+
+    /// Router tuning's routing loss: w · CE(softmax over experts 1..<E of the router logits, label),
+    /// computed here in Double from x and the router, joins the block's loss; labels of 0 add nothing.
+    @Test func moeRoutingLoss() {
+        var rng = RNG(seed: 8)
+        let n = 7, d = 4, f = 6, experts = 4, w: Float = 0.7
+        let labels: [Int32] = [1, 2, 3, 0, 2, 1, 3]
+        let ws = MoEWorkspace(tokens: n, hidden: d, intermediate: f, experts: experts, topK: 2)
+        let x = randomBuffer(n * d, &rng), r = randomBuffer(n * d, &rng)
+        let router = randomBuffer(experts * d, &rng)
+        let w13 = (0..<experts).map { _ in randomBuffer(2 * f * d, &rng, scale: 0.5) }
+        let w2 = (0..<experts).map { _ in randomBuffer(d * f, &rng, scale: 0.5) }
+        let weights = MoEWorkspace.Weights(router: router.pointer, w13: w13.map(\.pointer), w2: w2.map(\.pointer))
+        let out = FloatBuffer(count: n * d)
+        func routingLoss() -> Double {
+            var total = 0.0
+            for t in 0..<n where labels[t] >= 1 {
+                let z = (1..<experts).map { e in (0..<d).reduce(0.0) { $0 + Double(x[t * d + $1]) * Double(router[e * d + $1]) } }
+                let m = z.max()!
+                total += m + log(z.reduce(0) { $0 + exp($1 - m) }) - z[Int(labels[t]) - 1]
+            }
+            return Double(w) * total
+        }
+        func loss() -> Double {
+            ws.forward(out: out.pointer, x: x.pointer, weights: weights, accumulate: false)
+            return weightedSum(out, r) + routingLoss()
+        }
+        _ = loss()
+        let dx = FloatBuffer(count: n * d), dr = FloatBuffer(count: router.count)
+        let grads = MoEWorkspace.Grads(router: dr.pointer, routerRows: Array(repeating: true, count: experts),
+                                       w13: Array(repeating: nil, count: experts), w2: Array(repeating: nil, count: experts))
+        labels.withUnsafeBufferPointer {
+            ws.backward(dx: dx.pointer, dout: r.pointer, x: x.pointer, weights: weights, grads: grads, routing: .init(labels: $0.baseAddress!, weight: w))
+        }
+        expectGradientsMatch("dx", analytic: dx, x: x.pointer, indices: Array(0..<x.count), eps: 1e-3, f: loss)
+        expectGradientsMatch("drouter", analytic: dr, x: router.pointer, indices: Array(0..<router.count), eps: 1e-3, f: loss)
+        // The anchor's row (0) gets only the block's own gradient: the routing loss leaves its logit out.
+        #expect(routingLoss() > 0)
+    }
 }
 
 import Foundation

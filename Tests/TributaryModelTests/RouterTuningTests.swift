@@ -46,8 +46,9 @@ import TributaryCore
         recipe.publicEvery = 0
         let proxy = try (1...2).flatMap { try RouterTuning.proxySamples(model: combined, expert: $0, recipe: recipe) }
         #expect(proxy.count == 8 && proxy.allSatisfy { $0.count <= 60 })
+        let owners = [1, 1, 1, 1, 2, 2, 2, 2]
         #expect(try RouterTuning.proxySamples(model: combined, expert: 1, recipe: recipe) == Array(proxy.prefix(4)))
-        let (tuned, _) = try RouterTuning.tune(model: combined, proxy: proxy, publicTokens: nil, recipe: recipe, progress: nil)
+        let (tuned, _) = try RouterTuning.tune(model: combined, proxy: proxy, proxyExperts: owners, publicTokens: nil, recipe: recipe, progress: nil)
         for t in combined.layout.tensors where !t.name.hasSuffix("gate.weight") {
             #expect(differences(tuned.values(of: t.name)!, combined.values(of: t.name)!) == 0, "\(t.name) changed")
         }
@@ -65,9 +66,59 @@ import TributaryCore
         let untunedBPB = Evaluator.tokenScores(model: combined, corpus: text, workers: 1).bitsPerByte()
         let tunedBPB = Evaluator.tokenScores(model: tuned, corpus: text, workers: 1).bitsPerByte()
         #expect(tunedBPB < untunedBPB, "\(tunedBPB) vs \(untunedBPB)")
-        #expect(throws: TributaryError.self) { _ = try RouterTuning.tune(model: combined, proxy: [[1, 2]], publicTokens: nil, recipe: recipe, progress: nil) }
+        #expect(throws: TributaryError.self) { _ = try RouterTuning.tune(model: combined, proxy: [[1, 2]], proxyExperts: [1], publicTokens: nil, recipe: recipe, progress: nil) }
         var bad = recipe
         bad.publicEvery = 1
-        #expect(throws: TributaryError.self) { _ = try RouterTuning.tune(model: combined, proxy: proxy, publicTokens: nil, recipe: bad, progress: nil) }
+        #expect(throws: TributaryError.self) { _ = try RouterTuning.tune(model: combined, proxy: proxy, proxyExperts: owners, publicTokens: nil, recipe: bad, progress: nil) }
+    }
+
+    /// With the routing loss, each proxy token's own expert outranks the other contributed expert
+    /// at more of its tokens than the next-token loss alone leaves it.
+    @Test func theRoutingLossSendsEachExpertsProxyTextToIt() throws {
+        let (_, _, combined) = try release()
+        var recipe = RouterTuningRecipe()
+        recipe.samplesPerExpert = 4
+        recipe.sampleTokens = 60
+        recipe.steps = 20
+        recipe.batchSize = 4
+        recipe.seqLen = 32
+        recipe.learningRate = 1e-2
+        recipe.publicEvery = 0
+        let proxy = try (1...2).flatMap { try RouterTuning.proxySamples(model: combined, expert: $0, recipe: recipe) }
+        let owners = [1, 1, 1, 1, 2, 2, 2, 2]
+        let plain = try RouterTuning.tune(model: combined, proxy: proxy, proxyExperts: owners, publicTokens: nil, recipe: recipe, progress: nil).model
+        recipe.routingLossWeight = 1
+        let routed = try RouterTuning.tune(model: combined, proxy: proxy, proxyExperts: owners, publicTokens: nil, recipe: recipe, progress: nil).model
+        /// Over every expert layer and proxy token, how often the document's expert has the larger logit of the two contributed.
+        func ownWins(_ m: Model) -> Double {
+            let C = m.config.hiddenSize
+            var wins = 0, total = 0
+            for (sample, e) in zip(proxy, owners) {
+                let doc = Array(sample.prefix(m.config.contextLength))
+                let acts = Activations(config: m.config, batch: 1, seqLen: doc.count, training: false)
+                let ids = doc, zeros = [Int32](repeating: 0, count: doc.count)
+                ids.withUnsafeBufferPointer { i in zeros.withUnsafeBufferPointer { acts.load(tokens: i, targets: $0) } }
+                _ = m.forward(acts, computeLoss: false) { l, x in
+                    guard l < m.config.numLayers, m.layout.layers[l].isMoE else { return }
+                    let router = m.pointer(m.layout.layers[l].router)
+                    for t in 0..<doc.count {
+                        let own = FastMath.dot(x + t * C, router + e * C, C), other = FastMath.dot(x + t * C, router + (3 - e) * C, C)
+                        wins += own > other ? 1 : 0
+                        total += 1
+                    }
+                }
+            }
+            return Double(wins) / Double(total)
+        }
+        let before = ownWins(combined), withoutLoss = ownWins(plain), withLoss = ownWins(routed)
+        #expect(withLoss > withoutLoss + 0.05 && withLoss > before + 0.05, "own expert first: untuned \(before), next-token loss \(withoutLoss), with the routing loss \(withLoss)")
+        // The recipe records the weight, and a recipe without the key (before the routing loss) reads as 0.
+        #expect(try RouterTuningRecipe(json: recipe.json, path: "r") == recipe)
+        #expect(try RouterTuningRecipe(json: RouterTuningRecipe().json, path: "r").routingLossWeight == 0)
+        #expect(!JSONWriter.string(RouterTuningRecipe().json).contains("routingLossWeight"))
+        var bad = recipe
+        bad.routingLossWeight = -1
+        #expect(throws: TributaryError.self) { _ = try RouterTuning.tune(model: combined, proxy: proxy, proxyExperts: owners, publicTokens: nil, recipe: bad, progress: nil) }
+        #expect(throws: TributaryError.self) { _ = try RouterTuning.tune(model: combined, proxy: proxy, proxyExperts: [1], publicTokens: nil, recipe: recipe, progress: nil) }
     }
 }

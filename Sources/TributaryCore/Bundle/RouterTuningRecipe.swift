@@ -30,13 +30,19 @@ public struct RouterTuningRecipe: Sendable, Equatable {
     /// Tuned rows end at most this many times the anchor's row of their layer: the bound the server's
     /// policy puts on contributed rows (`maxRouterRowRatio`) holds for the rows it tunes itself.
     public var maxRowRatio: Float = 4
+    /// The routing loss's weight beside the next-token loss on proxy text (0: none): per proxy token,
+    /// cross-entropy of the softmax over the contributed experts' router logits against the expert
+    /// the text came from, summed over the expert layers, so an expert's rows learn to stay off the
+    /// other experts' text and not only to win their own.
+    public var routingLossWeight: Float = 0
     public init() {}
 
     public var json: JSONValue {
         .object([("seed", .uint64(seed)), ("proxySource", .string(proxySource.rawValue)), ("samplesPerExpert", .int(samplesPerExpert)), ("sampleTokens", .int(sampleTokens)),
                  ("temperature", .double(Double(temperature))), ("topK", .int(topK)), ("steps", .int(steps)),
                  ("batchSize", .int(batchSize)), ("seqLen", .int(seqLen)), ("learningRate", .double(Double(learningRate))),
-                 ("publicEvery", .int(publicEvery)), ("publicTokens", .int(publicTokens)), ("maxRowRatio", .double(Double(maxRowRatio)))])
+                 ("publicEvery", .int(publicEvery)), ("publicTokens", .int(publicTokens)), ("maxRowRatio", .double(Double(maxRowRatio)))]
+                + (routingLossWeight == 0 ? [] : [("routingLossWeight", .double(Double(routingLossWeight)))]))
     }
 
     /// Floats are read as Float from their text, as they were written from a Float.
@@ -63,6 +69,8 @@ public struct RouterTuningRecipe: Sendable, Equatable {
         publicEvery = try r.int("publicEvery", in: 0...1_000_000)
         publicTokens = try r.int("publicTokens", in: 0...1 << 24)
         maxRowRatio = try float("maxRowRatio")
+        // Absent in recipes from before the routing loss: those tuned without it.
+        if r.optionalValue("routingLossWeight") != nil { routingLossWeight = try float("routingLossWeight") }
         try r.finish()
     }
 
@@ -75,5 +83,6 @@ public struct RouterTuningRecipe: Sendable, Equatable {
         try check(publicEvery == 0 || publicEvery >= 2, "router tuning's public batch comes every 2nd step or less often (0: never)")
         try check(publicEvery == 0 || publicTokens > seqLen + 1, "router tuning's public text must hold more than one window (publicTokens > seqLen + 1)")
         try check(maxRowRatio > 0 && maxRowRatio.isFinite, "router tuning's row bound must be a positive number")
+        try check(routingLossWeight >= 0 && routingLossWeight.isFinite, "router tuning's routing loss weight must be a number ≥ 0")
     }
 }

@@ -22,18 +22,28 @@ public struct Batcher: Sendable {
         try self.init(source: InMemoryTokens(stream), batch: batch, seqLen: seqLen, seed: seed)
     }
 
+    /// Where each window of step `step` starts in the stream.
+    public func windowStarts(step: Int) -> [Int] {
+        var rng = RNG(seed: seed &+ 0x5EED &* UInt64(step + 1))
+        return (0..<batch).map { _ in rng.below(source.count - seqLen - 1) }
+    }
+
     /// Inputs and targets, [batch * seqLen] each.
     public func batch(step: Int) -> (inputs: [Int32], targets: [Int32]) {
-        var rng = RNG(seed: seed &+ 0x5EED &* UInt64(step + 1))
         var inputs = [Int32](), targets = [Int32]()
         inputs.reserveCapacity(batch * seqLen)
         targets.reserveCapacity(batch * seqLen)
-        for _ in 0..<batch {
-            let start = rng.below(source.count - seqLen - 1)
+        for start in windowStarts(step: step) {
             let window = source.tokens(start..<start + seqLen + 1)
             inputs += window[0..<seqLen]
             targets += window[1...seqLen]
         }
         return (inputs, targets)
+    }
+
+    /// `labels` (one per token of the stream) at the inputs of step `step`'s batch, [batch * seqLen].
+    public func labels(step: Int, of labels: [Int32]) -> [Int32] {
+        precondition(labels.count == source.count, "one label per token of the stream")
+        return windowStarts(step: step).flatMap { labels[$0..<$0 + seqLen] }
     }
 }

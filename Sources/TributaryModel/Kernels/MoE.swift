@@ -185,9 +185,18 @@ public final class MoEWorkspace: @unchecked Sendable {
         return UnsafePointer(xin.pointer + base * d)
     }
 
-    /// dout[N, D] → dx[N, D] (+= when dx is given) and the requested weight gradients.
+    /// The routing loss router tuning adds (`RouterTuningRecipe.routingLossWeight`): for a token whose
+    /// text came from contributed expert y ≥ 1, `weight` × cross-entropy of the softmax over the
+    /// contributed experts' logits (1..<E; the anchor's is left out) against y. Labels < 1 add nothing.
+    public struct RoutingLoss {
+        public let labels: UnsafePointer<Int32>   // [N]
+        public let weight: Float
+    }
+
+    /// dout[N, D] → dx[N, D] (+= when dx is given) and the requested weight gradients; with
+    /// `routing`, its loss's gradient joins the router logits' (and so x's).
     public func backward(dx dxOut: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>, x: UnsafePointer<Float>,
-                         weights: Weights, grads: Grads) {
+                         weights: Weights, grads: Grads, routing: RoutingLoss? = nil) {
         let E = experts, k = topK
         dgate.zero()
         for e in 0..<E where count[e] > 0 {
@@ -240,6 +249,7 @@ public final class MoEWorkspace: @unchecked Sendable {
                 dlogits.pointer[t * E + Int(selected[t * k + s])] = g * (dgate.pointer[t * k + s] - s0)
             }
         }
+        if let routing, E > 2 { addRoutingLossGradient(routing) }
         if let gr = grads.router {
             for e in 0..<E where grads.routerRows[e] {
                 // dW_g[e] += Σ_t dlogit[t, e] x_t
@@ -248,6 +258,21 @@ public final class MoEWorkspace: @unchecked Sendable {
         }
         if let dxOut {
             Linear.backwardInput(dinp: dxOut, dout: dlogits.pointer, weight: weights.router, n: n, ic: d, oc: E, accumulate: true)
+        }
+    }
+
+    /// dlogits[t, j] += w (p_j − [j = y_t]) for j in 1..<E, p = softmax of logits[t, 1..<E].
+    private func addRoutingLossGradient(_ routing: RoutingLoss) {
+        let E = experts
+        for t in 0..<n {
+            let y = Int(routing.labels[t])
+            guard y >= 1 && y < E else { continue }
+            let row = logits.pointer + t * E, d = dlogits.pointer + t * E
+            var m = row[1]
+            for j in 2..<E { m = max(m, row[j]) }
+            var sum: Float = 0
+            for j in 1..<E { sum += FastMath.exp(row[j] - m) }
+            for j in 1..<E { d[j] += routing.weight * (FastMath.exp(row[j] - m) / sum - (j == y ? 1 : 0)) }
         }
     }
 }

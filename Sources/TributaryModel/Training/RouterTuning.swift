@@ -33,13 +33,19 @@ public enum RouterTuning {
     }
 
     /// A copy of `model` whose contributed router rows are tuned on `proxy` (token ids per document,
-    /// every expert's samples) and, every `publicEvery` steps, on the public token stream `publicTokens`.
+    /// every expert's samples; `proxyExperts[i]` is the expert (1…) document i came from) and, every
+    /// `publicEvery` steps, on the public token stream `publicTokens`. The loss on proxy batches is the
+    /// next-token loss plus, with `routingLossWeight` > 0, the routing loss: each proxy token's
+    /// contributed experts compete for it and its own expert should win (`MoEWorkspace.RoutingLoss`).
     /// Every batch is a function of these ids and the recipe (`Batcher`'s integer RNG), so the tuning
     /// replays from what the release logs.
-    public static func tune(model: Model, proxy: [[Int32]], publicTokens: [Int32]?, recipe r: RouterTuningRecipe,
+    public static func tune(model: Model, proxy: [[Int32]], proxyExperts: [Int], publicTokens: [Int32]?, recipe r: RouterTuningRecipe,
                             progress: ProgressReporter?) throws -> (model: Model, training: TrainingResult) {
         try r.validate()
         guard model.config.isMoE, model.config.numExperts >= 2 else { throw TributaryError("train.tuning_not_moe", "router tuning needs a model with contributed experts") }
+        guard proxyExperts.count == proxy.count, proxyExperts.allSatisfy({ (1..<model.config.numExperts).contains($0) }) else {
+            throw TributaryError("train.invalid_options", "router tuning needs the contributed expert (1..<\(model.config.numExperts)) of each of the \(proxy.count) proxy documents")
+        }
         let t = model.tokenizer
         let stream = proxyStream(proxy, tokenizer: t)
         guard stream.count > r.seqLen + 1 else {
@@ -53,7 +59,10 @@ public enum RouterTuning {
             return .init(batcher: try Batcher(stream: stream, batch: options.batchSize, seqLen: options.seqLen, seed: options.seed &+ 7919),
                          every: r.publicEvery)
         }
-        let trainer = try Trainer(model: tuned, mode: .routerRows(from: 1), options: options, batcher: batcher, auxiliary: replay,
+        let routing = r.routingLossWeight > 0
+            ? Trainer.RoutingLabels(labels: zip(proxy, proxyExperts).flatMap { Array(repeating: Int32($1), count: $0.count + 2) }, weight: r.routingLossWeight)
+            : nil
+        let trainer = try Trainer(model: tuned, mode: .routerRows(from: 1), options: options, batcher: batcher, auxiliary: replay, routing: routing,
                                   checkpointDirectory: nil, baseFingerprint: "router-tuning", dataFingerprint: "proxy")
         let result = try trainer.run(progress: progress)
         boundRows(tuned, ratio: r.maxRowRatio)

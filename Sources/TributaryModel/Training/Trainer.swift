@@ -32,6 +32,17 @@ public final class Trainer {
         }
     }
     let auxiliary: AuxiliaryBatches?
+    /// Router tuning's routing loss on the main batches: a label per token of `batcher`'s stream (the
+    /// expert its text came from, 0 for none) and the loss's weight against the next-token loss.
+    public struct RoutingLabels: Sendable {
+        public let labels: [Int32]
+        public let weight: Float
+        public init(labels: [Int32], weight: Float) {
+            self.labels = labels
+            self.weight = weight
+        }
+    }
+    let routing: RoutingLabels?
     let checkpoints: TrainingCheckpointStore?
     let optimizer: AdamW
     let workers: [(acts: Activations, grads: FloatBuffer)]
@@ -46,7 +57,7 @@ public final class Trainer {
 
     /// `baseFingerprint` names what the model started from (the anchor digest or the init seed).
     public init(model: Model, mode: Trainability.Mode, options: TrainingOptions, batcher: Batcher,
-                auxiliary: AuxiliaryBatches? = nil, dpSGD: (options: DPSGDOptions, documents: DocumentTokens)? = nil,
+                auxiliary: AuxiliaryBatches? = nil, routing: RoutingLabels? = nil, dpSGD: (options: DPSGDOptions, documents: DocumentTokens)? = nil,
                 checkpointDirectory: String?, baseFingerprint: String, dataFingerprint: String) throws {
         try options.validate(contextLength: model.config.contextLength)
         try dpSGD?.options.validate()
@@ -54,6 +65,10 @@ public final class Trainer {
         self.options = options
         self.batcher = batcher
         self.auxiliary = auxiliary
+        self.routing = routing
+        if let routing, routing.labels.count != batcher.source.count || !(routing.weight >= 0 && routing.weight.isFinite) {
+            throw TributaryError("train.invalid_options", "the routing loss needs one label per token of the stream and a finite weight ≥ 0")
+        }
         trainable = Trainability(layout: model.layout, mode: mode)
         if let aux = auxiliary, aux.every < 2 {
             throw TributaryError("train.invalid_options", "public replay every \(aux.every) steps: it must be at least 2")
@@ -84,7 +99,7 @@ public final class Trainer {
             ("base", .string(baseFingerprint)), ("data", .string(dataFingerprint)),
             ("auxiliary", auxiliary.map { .object([("every", .int($0.every)), ("data", .string($0.batcher.source.fingerprint))]) } ?? .null),
             ("dpSGD", dpSGD?.options.json ?? .null),
-        ])))
+        ] + (routing.map { [("routingLoss", .double(Double($0.weight)))] } ?? []))))
         fingerprint = Hex.encode(h.finalize())
         checkpoints = checkpointDirectory.map { TrainingCheckpointStore(directory: $0, keep: options.keepCheckpoints) }
         model.materialiseLoRA()
@@ -141,6 +156,7 @@ public final class Trainer {
         lastStepTokens = options.batchSize * options.seqLen
         let aux = isPrivateStep(step) ? nil : auxiliary
         let (inputs, targets) = (aux?.batcher ?? batcher).batch(step: step)
+        let labels = aux == nil ? routing.map { batcher.labels(step: step, of: $0.labels) } : nil
         let per = options.batchSize / options.workers * options.seqLen
         let scale = 1 / Float(options.batchSize * options.seqLen)
         var shardLoss = [Double](repeating: 0, count: workers.count)
@@ -152,6 +168,11 @@ public final class Trainer {
                         let (acts, grads) = workers[w]
                         acts.load(tokens: UnsafeBufferPointer(rebasing: inp[w * per..<(w + 1) * per]),
                                   targets: UnsafeBufferPointer(rebasing: tgt[w * per..<(w + 1) * per]))
+                        if let labels, let routing = self.routing {
+                            labels.withUnsafeBufferPointer {
+                                acts.setRoutingLabels(UnsafeBufferPointer(rebasing: $0[w * per..<(w + 1) * per]), weight: routing.weight * scale)
+                            }
+                        }
                         for r in self.trainable.ranges { grads.zero(offset: r.offset, count: r.count) }
                         out[w] = model.forward(acts, gradScale: options.maximiseLoss ? -scale : scale)
                         model.backward(acts, grads: grads, trainable: self.trainable)
