@@ -23,6 +23,7 @@ import TributaryTestSupport
         r.learningRate = 1e-2
         r.publicEvery = 2
         r.publicTokens = 256
+        r.routingLossWeight = 0.5   // the replay covers the routing loss and its logged labels
         return r
     }
 
