@@ -14,7 +14,7 @@ public struct RouterTuningArguments: ParsableArguments, Sendable {
     @Option(help: "Router tuning: a public batch every this many steps (0: none).") public var routerTuningPublicEvery = RouterTuningRecipe().publicEvery
     @Option(help: "Router tuning: tokens of the probe's public text replayed (and logged with each release).") public var routerTuningPublicTokens = RouterTuningRecipe().publicTokens
     @Option(help: "Router tuning: seed of the samples and the batches.") public var routerTuningSeed = RouterTuningRecipe().seed
-    @Option(help: "Router tuning: weight of the routing loss (each proxy token's own expert should outrank the other contributed experts) beside the next-token loss; 0: none.")
+    @Option(help: "Router tuning: weight of the routing loss (each proxy token should be routed within {anchor, its own expert}) beside the next-token loss; 0: none.")
     public var routerTuningRoutingWeight = RouterTuningRecipe().routingLossWeight
 
     public init() {}

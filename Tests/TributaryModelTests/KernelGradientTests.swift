@@ -215,7 +215,7 @@ import Testing
         }
     }
 
-    /// Router tuning's routing loss: w · CE(softmax over experts 1..<E of the router logits, label),
+    /// Router tuning's routing loss: w · −log(p_0 + p_label), p the softmax of all router logits,
     /// computed here in Double from x and the router, joins the block's loss; labels of 0 add nothing.
     @Test func moeRoutingLoss() {
         var rng = RNG(seed: 8)
@@ -231,9 +231,9 @@ import Testing
         func routingLoss() -> Double {
             var total = 0.0
             for t in 0..<n where labels[t] >= 1 {
-                let z = (1..<experts).map { e in (0..<d).reduce(0.0) { $0 + Double(x[t * d + $1]) * Double(router[e * d + $1]) } }
-                let m = z.max()!
-                total += m + log(z.reduce(0) { $0 + exp($1 - m) }) - z[Int(labels[t]) - 1]
+                let z = (0..<experts).map { e in (0..<d).reduce(0.0) { $0 + Double(x[t * d + $1]) * Double(router[e * d + $1]) } }
+                let all = z.reduce(0) { $0 + exp($1) }, kept = exp(z[0]) + exp(z[Int(labels[t])])
+                total += log(all) - log(kept)
             }
             return Double(w) * total
         }
@@ -250,7 +250,6 @@ import Testing
         }
         expectGradientsMatch("dx", analytic: dx, x: x.pointer, indices: Array(0..<x.count), eps: 1e-3, f: loss)
         expectGradientsMatch("drouter", analytic: dr, x: router.pointer, indices: Array(0..<router.count), eps: 1e-3, f: loss)
-        // The anchor's row (0) gets only the block's own gradient: the routing loss leaves its logit out.
         #expect(routingLoss() > 0)
     }
 }

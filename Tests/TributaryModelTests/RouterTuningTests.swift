@@ -72,8 +72,9 @@ import TributaryCore
         #expect(throws: TributaryError.self) { _ = try RouterTuning.tune(model: combined, proxy: proxy, proxyExperts: owners, publicTokens: nil, recipe: bad, progress: nil) }
     }
 
-    /// With the routing loss, each proxy token's own expert outranks the other contributed expert
-    /// at more of its tokens than the next-token loss alone leaves it.
+    /// With the routing loss, more of each proxy token's routing stays within {anchor, its own expert}
+    /// (the other contributed expert has the smallest of the three logits) than the next-token loss
+    /// alone leaves it.
     @Test func theRoutingLossSendsEachExpertsProxyTextToIt() throws {
         let (_, _, combined) = try release()
         var recipe = RouterTuningRecipe()
@@ -89,7 +90,7 @@ import TributaryCore
         let plain = try RouterTuning.tune(model: combined, proxy: proxy, proxyExperts: owners, publicTokens: nil, recipe: recipe, progress: nil).model
         recipe.routingLossWeight = 1
         let routed = try RouterTuning.tune(model: combined, proxy: proxy, proxyExperts: owners, publicTokens: nil, recipe: recipe, progress: nil).model
-        /// Over every expert layer and proxy token, how often the document's expert has the larger logit of the two contributed.
+        /// Over every expert layer and proxy token, how often the other contributed expert ranks last.
         func ownWins(_ m: Model) -> Double {
             let C = m.config.hiddenSize
             var wins = 0, total = 0
@@ -102,8 +103,8 @@ import TributaryCore
                     guard l < m.config.numLayers, m.layout.layers[l].isMoE else { return }
                     let router = m.pointer(m.layout.layers[l].router)
                     for t in 0..<doc.count {
-                        let own = FastMath.dot(x + t * C, router + e * C, C), other = FastMath.dot(x + t * C, router + (3 - e) * C, C)
-                        wins += own > other ? 1 : 0
+                        let z = (0..<3).map { FastMath.dot(x + t * C, router + $0 * C, C) }
+                        wins += z[3 - e] < z[0] && z[3 - e] < z[e] ? 1 : 0
                         total += 1
                     }
                 }
@@ -111,7 +112,7 @@ import TributaryCore
             return Double(wins) / Double(total)
         }
         let before = ownWins(combined), withoutLoss = ownWins(plain), withLoss = ownWins(routed)
-        #expect(withLoss > withoutLoss + 0.05 && withLoss > before + 0.05, "own expert first: untuned \(before), next-token loss \(withoutLoss), with the routing loss \(withLoss)")
+        #expect(withLoss > withoutLoss + 0.05 && withLoss > before + 0.05, "routed within {anchor, own expert}: untuned \(before), next-token loss \(withoutLoss), with the routing loss \(withLoss)")
         // The recipe records the weight, and a recipe without the key (before the routing loss) reads as 0.
         #expect(try RouterTuningRecipe(json: recipe.json, path: "r") == recipe)
         #expect(try RouterTuningRecipe(json: RouterTuningRecipe().json, path: "r").routingLossWeight == 0)

@@ -30,10 +30,9 @@ public struct RouterTuningRecipe: Sendable, Equatable {
     /// Tuned rows end at most this many times the anchor's row of their layer: the bound the server's
     /// policy puts on contributed rows (`maxRouterRowRatio`) holds for the rows it tunes itself.
     public var maxRowRatio: Float = 4
-    /// The routing loss's weight beside the next-token loss on proxy text (0: none): per proxy token,
-    /// cross-entropy of the softmax over the contributed experts' router logits against the expert
-    /// the text came from, summed over the expert layers, so an expert's rows learn to stay off the
-    /// other experts' text and not only to win their own.
+    /// The routing loss's weight beside the next-token loss on proxy text (0: none): per proxy token and
+    /// expert layer, −log of the router's softmax mass on {anchor, the expert the text came from}, so an
+    /// expert's rows learn to stay off the other experts' text and not only to win their own.
     public var routingLossWeight: Float = 0
     public init() {}
 

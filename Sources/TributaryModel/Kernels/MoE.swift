@@ -185,9 +185,10 @@ public final class MoEWorkspace: @unchecked Sendable {
         return UnsafePointer(xin.pointer + base * d)
     }
 
-    /// The routing loss router tuning adds (`RouterTuningRecipe.routingLossWeight`): for a token whose
-    /// text came from contributed expert y ≥ 1, `weight` × cross-entropy of the softmax over the
-    /// contributed experts' logits (1..<E; the anchor's is left out) against y. Labels < 1 add nothing.
+    /// The routing loss router tuning adds (`RouterTuningRecipe.routingLossWeight`): a token whose text
+    /// came from contributed expert y ≥ 1 should be routed within {anchor, y}, Mixtral's top-2 of its
+    /// owner's own model: `weight` × −log(p_0 + p_y), p = softmax of all E router logits. How the
+    /// anchor and y share the token is left to the next-token loss. Labels < 1 add nothing.
     public struct RoutingLoss {
         public let labels: UnsafePointer<Int32>   // [N]
         public let weight: Float
@@ -249,7 +250,7 @@ public final class MoEWorkspace: @unchecked Sendable {
                 dlogits.pointer[t * E + Int(selected[t * k + s])] = g * (dgate.pointer[t * k + s] - s0)
             }
         }
-        if let routing, E > 2 { addRoutingLossGradient(routing) }
+        if let routing { addRoutingLossGradient(routing) }
         if let gr = grads.router {
             for e in 0..<E where grads.routerRows[e] {
                 // dW_g[e] += Σ_t dlogit[t, e] x_t
@@ -261,18 +262,21 @@ public final class MoEWorkspace: @unchecked Sendable {
         }
     }
 
-    /// dlogits[t, j] += w (p_j − [j = y_t]) for j in 1..<E, p = softmax of logits[t, 1..<E].
+    /// dlogits[t, j] += w (p_j − [j ∈ {0, y}] p_j / (p_0 + p_y)), p = softmax of logits[t, 0..<E].
     private func addRoutingLossGradient(_ routing: RoutingLoss) {
         let E = experts
+        var p = [Float](repeating: 0, count: E)
         for t in 0..<n {
             let y = Int(routing.labels[t])
             guard y >= 1 && y < E else { continue }
             let row = logits.pointer + t * E, d = dlogits.pointer + t * E
-            var m = row[1]
-            for j in 2..<E { m = max(m, row[j]) }
+            var m = row[0]
+            for j in 1..<E { m = max(m, row[j]) }
             var sum: Float = 0
-            for j in 1..<E { sum += FastMath.exp(row[j] - m) }
-            for j in 1..<E { d[j] += routing.weight * (FastMath.exp(row[j] - m) / sum - (j == y ? 1 : 0)) }
+            for j in 0..<E { p[j] = FastMath.exp(row[j] - m); sum += p[j] }
+            for j in 0..<E { p[j] /= sum }
+            let kept = p[0] + p[y]
+            for j in 0..<E { d[j] += routing.weight * (j == 0 || j == y ? p[j] - p[j] / kept : p[j]) }
         }
     }
 }

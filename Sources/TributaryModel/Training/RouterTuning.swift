@@ -35,8 +35,8 @@ public enum RouterTuning {
     /// A copy of `model` whose contributed router rows are tuned on `proxy` (token ids per document,
     /// every expert's samples; `proxyExperts[i]` is the expert (1…) document i came from) and, every
     /// `publicEvery` steps, on the public token stream `publicTokens`. The loss on proxy batches is the
-    /// next-token loss plus, with `routingLossWeight` > 0, the routing loss: each proxy token's
-    /// contributed experts compete for it and its own expert should win (`MoEWorkspace.RoutingLoss`).
+    /// next-token loss plus, with `routingLossWeight` > 0, the routing loss: each proxy token should
+    /// be routed within {anchor, its own expert} (`MoEWorkspace.RoutingLoss`).
     /// Every batch is a function of these ids and the recipe (`Batcher`'s integer RNG), so the tuning
     /// replays from what the release logs.
     public static func tune(model: Model, proxy: [[Int32]], proxyExperts: [Int], publicTokens: [Int32]?, recipe r: RouterTuningRecipe,
