@@ -16,6 +16,8 @@ public struct RouterTuningArguments: ParsableArguments, Sendable {
     @Option(help: "Router tuning: seed of the samples and the batches.") public var routerTuningSeed = RouterTuningRecipe().seed
     @Option(help: "Router tuning: weight of the routing loss (each proxy token should be routed within {anchor, its own expert}) beside the next-token loss; 0: none.")
     public var routerTuningRoutingWeight = RouterTuningRecipe().routingLossWeight
+    @Option(help: "Router tuning: draw this many samples per expert and keep the --router-tuning-samples the signatures place nearest it (0: keep every sample).")
+    public var routerTuningCandidates = RouterTuningRecipe().candidatesPerExpert
 
     public init() {}
 
@@ -32,6 +34,7 @@ public struct RouterTuningArguments: ParsableArguments, Sendable {
         r.publicTokens = routerTuningPublicTokens
         r.seed = routerTuningSeed
         r.routingLossWeight = routerTuningRoutingWeight
+        r.candidatesPerExpert = routerTuningCandidates
         guard routerTuning else {
             guard r == RouterTuningRecipe() else { throw ValidationError("the --router-tuning-* options need --router-tuning") }
             return nil

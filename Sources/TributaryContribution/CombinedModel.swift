@@ -96,7 +96,8 @@ public enum ReleaseFiles {
         case .none:
             break
         case let .tune(recipe, keys, publicTokens) where !contributions.isEmpty:
-            let (tuned, record) = try ReleaseRouterTuning.tune(model, recipe: recipe, keys: keys, publicTokens: publicTokens, progress: progress)
+            let (tuned, record) = try ReleaseRouterTuning.tune(model, recipe: recipe, keys: keys, publicTokens: publicTokens,
+                                                               signatures: (index, anchor.model), progress: progress)
             model = tuned
             try record.write(to: recordPath, hidden: model.config.hiddenSize)
         case .tune:

@@ -1,6 +1,7 @@
 import Foundation
 import TributaryCore
 import TributaryModel
+import TributaryRouting
 
 /// What a tuned release logs of its router tuning (`ReleaseLayout.routerTuningFile`, protocol/SPEC.md
 /// §11.12): every token id the tuning ran on and the rows it produced. With the manifest's recipe and
@@ -82,14 +83,25 @@ public struct RouterTuningRecord: Sendable, Equatable {
 /// Router tuning as a release does it: proxy samples from each contributed expert (seeded by its
 /// contribution's log index), then `RouterTuning.tune` on them and the public stream.
 public enum ReleaseRouterTuning {
-    /// Tunes `model` (the combined release, untuned) in place of a copy; returns the tuned model and the record.
+    /// Tunes `model` (the combined release, untuned) in place of a copy; returns the tuned model and the
+    /// record. `signatures` (the release's routing index and the anchor) choose the samples when the
+    /// recipe draws candidates (`ProxySelection`).
     public static func tune(_ model: Model, recipe: RouterTuningRecipe, keys: [UInt64], publicTokens: [Int32],
+                            signatures: (index: RoutingIndex, anchor: Model)?,
                             progress: ProgressReporter?) throws -> (model: Model, record: RouterTuningRecord) {
         let experts = model.config.numExperts - 1
         precondition(keys.count == experts, "one key per contributed expert")
+        guard recipe.candidatesPerExpert == 0 || signatures.map({ $0.index.experts.count == experts + 1 }) == true else {
+            throw TributaryError("train.invalid_options", "router tuning chooses its samples by the signatures here, but the release's routing index does not hold one entry per expert")
+        }
         var proxy = [[Int32]](), owners = [Int]()
         for e in 1...experts {
-            let samples = try RouterTuning.proxySamples(model: model, expert: e, key: keys[e - 1], recipe: recipe)
+            var samples = try RouterTuning.proxySamples(model: model, expert: e, key: keys[e - 1], recipe: recipe)
+            if recipe.candidatesPerExpert > 0, let (index, anchor) = signatures {
+                let kept = ProxySelection.choose(samples, expert: e, keep: recipe.samplesPerExpert, index: index, anchor: anchor)
+                progress?.log("router tuning: kept samples \(kept.map(String.init).joined(separator: ",")) of \(samples.count) of expert \(e), nearest its signature")
+                samples = kept.map { samples[$0] }
+            }
             proxy += samples
             owners += Array(repeating: e, count: samples.count)
             progress?.log("router tuning: \(samples.count) proxy samples of expert \(e) (\(samples.reduce(0) { $0 + $1.count }) tokens)")

@@ -27,7 +27,6 @@ struct CombineEvalCommand: AsyncParsableCommand {
     @OptionGroup(title: "Experiment: tune the merged model's router rows as a server with this recipe would (serve's options)")
     var tuning: RouterTuningArguments
     @Option(help: "Router tuning: sample the proxy text from expert-alone or owner-model.") var tuningProxy = "expert-alone"
-    @Flag(help: "Router tuning: print the proxy samples and stop.") var tuningSamplesOnly = false
     @Flag(help: "Print only the experiments, not the table.") var onlyExperiments = false
     @Flag var json = false
     @Flag(help: "Also print the combined model's mean gate per expert on each domain's held-out text.") var gates = false
@@ -45,17 +44,19 @@ struct CombineEvalCommand: AsyncParsableCommand {
                                                                     routingFile: parts[2] + "/bundle/" + BundleLayout.routingFile, anchor: a.model))
             }
             var (combined, index) = try CombinedModel.assemble(anchor: a, contributions: contributions, topK: topK)
-            var after: (String, Model)?
+            var after: (String, Model, RoutingIndex)?
             if let optOut {
-                after = (optOut, try CombinedModel.assemble(anchor: a, contributions: contributions.filter { $0.name != optOut }, topK: topK).model)
+                let (model, afterIndex) = try CombinedModel.assemble(anchor: a, contributions: contributions.filter { $0.name != optOut }, topK: topK)
+                after = (optOut, model, afterIndex)
             }
             if let recipe = try tuning.recipe() {
                 let publicText = try Corpus.load(paths: [corpora + "/" + DemoCorpora.publicDomain]).split(heldOutFraction: heldOut).train
                 let names = ["anchor"] + orgs.map(\.name)
-                combined = try tuneRouter(combined, names: names, recipe: recipe, publicText: publicText)
-                if let (name, model) = after {
+                combined = try tuneRouter(combined, index: index, anchor: a.model, names: names, recipe: recipe, publicText: publicText)
+                if let (name, model, afterIndex) = after {
                     // The opt-out release is tuned anew without the withdrawn expert's samples, as a server tunes it.
-                    after = (name, try tuneRouter(model, names: names.filter { $0 != name }, recipe: recipe, publicText: publicText))
+                    after = (name, try tuneRouter(model, index: afterIndex, anchor: a.model, names: names.filter { $0 != name }, recipe: recipe,
+                                                  publicText: publicText), afterIndex)
                 }
             }
             let domains = [DemoCorpora.publicDomain] + orgs.map(\.domain)
@@ -92,32 +93,30 @@ struct CombineEvalCommand: AsyncParsableCommand {
             }
             if onlyExperiments { return }
             let table = try DemoEvaluation.run(EvaluationInputs(anchor: a.model, organisations: orgs, combined: combined, index: index,
-                                                                releaseOrder: orgs.map(\.name), afterOptOut: after, heldOut: held)) { printError($0) }
+                                                                releaseOrder: orgs.map(\.name), afterOptOut: after.map { ($0.0, $0.1) }, heldOut: held)) { printError($0) }
             if json { printJSON(table.json) } else { print(table.text) }
         }
     }
 }
 
 extension CombineEvalCommand {
-    @inline(never) func tuneRouter(_ model: Model, names: [String], recipe: RouterTuningRecipe, publicText: Corpus) throws -> Model {
+    /// Tunes as a release does (`ReleaseRouterTuning`), the experts' samples keyed by their position.
+    @inline(never) func tuneRouter(_ model: Model, index: RoutingIndex, anchor: Model, names: [String], recipe: RouterTuningRecipe,
+                                   publicText: Corpus) throws -> Model {
         var recipe = recipe
         guard let source = RouterTuningRecipe.ProxySource(rawValue: tuningProxy) else { throw ValidationError("--tuning-proxy takes expert-alone or owner-model") }
         recipe.proxySource = source
-        var proxy = [[Int32]](), owners = [Int]()
+        let t0 = ProgressReporter.now()
+        let progress = ProgressReporter(label: "router tuning")
+        let (tuned, record) = try ReleaseRouterTuning.tune(model, recipe: recipe, keys: (1..<model.config.numExperts).map { UInt64($0) },
+                                                           publicTokens: RouterTuning.publicStream(publicText, tokenizer: model.tokenizer, count: recipe.publicTokens),
+                                                           signatures: (index, anchor), progress: progress)
         for e in 1..<model.config.numExperts {
-            let t0 = ProgressReporter.now()
-            let samples = try RouterTuning.proxySamples(model: model, expert: e, recipe: recipe)
-            proxy += samples
-            owners += Array(repeating: e, count: samples.count)
-            let text = String(decoding: model.tokenizer.decode((samples.first ?? []).prefix(40)), as: UTF8.self).replacingOccurrences(of: "\n", with: "⏎")
-            printError(String(format: "router tuning: %d samples of %@ (%d tokens) in %.1f s; the first: ", samples.count, names[e],
-                              samples.reduce(0) { $0 + $1.count }, ProgressReporter.now() - t0) + text)
+            let first = zip(record.proxy, record.proxyExperts).first { $0.1 == e }?.0 ?? []
+            let text = String(decoding: model.tokenizer.decode(first.prefix(40)), as: UTF8.self).replacingOccurrences(of: "\n", with: "⏎")
+            printError("router tuning: \(names[e])'s first proxy sample: \(text)")
         }
-        if tuningSamplesOnly { throw ExitCode(0) }
-        let (tuned, result) = try RouterTuning.tune(model: model, proxy: proxy, proxyExperts: owners,
-                                                    publicTokens: RouterTuning.publicStream(publicText, tokenizer: model.tokenizer, count: recipe.publicTokens), recipe: recipe,
-                                                    progress: ProgressReporter(label: "router tuning"))
-        printError(String(format: "router tuning: %d steps in %.1f s, loss %.3f → %.3f", result.steps, result.seconds, result.losses.first ?? 0, result.finalLoss))
+        printError(String(format: "router tuning: %.1f s in all, loss %.3f → %.3f", ProgressReporter.now() - t0, record.losses.first ?? 0, record.losses.last ?? 0))
         return tuned
     }
 }

@@ -34,6 +34,11 @@ public struct RouterTuningRecipe: Sendable, Equatable {
     /// expert layer, −log of the router's softmax mass on {anchor, the expert the text came from}, so an
     /// expert's rows learn to stay off the other experts' text and not only to win their own.
     public var routingLossWeight: Float = 0
+    /// Sample this many candidates per expert and keep the `samplesPerExpert` the signatures place
+    /// nearest that expert (protocol/SPEC.md §11.12); 0: keep every sample drawn.
+    public var candidatesPerExpert = 0
+    /// Samples drawn per expert.
+    public var samplesDrawn: Int { max(samplesPerExpert, candidatesPerExpert) }
     public init() {}
 
     public var json: JSONValue {
@@ -41,7 +46,9 @@ public struct RouterTuningRecipe: Sendable, Equatable {
                  ("temperature", .double(Double(temperature))), ("topK", .int(topK)), ("steps", .int(steps)),
                  ("batchSize", .int(batchSize)), ("seqLen", .int(seqLen)), ("learningRate", .double(Double(learningRate))),
                  ("publicEvery", .int(publicEvery)), ("publicTokens", .int(publicTokens)), ("maxRowRatio", .double(Double(maxRowRatio)))]
-                + (routingLossWeight == 0 ? [] : [("routingLossWeight", .double(Double(routingLossWeight)))]))
+                // Written only when used, so recipes logged before them keep their form.
+                + (routingLossWeight == 0 ? [] : [("routingLossWeight", .double(Double(routingLossWeight)))])
+                + (candidatesPerExpert == 0 ? [] : [("candidatesPerExpert", .int(candidatesPerExpert))]))
     }
 
     /// Floats are read as Float from their text, as they were written from a Float.
@@ -70,6 +77,7 @@ public struct RouterTuningRecipe: Sendable, Equatable {
         maxRowRatio = try float("maxRowRatio")
         // Absent in recipes from before the routing loss: those tuned without it.
         if r.optionalValue("routingLossWeight") != nil { routingLossWeight = try float("routingLossWeight") }
+        candidatesPerExpert = try r.optionalInt("candidatesPerExpert", in: 0...65_536) ?? 0
         try r.finish()
     }
 
@@ -83,5 +91,7 @@ public struct RouterTuningRecipe: Sendable, Equatable {
         try check(publicEvery == 0 || publicTokens > seqLen + 1, "router tuning's public text must hold more than one window (publicTokens > seqLen + 1)")
         try check(maxRowRatio > 0 && maxRowRatio.isFinite, "router tuning's row bound must be a positive number")
         try check(routingLossWeight >= 0 && routingLossWeight.isFinite, "router tuning's routing loss weight must be a number ≥ 0")
+        try check(candidatesPerExpert == 0 || (candidatesPerExpert >= samplesPerExpert && candidatesPerExpert <= 4096),
+                  "router tuning's candidates per expert must be 0 (keep every sample) or between the samples kept (\(samplesPerExpert)) and 4096")
     }
 }

@@ -19,15 +19,15 @@ extension RouterTuningRecipe {
 /// model), so the router learns from each expert what text it is good at. Only the contributed experts' router rows train; the anchor's row, every expert and
 /// every shared weight stay as they are, so opting out still removes exactly one expert and its rows.
 public enum RouterTuning {
-    /// The proxy documents of expert e (1..<E), as token ids without framing: documents the expert
-    /// writes from nothing (`Generator.continuation` of an empty text). `key` (a release passes the
+    /// The proxy documents of expert e (1..<E), `samplesDrawn` of them, as token ids without framing:
+    /// documents the expert writes from nothing (`Generator.continuation` of an empty text). `key` (a release passes the
     /// contribution's log index) seeds them, so an expert's samples do not depend on its position.
     public static func proxySamples(model: Model, expert e: Int, key: UInt64? = nil, recipe r: RouterTuningRecipe) throws -> [[Int32]] {
         try r.validate()
         let restricted = r.proxySource == .ownerModel ? try ExpertAssembly.restricted(model, to: [0, e])
             : ExpertAssembly.dense(sharing: model, ffn: ExpertWeights(expert: e, of: model))
         // Decoded together: one pass per token for all of them (decoding is bound by reading the weights).
-        let seeds = (0..<r.samplesPerExpert).map { i in r.seed &* 1_000_003 &+ (key ?? UInt64(e)) &* 1009 &+ UInt64(i) }
+        let seeds = (0..<r.samplesDrawn).map { i in r.seed &* 1_000_003 &+ (key ?? UInt64(e)) &* 1009 &+ UInt64(i) }
         return Generator.continuationIDs(model: restricted, texts: seeds.map { _ in [] }, maxTokens: r.sampleTokens,
                                          temperature: r.temperature, topK: r.topK, seeds: seeds)
     }
