@@ -65,7 +65,7 @@ struct CombineEvalCommand: AsyncParsableCommand {
                 let names = ["anchor"] + orgs.map(\.name)
                 let C = a.model.config.hiddenSize
                 for (e, rows) in ExpertAssembly.routerRows(of: combined).enumerated() {
-                    let norms = (0..<a.model.config.numLayers).map { l in rows[l * C..<(l + 1) * C].reduce(Float(0)) { $0 + $1 * $1 }.squareRoot() }
+                    let norms = (0..<rows.count / C).map { l in rows[l * C..<(l + 1) * C].reduce(Float(0)) { $0 + $1 * $1 }.squareRoot() }
                     printError("router row norms of \(names[e]): " + norms.map { String(format: "%.2f", $0) }.joined(separator: " "))
                 }
                 for (domain, corpus) in held {
