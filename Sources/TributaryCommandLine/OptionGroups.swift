@@ -83,6 +83,8 @@ public struct TrainingArguments: ParsableArguments {
     @Option(help: "Bytes of memory training may use (default: three quarters of this machine's); the run is refused before it starts when it would need more.")
     public var memoryBudget: Int?
     @Option(help: "Peak learning rate.") public var lr: Float?
+    @Option(help: "Peak learning rate of the router rows (default: --lr); e.g. a LoRA expert's factors at 1e-2 with its router row at a full expert's 2e-3.")
+    public var routerLr: Float?
     @Option(help: "Warmup steps.") public var warmup: Int?
     @Option(help: "Random seed: same seed, same data, same threads → identical weights.") public var seed: UInt64 = 1
     @Option(help: "Worker threads (data-parallel shards of the batch).") public var threads = 2
@@ -98,6 +100,7 @@ public struct TrainingArguments: ParsableArguments {
         o.batchSize = batch ?? 32
         o.seqLen = seqLen ?? contextLength
         o.learningRate = lr ?? defaultLR
+        o.routerLearningRate = routerLr
         o.warmupSteps = warmup ?? min(50, max(1, o.steps / 10))
         o.seed = seed
         o.workers = threads

@@ -118,10 +118,14 @@ public struct DemoOptions: Sendable {
     public var anchor: String { workdir + "/anchor" }
 }
 
-/// A LoRA owner's choices: the rank on gate, up and down (alpha 2r) and its learning rate.
+/// A LoRA owner's choices: the rank on gate, up and down (alpha 2r), its learning rate and its router
+/// row's.
 public struct DemoLoRA: Sendable, Equatable {
     public var rank: Int
     public var learningRate: Double
+    /// The router row's rate: a full expert's 2e-3. At the factors' 1e-2 the row learned to win other
+    /// domains' tokens in the release (README: "What the LoRA owner changed").
+    public var routerLearningRate: Double = 2e-3
     public init(rank: Int, learningRate: Double) {
         self.rank = rank
         self.learningRate = learningRate
@@ -131,7 +135,9 @@ public struct DemoLoRA: Sendable, Equatable {
     public static let standard = DemoLoRA(rank: 16, learningRate: 1e-2)
 
     /// `tributary train`'s options for this kind.
-    public var trainArguments: [String] { ["--expert-kind", "lora", "--lora-rank", String(rank), "--lr", String(learningRate)] }
+    public var trainArguments: [String] {
+        ["--expert-kind", "lora", "--lora-rank", String(rank), "--lr", String(learningRate), "--router-lr", String(routerLearningRate)]
+    }
     /// How the report names it.
     public var kind: String { "LoRA rank \(rank)" }
 }

@@ -149,6 +149,31 @@ func ownerRows(_ anchor: ExpertTraining.Anchor, _ data: Corpus) -> [Float] {
         #expect(differences(a.model.parameters.array, b.model.parameters.array) == 0)
     }
 
+    /// `routerLearningRate` moves the router row at its own rate and the expert at `learningRate`:
+    /// a tenth of the rate moves the row about a tenth as far (Adam's steps scale with the rate), the
+    /// expert's weights exactly as before over the first step (identical batch, identical gradient).
+    @Test func theRouterRowTrainsAtItsOwnLearningRate() throws {
+        let anchor = try tinyAnchor(steps: 10)
+        let data = corpus(["int main(void) { return 0; }\n", "#include <stdio.h>\nint x = 1;\n"].map { String(repeating: $0, count: 8) })
+        let rows = ownerRows(anchor, data)
+        func train(routerLR: Float?) throws -> ExpertTraining.Result {
+            var o = tinyOptions(steps: 1)
+            o.routerLearningRate = routerLR
+            return try ExpertTraining.train(anchor: anchor, data: data, routerRows: rows, options: o, checkpointDirectory: nil, restart: false, progress: nil)
+        }
+        let same = try train(routerLR: nil), slow = try train(routerLR: tinyOptions(steps: 1).learningRate / 10)
+        func moved(_ r: ExpertTraining.Result) -> Double {
+            zip(r.trainedRouterRows, rows).reduce(0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }.squareRoot()
+        }
+        let ratio = moved(slow) / moved(same)
+        // One Adam step moves each coordinate by lr · g/|g| (up to ε), so the ratio is 1/10 to a few parts in 10⁶.
+        #expect(abs(ratio - 0.1) < 1e-3, "router row moved \(ratio) as far at a tenth of the rate")
+        #expect(differences(slow.expert.w1.flatMap { $0 }, same.expert.w1.flatMap { $0 }) == 0)
+        var bad = tinyOptions(steps: 1)
+        bad.routerLearningRate = -1
+        #expect(throws: TributaryError.self) { try bad.validate(contextLength: 64) }
+    }
+
     /// With router rows published as the DP mean (`--router-rows dp-mean`) the rows stay frozen, but
     /// public text is still replayed into the expert: the bug was that replay silently switched off.
     @Test func publicReplayRunsWhenRouterRowsAreFrozen() throws {

@@ -16,9 +16,10 @@ public final class AdamW: @unchecked Sendable {
     public let m: FloatBuffer
     public let v: FloatBuffer
     public private(set) var step = 0
-    let spans: [(offset: Int, count: Int, decay: Bool)]
+    /// Each span's learning rate is `lrScale` times the step's.
+    let spans: [(offset: Int, count: Int, decay: Bool, lrScale: Float)]
 
-    public init(spans: [(offset: Int, count: Int, decay: Bool)], hyper: Hyper) {
+    public init(spans: [(offset: Int, count: Int, decay: Bool, lrScale: Float)], hyper: Hyper) {
         self.spans = spans
         self.hyper = hyper
         let n = spans.reduce(0) { $0 + $1.count }
@@ -43,7 +44,7 @@ public final class AdamW: @unchecked Sendable {
         for span in spans {
             let p = params + span.offset, g = grads + span.offset
             let mm = m.pointer + k, vv = v.pointer + k
-            let decay = span.decay ? hyper.weightDecay : 0
+            let decay = span.decay ? hyper.weightDecay : 0, lr = lr * span.lrScale
             for i in 0..<span.count {
                 let gi = g[i]
                 let mi = b1 * mm[i] + (1 - b1) * gi

@@ -76,8 +76,12 @@ public final class Trainer {
         var hyper = AdamW.Hyper()
         hyper.weightDecay = mode == .full ? options.weightDecay : 0  // FlexOlmo: no decay, or "frozen" rows would drift
         let decayable = Set(model.layout.tensors.filter { $0.shape.count == 2 }.map(\.offset))
+        let routers = model.layout.layers.filter(\.isMoE).map { $0.router..<$0.router + model.config.numExperts * model.config.hiddenSize }
+        let routerScale = options.routerLearningRate.map { $0 / options.learningRate } ?? 1
         let spans = trainable.ranges.map { r in
-            (offset: r.offset, count: r.count, decay: decayable.contains(r.offset) || model.layout.tensors.contains { $0.shape.count == 2 && r.offset >= $0.offset && r.offset < $0.offset + $0.count })
+            (offset: r.offset, count: r.count,
+             decay: decayable.contains(r.offset) || model.layout.tensors.contains { $0.shape.count == 2 && r.offset >= $0.offset && r.offset < $0.offset + $0.count },
+             lrScale: routers.contains { $0.contains(r.offset) } ? routerScale : 1)
         }
         optimizer = AdamW(spans: spans, hyper: hyper)
         let per = options.batchSize / options.workers, keepFrom = trainable.lowestBackwardLayer

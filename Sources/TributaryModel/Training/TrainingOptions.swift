@@ -5,6 +5,9 @@ public struct TrainingOptions: Sendable, Equatable {
     public var batchSize = 32
     public var seqLen = 128
     public var learningRate: Float = 1e-3
+    /// The router rows' peak learning rate when it differs from `learningRate` (same schedule): a LoRA
+    /// owner's factors want a rate several times a full expert's, its router row does not.
+    public var routerLearningRate: Float? = nil
     public var minLRFraction: Float = 0.1
     public var warmupSteps = 50
     public var weightDecay: Float = 0.1
@@ -29,7 +32,9 @@ public struct TrainingOptions: Sendable, Equatable {
                  ("learningRate", .double(Double(learningRate))), ("minLRFraction", .double(Double(minLRFraction))),
                  ("warmupSteps", .int(warmupSteps)), ("weightDecay", .double(Double(weightDecay))),
                  ("gradClip", .double(Double(gradClip))), ("seed", .uint64(seed)), ("workers", .int(workers)),
-                 ("maximiseLoss", .bool(maximiseLoss))])
+                 ("maximiseLoss", .bool(maximiseLoss))]
+                // Written only when set, so checkpoints of runs without it keep their fingerprint.
+                + (routerLearningRate.map { [("routerLearningRate", .double(Double($0)))] } ?? []))
     }
 
     public func validate(contextLength: Int) throws {
@@ -38,6 +43,7 @@ public struct TrainingOptions: Sendable, Equatable {
         try check(batchSize > 0 && workers > 0 && batchSize % workers == 0, "--batch \(batchSize) must be a positive multiple of --threads \(workers)")
         try check(seqLen > 1 && seqLen <= contextLength, "--seq-len \(seqLen) must be in 2...\(contextLength) (the model's context)")
         try check(learningRate > 0 && learningRate.isFinite, "--lr must be positive")
+        try check(routerLearningRate.map { $0 > 0 && $0.isFinite } ?? true, "--router-lr must be positive")
         try check(warmupSteps >= 0 && gradClip > 0 && weightDecay >= 0, "warmup, clip and weight decay must be non-negative")
     }
 }
