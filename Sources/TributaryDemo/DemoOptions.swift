@@ -123,9 +123,9 @@ public struct DemoOptions: Sendable {
 public struct DemoLoRA: Sendable, Equatable {
     public var rank: Int
     public var learningRate: Double
-    /// The router row's rate: a full expert's 2e-3. At the factors' 1e-2 the row learned to win other
-    /// domains' tokens in the release (README: "What the LoRA owner changed").
-    public var routerLearningRate: Double = 2e-3
+    /// The router row's own rate (`train --router-lr`); nil: the factors'. A full expert's 2e-3 was
+    /// tried for both LoRA owners and made the release worse (README: "What the LoRA owner changed").
+    public var routerLearningRate: Double? = nil
     public init(rank: Int, learningRate: Double) {
         self.rank = rank
         self.learningRate = learningRate
@@ -136,7 +136,7 @@ public struct DemoLoRA: Sendable, Equatable {
 
     /// `tributary train`'s options for this kind.
     public var trainArguments: [String] {
-        ["--expert-kind", "lora", "--lora-rank", String(rank), "--lr", String(learningRate), "--router-lr", String(routerLearningRate)]
+        ["--expert-kind", "lora", "--lora-rank", String(rank), "--lr", String(learningRate)] + (routerLearningRate.map { ["--router-lr", String($0)] } ?? [])
     }
     /// How the report names it.
     public var kind: String { "LoRA rank \(rank)" }

@@ -188,15 +188,8 @@ import Testing
 
     @Test(arguments: [(3, 2), (2, 2), (4, 1)])
     func moeBlock(experts: Int, topK: Int) {
-        var rng = RNG(seed: 6)
-        let n = 7, d = 4, f = 6
-        let ws = MoEWorkspace(tokens: n, hidden: d, intermediate: f, experts: experts, topK: topK)
-        let x = randomBuffer(n * d, &rng), r = randomBuffer(n * d, &rng)
-        let router = randomBuffer(experts * d, &rng)
-        let w13 = (0..<experts).map { _ in randomBuffer(2 * f * d, &rng, scale: 0.5) }
-        let w2 = (0..<experts).map { _ in randomBuffer(d * f, &rng, scale: 0.5) }
-        let weights = MoEWorkspace.Weights(router: router.pointer, w13: w13.map(\.pointer), w2: w2.map(\.pointer))
-        let out = FloatBuffer(count: n * d)
+        let b = RandomMoEBlock(experts: experts, topK: topK, seed: 6)
+        let (n, d, f, ws, x, r, router, w13, w2, weights, out) = (b.n, b.d, b.f, b.ws, b.x, b.r, b.router, b.w13, b.w2, b.weights, b.out)
         func loss() -> Double {
             ws.forward(out: out.pointer, x: x.pointer, weights: weights, accumulate: false)
             return weightedSum(out, r)
@@ -218,16 +211,10 @@ import Testing
     /// Router tuning's routing loss: w · −log(p_0 + p_label), p the softmax of all router logits,
     /// computed here in Double from x and the router, joins the block's loss; labels of 0 add nothing.
     @Test func moeRoutingLoss() {
-        var rng = RNG(seed: 8)
-        let n = 7, d = 4, f = 6, experts = 4, w: Float = 0.7
+        let experts = 4, w: Float = 0.7
         let labels: [Int32] = [1, 2, 3, 0, 2, 1, 3]
-        let ws = MoEWorkspace(tokens: n, hidden: d, intermediate: f, experts: experts, topK: 2)
-        let x = randomBuffer(n * d, &rng), r = randomBuffer(n * d, &rng)
-        let router = randomBuffer(experts * d, &rng)
-        let w13 = (0..<experts).map { _ in randomBuffer(2 * f * d, &rng, scale: 0.5) }
-        let w2 = (0..<experts).map { _ in randomBuffer(d * f, &rng, scale: 0.5) }
-        let weights = MoEWorkspace.Weights(router: router.pointer, w13: w13.map(\.pointer), w2: w2.map(\.pointer))
-        let out = FloatBuffer(count: n * d)
+        let b = RandomMoEBlock(experts: experts, topK: 2, seed: 8)
+        let (n, d, ws, x, r, router, weights, out) = (b.n, b.d, b.ws, b.x, b.r, b.router, b.weights, b.out)
         func routingLoss() -> Double {
             var total = 0.0
             for t in 0..<n where labels[t] >= 1 {
@@ -255,3 +242,26 @@ import Testing
 }
 
 import Foundation
+
+/// A 7-token MoE block of width 4 and FFN width 6 with random weights, input x and upstream gradient r.
+struct RandomMoEBlock {
+    let n = 7, d = 4, f = 6
+    let ws: MoEWorkspace
+    let x: FloatBuffer, r: FloatBuffer, router: FloatBuffer
+    let w13: [FloatBuffer], w2: [FloatBuffer]
+    let weights: MoEWorkspace.Weights
+    let out: FloatBuffer
+
+    init(experts: Int, topK: Int, seed: UInt64) {
+        var rng = RNG(seed: seed)
+        ws = MoEWorkspace(tokens: n, hidden: d, intermediate: f, experts: experts, topK: topK)
+        x = randomBuffer(n * d, &rng)
+        r = randomBuffer(n * d, &rng)
+        router = randomBuffer(experts * d, &rng)
+        let (d, f) = (d, f)
+        w13 = (0..<experts).map { _ in randomBuffer(2 * f * d, &rng, scale: 0.5) }
+        w2 = (0..<experts).map { _ in randomBuffer(d * f, &rng, scale: 0.5) }
+        weights = MoEWorkspace.Weights(router: router.pointer, w13: w13.map(\.pointer), w2: w2.map(\.pointer))
+        out = FloatBuffer(count: n * d)
+    }
+}

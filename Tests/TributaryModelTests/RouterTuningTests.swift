@@ -10,6 +10,19 @@ import TributaryCore
     let legal = corpus(["Permission is hereby granted, free of charge, to any person. ", "THE SOFTWARE IS PROVIDED AS IS. "]
         .map { String(repeating: $0, count: 8) })
 
+    /// 4 samples of 60 tokens per expert, 20 steps of 4 × 32 at 1e-2, no public text.
+    static var recipe: RouterTuningRecipe {
+        var r = RouterTuningRecipe()
+        r.samplesPerExpert = 4
+        r.sampleTokens = 60
+        r.steps = 20
+        r.batchSize = 4
+        r.seqLen = 32
+        r.learningRate = 1e-2
+        r.publicEvery = 0
+        return r
+    }
+
     func release() throws -> (anchor: ExpertTraining.Anchor, owners: [Model], combined: Model) {
         let anchor = try tinyAnchor()
         let owners = try [c, legal].map {
@@ -36,14 +49,7 @@ import TributaryCore
 
     @Test func tuningTrainsOnlyTheContributedRowsAndFitsTheProxyText() throws {
         let (_, _, combined) = try release()
-        var recipe = RouterTuningRecipe()
-        recipe.samplesPerExpert = 4
-        recipe.sampleTokens = 60
-        recipe.steps = 20
-        recipe.batchSize = 4
-        recipe.seqLen = 32
-        recipe.learningRate = 1e-2
-        recipe.publicEvery = 0
+        let recipe = Self.recipe
         let proxy = try (1...2).flatMap { try RouterTuning.proxySamples(model: combined, expert: $0, recipe: recipe) }
         #expect(proxy.count == 8 && proxy.allSatisfy { $0.count <= 60 })
         let owners = [1, 1, 1, 1, 2, 2, 2, 2]
@@ -77,14 +83,7 @@ import TributaryCore
     /// alone leaves it.
     @Test func theRoutingLossSendsEachExpertsProxyTextToIt() throws {
         let (_, _, combined) = try release()
-        var recipe = RouterTuningRecipe()
-        recipe.samplesPerExpert = 4
-        recipe.sampleTokens = 60
-        recipe.steps = 20
-        recipe.batchSize = 4
-        recipe.seqLen = 32
-        recipe.learningRate = 1e-2
-        recipe.publicEvery = 0
+        var recipe = Self.recipe
         let proxy = try (1...2).flatMap { try RouterTuning.proxySamples(model: combined, expert: $0, recipe: recipe) }
         let owners = [1, 1, 1, 1, 2, 2, 2, 2]
         let plain = try RouterTuning.tune(model: combined, proxy: proxy, proxyExperts: owners, publicTokens: nil, recipe: recipe, progress: nil).model
