@@ -64,8 +64,8 @@ public struct DemoOptions: Sendable {
     /// The operator tunes each release's router rows (`serve --router-tuning`, §11.12): these are the
     /// options it serves with; nil: releases keep the owners' rows.
     public var routerTuning: [String]?
-    /// What `--router-tuning` serves with on SmolLM2: sampling is the cost (one core, ~40-70 ms a
-    /// token), 6 samples of 160 tokens per expert.
+    /// What `--router-tuning` serves with on SmolLM2: 6 samples of 160 tokens per expert (decoded
+    /// together, ~8.5 s an expert) and the default 12 steps; a 3-expert release and its audit in ~111 s.
     public static let smollm2RouterTuning = ["--router-tuning", "--router-tuning-samples", "6", "--router-tuning-sample-tokens", "160"]
 
     /// Sizes for each anchor. SmolLM2 (measured on 2 cores, release): ~400 tokens/s forward, 10-12 s a
@@ -109,8 +109,9 @@ public struct DemoOptions: Sendable {
             // rank 4 at ε = 8 kept 2% of the non-DP gain on locales). Its leakage audit is in the report.
             loraExperts = ["acme": .standard, "globex": DemoLoRA(rank: 4, learningRate: 1e-2)]
             dpSGDOwners = ["globex": 8]
-            // Router tuning is off by default on SmolLM2 until its cost and targets are measured in the
-            // demo (issue 30); `tributary demo --router-tuning` turns it on with these settings.
+            // Router tuning is off by default on SmolLM2: measured in the demo (README, "Router tuning on
+            // the server") it brings locales closer and moves linux-uapi and the opt-out further off;
+            // `tributary demo --router-tuning` turns it on.
         }
     }
 
