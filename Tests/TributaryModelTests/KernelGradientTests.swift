@@ -238,6 +238,21 @@ import Testing
         expectGradientsMatch("dx", analytic: dx, x: x.pointer, indices: Array(0..<x.count), eps: 1e-3, f: loss)
         expectGradientsMatch("drouter", analytic: dr, x: router.pointer, indices: Array(0..<router.count), eps: 1e-3, f: loss)
         #expect(routingLoss() > 0)
+        // Far below the largest logit, both kept logits underflow in p; the gradient stays finite and is
+        // still −1 split between them, +1 on the expert that has the token.
+        let far = MoEWorkspace(tokens: 1, hidden: 1, intermediate: 1, experts: 3, topK: 2)
+        let one = FloatBuffer([1]), rows = FloatBuffer([-200, 0, -201]), dlog = FloatBuffer(count: 3)
+        let w13 = FloatBuffer(count: 2), w2v = FloatBuffer(count: 1), farOut = FloatBuffer(count: 1), farDout = FloatBuffer(count: 1)
+        let farWeights = MoEWorkspace.Weights(router: rows.pointer, w13: [w13.pointer, w13.pointer, w13.pointer], w2: [w2v.pointer, w2v.pointer, w2v.pointer])
+        far.forward(out: farOut.pointer, x: one.pointer, weights: farWeights, accumulate: false)
+        let label: [Int32] = [2]
+        label.withUnsafeBufferPointer {
+            far.backward(dx: nil, dout: farDout.pointer, x: one.pointer, weights: farWeights,
+                         grads: .init(router: dlog.pointer, routerRows: [false, true, true], w13: [nil, nil, nil], w2: [nil, nil, nil]),
+                         routing: .init(labels: $0.baseAddress!, weight: 1))
+        }
+        #expect(dlog[1] > 0.99 && dlog[2] < -0.26 && dlog[2] > -0.28 && dlog[0] == 0, "\(dlog[0]) \(dlog[1]) \(dlog[2])")
+        withExtendedLifetime((farOut, farDout, w13, w2v, rows, one)) {}
     }
 }
 

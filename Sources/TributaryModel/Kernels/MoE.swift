@@ -262,7 +262,9 @@ public final class MoEWorkspace: @unchecked Sendable {
         }
     }
 
-    /// dlogits[t, j] += w (p_j − [j ∈ {0, y}] p_j / (p_0 + p_y)), p = softmax of logits[t, 0..<E].
+    /// dlogits[t, j] += w (p_j − q_j), p = softmax of logits[t, 0..<E], q = the softmax of logits 0 and y
+    /// alone (0 elsewhere): p_j / (p_0 + p_y) computed without dividing by a mass that can underflow
+    /// when both logits lie far below the largest.
     private func addRoutingLossGradient(_ routing: RoutingLoss) {
         let E = experts
         var p = [Float](repeating: 0, count: E)
@@ -275,8 +277,10 @@ public final class MoEWorkspace: @unchecked Sendable {
             var sum: Float = 0
             for j in 0..<E { p[j] = FastMath.exp(row[j] - m); sum += p[j] }
             for j in 0..<E { p[j] /= sum }
-            let kept = p[0] + p[y]
-            for j in 0..<E { d[j] += routing.weight * (j == 0 || j == y ? p[j] - p[j] / kept : p[j]) }
+            let pair = max(row[0], row[y]), e0 = FastMath.exp(row[0] - pair), ey = FastMath.exp(row[y] - pair)
+            for j in 0..<E { d[j] += routing.weight * p[j] }
+            d[0] -= routing.weight * e0 / (e0 + ey)
+            d[y] -= routing.weight * ey / (e0 + ey)
         }
     }
 }
