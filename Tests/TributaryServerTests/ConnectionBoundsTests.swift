@@ -104,11 +104,12 @@ import TributaryTestSupport
         let c = try RawConnection(port: s.port)
         #expect(c.send("POST /v1/route HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"text\":\""))
         let start = Date()
-        let (bytes, closed) = await c.readUntilClosed(timeout: 8)
+        let (bytes, closed) = await c.readUntilClosed(timeout: 20)
         let waited = Date().timeIntervalSince(start)
         #expect(RawConnection.status(bytes) == 408, "\(String(decoding: bytes.prefix(200), as: UTF8.self))")
-        // Before, it waited for the next byte (here: the 30 s idle timeout). Slack for a loaded machine.
-        #expect(closed && waited < 6, "answered after \(waited) s, closed: \(closed)")
+        // Before, it waited for the next byte (here: the 30 s idle timeout). The bound only has to tell the
+        // 1 s deadline from that 30 s: under CI's parallel tests on 2 cores the answer took 7-8 s twice.
+        #expect(closed && waited < 15, "answered after \(waited) s, closed: \(closed)")
     }
 
     /// The witness: no plain HTTP on a reachable address unless allowed, and a body deadline.
