@@ -232,9 +232,7 @@ import Testing
         let dx = FloatBuffer(count: n * d), dr = FloatBuffer(count: router.count)
         let grads = MoEWorkspace.Grads(router: dr.pointer, routerRows: Array(repeating: true, count: experts),
                                        w13: Array(repeating: nil, count: experts), w2: Array(repeating: nil, count: experts))
-        labels.withUnsafeBufferPointer {
-            ws.backward(dx: dx.pointer, dout: r.pointer, x: x.pointer, weights: weights, grads: grads, routing: .init(labels: $0.baseAddress!, weight: w))
-        }
+        ws.backward(dx: dx.pointer, dout: r.pointer, x: x.pointer, weights: weights, grads: grads, routing: .init(labels: labels, weight: w))
         expectGradientsMatch("dx", analytic: dx, x: x.pointer, indices: Array(0..<x.count), eps: 1e-3, f: loss)
         expectGradientsMatch("drouter", analytic: dr, x: router.pointer, indices: Array(0..<router.count), eps: 1e-3, f: loss)
         #expect(routingLoss() > 0)
@@ -246,11 +244,9 @@ import Testing
         let farWeights = MoEWorkspace.Weights(router: rows.pointer, w13: [w13.pointer, w13.pointer, w13.pointer], w2: [w2v.pointer, w2v.pointer, w2v.pointer])
         far.forward(out: farOut.pointer, x: one.pointer, weights: farWeights, accumulate: false)
         let label: [Int32] = [2]
-        label.withUnsafeBufferPointer {
-            far.backward(dx: nil, dout: farDout.pointer, x: one.pointer, weights: farWeights,
-                         grads: .init(router: dlog.pointer, routerRows: [false, true, true], w13: [nil, nil, nil], w2: [nil, nil, nil]),
-                         routing: .init(labels: $0.baseAddress!, weight: 1))
-        }
+        far.backward(dx: nil, dout: farDout.pointer, x: one.pointer, weights: farWeights,
+                     grads: .init(router: dlog.pointer, routerRows: [false, true, true], w13: [nil, nil, nil], w2: [nil, nil, nil]),
+                     routing: .init(labels: label, weight: 1))
         #expect(dlog[1] > 0.99 && dlog[2] < -0.26 && dlog[2] > -0.28 && dlog[0] == 0, "\(dlog[0]) \(dlog[1]) \(dlog[2])")
         withExtendedLifetime((farOut, farDout, w13, w2v, rows, one)) {}
     }

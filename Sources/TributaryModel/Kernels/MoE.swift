@@ -189,9 +189,13 @@ public final class MoEWorkspace: @unchecked Sendable {
     /// came from contributed expert y ≥ 1 should be routed within {anchor, y}, Mixtral's top-2 of its
     /// owner's own model: `weight` × −log(p_0 + p_y), p = softmax of all E router logits. How the
     /// anchor and y share the token is left to the next-token loss. Labels < 1 add nothing.
-    public struct RoutingLoss {
-        public let labels: UnsafePointer<Int32>   // [N]
+    public struct RoutingLoss: Sendable {
+        public let labels: [Int32]   // [N]
         public let weight: Float
+        public init(labels: [Int32], weight: Float) {
+            self.labels = labels
+            self.weight = weight
+        }
     }
 
     /// dout[N, D] → dx[N, D] (+= when dx is given) and the requested weight gradients; with

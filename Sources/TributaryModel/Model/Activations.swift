@@ -9,9 +9,8 @@ public final class Activations: @unchecked Sendable {
     var targets: [Int32]
     /// Optional [N] sets of the experts each token may use (see `MoEWorkspace.forward`).
     var expertMask: [ExpertSet]?
-    /// Optional [N] labels of router tuning's routing loss and its weight per token (see `MoEWorkspace.RoutingLoss`).
-    var routingLabels: [Int32]?
-    var routingWeight: Float = 0
+    /// Optional: router tuning's routing loss on these tokens (see `MoEWorkspace.RoutingLoss`).
+    var routingLoss: MoEWorkspace.RoutingLoss?
     let resid: [FloatBuffer]        // L+1 × [N, C]: stream entering each layer, and the final output
     let mid: [FloatBuffer]          // L × [N, C]: stream after attention
     let ln1: [FloatBuffer], rstd1: [FloatBuffer]
@@ -144,14 +143,13 @@ public final class Activations: @unchecked Sendable {
         tokens.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: input) }
         targets.withUnsafeMutableBufferPointer { _ = $0.update(fromContentsOf: target) }
         expertMask = nil
-        routingLabels = nil
+        routingLoss = nil
     }
 
     /// Adds the routing loss (weight `weight` per token) on these labels ([N]) until the next `load`.
     public func setRoutingLabels(_ labels: UnsafeBufferPointer<Int32>, weight: Float) {
         precondition(labels.count == tokenCount && config.isMoE)
-        routingLabels = Array(labels)
-        routingWeight = weight
+        routingLoss = .init(labels: Array(labels), weight: weight)
     }
 
     /// Restricts each token to a set of experts until the next `load`.

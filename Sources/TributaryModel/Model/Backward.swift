@@ -42,14 +42,8 @@ extension Model {
                                               da: ly.loraA.map(q), db: ly.loraB.map(q))
                     }
                     if needFFNInput { dln.update(repeating: 0, count: N * C) }
-                    if let labels = acts.routingLabels {
-                        labels.withUnsafeBufferPointer {
-                            moe.backward(dx: needFFNInput ? dln : nil, dout: dresid, x: ln2, weights: moeWeights(l), grads: moeGrads,
-                                         routing: .init(labels: $0.baseAddress!, weight: acts.routingWeight))
-                        }
-                    } else {
-                        moe.backward(dx: needFFNInput ? dln : nil, dout: dresid, x: ln2, weights: moeWeights(l), grads: moeGrads)
-                    }
+                    moe.backward(dx: needFFNInput ? dln : nil, dout: dresid, x: ln2, weights: moeWeights(l), grads: moeGrads,
+                                 routing: acts.routingLoss)
                 } else {
                     let h = acts.ffnH[s].pointer, a = acts.ffnA[s].pointer, dh = acts.dh.pointer, da = acts.da.pointer
                     Linear.backwardInput(dinp: da, dout: dresid, weight: pointer(ly.w2), n: N, ic: F, oc: C, accumulate: false)
